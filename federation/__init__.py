@@ -1,0 +1,1 @@
+"""Talking to other nodes: transport, trust, replication, hand-offs, aggregation."""

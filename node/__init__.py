@@ -1,0 +1,1 @@
+"""One sovereign node: configuration, identity, storage, the reuse domain, the CLI."""

@@ -1,0 +1,107 @@
+"""Errors raised by the protocol layer.
+
+Every rejection carries a stable reason code (``ProtocolError.code``), the
+same strings PROTOCOL.md lists, so that logs, HTTP answers and other
+implementations can name a failure the same way.
+
+Hierarchy::
+
+    ProtocolError                 base; never raised itself
+    ├── EncodingError             canonical msgpack: malformed, non_canonical,
+    │                             duplicate_key, forbidden_type,
+    │                             trailing_bytes, too_large, too_deep
+    ├── KeyRefused                weak_key
+    ├── SignatureInvalid          bad_signature
+    ├── RecordInvalid             bad_entry, bad_envelope, unknown_version,
+    │                             wrong_domain, bad_header, content_mismatch
+    ├── ContentInvalid            unknown_kind, bad_content
+    ├── LogBroken                 wrong_author, gap, fork, bad_prev
+    └── ProofInvalid              bad_proof (Merkle inclusion / consistency)
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+__all__ = [
+    "Reason",
+    "ProtocolError",
+    "EncodingError",
+    "KeyRefused",
+    "SignatureInvalid",
+    "RecordInvalid",
+    "ContentInvalid",
+    "LogBroken",
+    "ProofInvalid",
+]
+
+
+class Reason(StrEnum):
+    """The stable reason codes of PROTOCOL.md, section "Reason codes"."""
+
+    # canonical encoding
+    MALFORMED = "malformed"
+    NON_CANONICAL = "non_canonical"
+    DUPLICATE_KEY = "duplicate_key"
+    FORBIDDEN_TYPE = "forbidden_type"
+    TRAILING_BYTES = "trailing_bytes"
+    TOO_LARGE = "too_large"
+    TOO_DEEP = "too_deep"
+    # keys and signatures
+    WEAK_KEY = "weak_key"
+    BAD_SIGNATURE = "bad_signature"
+    # records
+    BAD_ENTRY = "bad_entry"
+    BAD_ENVELOPE = "bad_envelope"
+    UNKNOWN_VERSION = "unknown_version"
+    WRONG_DOMAIN = "wrong_domain"
+    BAD_HEADER = "bad_header"
+    CONTENT_MISMATCH = "content_mismatch"
+    UNKNOWN_KIND = "unknown_kind"
+    BAD_CONTENT = "bad_content"
+    # logs
+    WRONG_AUTHOR = "wrong_author"
+    GAP = "gap"
+    FORK = "fork"
+    BAD_PREV = "bad_prev"
+    # transparency
+    BAD_PROOF = "bad_proof"
+
+
+class ProtocolError(Exception):
+    """A rejection by the protocol layer, with its stable reason code."""
+
+    code: Reason
+
+    def __init__(self, code: Reason, message: str) -> None:
+        super().__init__(f"{code.value}: {message}")
+        self.code = code
+        self.message = message
+
+
+class EncodingError(ProtocolError):
+    """Bytes that are not the canonical msgpack form of an allowed value."""
+
+
+class KeyRefused(ProtocolError):
+    """A public key that is not a valid, prime-order Ed25519 point."""
+
+
+class SignatureInvalid(ProtocolError):
+    """A signature that does not verify under the author's key."""
+
+
+class RecordInvalid(ProtocolError):
+    """A log entry, envelope or header that breaks the record rules."""
+
+
+class ContentInvalid(ProtocolError):
+    """Content whose kind is unknown or that does not match its kind's model."""
+
+
+class LogBroken(ProtocolError):
+    """A record that does not extend its author's log as expected."""
+
+
+class ProofInvalid(ProtocolError):
+    """A Merkle inclusion or consistency proof that does not verify."""

@@ -1,0 +1,85 @@
+"""The ``maillon`` command line, run as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from node.cli import main
+
+VECTORS = json.loads((Path(__file__).parents[1] / "vectors" / "records.json").read_text())
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_log_verify_accepts_a_valid_export(tmp_path, capsys):
+    path = tmp_path / "hub.log"
+    path.write_bytes(bytes.fromhex(VECTORS["hub_log_export"]))
+    assert main(["log", "verify", str(path)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out == [out[0]] and "valid=7" in out[0] and out[0].endswith("verdict=ok")
+
+
+@pytest.mark.parametrize("vector", VECTORS["invalid"], ids=lambda v: v["name"])
+def test_log_verify_names_each_problem(tmp_path, capsys, vector):
+    path = tmp_path / "bad.log"
+    path.write_bytes(bytes.fromhex(vector["log_export"]))
+    args = ["log", "verify", str(path)]
+    if vector["author"]:
+        args += ["--author", vector["author"]]
+    assert main(args) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2
+    assert f"entry={len(vector['context'])} " in lines[0]
+    assert f"reason={vector['reason']} " in lines[0]
+    assert lines[1].startswith("summary ") and lines[1].endswith("verdict=fail")
+
+
+def test_log_verify_bad_arguments(tmp_path, capsys):
+    assert main(["log", "verify", str(tmp_path / "missing.log")]) == 2
+    path = tmp_path / "x.log"
+    path.write_bytes(bytes.fromhex(VECTORS["hub_log_export"]))
+    assert main(["log", "verify", str(path), "--author", "nonsense"]) == 2
+    assert "weak_key" in capsys.readouterr().err
+
+
+def test_init_twice_fails_cleanly(tmp_path, capsys):
+    assert main(["init", "--data", str(tmp_path), "--name", "Atelier"]) == 0
+    assert "fingerprint:" in capsys.readouterr().out
+    assert main(["init", "--data", str(tmp_path), "--name", "Autre"]) == 2
+    assert "already holds a node" in capsys.readouterr().err
+
+
+def test_run_serves_the_node_and_stops_on_sigint(tmp_path):
+    port = free_port()
+    assert main(["init", "--data", str(tmp_path), "--name", "Atelier du test", "--port", str(port)]) == 0
+    process = subprocess.Popen(
+        [sys.executable, "-c", "from node.cli import main; raise SystemExit(main())", "run", "--data", str(tmp_path)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )  # fmt: skip
+    try:
+        page = None
+        for _ in range(100):
+            try:
+                page = urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1).read().decode()
+                break
+            except OSError:
+                time.sleep(0.1)
+        assert page is not None and "Atelier du test" in page and "Empreinte" in page
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=10) == 0
+    finally:
+        process.kill()

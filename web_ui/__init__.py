@@ -1,0 +1,1 @@
+"""The volunteers' web interface, served by the node (aiohttp)."""
