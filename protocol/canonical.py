@@ -41,7 +41,7 @@ def encode(value: Any) -> bytes:
     Raises ``EncodingError`` (``forbidden_type``, ``too_deep``) for values
     that have no canonical form.
     """
-    return msgpack.packb(_normalise(value, 0), use_bin_type=True)
+    return _packb(_normalise(value, 0))
 
 
 def decode(data: bytes, *, max_size: int = MAX_SIZE) -> Any:
@@ -51,25 +51,59 @@ def decode(data: bytes, *, max_size: int = MAX_SIZE) -> Any:
     ``malformed``, ``forbidden_type``, ``non_canonical``, ``duplicate_key``,
     ``too_deep`` or ``trailing_bytes``.
     """
-    if not isinstance(data, (bytes, bytearray, memoryview)):
-        raise EncodingError(Reason.MALFORMED, "expected bytes")
-    data = bytes(data)
+    if type(data) is not bytes:
+        if not isinstance(data, (bytearray, memoryview)):
+            raise EncodingError(Reason.MALFORMED, "expected bytes")
+        data = bytes(data)
     if len(data) > max_size:
         raise EncodingError(Reason.TOO_LARGE, f"{len(data)} bytes, limit {max_size}")
     try:
-        value = msgpack.unpackb(
-            data,
-            raw=False,
-            use_list=True,
-            strict_map_key=True,
-            ext_hook=_refuse_ext,
-            max_buffer_size=max_size,
-        )
-        if encode(value) == data:
+        value = _unpackb(data)
+        # msgpack-python writes every value in its smallest form, so equal
+        # bytes leave only what it does not check: floats, key order, depth.
+        if _plain(value, 0) and _packb(value) == data:
             return value
     except Exception:  # noqa: BLE001 - any failure: let the strict reader name it
         pass
     return _Reader(data).read_all()
+
+
+def _unpackb(data: bytes) -> Any:
+    return msgpack.unpackb(data, raw=False, strict_map_key=True, ext_hook=_refuse_ext)
+
+
+def _packb(value: Any) -> bytes:
+    return msgpack.packb(value, use_bin_type=True)
+
+
+_SCALARS = frozenset({int, str, bytes, bool, type(None)})
+
+
+def _plain(value: Any, depth: int) -> bool:
+    """True when a decoded value has a canonical form equal to msgpack's own."""
+    kind = type(value)
+    if kind is list:
+        if depth >= MAX_DEPTH:
+            return False
+        for item in value:
+            if type(item) not in _SCALARS and not _plain(item, depth + 1):
+                return False
+        return True
+    if kind is dict:
+        if depth >= MAX_DEPTH:
+            return False
+        previous = b""
+        for key, item in value.items():
+            if type(key) is not str:
+                return False
+            key_bytes = _key_bytes(key)
+            if key_bytes <= previous:
+                return False
+            previous = key_bytes
+            if type(item) not in _SCALARS and not _plain(item, depth + 1):
+                return False
+        return True
+    return kind in _SCALARS
 
 
 def _refuse_ext(code: int, payload: bytes) -> Any:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from protocol import canonical
 from protocol.errors import EncodingError, ProtocolError, Reason, RecordInvalid
@@ -54,8 +54,7 @@ _KIND = re.compile(r"[a-z][a-z0-9_.]{0,47}/[1-9][0-9]{0,5}")
 _HASH_SIZE = 32
 
 
-@dataclass(frozen=True, slots=True)
-class Header:
+class Header(NamedTuple):
     """The signed fields of a record, decoded from its header bytes."""
 
     author: bytes
@@ -83,13 +82,14 @@ class Header:
         return not self.audience or reader in self.audience or reader == self.author
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, eq=False)
 class Record:
     """A verified record: its exact envelope bytes, and its content if carried.
 
     Instances come from ``sign_record``, ``open_envelope`` or ``open_entry``;
     all three verify the signature, so holding a ``Record`` means holding a
-    record its author signed. ``content`` is ``None`` for a stub.
+    record its author signed. ``content`` is ``None`` for a stub. Treat it as
+    immutable (it is not frozen only because that costs on the hot path).
     """
 
     envelope: bytes
@@ -226,21 +226,30 @@ def _check_header_fields(h: Header) -> None:
         raise bad("author is a 32-byte key")
     if type(h.seq) is not int or not 1 <= h.seq <= MAX_SEQ:
         raise bad("seq is an integer from 1")
-    if h.seq == 1 and h.prev is not None:
-        raise bad("the first record of a log has prev nil")
-    if h.seq > 1 and not _is_hash(h.prev):
+    if h.seq == 1:
+        if h.prev is not None:
+            raise bad("the first record of a log has prev nil")
+    elif not _is_hash(h.prev):
         raise bad("prev is the 32-byte id of the previous record")
     if type(h.time) is not int or not 0 <= h.time <= MAX_TIME:
         raise bad("time is a non-negative integer of milliseconds")
-    if not isinstance(h.kind, str) or not _KIND.fullmatch(h.kind):
-        raise bad("kind is name/version, e.g. lot.offer/1")
-    if len(h.audience) > MAX_AUDIENCE or not all(_is_hash(k) for k in h.audience):
-        raise bad(f"audience is at most {MAX_AUDIENCE} 32-byte keys")
-    if any(a >= b for a, b in zip(h.audience, h.audience[1:])):
-        raise bad("audience keys are sorted and distinct")
+    if type(h.kind) is not str or h.kind not in _good_kinds:
+        if not isinstance(h.kind, str) or not _KIND.fullmatch(h.kind):
+            raise bad("kind is name/version, e.g. lot.offer/1")
+        if len(_good_kinds) < 1024:
+            _good_kinds.add(h.kind)
+    audience = h.audience
+    if audience:
+        if len(audience) > MAX_AUDIENCE or not all(_is_hash(k) for k in audience):
+            raise bad(f"audience is at most {MAX_AUDIENCE} 32-byte keys")
+        if any(a >= b for a, b in zip(audience, audience[1:])):
+            raise bad("audience keys are sorted and distinct")
     if not _is_hash(h.content_hash):
         raise bad("content hash is 32 bytes")
 
 
+_good_kinds: set[str] = set()
+
+
 def _is_hash(value: object) -> bool:
-    return isinstance(value, bytes) and len(value) == _HASH_SIZE
+    return type(value) is bytes and len(value) == _HASH_SIZE

@@ -96,3 +96,25 @@ def test_content_must_be_canonical_even_when_signed():
         sign_record(KEY, seq=1, prev=None, time=0, kind="lot.accept/1", content=unsorted)
     assert info.value.code is Reason.NON_CANONICAL
     assert canonical.decode(canonical.encode({"offer": bytes(32), "note": "ok"}))
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"kind": ["lot.accept/1"]},  # unhashable where text is expected
+        {"kind": "Lot.Accept/1"},
+        {"time": -1},
+        {"seq": True},
+        {"audience": [b"short"]},
+        {"author": "not bytes"},
+    ],
+)
+def test_signed_headers_with_wrong_field_types_are_bad_headers(fields):
+    content = canonical.encode({"offer": bytes(32)})
+    header = {"author": KEY.public.raw, "seq": 1, "prev": None, "time": 0, "kind": "lot.accept/1",
+              "audience": [], "content_hash": hashlib.sha256(content).digest()} | fields  # fmt: skip
+    header_bytes = canonical.encode(["maillon/record/v1", *header.values()])
+    envelope = canonical.encode([1, header_bytes, KEY.sign(header_bytes)])
+    with pytest.raises(ProtocolError) as info:
+        open_entry(canonical.encode([envelope, content]))
+    assert info.value.code is Reason.BAD_HEADER
