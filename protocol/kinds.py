@@ -84,7 +84,7 @@ class NodeDescriptor(Body):
     KIND: ClassVar[str] = "node.descriptor/1"
     name: Text
     role: Literal["member", "hub", "national"]
-    endpoints: Annotated[list[Annotated[str, Field(max_length=300)]], Field(max_length=8)]
+    endpoints: Annotated[list[Annotated[str, Field(min_length=1, max_length=300)]], Field(max_length=8)]
     encryption_key: Key | None = None
     network: Text | None = None
     software: Text | None = None
@@ -211,8 +211,13 @@ class LotReceipt(Body):
     @model_validator(mode="after")
     def _check(self) -> "LotReceipt":
         received, missing = set(self.received), set(self.missing)
-        if len(received) != len(self.received) or received & missing:
-            raise ValueError("an item is listed twice among received and missing")
+        if (
+            len(received) != len(self.received)
+            or len(missing) != len(self.missing)
+            or len(set(self.damaged)) != len(self.damaged)
+            or received & missing
+        ):
+            raise ValueError("an item is listed twice among received, missing or damaged")
         if not set(self.damaged) <= received:
             raise ValueError("damaged items must be among the received ones")
         if self.units_counted != len(self.received) + len(self.extra):

@@ -65,7 +65,9 @@ def test_receipt_counts_must_add_up():
     base = {"offer": bytes(32), "received": [GID], "missing": [], "damaged": [], "extra": [],
             "units_counted": 1, "weight_g": 100}  # fmt: skip
     assert parse_body(LotReceipt.KIND, base)
-    for change in ({"units_counted": 2}, {"missing": [GID]}, {"damaged": ["01890a5d-ac96-7ab0-9c1e-000000000002"]}):
+    other = "01890a5d-ac96-7ab0-9c1e-000000000002"
+    for change in ({"units_counted": 2}, {"missing": [GID]}, {"damaged": [other]}, {"damaged": [GID, GID]},
+                   {"missing": [other, other]}):
         with pytest.raises(ContentInvalid):
             parse_body(LotReceipt.KIND, base | change)
 
