@@ -80,9 +80,16 @@ def init_node(data_dir: Path, config: Config) -> Node:
     )
     # O_EXCL: two `init` racing cannot both write a key.
     fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(pem)
-    (data_dir / CONFIG_FILE).write_text(config.to_toml(), encoding="utf-8")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(pem)
+        (data_dir / CONFIG_FILE).write_text(config.to_toml(), encoding="utf-8")
+    except OSError as exc:
+        # Leave no half-made node behind: a key without its configuration
+        # would block the next `init` and could not be loaded either.
+        key_path.unlink(missing_ok=True)
+        (data_dir / CONFIG_FILE).unlink(missing_ok=True)
+        raise ConfigError(f"cannot write the node into {data_dir}: {exc.strerror}") from exc
     return Node(data_dir, config, key)
 
 

@@ -161,7 +161,6 @@ def verify_log(data: bytes, author: bytes | None = None, *, check_bodies: bool =
     """
     report = LogReport(author=author)
     chain = LogVerifier(author)
-    index = 0
     try:
         for index, entry in enumerate(read_log(data)):
             report.entries += 1

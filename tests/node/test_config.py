@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import stat
+from pathlib import Path
 
 import pytest
 
@@ -49,3 +51,15 @@ def test_load_refuses_broken_configuration(tmp_path, text):
 def test_load_refuses_a_missing_directory(tmp_path):
     with pytest.raises(ConfigError, match="maillon init"):
         load_node(tmp_path / "nowhere")
+
+
+def test_init_leaves_nothing_behind_when_the_configuration_cannot_be_written(tmp_path, monkeypatch):
+    def disk_full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_text", disk_full)
+    with pytest.raises(ConfigError, match="No space left"):
+        init_node(tmp_path, Config(name="A"))
+    assert list(tmp_path.iterdir()) == []
+    monkeypatch.undo()
+    assert init_node(tmp_path, Config(name="A"))
