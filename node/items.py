@@ -1,0 +1,252 @@
+"""Items: each device, with a global id for life and an asset tag for its label."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Annotated, Literal
+
+from pydantic import Field, model_validator
+
+from node.categories import DEFAULT_WEIGHT_G
+from node.errors import Invalid, NotFound
+from node.settings import get_setting
+from node.states import STATES
+from node.store import Reader, Tx, now_ms
+from node.validation import Input
+from protocol.kinds import CATEGORIES
+
+__all__ = [
+    "ItemInput", "ItemEdit", "Item", "Event", "ItemPage", "new_gid", "create_item", "create_items",
+    "edit_item", "get_item", "item_id_by_tag", "find_items", "history",
+]  # fmt: skip
+
+Text = Annotated[str, Field(min_length=1, max_length=200)]
+Category = Literal[
+    "desktop", "laptop", "tablet", "smartphone", "screen", "printer",
+    "multifunction_printer", "server", "network", "peripheral", "component", "other",
+]  # fmt: skip
+assert set(Category.__args__) == set(CATEGORIES)  # type: ignore[attr-defined]
+
+
+class ItemInput(Input):
+    """A new item; ``weight_g`` defaults to the category's typical weight."""
+
+    category: Category
+    brand: Text | None = None
+    model: Text | None = None
+    serial: Text | None = None
+    donor_asset: Text | None = None
+    cpu: Text | None = None
+    ram_mb: Annotated[int, Field(ge=0, le=10**7)] | None = None
+    storage: Literal["unknown", "none", "present", "removed"] = "unknown"
+    storage_type: Literal["hdd", "ssd", "nvme", "emmc", "other"] | None = None
+    storage_gb: Annotated[int, Field(ge=0, le=10**6)] | None = None
+    screen_in10: Annotated[int, Field(ge=0, le=1000)] | None = None
+    battery_pct: Annotated[int, Field(ge=0, le=100)] | None = None
+    weight_g: Annotated[int, Field(ge=0, le=10**7)] | None = None
+    grade: Annotated[str, Field(pattern=r"^[A-E]$")] | None = None
+
+    @model_validator(mode="after")
+    def _storage_known_from_size(self) -> "ItemInput":
+        if self.storage == "unknown" and self.storage_gb:
+            object.__setattr__(self, "storage", "present")
+        return self
+
+
+class ItemEdit(ItemInput):
+    """A correction of an item's description (its history is untouched)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    id: int
+    gid: str
+    asset_tag: str
+    lot_id: int | None
+    lot_reference: str | None
+    donor_asset: str | None
+    category: str
+    brand: str | None
+    model: str | None
+    serial: str | None
+    cpu: str | None
+    ram_mb: int | None
+    storage: str
+    storage_type: str | None
+    storage_gb: int | None
+    screen_in10: int | None
+    battery_pct: int | None
+    weight_g: int
+    grade: str | None
+    state: str
+    state_since: int
+    created: int
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    id: int
+    item_id: int
+    time: int
+    state: str
+    step: str | None
+    detail: dict
+    operator: str | None
+    corrects: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class ItemPage:
+    items: list[Item]
+    total: int
+    limit: int
+    offset: int
+
+
+def new_gid() -> str:
+    """A UUIDv7 (RFC 9562): time-ordered, so ids sort by creation."""
+    millis = time.time_ns() // 1_000_000
+    value = (millis & ((1 << 48) - 1)) << 80 | int.from_bytes(os.urandom(10), "big")
+    value = (value & ~(0xF << 76)) | (0x7 << 76)  # version 7
+    value = (value & ~(0x3 << 62)) | (0x2 << 62)  # RFC variant
+    return str(uuid.UUID(int=value))
+
+
+_DESCRIPTION = (
+    "donor_asset", "category", "brand", "model", "serial", "cpu", "ram_mb", "storage", "storage_type",
+    "storage_gb", "screen_in10", "battery_pct", "weight_g", "grade",
+)  # fmt: skip
+
+
+async def create_item(tx: Tx, lot_id: int | None, item: ItemInput, *, operator: str | None = None,
+                      gid: str | None = None, asset_tag: str | None = None) -> int:  # fmt: skip
+    """Register one item, in state ``received``; return its id."""
+    return (await create_items(tx, lot_id, [item], operator=operator, gids=[gid] if gid else None,
+                               asset_tags=[asset_tag] if asset_tag else None))[0]  # fmt: skip
+
+
+async def create_items(tx: Tx, lot_id: int | None, items: list[ItemInput], *, operator: str | None = None,
+                       gids: list[str] | None = None, asset_tags: list[str] | None = None) -> list[int]:  # fmt: skip
+    """Register items of a lot in one go (a reception); return their ids in order."""
+    if lot_id is not None and await tx.value("SELECT 1 FROM lots WHERE id = ?", (lot_id,)) is None:
+        raise NotFound(f"no lot {lot_id}")
+    if not items:
+        return []
+    prefix = await get_setting(tx, "asset_prefix")
+    first = await _take_counter(tx, "asset_tag", len(items))
+    now = now_ms()
+    ids = []
+    for n, item in enumerate(items):
+        gid = gids[n] if gids else new_gid()
+        tag = asset_tags[n] if asset_tags else f"{prefix}-{first + n:06d}"
+        values = {k: getattr(item, k) for k in _DESCRIPTION}
+        if values["weight_g"] is None:
+            values["weight_g"] = DEFAULT_WEIGHT_G[item.category]
+        try:
+            item_id = await tx.run(
+                f"INSERT INTO items (gid, asset_tag, lot_id, {', '.join(_DESCRIPTION)}, state, state_since, created)"
+                f" VALUES (?, ?, ?, {', '.join('?' * len(_DESCRIPTION))}, 'received', ?, ?)",
+                (gid, tag, lot_id, *values.values(), now, now),
+            )
+        except sqlite3.IntegrityError as exc:  # gid or asset tag taken
+            raise Invalid(f"item {gid} / {tag} already exists", code="duplicate_item") from exc
+        await tx.run(
+            "INSERT INTO events (item_id, time, state, operator) VALUES (?, ?, 'received', ?)",
+            (item_id, now, operator),
+        )
+        ids.append(item_id)
+    return ids
+
+
+async def _take_counter(tx: Tx, name: str, count: int) -> int:
+    await tx.run("INSERT INTO counters (name, value) VALUES (?, 0) ON CONFLICT (name) DO NOTHING", (name,))
+    await tx.run("UPDATE counters SET value = value + ? WHERE name = ?", (count, name))
+    return await tx.value("SELECT value FROM counters WHERE name = ?", (name,)) - count + 1
+
+
+async def edit_item(tx: Tx, item_id: int, item: ItemEdit) -> None:
+    values = {k: getattr(item, k) for k in _DESCRIPTION}
+    if values["weight_g"] is None:
+        values["weight_g"] = DEFAULT_WEIGHT_G[item.category]
+    changed = await tx.changes(
+        f"UPDATE items SET {', '.join(f'{k} = ?' for k in values)} WHERE id = ?", (*values.values(), item_id)
+    )
+    if not changed:
+        raise NotFound(f"no item {item_id}")
+
+
+_SELECT = f"""
+SELECT i.id, i.gid, i.asset_tag, i.lot_id, l.reference AS lot_reference, {", ".join(f"i.{k}" for k in _DESCRIPTION)},
+       i.state, i.state_since, i.created
+FROM items i LEFT JOIN lots l ON l.id = i.lot_id
+"""
+
+
+async def get_item(db: Reader, item_id: int) -> Item:
+    row = await db.one(_SELECT + " WHERE i.id = ?", (item_id,))
+    if row is None:
+        raise NotFound(f"no item {item_id}")
+    return Item(**dict(row))
+
+
+async def item_id_by_tag(db: Reader, tag_or_gid: str) -> int:
+    """Find an item by its asset tag (as printed) or its global id (as in the QR code)."""
+    item_id = await db.value(
+        "SELECT id FROM items WHERE asset_tag = ? COLLATE NOCASE UNION ALL SELECT id FROM items WHERE gid = ? LIMIT 1",
+        (tag_or_gid.strip(), tag_or_gid.strip().lower()),
+    )
+    if item_id is None:
+        raise NotFound(f"no item {tag_or_gid!r}")
+    return item_id
+
+
+async def find_items(
+    db: Reader, *, query: str | None = None, state: str | None = None, category: str | None = None,
+    lot_id: int | None = None, donor_id: int | None = None, limit: int = 50, offset: int = 0,
+) -> ItemPage:  # fmt: skip
+    """Search by serial, asset tag or donor asset number (exact) or model (prefix), with filters."""
+    if state is not None and state not in STATES:
+        raise Invalid(f"unknown state {state!r}", code="invalid")
+    if category is not None and category not in CATEGORIES:
+        raise Invalid(f"unknown category {category!r}", code="invalid")
+    if not 1 <= limit <= 500 or offset < 0:
+        raise Invalid("limit is 1 to 500 and offset is not negative", code="invalid")
+    where, params = [], []
+    if query and query.strip():
+        q = query.strip()
+        where.append(
+            "i.id IN (SELECT id FROM items WHERE serial = :q COLLATE NOCASE"
+            " UNION SELECT id FROM items WHERE asset_tag = :q COLLATE NOCASE"
+            " UNION SELECT id FROM items WHERE donor_asset = :q COLLATE NOCASE"
+            " UNION SELECT id FROM items WHERE model LIKE :prefix ESCAPE '\\')"
+        )
+        params.append(("q", q))
+        params.append(("prefix", q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"))
+    for column, value in (("state", state), ("category", category), ("lot_id", lot_id)):
+        if value is not None:
+            where.append(f"i.{column} = :{column}")
+            params.append((column, value))
+    if donor_id is not None:
+        where.append("l.donor_id = :donor_id")
+        params.append(("donor_id", donor_id))
+    clause = (" WHERE " + " AND ".join(where)) if where else ""
+    named = dict(params)
+    total = await db.value(f"SELECT count(*) FROM items i LEFT JOIN lots l ON l.id = i.lot_id{clause}", named)
+    rows = await db.all(_SELECT + clause + " ORDER BY i.id DESC LIMIT :limit OFFSET :offset",
+                        {**named, "limit": limit, "offset": offset})  # fmt: skip
+    return ItemPage([Item(**dict(r)) for r in rows], total, limit, offset)
+
+
+async def history(db: Reader, item_id: int) -> list[Event]:
+    rows = await db.all(
+        "SELECT id, item_id, time, state, step, detail, operator, corrects FROM events WHERE item_id = ? ORDER BY id",
+        (item_id,),
+    )
+    if not rows and await db.value("SELECT 1 FROM items WHERE id = ?", (item_id,)) is None:
+        raise NotFound(f"no item {item_id}")
+    return [Event(**{**dict(r), "detail": json.loads(r["detail"])}) for r in rows]

@@ -1,0 +1,197 @@
+"""Versioned schema migrations, applied in order at open by ``Store``.
+
+Never edit a migration that has shipped: add the next one. Money is in
+cents, weights in grams, times in integer milliseconds UTC, calendar dates
+as ISO text (YYYY-MM-DD).
+"""
+
+from __future__ import annotations
+
+__all__ = ["MIGRATIONS"]
+
+_V1 = """
+CREATE TABLE log_records (
+    author   BLOB NOT NULL,
+    seq      INTEGER NOT NULL,
+    id       BLOB NOT NULL UNIQUE,
+    kind     TEXT NOT NULL,
+    time     INTEGER NOT NULL,
+    envelope BLOB NOT NULL,
+    content  BLOB,
+    PRIMARY KEY (author, seq)
+) STRICT;
+
+CREATE TABLE settings (
+    name  TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE counters (
+    name  TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE donors (
+    id            INTEGER PRIMARY KEY,
+    name          TEXT NOT NULL,
+    type          TEXT NOT NULL CHECK (type IN ('public_body', 'company', 'association')),
+    siret         TEXT,
+    contact_name  TEXT,
+    contact_email TEXT,
+    contact_phone TEXT,
+    address       TEXT,
+    created       INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE lots (
+    id               INTEGER PRIMARY KEY,
+    reference        TEXT NOT NULL UNIQUE,
+    donor_id         INTEGER REFERENCES donors (id),
+    received_on      TEXT,
+    source           TEXT NOT NULL CHECK (source IN ('direct', 'hub', 'handoff')),
+    site             TEXT,
+    declared_units   INTEGER CHECK (declared_units >= 0),
+    declared_weight_g INTEGER CHECK (declared_weight_g >= 0),
+    counted_units    INTEGER CHECK (counted_units >= 0),
+    weighed_g        INTEGER CHECK (weighed_g >= 0),
+    orientations     TEXT NOT NULL DEFAULT '[]',
+    created          INTEGER NOT NULL
+) STRICT;
+CREATE INDEX lots_donor ON lots (donor_id);
+
+CREATE TABLE documents (
+    id       INTEGER PRIMARY KEY,
+    donor_id INTEGER REFERENCES donors (id),
+    lot_id   INTEGER REFERENCES lots (id),
+    kind     TEXT NOT NULL CHECK (kind IN ('convention', 'pickup_note', 'erasure_log', 'other')),
+    filename TEXT NOT NULL,
+    sha256   TEXT NOT NULL,
+    size     INTEGER NOT NULL,
+    created  INTEGER NOT NULL,
+    CHECK (donor_id IS NOT NULL OR lot_id IS NOT NULL)
+) STRICT;
+
+CREATE TABLE items (
+    id           INTEGER PRIMARY KEY,
+    gid          TEXT NOT NULL UNIQUE,
+    asset_tag    TEXT NOT NULL UNIQUE,
+    lot_id       INTEGER REFERENCES lots (id),
+    donor_asset  TEXT,
+    category     TEXT NOT NULL,
+    brand        TEXT,
+    model        TEXT,
+    serial       TEXT,
+    cpu          TEXT,
+    ram_mb       INTEGER CHECK (ram_mb >= 0),
+    storage      TEXT NOT NULL DEFAULT 'unknown'
+                 CHECK (storage IN ('unknown', 'none', 'present', 'removed')),
+    storage_type TEXT,
+    storage_gb   INTEGER CHECK (storage_gb >= 0),
+    screen_in10  INTEGER CHECK (screen_in10 >= 0),
+    battery_pct  INTEGER CHECK (battery_pct BETWEEN 0 AND 100),
+    weight_g     INTEGER NOT NULL CHECK (weight_g >= 0),
+    grade        TEXT,
+    state        TEXT NOT NULL,
+    state_since  INTEGER NOT NULL,
+    created      INTEGER NOT NULL
+) STRICT;
+CREATE INDEX items_lot ON items (lot_id);
+CREATE INDEX items_serial ON items (serial COLLATE NOCASE);
+CREATE INDEX items_donor_asset ON items (donor_asset COLLATE NOCASE);
+CREATE INDEX items_model ON items (model COLLATE NOCASE);
+CREATE INDEX items_asset_tag ON items (asset_tag COLLATE NOCASE);
+CREATE INDEX items_state ON items (state, category);
+CREATE INDEX items_category ON items (category);
+
+CREATE TABLE events (
+    id        INTEGER PRIMARY KEY,
+    item_id   INTEGER NOT NULL REFERENCES items (id),
+    time      INTEGER NOT NULL,
+    state     TEXT NOT NULL,
+    step      TEXT,
+    detail    TEXT NOT NULL DEFAULT '{}',
+    operator  TEXT,
+    corrects  INTEGER REFERENCES events (id),
+    record_id BLOB
+) STRICT;
+CREATE INDEX events_item ON events (item_id, id);
+CREATE INDEX events_time ON events (time, state);
+
+CREATE TABLE steps (
+    name  TEXT PRIMARY KEY,
+    state TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE erasures (
+    id              INTEGER PRIMARY KEY,
+    item_id         INTEGER REFERENCES items (id),
+    disk_serial     TEXT,
+    disk_model      TEXT,
+    disk_size_bytes INTEGER CHECK (disk_size_bytes >= 0),
+    host_serial     TEXT,
+    method          TEXT NOT NULL,
+    level           TEXT NOT NULL CHECK (level IN ('clear', 'purge', 'destroy')),
+    tool            TEXT NOT NULL,
+    tool_version    TEXT,
+    passes          INTEGER CHECK (passes >= 0),
+    verification    TEXT,
+    result          TEXT NOT NULL CHECK (result IN ('success', 'failure')),
+    operator        TEXT,
+    time            INTEGER NOT NULL,
+    evidence_sha256 TEXT,
+    source          TEXT NOT NULL DEFAULT 'manual'
+) STRICT;
+CREATE INDEX erasures_item ON erasures (item_id);
+CREATE INDEX erasures_disk ON erasures (disk_serial);
+CREATE INDEX erasures_host ON erasures (host_serial);
+
+CREATE TABLE components (
+    id          INTEGER PRIMARY KEY,
+    from_item   INTEGER NOT NULL REFERENCES items (id),
+    to_item     INTEGER REFERENCES items (id),
+    description TEXT NOT NULL,
+    harvested   INTEGER NOT NULL,
+    fitted      INTEGER
+) STRICT;
+
+CREATE TABLE beneficiaries (
+    id          INTEGER PRIMARY KEY,
+    code        TEXT NOT NULL UNIQUE,
+    category    TEXT NOT NULL CHECK (category IN ('person', 'association', 'school', 'ess', 'other')),
+    referrer    TEXT,
+    name        TEXT,
+    contact     TEXT,
+    created     INTEGER NOT NULL,
+    erase_after INTEGER,
+    erased      INTEGER
+) STRICT;
+
+CREATE TABLE distributions (
+    id              INTEGER PRIMARY KEY,
+    item_id         INTEGER NOT NULL REFERENCES items (id),
+    beneficiary_id  INTEGER NOT NULL REFERENCES beneficiaries (id),
+    price_cents     INTEGER NOT NULL CHECK (price_cents >= 0),
+    override_reason TEXT,
+    event_id        INTEGER NOT NULL REFERENCES events (id),
+    time            INTEGER NOT NULL
+) STRICT;
+CREATE INDEX distributions_item ON distributions (item_id);
+
+CREATE TABLE outflows (
+    id         INTEGER PRIMARY KEY,
+    time       INTEGER NOT NULL,
+    recipient  TEXT NOT NULL,
+    waste_code TEXT NOT NULL,
+    weight_g   INTEGER NOT NULL CHECK (weight_g >= 0),
+    treatment  TEXT NOT NULL,
+    note       TEXT
+) STRICT;
+
+CREATE TABLE outflow_items (
+    outflow_id INTEGER NOT NULL REFERENCES outflows (id),
+    item_id    INTEGER NOT NULL UNIQUE REFERENCES items (id),
+    PRIMARY KEY (outflow_id, item_id)
+) STRICT;
+"""
+
+MIGRATIONS: list[str] = [_V1]

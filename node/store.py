@@ -1,0 +1,262 @@
+"""The one owner of the node's SQLite database.
+
+One writer connection, used one transaction at a time (``BEGIN IMMEDIATE``,
+queued behind an asyncio lock), and a small pool of read-only connections
+beside it (WAL lets them read while the writer writes). Migrations run at
+open. Nothing outside this class opens the database for writing: the domain
+modules receive a ``Tx`` and call its methods.
+
+The node's own signed log lives here too (``log_records``), so that a domain
+change and the record that shares it are committed together or not at all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from datetime import UTC, date, datetime
+from datetime import time as dtime
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from node.errors import StoreError
+from node.migrations import MIGRATIONS
+from protocol.kinds import Body
+from protocol.keys import SigningKey
+from protocol.records import Record, sign_record
+
+__all__ = ["Store", "Tx", "Reader", "now_ms", "day_ms", "restore"]
+
+READERS = 2
+
+
+def now_ms() -> int:
+    """The current time as protocol time: integer milliseconds UTC."""
+    return time.time_ns() // 1_000_000
+
+
+def day_ms(day: date) -> int:
+    """A calendar day as protocol time: its noon UTC, the same day in France."""
+    return int(datetime.combine(day, dtime(12), tzinfo=UTC).timestamp()) * 1000
+
+
+class Reader:
+    """Read-only access: the queries a view or a report needs."""
+
+    def __init__(self, db: aiosqlite.Connection) -> None:
+        self._db = db
+
+    async def all(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[sqlite3.Row]:
+        async with self._db.execute(sql, params) as cursor:
+            return list(await cursor.fetchall())
+
+    async def one(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> sqlite3.Row | None:
+        async with self._db.execute(sql, params) as cursor:
+            return await cursor.fetchone()
+
+    async def value(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Any:
+        row = await self.one(sql, params)
+        return None if row is None else row[0]
+
+
+class Tx(Reader):
+    """One write transaction; also appends to the node's own log."""
+
+    def __init__(self, db: aiosqlite.Connection, key: SigningKey) -> None:
+        super().__init__(db)
+        self._key = key
+        self.records: list[Record] = []
+
+    @property
+    def author(self) -> bytes:
+        """The node's public key: the author of what this transaction appends."""
+        return self._key.public.raw
+
+    async def run(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> int:
+        """Execute one statement; return the last row id (for inserts)."""
+        async with self._db.execute(sql, params) as cursor:
+            return cursor.lastrowid or 0
+
+    async def run_many(self, sql: str, rows: Iterable[Sequence[Any] | dict[str, Any]]) -> None:
+        await self._db.executemany(sql, rows)
+
+    async def changes(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> int:
+        """Execute one statement; return how many rows it changed."""
+        async with self._db.execute(sql, params) as cursor:
+            return cursor.rowcount
+
+    async def append(self, body: Body, audience: Sequence[bytes] = (), *, at: int | None = None) -> Record:
+        """Sign ``body`` as the next record of the node's log, in this transaction."""
+        author = self._key.public.raw
+        head = await self.one(
+            "SELECT seq, id, time FROM log_records WHERE author = ? ORDER BY seq DESC LIMIT 1", (author,)
+        )
+        seq, prev, last_time = (head["seq"], head["id"], head["time"]) if head else (0, None, 0)
+        record = sign_record(
+            self._key,
+            seq=seq + 1,
+            prev=prev,
+            # Never behind the previous record, even if the clock stepped back.
+            time=max(at if at is not None else now_ms(), last_time),
+            kind=body.KIND,
+            content=body.to_content(),
+            audience=tuple(audience),
+        )
+        await self.run(
+            "INSERT INTO log_records (author, seq, id, kind, time, envelope, content)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (author, record.header.seq, record.id, record.header.kind, record.header.time,
+             record.envelope, record.content),
+        )  # fmt: skip
+        self.records.append(record)
+        return record
+
+
+class Store:
+    """The node's database: open with ``Store.open``, close with ``close``."""
+
+    def __init__(self, path: Path, key: SigningKey, writer: aiosqlite.Connection,
+                 readers: list[aiosqlite.Connection]) -> None:  # fmt: skip
+        self.path = path
+        self.key = key
+        self._writer = writer
+        self._write_lock = asyncio.Lock()
+        self._readers: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
+        self._all_readers = readers
+        for reader in readers:
+            self._readers.put_nowait(reader)
+        self._closed = False
+
+    @classmethod
+    async def open(cls, path: Path, key: SigningKey) -> "Store":
+        """Open (creating if needed) and migrate the database at ``path``."""
+        try:
+            writer = await _connect(path, read_only=False)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open the database {path}: {exc}") from exc
+        try:
+            await _migrate(writer)
+            readers = [await _connect(path, read_only=True) for _ in range(READERS)]
+        except BaseException:
+            await writer.close()
+            raise
+        return cls(path, key, writer, readers)
+
+    async def close(self) -> None:
+        """Close every connection; safe to call twice."""
+        if self._closed:
+            return
+        self._closed = True
+        for reader in self._all_readers:
+            await reader.close()
+        await self._writer.close()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Tx]:
+        """``async with store.transaction() as tx``: commit on success, roll back on error."""
+        async with self._write_lock:
+            await self._writer.execute("BEGIN IMMEDIATE")
+            tx = Tx(self._writer, self.key)
+            try:
+                yield tx
+            except BaseException:
+                await self._writer.rollback()
+                raise
+            else:
+                await self._writer.commit()
+
+    @asynccontextmanager
+    async def reader(self) -> AsyncIterator[Reader]:
+        """``async with store.reader() as db``: a read-only connection from the pool."""
+        connection = await self._readers.get()
+        try:
+            yield Reader(connection)
+        finally:
+            self._readers.put_nowait(connection)
+
+    async def backup(self, destination: Path) -> None:
+        """Write a consistent copy of the live database to ``destination``."""
+        if destination.exists():
+            raise StoreError(f"{destination} already exists; choose a new file")
+        async with self._write_lock:
+            target = sqlite3.connect(destination)
+            try:
+                await self._writer.backup(target)
+            finally:
+                target.close()
+
+
+async def _connect(path: Path, *, read_only: bool) -> aiosqlite.Connection:
+    if read_only:
+        db = await aiosqlite.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
+        await db.execute("PRAGMA query_only = ON")
+    else:
+        db = await aiosqlite.connect(path, isolation_level=None)
+        await db.execute("PRAGMA journal_mode = WAL")
+        await db.execute("PRAGMA synchronous = NORMAL")
+    db.row_factory = sqlite3.Row
+    await db.execute("PRAGMA foreign_keys = ON")
+    await db.execute("PRAGMA busy_timeout = 5000")
+    return db
+
+
+async def _migrate(db: aiosqlite.Connection) -> None:
+    await db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+    async with db.execute("SELECT max(version) FROM schema_version") as cursor:
+        row = await cursor.fetchone()
+    current = row[0] or 0
+    latest = len(MIGRATIONS)
+    if current > latest:
+        raise StoreError(f"the database is at schema {current}, newer than this Maillon ({latest}): upgrade")
+    for version, script in enumerate(MIGRATIONS[current:], start=current + 1):
+        await db.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in _statements(script):
+                await db.execute(statement)
+            await db.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
+        except BaseException:
+            await db.rollback()
+            raise
+        await db.commit()
+
+
+def _statements(script: str) -> list[str]:
+    """Split a migration into statements (executescript would commit on its own)."""
+    statements, buffer = [], ""
+    for line in script.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            statements.append(buffer.strip())
+            buffer = ""
+    if buffer.strip():
+        raise StoreError("a migration ends in the middle of a statement")
+    return statements
+
+
+def restore(backup: Path, database: Path) -> None:
+    """Replace ``database`` with the copy at ``backup``; the node must be stopped.
+
+    The backup is checked (integrity, schema) before anything is replaced.
+    """
+    try:
+        source = sqlite3.connect(f"file:{backup}?mode=ro", uri=True)
+        try:
+            if source.execute("PRAGMA integrity_check").fetchone()[0] != "ok":
+                raise StoreError(f"{backup} is damaged (integrity check failed)")
+            version = source.execute("SELECT max(version) FROM schema_version").fetchone()[0]
+            if version is None or version > len(MIGRATIONS):
+                raise StoreError(f"{backup} is not a Maillon backup this version can restore")
+            target = sqlite3.connect(database)
+            try:
+                source.backup(target)
+            finally:
+                target.close()
+        finally:
+            source.close()
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"{backup} is not a Maillon backup: {exc}") from exc

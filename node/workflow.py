@@ -1,0 +1,205 @@
+"""Workshop steps: the events that move items through their states.
+
+Every action appends events (never edits them); an item's ``state`` column
+is the state of its last event, kept in the same transaction. When items
+reach a fate, an ``item.fates/1`` record is appended to the node's log in
+that transaction too, private to the node until the publication policy
+shares it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Literal
+
+from pydantic import Field
+
+from node.erasure import require_erased
+from node.errors import Invalid, NotFound, RuleBroken
+from node.states import FATES, STATES, STEP_STATES, can_move
+from node.store import Reader, Tx, now_ms
+from node.validation import Input
+from protocol.kinds import Fate, ItemFates
+
+__all__ = [
+    "StepInput", "record_step", "move_items", "correct_event", "define_step", "steps", "remove_storage",
+    "harvest_component", "fit_component", "items_by_ids",
+]  # fmt: skip
+
+Text = Annotated[str, Field(min_length=1, max_length=500)]
+StepState = Literal["sorted", "tested", "erased", "refurbished", "ready", "reserved", "recycled", "dismantled"]
+assert set(StepState.__args__) == set(STEP_STATES)  # type: ignore[attr-defined]
+
+
+class StepInput(Input):
+    """One step for one or many items: a canonical state, or the association's own step name."""
+
+    state: StepState | None = None
+    step: Annotated[str, Field(min_length=1, max_length=60)] | None = None
+    orientation: Literal["refurbish", "parts", "recycle"] | None = None
+    grade: Annotated[str, Field(pattern=r"^[A-E]$")] | None = None
+    os: Annotated[str, Field(max_length=100)] | None = None
+    note: Text | None = None
+    operator: Annotated[str, Field(max_length=100)] | None = None
+
+
+async def items_by_ids(db: Reader, item_ids: list[int]) -> list[Any]:
+    """The rows (id, gid, asset_tag, state, weight_g...) of these items, or ``NotFound``."""
+    unique = list(dict.fromkeys(item_ids))
+    rows = []
+    for start in range(0, len(unique), 500):
+        chunk = unique[start : start + 500]
+        rows += await db.all(
+            f"SELECT id, gid, asset_tag, state, category, weight_g FROM items WHERE id IN ({', '.join('?' * len(chunk))})",
+            chunk,
+        )
+    if len(rows) != len(unique):
+        missing = sorted(set(unique) - {r["id"] for r in rows})
+        raise NotFound(f"no item {', '.join(map(str, missing[:10]))}")
+    order = {item_id: n for n, item_id in enumerate(unique)}
+    return sorted(rows, key=lambda r: order[r["id"]])
+
+
+async def record_step(tx: Tx, item_ids: list[int], step: StepInput) -> list[int]:
+    """Record a workshop step for items; refuse them all if one may not move."""
+    state = step.state
+    if step.step is not None:
+        mapped = await tx.value("SELECT state FROM steps WHERE name = ?", (step.step,))
+        if mapped is None:
+            raise NotFound(f"no step named {step.step!r}")
+        if state is not None and state != mapped:
+            raise Invalid(f"step {step.step!r} records {mapped}, not {state}", code="invalid")
+        state = mapped
+    if state is None:
+        raise Invalid("say which state or step to record", code="invalid")
+    if state == "sorted" and step.orientation is None:
+        raise Invalid("sorting decides an orientation: refurbish, parts or recycle", code="invalid")
+    detail = {k: v for k, v in (("orientation", step.orientation), ("grade", step.grade), ("os", step.os),
+                                ("note", step.note)) if v is not None}  # fmt: skip
+    event_ids = await move_items(tx, item_ids, state, step=step.step, detail=detail, operator=step.operator)
+    if step.grade is not None:
+        await tx.run_many("UPDATE items SET grade = ? WHERE id = ?", [(step.grade, i) for i in item_ids])
+    return event_ids
+
+
+async def move_items(tx: Tx, item_ids: list[int], state: str, *, step: str | None = None,
+                     detail: dict[str, Any] | None = None, operator: str | None = None,
+                     fate: dict[str, Any] | None = None, at: int | None = None) -> list[int]:  # fmt: skip
+    """Append one event per item after checking every move; the single door to a new state."""
+    if state not in STATES:
+        raise Invalid(f"unknown state {state!r}", code="invalid")
+    if not item_ids:
+        raise Invalid("no item chosen", code="invalid")
+    rows = await items_by_ids(tx, item_ids)
+    refused = [f"{r['asset_tag']} ({r['state']})" for r in rows if not can_move(r["state"], state)]
+    if refused:
+        raise RuleBroken(f"cannot move to {state}: {', '.join(refused[:10])}", code="invalid_transition")
+    if state in ("distributed", "transferred"):
+        await require_erased(tx, [r["id"] for r in rows], action="hand over")
+    time = at if at is not None else now_ms()
+    detail_json = json.dumps(detail or {}, ensure_ascii=False, sort_keys=True)
+    event_ids = []
+    for row in rows:
+        event_ids.append(await tx.run(
+            "INSERT INTO events (item_id, time, state, step, detail, operator) VALUES (?, ?, ?, ?, ?, ?)",
+            (row["id"], time, state, step, detail_json, operator),
+        ))  # fmt: skip
+    await tx.run_many("UPDATE items SET state = ?, state_since = ? WHERE id = ?", [(state, time, r["id"]) for r in rows])
+    if state in FATES:
+        await _publish_fates(tx, rows, state, time, event_ids, fate or {})
+    return event_ids
+
+
+async def _publish_fates(tx: Tx, rows: list[Any], state: str, time: int, event_ids: list[int],
+                         fate: dict[str, Any]) -> None:  # fmt: skip
+    fates = []
+    for row in rows:
+        extra = dict(fate)
+        if state in ("recycled", "dismantled") and "weight_g" not in extra:
+            extra["weight_g"] = row["weight_g"]
+        fates.append(Fate(gid=row["gid"], fate=state, time=time, **extra))
+    # Private to this node (audience: itself) until the publication policy shares it.
+    for start in range(0, len(fates), 20000):
+        record = await tx.append(ItemFates(fates=fates[start : start + 20000]), audience=[tx.author], at=time)
+        await tx.run_many("UPDATE events SET record_id = ? WHERE id = ?",
+                          [(record.id, e) for e in event_ids[start : start + 20000]])  # fmt: skip
+
+
+async def correct_event(tx: Tx, event_id: int, reason: str, operator: str | None = None) -> int:
+    """Undo an item's last event by a new event that restores the state before it."""
+    if not reason.strip():
+        raise Invalid("a correction needs a reason", code="invalid")
+    event = await tx.one("SELECT id, item_id, state, record_id FROM events WHERE id = ?", (event_id,))
+    if event is None:
+        raise NotFound(f"no event {event_id}")
+    last = await tx.one("SELECT id FROM events WHERE item_id = ? ORDER BY id DESC LIMIT 1", (event["item_id"],))
+    if last["id"] != event_id:
+        raise RuleBroken("only the last event of an item can be corrected", code="not_last_event")
+    previous = await tx.one(
+        "SELECT state FROM events WHERE item_id = ? AND id < ? ORDER BY id DESC LIMIT 1", (event["item_id"], event_id)
+    )
+    if previous is None:
+        raise RuleBroken("the reception of an item cannot be corrected; edit the item instead", code="not_correctable")
+    time = now_ms()
+    correction = await tx.run(
+        "INSERT INTO events (item_id, time, state, step, detail, operator, corrects) VALUES (?, ?, ?, 'correction', ?, ?, ?)",
+        (event["item_id"], time, previous["state"], json.dumps({"reason": reason.strip()}, ensure_ascii=False),
+         operator, event_id),
+    )  # fmt: skip
+    await tx.run("UPDATE items SET state = ?, state_since = ? WHERE id = ?", (previous["state"], time, event["item_id"]))
+    if event["state"] == "recycled":
+        # The item is back in the workshop: it is no longer part of that outflow.
+        await tx.run("DELETE FROM outflow_items WHERE item_id = ?", (event["item_id"],))
+    return correction
+
+
+async def define_step(tx: Tx, name: str, state: str) -> None:
+    """Name one of the association's own steps, mapped to a canonical state."""
+    name = name.strip()
+    if not 1 <= len(name) <= 60:
+        raise Invalid("a step name has 1 to 60 characters", code="invalid")
+    if state not in STEP_STATES:
+        raise Invalid(f"a step maps to one of {', '.join(STEP_STATES)}", code="invalid")
+    await tx.run(
+        "INSERT INTO steps (name, state) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET state = excluded.state",
+        (name, state),
+    )
+
+
+async def steps(db: Reader) -> dict[str, str]:
+    return {r["name"]: r["state"] for r in await db.all("SELECT name, state FROM steps ORDER BY name")}
+
+
+async def remove_storage(tx: Tx, item_ids: list[int], *, destroyed: bool, operator: str | None = None) -> None:
+    """The disks were taken out (or destroyed): the item no longer holds data."""
+    rows = await items_by_ids(tx, item_ids)
+    time = now_ms()
+    for row in rows:
+        await tx.run(
+            "INSERT INTO events (item_id, time, state, step, detail, operator) VALUES (?, ?, ?, 'storage_removed', ?, ?)",
+            (row["id"], time, row["state"], json.dumps({"destroyed": destroyed}), operator),
+        )
+    await tx.run_many("UPDATE items SET storage = 'removed' WHERE id = ?", [(r["id"],) for r in rows])
+
+
+async def harvest_component(tx: Tx, from_item: int, description: str) -> int:
+    """A part taken out of an item (RAM, disk, screen...), traced until fitted elsewhere."""
+    await items_by_ids(tx, [from_item])
+    if not 1 <= len(description.strip()) <= 200:
+        raise Invalid("describe the part in 1 to 200 characters", code="invalid")
+    return await tx.run(
+        "INSERT INTO components (from_item, description, harvested) VALUES (?, ?, ?)",
+        (from_item, description.strip(), now_ms()),
+    )
+
+
+async def fit_component(tx: Tx, component_id: int, to_item: int) -> None:
+    await items_by_ids(tx, [to_item])
+    row = await tx.one("SELECT from_item, to_item FROM components WHERE id = ?", (component_id,))
+    if row is None:
+        raise NotFound(f"no component {component_id}")
+    if row["to_item"] is not None:
+        raise RuleBroken("this part is already fitted in another item", code="already_fitted")
+    if row["from_item"] == to_item:
+        raise Invalid("a part cannot be fitted back into the item it came from", code="invalid")
+    await tx.run("UPDATE components SET to_item = ?, fitted = ? WHERE id = ?", (to_item, now_ms(), component_id))

@@ -1,0 +1,115 @@
+"""The Store: WAL, one writer, readers, migrations, the node's own log, backup and restore."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+
+import pytest
+
+from node.errors import StoreError
+from node.migrations import MIGRATIONS
+from node.store import Store, restore
+from protocol.kinds import LogCheckpoint
+from protocol.log import LogVerifier
+from protocol.records import open_entry
+
+
+
+async def test_database_is_in_wal_mode_and_migrated(store, tmp_path):
+    async with store.reader() as db:
+        assert await db.value("PRAGMA journal_mode") == "wal"
+        assert await db.value("SELECT max(version) FROM schema_version") == len(MIGRATIONS)
+
+
+async def test_reopening_does_not_migrate_twice(store, tmp_path):
+    await store.close()
+    again = await Store.open(tmp_path / "node.db", store.key)
+    async with again.reader() as db:
+        assert await db.value("SELECT count(*) FROM schema_version") == len(MIGRATIONS)
+    await again.close()
+
+
+async def test_a_newer_schema_is_refused(store, tmp_path):
+    async with store.transaction() as tx:
+        await tx.run("INSERT INTO schema_version (version) VALUES (999)")
+    await store.close()
+    with pytest.raises(StoreError, match="newer"):
+        await Store.open(tmp_path / "node.db", store.key)
+
+
+async def test_an_error_rolls_back_everything_including_the_log(store):
+    with pytest.raises(RuntimeError):
+        async with store.transaction() as tx:
+            await tx.run("INSERT INTO settings (name, value) VALUES ('x', '1')")
+            await tx.append(LogCheckpoint(tree_size=0, root=bytes(32)))
+            raise RuntimeError("crash mid-transaction")
+    async with store.reader() as db:
+        assert await db.value("SELECT count(*) FROM settings") == 0
+        assert await db.value("SELECT count(*) FROM log_records") == 0
+
+
+async def test_readers_are_read_only(store):
+    async with store.reader() as db:
+        with pytest.raises(sqlite3.OperationalError):
+            await db.all("INSERT INTO settings (name, value) VALUES ('x', '1')")
+
+
+async def test_log_appends_chain_and_keep_their_bytes(store):
+    for size in range(5):
+        async with store.transaction() as tx:
+            await tx.append(LogCheckpoint(tree_size=size, root=bytes(32)))
+    async with store.reader() as db:
+        rows = await db.all("SELECT envelope, content FROM log_records ORDER BY seq")
+    verifier = LogVerifier(store.key.public.raw)
+    for row in rows:
+        record = open_entry(sqlite3_entry(row["envelope"], row["content"]))
+        assert verifier.add(record)
+    assert verifier.last_seq == 5
+
+
+def sqlite3_entry(envelope: bytes, content: bytes | None) -> bytes:
+    from protocol import canonical
+
+    return canonical.encode([envelope, content])
+
+
+async def test_concurrent_writers_are_serialised(store):
+    async def bump(n: int) -> None:
+        async with store.transaction() as tx:
+            current = await tx.value("SELECT value FROM counters WHERE name = 'c'") or 0
+            await asyncio.sleep(0)
+            await tx.run("INSERT INTO counters (name, value) VALUES ('c', ?) ON CONFLICT (name) DO UPDATE SET value = ?",
+                         (current + 1, current + 1))  # fmt: skip
+
+    await asyncio.gather(*(bump(n) for n in range(20)))
+    async with store.reader() as db:
+        assert await db.value("SELECT value FROM counters WHERE name = 'c'") == 20
+
+
+async def test_backup_then_restore(store, tmp_path):
+    async with store.transaction() as tx:
+        await tx.run("INSERT INTO settings (name, value) VALUES ('kept', '1')")
+    await store.backup(tmp_path / "backup.db")
+    with pytest.raises(StoreError, match="already exists"):
+        await store.backup(tmp_path / "backup.db")
+    async with store.transaction() as tx:
+        await tx.run("INSERT INTO settings (name, value) VALUES ('lost', '2')")
+    await store.close()
+    restore(tmp_path / "backup.db", tmp_path / "node.db")
+    again = await Store.open(tmp_path / "node.db", store.key)
+    async with again.reader() as db:
+        assert [r["name"] for r in await db.all("SELECT name FROM settings")] == ["kept"]
+    await again.close()
+
+
+def test_restore_refuses_what_is_not_a_backup(tmp_path):
+    (tmp_path / "junk.db").write_bytes(b"this is not sqlite" * 100)
+    (tmp_path / "node.db").write_bytes(b"")
+    with pytest.raises(StoreError):
+        restore(tmp_path / "junk.db", tmp_path / "node.db")
+    other = sqlite3.connect(tmp_path / "other.db")
+    other.execute("CREATE TABLE t (x)")
+    other.close()
+    with pytest.raises(StoreError):
+        restore(tmp_path / "other.db", tmp_path / "node.db")
