@@ -1,14 +1,9 @@
-"""The ``maillon`` command line.
-
-Commands:
-    maillon init --data DIR --name NAME [--role ROLE] [--port PORT]
-    maillon run --data DIR
-    maillon demo [--data DIR] [--port PORT]
-    maillon log verify FILE [--author KEY]
+"""The ``maillon`` command line (``maillon COMMAND --help`` for each).
 
 ``run`` starts the services registered under the ``maillon.services`` entry
 point group (the web interface, later the federation), so that node/ does
-not import the packages built on top of it.
+not import the packages built on top of it. The data commands (import,
+export, stats, backup...) live in ``node.commands``.
 """
 
 from __future__ import annotations
@@ -21,11 +16,14 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Sequence
 
+from node import commands
 from node.config import Config, Node, init_node, load_node
 from node.errors import NodeError
+from node.store import Store
 from protocol.errors import ProtocolError
-from protocol.keys import parse_node_id
+from protocol.keys import fingerprint, node_id, parse_node_id
 from protocol.log import verify_log
+from protocol.records import read_record_file
 
 __all__ = ["main", "build_parser"]
 
@@ -34,31 +32,97 @@ DEFAULT_DEMO_DIR = Path("demo-data")
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="maillon", description="Maillon: trace donated computers, node by node.")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    init = commands.add_parser("init", help="create a node's data directory and key")
+    def command(name: str, help: str, handler) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help, description=help)
+        p.set_defaults(handler=handler)
+        return p
+
+    def data(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--data", type=Path, required=True, help="the node's data directory")
+
+    init = command("init", "create a node's data directory and key", _cmd_init)
     init.add_argument("--data", type=Path, required=True, help="data directory to create")
     init.add_argument("--name", required=True, help="the association's or network's name")
     init.add_argument("--role", default="member", choices=["member", "hub", "national"])
     init.add_argument("--host", default="127.0.0.1", help="address to listen on")
     init.add_argument("--port", type=int, default=8470, help="port to listen on")
-    init.set_defaults(handler=_cmd_init)
 
-    run = commands.add_parser("run", help="start a node")
-    run.add_argument("--data", type=Path, required=True, help="the node's data directory")
-    run.set_defaults(handler=_cmd_run)
+    data(command("run", "start a node", _cmd_run))
 
-    demo = commands.add_parser("demo", help="start a local demonstration node with its data")
+    demo = command("demo", "start a local demonstration node with its data", _cmd_demo)
     demo.add_argument("--data", type=Path, default=DEFAULT_DEMO_DIR, help="where the demo keeps its data")
     demo.add_argument("--port", type=int, default=8470)
-    demo.set_defaults(handler=_cmd_demo)
 
-    log = commands.add_parser("log", help="work with signed logs")
-    log_commands = log.add_subparsers(dest="log_command", required=True, metavar="ACTION")
-    verify = log_commands.add_parser("verify", help="verify a log export (PROTOCOL.md, 'Log export')")
+    backup = command("backup", "write a consistent copy of the database (the node may be running)", commands.backup)
+    data(backup)
+    backup.add_argument("--out", type=Path, help="backup file (default: DATA/backups/maillon-DATE.db)")
+
+    restore = command("restore", "replace the database with a backup (stop the node first)", commands.restore)
+    data(restore)
+    restore.add_argument("file", type=Path, help="a backup made by `maillon backup`")
+
+    imp = command("import", "import items, erasure logs or hardware descriptions", commands.import_file)
+    data(imp)
+    imp.add_argument("kind", choices=["items", "nwipe", "lshw"], help="what the file holds")
+    imp.add_argument("file", type=Path, help="CSV or XLSX (items), nwipe/ShredOS log, lshw -json output")
+    imp.add_argument("--lot", help="lot reference the items belong to (items; lshw creates one item)")
+    imp.add_argument("--item", help="asset tag of the item an lshw description belongs to (else a new item)")
+    imp.add_argument("--dry-run", action="store_true", help="show what would change, change nothing")
+
+    exp = command("export", "export CSV files or a donor report", commands.export)
+    data(exp)
+    exp.add_argument("kind", choices=commands.EXPORTS, help="what to export")
+    exp.add_argument("--out", type=Path, help="output file (default: standard output for CSV)")
+    exp.add_argument("--donor", type=int, help="donor id (donor-report)")
+    exp.add_argument("--lot", help="lot reference (donor-report)")
+    exp.add_argument("--period", help="YYYY, YYYY-MM or YYYY-Qn (donor-report, waste-register)")
+    exp.add_argument("--language", default="fr", choices=["fr", "en"], help="donor-report language")
+
+    stats = command("stats", "statistics and impact for a period", commands.stats)
+    data(stats)
+    stats.add_argument("--period", required=True, help="YYYY, YYYY-MM or YYYY-Qn")
+    stats.add_argument("--json", action="store_true", help="print the figures as JSON")
+
+    token = sub.add_parser("token", help="API tokens for local programs", description="API tokens for local programs")
+    token_sub = token.add_subparsers(dest="token_command", required=True, metavar="ACTION")
+    create = token_sub.add_parser("create", help="create an API token (shown once)")
+    data(create)
+    create.add_argument("name", help="who or what uses it")
+    create.add_argument("--role", default="read_only", choices=["admin", "technician", "read_only"])
+    create.set_defaults(handler=commands.token_create)
+    revoke = token_sub.add_parser("revoke", help="revoke an API token")
+    data(revoke)
+    revoke.add_argument("name")
+    revoke.set_defaults(handler=commands.token_revoke)
+
+    station = sub.add_parser("station", help="wiping stations that upload their logs",
+                             description="wiping stations (ShredOS) that upload their logs")  # fmt: skip
+    station_sub = station.add_subparsers(dest="station_command", required=True, metavar="ACTION")
+    add = station_sub.add_parser("add", help="register a station; prints the URL for ShredOS's http_post_url")
+    data(add)
+    add.add_argument("name", help="the station's name (letters, digits, - and _)")
+    add.add_argument("--url", help="base URL the station reaches the node at (default: from the configuration)")
+    add.set_defaults(handler=commands.station_add)
+
+    record = sub.add_parser("record", help="signed documents", description="signed documents (PROTOCOL.md)")
+    record_sub = record.add_subparsers(dest="record_command", required=True, metavar="ACTION")
+    rverify = record_sub.add_parser("verify", help="verify a signed document (e.g. a donor report's .mlnrec)")
+    rverify.add_argument("file", type=Path)
+    rverify.add_argument("--author", help="expected author: node id (base32) or 64 hex digits")
+    rverify.set_defaults(handler=_cmd_record_verify)
+
+    log = sub.add_parser("log", help="work with signed logs", description="work with signed logs")
+    log_sub = log.add_subparsers(dest="log_command", required=True, metavar="ACTION")
+    verify = log_sub.add_parser("verify", help="verify a log export (PROTOCOL.md, 'Log export')")
     verify.add_argument("file", type=Path, help="log export file, or - for standard input")
     verify.add_argument("--author", help="expected author: node id (base32) or 64 hex digits")
     verify.set_defaults(handler=_cmd_log_verify)
+    export = log_sub.add_parser("export", help="write this node's own signed log as a log export")
+    data(export)
+    export.add_argument("--out", type=Path, required=True, help="file to write")
+    export.set_defaults(handler=commands.log_export)
     return parser
 
 
@@ -73,6 +137,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _cmd_init(args: argparse.Namespace) -> int:
     node = init_node(args.data, Config(name=args.name, role=args.role, host=args.host, port=args.port))
+    asyncio.run(commands.create_database(node))
     print(f"node created in {node.data_dir}")
     print(f"node id:     {node.key.public.node_id}")
     print(f"fingerprint: {node.key.public.fingerprint}")
@@ -85,7 +150,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 def _cmd_demo(args: argparse.Namespace) -> int:
     if not (args.data / "node.toml").exists():
-        init_node(args.data, Config(name="Atelier de démonstration", port=args.port))
+        node = init_node(args.data, Config(name="Atelier de démonstration", port=args.port))
+        asyncio.run(commands.create_database(node))
     return _serve(load_node(args.data))
 
 
@@ -103,9 +169,30 @@ def _cmd_log_verify(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+def _cmd_record_verify(args: argparse.Namespace) -> int:
+    try:
+        data = args.file.read_bytes()
+    except OSError as exc:
+        print(f"maillon: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
+        return 2
+    try:
+        record = read_record_file(data)
+        if args.author and parse_node_id(args.author).raw != record.header.author:
+            print("problem reason=wrong_author the document was signed by another key")
+            return 1
+    except ProtocolError as exc:
+        print(f"problem reason={exc.code.value} {exc.message}")
+        return 1
+    header = record.header
+    print(f"kind={header.kind} author={node_id(header.author)} fingerprint={fingerprint(header.author)} "
+          f"seq={header.seq} time={header.time} id={record.id.hex()} verdict=ok")  # fmt: skip
+    return 0
+
+
 def _serve(node: Node) -> int:
     """Run every registered service until Ctrl-C or SIGTERM."""
-    return asyncio.run(_serve_async(node))
+    with node.running():
+        return asyncio.run(_serve_async(node))
 
 
 async def _serve_async(node: Node) -> int:
@@ -113,15 +200,18 @@ async def _serve_async(node: Node) -> int:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
+    store = await Store.open(node.db_path, node.key)
     stoppers = []
     try:
+        await commands.daily_upkeep(store)
         for service in entry_points(group="maillon.services"):
             start = service.load()
-            stoppers.append(await start(node))
+            stoppers.append(await start(node, store))
         print(f"{node.config.name}: fingerprint {node.key.public.fingerprint}", flush=True)
         print("Ctrl-C to stop.", flush=True)
         await stop.wait()
     finally:
         for stopper in reversed(stoppers):
             await stopper()
+        await store.close()
     return 0

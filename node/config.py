@@ -8,7 +8,10 @@ Layout of a data directory::
 
 from __future__ import annotations
 
+import fcntl
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 import tomllib
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -20,10 +23,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from node.errors import AlreadyExists, ConfigError
 from protocol.keys import SigningKey
 
-__all__ = ["Config", "Node", "init_node", "load_node", "CONFIG_FILE", "KEY_FILE"]
+__all__ = ["Config", "Node", "init_node", "load_node", "CONFIG_FILE", "KEY_FILE", "DB_FILE"]
 
 CONFIG_FILE = "node.toml"
 KEY_FILE = "node.key"
+DB_FILE = "node.db"
+LOCK_FILE = "node.lock"
 Role = Literal["member", "hub", "national"]
 ROLES: tuple[str, ...] = ("member", "hub", "national")
 
@@ -65,6 +70,23 @@ class Node:
     data_dir: Path
     config: Config
     key: SigningKey
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / DB_FILE
+
+    @contextmanager
+    def running(self) -> Iterator[None]:
+        """Hold the data directory's lock while the node runs (``restore`` checks it)."""
+        handle = (self.data_dir / LOCK_FILE).open("a")
+        try:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError as exc:
+                raise ConfigError(f"the node in {self.data_dir} is running: stop it first") from exc
+            yield
+        finally:
+            handle.close()
 
 
 def init_node(data_dir: Path, config: Config) -> Node:

@@ -194,4 +194,23 @@ CREATE TABLE outflow_items (
 ) STRICT;
 """
 
-MIGRATIONS: list[str] = [_V1]
+_V2 = """
+CREATE TABLE api_tokens (
+    id      INTEGER PRIMARY KEY,
+    name    TEXT NOT NULL UNIQUE,
+    sha256  BLOB NOT NULL UNIQUE,
+    role    TEXT NOT NULL CHECK (role IN ('admin', 'technician', 'read_only')),
+    created INTEGER NOT NULL,
+    revoked INTEGER
+) STRICT;
+
+CREATE TABLE stations (
+    id      INTEGER PRIMARY KEY,
+    name    TEXT NOT NULL UNIQUE,
+    sha256  BLOB NOT NULL UNIQUE,
+    created INTEGER NOT NULL,
+    revoked INTEGER
+) STRICT;
+"""
+
+MIGRATIONS: list[str] = [_V1, _V2]

@@ -35,6 +35,9 @@ __all__ = [
     "StatsReport",
     "RegionalSummary",
     "LogCheckpoint",
+    "DonorReport",
+    "ReportedItem",
+    "ReportedErasure",
     "CATEGORIES",
 ]
 
@@ -271,6 +274,51 @@ class RegionalSummary(Body):
     supersedes: RecordId | None = None
 
 
+class ReportedErasure(_Part):
+    method: Text
+    level: Literal["clear", "purge", "destroy"]
+    tool: Text
+    time: Millis
+    result: Literal["success", "failure"]
+    disk_serial: Text | None = None
+
+
+class ReportedItem(_Part):
+    gid: GlobalId
+    category: Category
+    state: Code
+    erasures: Annotated[list[ReportedErasure], Field(max_length=16)]
+    serial: Text | None = None
+    donor_asset: Text | None = None
+    fate_time: Millis | None = None
+    beneficiary_category: BeneficiaryCategory | None = None
+    processed_by: Text | None = None
+
+
+Day = Annotated[str, Field(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$")]
+
+
+class DonorReport(Body):
+    """The machine-readable donor report: each item's fate and erasure proofs."""
+
+    KIND: ClassVar[str] = "donor.report/1"
+    donor: Text
+    lots: Annotated[list[Text], Field(max_length=1000)]
+    period_from: Day
+    period_to: Day
+    items: Annotated[list[ReportedItem], Field(max_length=20000)]
+    donor_siret: Annotated[str, Field(pattern=r"^[0-9]{14}$")] | None = None
+    factor_version: Text | None = None
+    co2e_g: Annotated[int, Field(ge=0)] | None = None
+    materials_g: Annotated[int, Field(ge=0)] | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> "DonorReport":
+        if self.period_to < self.period_from:
+            raise ValueError("period_to is before period_from")
+        return self
+
+
 class LogCheckpoint(Body):
     """A signed state of the hub's transparency log (RFC 9162 tree head)."""
 
@@ -284,7 +332,7 @@ KINDS: dict[str, type[Body]] = {
     for model in (
         NodeDescriptor, MembershipCertificate, PeeringConvention, KeyRotation, KeyRevocation,
         LotOffer, LotAccept, LotDecline, LotReceipt, ItemFates, StatsReport, RegionalSummary,
-        LogCheckpoint,
+        LogCheckpoint, DonorReport,
     )
 }  # fmt: skip
 

@@ -32,6 +32,9 @@ __all__ = [
     "sign_record",
     "open_envelope",
     "open_entry",
+    "write_record_file",
+    "read_record_file",
+    "RECORD_FILE_MAGIC",
     "MAX_HEADER",
     "MAX_ENVELOPE",
     "MAX_CONTENT",
@@ -192,6 +195,27 @@ def open_entry(entry: bytes) -> Record:
         raise RecordInvalid(Reason.BAD_ENTRY, "an entry is [envelope: bin, content: bin | nil]")
     record = open_envelope(value[0])
     return record if value[1] is None else record.with_content(value[1])
+
+
+RECORD_FILE_MAGIC = b"maillon-record/1\n"
+
+
+def write_record_file(record: Record) -> bytes:
+    """A signed document: one record with its content, verifiable on its own."""
+    if record.content is None:
+        raise RecordInvalid(Reason.BAD_ENTRY, "a signed document carries its content")
+    return RECORD_FILE_MAGIC + record.entry()
+
+
+def read_record_file(data: bytes) -> Record:
+    """Open a signed document: entry checks, then its body against its kind."""
+    if not data.startswith(RECORD_FILE_MAGIC):
+        raise RecordInvalid(Reason.BAD_ENTRY, "not a signed document (magic line missing)")
+    record = open_entry(data[len(RECORD_FILE_MAGIC) :])
+    if record.content is None:
+        raise RecordInvalid(Reason.BAD_ENTRY, "a signed document carries its content")
+    record.body()
+    return record
 
 
 def _check_content(header: Header, content: bytes) -> None:

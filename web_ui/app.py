@@ -7,18 +7,39 @@ from html import escape
 from aiohttp import web
 
 from node.config import Node
+from node.store import Store
 from web_ui.i18n import DEFAULT_LANGUAGE, translator
 
-__all__ = ["make_app", "NODE"]
+__all__ = ["make_app", "NODE", "STORE"]
 
 NODE = web.AppKey("node", Node)
+STORE = web.AppKey("store", Store)
 
 
-def make_app(node: Node) -> web.Application:
-    app = web.Application()
+def make_app(node: Node, store: Store) -> web.Application:
+    from web_ui.api import add_api_routes
+    from web_ui.uploads import add_upload_routes
+
+    app = web.Application(client_max_size=20 * 1024 * 1024)
     app[NODE] = node
+    app[STORE] = store
     app.router.add_get("/", index)
+    app.router.add_get("/health", health)
+    add_api_routes(app)
+    add_upload_routes(app)
     return app
+
+
+async def health(request: web.Request) -> web.Response:
+    """Liveness and the node's identity, for monitoring and for people setting up peers."""
+    node = request.app[NODE]
+    async with request.app[STORE].reader() as db:
+        items = await db.value("SELECT count(*) FROM items")
+        seq = await db.value("SELECT max(seq) FROM log_records WHERE author = ?", (node.key.public.raw,))
+    return web.json_response({
+        "status": "ok", "name": node.config.name, "role": node.config.role, "node_id": node.key.public.node_id,
+        "fingerprint": node.key.public.fingerprint, "items": items, "log_seq": seq or 0,
+    })  # fmt: skip
 
 
 async def index(request: web.Request) -> web.Response:

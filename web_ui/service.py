@@ -7,14 +7,15 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from node.config import Node
+from node.store import Store
 from web_ui.app import make_app
 
 __all__ = ["start"]
 
 
-async def start(node: Node) -> Callable[[], Awaitable[None]]:
+async def start(node: Node, store: Store) -> Callable[[], Awaitable[None]]:
     """Listen on the node's configured address; return the coroutine that stops it."""
-    runner = web.AppRunner(make_app(node))
+    runner = web.AppRunner(make_app(node, store))
     await runner.setup()
     site = web.TCPSite(runner, node.config.host, node.config.port)
     await site.start()

@@ -17,7 +17,7 @@ GID = "01890a5d-ac96-7ab0-9c1e-000000000001"
 EXPECTED_KINDS = {
     "node.descriptor/1", "membership.certificate/1", "peering.convention/1", "key.rotation/1",
     "key.revocation/1", "lot.offer/1", "lot.accept/1", "lot.decline/1", "lot.receipt/1",
-    "item.fates/1", "stats.report/1", "regional.summary/1", "log.checkpoint/1",
+    "item.fates/1", "stats.report/1", "regional.summary/1", "log.checkpoint/1", "donor.report/1",
 }  # fmt: skip
 
 

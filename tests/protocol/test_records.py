@@ -128,3 +128,19 @@ def test_signed_headers_with_wrong_field_types_are_bad_headers(fields):
     with pytest.raises(ProtocolError) as info:
         open_entry(canonical.encode([envelope, content]))
     assert info.value.code is Reason.BAD_HEADER
+
+
+def test_signed_document_round_trip_and_refusals():
+    from protocol.records import RECORD_FILE_MAGIC, read_record_file, write_record_file
+
+    record = make()
+    data = write_record_file(record)
+    assert data.startswith(RECORD_FILE_MAGIC) and read_record_file(data).id == record.id
+    with pytest.raises(RecordInvalid):
+        write_record_file(record.stub())
+    with pytest.raises(RecordInvalid):
+        read_record_file(RECORD_FILE_MAGIC + record.stub().entry())
+    with pytest.raises(RecordInvalid):
+        read_record_file(record.entry())
+    with pytest.raises(ProtocolError):
+        read_record_file(data[:-1] + bytes([data[-1] ^ 1]))

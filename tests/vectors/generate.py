@@ -94,6 +94,18 @@ def hub_chain() -> list[Record]:
                                 "reports": [hashlib.sha256(b"report 1").digest()],
                                 "missing": [pub("peer_hub")]}, ()),
         ("key.revocation/1", {"key": pub("national"), "from_seq": 7, "reason": "compromised laptop"}, ()),
+        ("donor.report/1", {"donor": "Région Bretagne", "donor_siret": "23350001600040", "lots": ["REG-2023-01"],
+                            "period_from": "2023-01-01", "period_to": "2023-12-31", "factor_version": "ademe-2022",
+                            "co2e_g": 81_000, "materials_g": 381_000,
+                            "items": [{"gid": gid(1), "category": "laptop", "state": "distributed",
+                                       "serial": "5CG7310ABC", "donor_asset": "RB-00412",
+                                       "fate_time": T0 + 20 * 86_400_000, "beneficiary_category": "person",
+                                       "processed_by": "Atelier Recyclerie",
+                                       "erasures": [{"method": "PRNG Stream", "level": "clear", "tool": "nwipe 0.34",
+                                                     "time": T0 + 86_400_000, "result": "success",
+                                                     "disk_serial": "S3Z9NB0K123456"}]},
+                                      {"gid": gid(2), "category": "desktop", "state": "recycled",
+                                       "fate_time": T0 + 21 * 86_400_000, "erasures": []}]}, ()),
     ]
     return _chain(hub, bodies, T0)
 

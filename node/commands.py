@@ -1,0 +1,242 @@
+"""The data commands of the CLI: each opens the node, acts, prints, returns an exit code.
+
+Exit codes: 0 done, 1 the input was refused (nothing changed), 2 usage or
+environment error (raised as ``NodeError`` and printed by ``cli.main``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import json
+import re
+import sys
+from collections.abc import Awaitable, Callable
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Iterator, TypeVar
+
+from node.beneficiaries import erase_expired
+from node.config import Node, load_node
+from node.errors import ConfigError, Invalid
+from node.exports import CSV_EXPORTS, nwipe_customers, write_csv
+from node.store import Store, restore as restore_database
+from protocol.kinds import NodeDescriptor
+from protocol.log import write_log
+from protocol.records import open_envelope
+
+__all__ = [
+    "EXPORTS", "create_database", "daily_upkeep", "backup", "restore", "import_file", "export", "stats",
+    "log_export", "token_create", "token_revoke", "station_add",
+]  # fmt: skip
+
+EXPORTS = (*CSV_EXPORTS, "nwipe-customers", "donor-report")
+T = TypeVar("T")
+
+
+async def create_database(node: Node) -> None:
+    """Create the database and sign the node's first record: its descriptor."""
+    store = await Store.open(node.db_path, node.key)
+    try:
+        async with store.transaction() as tx:
+            if await tx.value("SELECT count(*) FROM log_records") == 0:
+                await tx.append(NodeDescriptor(name=node.config.name, role=node.config.role, endpoints=[],
+                                               software="maillon"))  # fmt: skip
+    finally:
+        await store.close()
+
+
+async def daily_upkeep(store: Store) -> None:
+    """What must happen at least daily: erase beneficiaries' details past retention."""
+    async with store.transaction() as tx:
+        await erase_expired(tx)
+
+
+def _with_store(args: argparse.Namespace, action: Callable[[Node, Store], Awaitable[T]]) -> T:
+    node = load_node(args.data)
+    if not node.db_path.exists():
+        raise ConfigError(f"{node.data_dir} has no database yet (run `maillon init`)")
+
+    async def go() -> T:
+        store = await Store.open(node.db_path, node.key)
+        try:
+            return await action(node, store)
+        finally:
+            await store.close()
+
+    return asyncio.run(go())
+
+
+def backup(args: argparse.Namespace) -> int:
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    out: Path = args.out or args.data / "backups" / f"maillon-{stamp}.db"
+    out.parent.mkdir(parents=True, exist_ok=True)
+
+    async def act(node: Node, store: Store) -> None:
+        await store.backup(out)
+
+    _with_store(args, act)
+    print(f"backup written to {out}")
+    return 0
+
+
+def restore(args: argparse.Namespace) -> int:
+    node = load_node(args.data)
+    if not args.file.is_file():
+        raise ConfigError(f"{args.file} is not a file")
+    with node.running():  # refuses while the node runs
+        restore_database(args.file, node.db_path)
+    print(f"database restored from {args.file}")
+    print("Before it writes anything, the node must catch up its own log from its hub (federation).")
+    return 0
+
+
+def log_export(args: argparse.Namespace) -> int:
+    async def act(node: Node, store: Store) -> int:
+        async with store.reader() as db:
+            rows = await db.all("SELECT envelope, content FROM log_records WHERE author = ? ORDER BY seq",
+                                (node.key.public.raw,))  # fmt: skip
+        records = [open_envelope(r["envelope"]) for r in rows]
+        records = [rec if r["content"] is None else rec.with_content(r["content"]) for rec, r in zip(records, rows)]
+        args.out.write_bytes(write_log(records))
+        return len(records)
+
+    count = _with_store(args, act)
+    print(f"{count} records written to {args.out}")
+    return 0
+
+
+@contextmanager
+def _output(path: Path | None, *, bom: bool) -> Iterator[io.TextIOBase]:
+    if path is None:
+        yield sys.stdout
+        return
+    with path.open("w", encoding="utf-8-sig" if bom else "utf-8", newline="") as handle:
+        yield handle
+
+
+def export(args: argparse.Namespace) -> int:
+    if args.kind == "donor-report":
+        from node.donor_report import export_donor_report
+
+        return export_donor_report(args)
+    period = _period(args.period) if args.period else None
+
+    async def act(node: Node, store: Store) -> int:
+        async with store.reader() as db:
+            with _output(args.out, bom=args.kind != "nwipe-customers") as out:
+                if args.kind == "nwipe-customers":
+                    return await nwipe_customers(db, out)
+                return await write_csv(db, args.kind, out, period=period)
+
+    count = _with_store(args, act)
+    if args.out is not None:
+        print(f"{count} rows written to {args.out}")
+    return 0
+
+
+def _period(text: str) -> tuple[int, int]:
+    from node.stats import period_bounds
+
+    return period_bounds(text)
+
+
+def stats(args: argparse.Namespace) -> int:
+    from node.impact import FACTOR_TABLES
+    from node.settings import get_setting
+    from node.stats import compute_stats
+
+    start, end = _period(args.period)
+
+    async def act(node: Node, store: Store) -> Any:
+        async with store.reader() as db:
+            years = await get_setting(db, "years_of_second_life")
+            table = FACTOR_TABLES[await get_setting(db, "impact_factors")]
+            return await compute_stats(db, start, end, years=years, factors=table)
+
+    result = _with_store(args, act)
+    figures = result.as_figures()
+    if args.json:
+        print(json.dumps(figures, indent=1, sort_keys=True))
+        return 0
+    print(f"period {args.period}")
+    width = max(map(len, figures), default=0)
+    for key in sorted(figures):
+        print(f"  {key:<{width}}  {figures[key]}")
+    print("impact:")
+    for line in result.impact.formula_lines():
+        print(f"  {line}")
+    return 0
+
+
+def import_file(args: argparse.Namespace) -> int:
+    from node.importing import run_import
+
+    try:
+        data = args.file.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read {args.file}: {exc.strerror}") from exc
+
+    async def act(node: Node, store: Store) -> int:
+        report = await run_import(node, store, args.kind, data, args.file.name, lot=args.lot, item=args.item,
+                                  dry_run=args.dry_run, progress=_progress if sys.stderr.isatty() else None)  # fmt: skip
+        for line in report.lines():
+            print(line)
+        return 0 if report.ok else 1
+
+    return _with_store(args, act)
+
+
+def _progress(done: int, total: int) -> None:
+    """A one-line progress bar on the terminal for long imports."""
+    width = 30
+    filled = width * done // max(total, 1)
+    sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+    if done >= total:
+        sys.stderr.write("\n")
+    sys.stderr.flush()
+
+
+def token_create(args: argparse.Namespace) -> int:
+    from node.access import create_token
+
+    async def act(node: Node, store: Store) -> str:
+        async with store.transaction() as tx:
+            return await create_token(tx, args.name, args.role)
+
+    token = _with_store(args, act)
+    print(f"token for {args.name} ({args.role}), shown only now:")
+    print(token)
+    return 0
+
+
+def token_revoke(args: argparse.Namespace) -> int:
+    from node.access import revoke_token
+
+    async def act(node: Node, store: Store) -> None:
+        async with store.transaction() as tx:
+            await revoke_token(tx, args.name)
+
+    _with_store(args, act)
+    print(f"token {args.name} revoked")
+    return 0
+
+
+def station_add(args: argparse.Namespace) -> int:
+    from node.access import create_station
+
+    if not re.fullmatch(r"[A-Za-z0-9_-]{1,60}", args.name):
+        raise Invalid("a station name uses letters, digits, - and _ (at most 60)", code="invalid")
+
+    async def act(node: Node, store: Store) -> str:
+        async with store.transaction() as tx:
+            return await create_station(tx, args.name)
+
+    token = _with_store(args, act)
+    node = load_node(args.data)
+    base = (args.url or f"http://{node.config.host}:{node.config.port}").rstrip("/")
+    print(f"station {args.name} registered. In ShredOS's configuration (shown only now):")
+    print(f"http_post_url={base}/upload/shredos/{args.name}/{token}")
+    return 0

@@ -1,0 +1,51 @@
+"""Erasure logs straight from the wiping station: ShredOS ``http_post_url=``.
+
+Each station has its own URL with a secret token in it (ShredOS cannot add
+headers): ``PUT /upload/shredos/<station>/<token>``. Only machines on the
+local network may upload; the log is filed exactly like an imported one.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+from aiohttp import web
+
+from node.access import check_station
+from node.importing import run_import
+
+__all__ = ["add_upload_routes", "MAX_LOG"]
+
+MAX_LOG = 10 * 1024 * 1024
+
+
+def add_upload_routes(app: web.Application) -> None:
+    app.router.add_route("PUT", "/upload/shredos/{station}/{token}", upload_nwipe)
+    app.router.add_route("POST", "/upload/shredos/{station}/{token}", upload_nwipe)
+
+
+def _from_lan(remote: str | None) -> bool:
+    try:
+        address = ipaddress.ip_address(remote or "")
+    except ValueError:
+        return False
+    return address.is_private or address.is_loopback or address.is_link_local
+
+
+async def upload_nwipe(request: web.Request) -> web.Response:
+    from web_ui.app import NODE, STORE
+
+    if not _from_lan(request.remote):
+        return web.json_response({"code": "not_local", "message": "uploads are accepted from the local network only"},
+                                 status=403)  # fmt: skip
+    store = request.app[STORE]
+    async with store.reader() as db:
+        allowed = await check_station(db, request.match_info["station"], request.match_info["token"])
+    if not allowed:
+        return web.json_response({"code": "unknown_station", "message": "unknown station or wrong token"}, status=403)
+    if request.content_length is not None and request.content_length > MAX_LOG:
+        return web.json_response({"code": "too_large", "message": "an erasure log is at most 10 MB"}, status=413)
+    data = await request.read()
+    report = await run_import(request.app[NODE], store, "nwipe", data, "shredos.log", source="shredos_upload")
+    status = 200 if report.ok else 422
+    return web.json_response({"ok": report.ok, "lines": report.lines()}, status=status)
