@@ -170,6 +170,7 @@ def _cmd_log_verify(args: argparse.Namespace) -> int:
 
 
 def _cmd_record_verify(args: argparse.Namespace) -> int:
+    author = parse_node_id(args.author).raw if args.author else None
     try:
         data = args.file.read_bytes()
     except OSError as exc:
@@ -177,7 +178,7 @@ def _cmd_record_verify(args: argparse.Namespace) -> int:
         return 2
     try:
         record = read_record_file(data)
-        if args.author and parse_node_id(args.author).raw != record.header.author:
+        if author is not None and author != record.header.author:
             print("problem reason=wrong_author the document was signed by another key")
             return 1
     except ProtocolError as exc:

@@ -1,0 +1,145 @@
+"""The data commands, run through ``maillon`` as a person runs them."""
+
+from __future__ import annotations
+
+import csv
+import io
+import shutil
+from pathlib import Path
+
+import pytest
+
+from node.cli import main
+
+FIXTURES = Path(__file__).parent / "imports" / "fixtures"
+
+
+@pytest.fixture
+def data(tmp_path, capsys):
+    directory = tmp_path / "node"
+    assert main(["init", "--data", str(directory), "--name", "Atelier"]) == 0
+    capsys.readouterr()
+    return directory
+
+
+def run(capsys, *args) -> tuple[int, str, str]:
+    code = main([str(a) for a in args])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def write_sheet(path: Path, rows: list[str]) -> Path:
+    path.write_text("\n".join(["Catégorie;Marque;Modèle;N° de série;Poids (kg)", *rows]) + "\n", encoding="utf-8")
+    return path
+
+
+def test_import_items_dry_run_changes_nothing_then_real_run(data, tmp_path, capsys):
+    sheet = write_sheet(tmp_path / "lot.csv", ["Portable;Dell;Latitude 5490;SN1;2,1", "Écran;HP;E24;SN2;4,5"])
+    code, out, _ = run(capsys, "import", "--data", data, "items", sheet, "--dry-run")
+    assert code == 0 and "2 created" in out and "would be applied" in out
+    code, out, _ = run(capsys, "export", "--data", data, "items")
+    assert len(list(csv.reader(io.StringIO(out), delimiter=";"))) == 1  # header only
+    code, out, _ = run(capsys, "import", "--data", data, "items", sheet)
+    assert code == 0 and "2 created" in out
+    code, out, _ = run(capsys, "export", "--data", data, "items")
+    rows = list(csv.DictReader(io.StringIO(out), delimiter=";"))
+    assert [(r["category"], r["serial"], r["weight_g"]) for r in rows] == [("laptop", "SN1", "2100"), ("screen", "SN2", "4500")]
+
+
+def test_import_refuses_a_sheet_with_a_bad_row_whole(data, tmp_path, capsys):
+    sheet = write_sheet(tmp_path / "lot.csv", ["Portable;Dell;Latitude;SN1;2,1", "Grille-pain;X;Y;SN2;1"])
+    code, out, _ = run(capsys, "import", "--data", data, "items", sheet)
+    assert code == 1 and "line 3" in out and "nothing was changed" in out
+    code, out, _ = run(capsys, "export", "--data", data, "items")
+    assert out.count("\n") == 1
+
+
+def test_import_nwipe_then_lshw_attaches_the_orphan_disks(data, capsys):
+    code, out, _ = run(capsys, "import", "--data", data, "nwipe", FIXTURES / "nwipe-shredos-example.log")
+    assert code == 0 and out.count("orphan disk") == 2
+    code, out, _ = run(capsys, "import", "--data", data, "nwipe", FIXTURES / "nwipe-shredos-example.log")
+    assert "0 created" in out and "2 skipped" in out  # idempotent
+    code, out, _ = run(capsys, "import", "--data", data, "lshw", FIXTURES / "lshw-thinkpad-battery.json")
+    assert code == 0 and "1 created" in out
+
+
+def test_import_of_a_broken_file_is_a_clear_refusal(data, capsys):
+    code, out, _ = run(capsys, "import", "--data", data, "lshw", FIXTURES / "lshw-truncated.json")
+    assert code == 1 and "nothing was changed" in out
+    code, out, _ = run(capsys, "import", "--data", data, "nwipe", FIXTURES / "not-an-nwipe-log.txt")
+    assert code == 1
+
+
+def test_backup_and_restore(data, tmp_path, capsys):
+    sheet = write_sheet(tmp_path / "lot.csv", ["Portable;Dell;Latitude;SN1;2,1"])
+    run(capsys, "import", "--data", data, "items", sheet)
+    code, out, _ = run(capsys, "backup", "--data", data, "--out", tmp_path / "b.db")
+    assert code == 0 and (tmp_path / "b.db").exists()
+    run(capsys, "import", "--data", data, "items", write_sheet(tmp_path / "more.csv", ["Écran;HP;E24;SN9;4"]))
+    code, out, _ = run(capsys, "restore", "--data", data, tmp_path / "b.db")
+    assert code == 0
+    code, out, _ = run(capsys, "export", "--data", data, "items")
+    assert "SN1" in out and "SN9" not in out
+    code, _, err = run(capsys, "restore", "--data", data, tmp_path / "missing.db")
+    assert code == 2 and "not a file" in err
+
+
+def test_restore_refuses_while_the_node_runs(data, tmp_path, capsys):
+    from node.config import load_node
+
+    run(capsys, "backup", "--data", data, "--out", tmp_path / "b.db")
+    with load_node(data).running():
+        code, _, err = run(capsys, "restore", "--data", data, tmp_path / "b.db")
+    assert code == 2 and "running" in err
+
+
+def test_log_export_verifies(data, tmp_path, capsys):
+    code, out, _ = run(capsys, "log", "export", "--data", data, "--out", tmp_path / "own.log")
+    assert code == 0 and "1 records" in out
+    code, out, _ = run(capsys, "log", "verify", tmp_path / "own.log")
+    assert code == 0 and "verdict=ok" in out
+
+
+def test_nwipe_customers_and_waste_register(data, tmp_path, capsys):
+    code, out, _ = run(capsys, "export", "--data", data, "nwipe-customers")
+    assert out.splitlines() == ['"Customer Name";"Contact Name";"Customer Address";"Contact Phone"']
+    code, out, _ = run(capsys, "export", "--data", data, "waste-register", "--out", tmp_path / "w.csv")
+    assert code == 0 and (tmp_path / "w.csv").read_bytes().startswith(b"\xef\xbb\xbfdate;waste_code")
+
+
+def test_tokens_and_stations(data, capsys):
+    code, out, _ = run(capsys, "token", "create", "--data", data, "inventaire", "--role", "technician")
+    assert code == 0 and out.splitlines()[-1].startswith("mln_")
+    code, _, err = run(capsys, "token", "create", "--data", data, "inventaire")
+    assert code == 2 and "exists" in err
+    assert run(capsys, "token", "revoke", "--data", data, "inventaire")[0] == 0
+    code, out, _ = run(capsys, "station", "add", "--data", data, "poste-1")
+    assert code == 0 and "http_post_url=http://127.0.0.1:8470/upload/shredos/poste-1/" in out
+    assert run(capsys, "station", "add", "--data", data, "bad name!")[0] == 2
+
+
+def test_commands_refuse_a_directory_without_a_node(tmp_path, capsys):
+    code, _, err = run(capsys, "export", "--data", tmp_path, "items")
+    assert code == 2 and "maillon init" in err
+
+
+def test_record_verify(tmp_path, capsys):
+    import json
+
+    from protocol.records import RECORD_FILE_MAGIC
+
+    vectors = json.loads((Path(__file__).parents[1] / "vectors" / "records.json").read_text())
+    entry = bytes.fromhex(vectors["valid"][0]["entry"])
+    (tmp_path / "doc.mlnrec").write_bytes(RECORD_FILE_MAGIC + entry)
+    code, out, _ = run(capsys, "record", "verify", tmp_path / "doc.mlnrec")
+    assert code == 0 and "verdict=ok" in out and "kind=node.descriptor/1" in out
+    (tmp_path / "bad.mlnrec").write_bytes(RECORD_FILE_MAGIC + entry[:-1] + bytes([entry[-1] ^ 1]))
+    code, out, _ = run(capsys, "record", "verify", tmp_path / "bad.mlnrec")
+    assert code == 1 and "reason=content_mismatch" in out
+    shutil.copy(tmp_path / "doc.mlnrec", tmp_path / "other.mlnrec")
+    code, out, _ = run(capsys, "record", "verify", tmp_path / "other.mlnrec", "--author", "00" * 31 + "01")
+    assert code == 2  # not an acceptable key at all
+    keys = json.loads((Path(__file__).parents[1] / "vectors" / "keys.json").read_text())
+    member_key = next(k["public"] for k in keys["valid"] if k["name"] == "member")
+    code, out, _ = run(capsys, "record", "verify", tmp_path / "other.mlnrec", "--author", member_key)
+    assert code == 1 and "reason=wrong_author" in out
