@@ -211,6 +211,9 @@ CREATE TABLE stations (
     created INTEGER NOT NULL,
     revoked INTEGER
 ) STRICT;
+
+-- Statistics read items by their fate and its date.
+CREATE INDEX items_state_since ON items (state, state_since);
 """
 
 MIGRATIONS: list[str] = [_V1, _V2]

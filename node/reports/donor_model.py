@@ -20,6 +20,7 @@ from functools import cached_property
 from types import MappingProxyType
 
 from node.categories import HAS_STORAGE
+from node.impact import ImpactLine
 from node.states import FATES, STATES
 
 __all__ = [
@@ -109,31 +110,6 @@ class ReportLine:
             if seen is None or proof.time_ms >= seen.time_ms:
                 latest[proof.disk_serial] = proof
         return all(proof.result == "success" for proof in latest.values())
-
-
-@dataclass(frozen=True)
-class ImpactLine:
-    """Avoided impact of one category: units × years of second life × yearly factor.
-
-    The PDF writes this product out, so it must be exactly true: the
-    constructor refuses totals that are not the product of their factors.
-    """
-
-    category: str
-    units: int
-    years: int
-    co2e_g: int
-    materials_g: int
-    factor_co2e_g_per_year: int
-    factor_materials_g_per_year: int
-
-    def __post_init__(self) -> None:
-        if min(self.units, self.years, self.factor_co2e_g_per_year, self.factor_materials_g_per_year) < 0:
-            raise ValueError("impact units, years and factors must not be negative")
-        if self.co2e_g != self.units * self.years * self.factor_co2e_g_per_year:
-            raise ValueError(f"{self.category}: co2e_g is not units × years × factor")
-        if self.materials_g != self.units * self.years * self.factor_materials_g_per_year:
-            raise ValueError(f"{self.category}: materials_g is not units × years × factor")
 
 
 @dataclass(frozen=True)

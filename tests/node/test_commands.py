@@ -143,3 +143,44 @@ def test_record_verify(tmp_path, capsys):
     member_key = next(k["public"] for k in keys["valid"] if k["name"] == "member")
     code, out, _ = run(capsys, "record", "verify", tmp_path / "other.mlnrec", "--author", member_key)
     assert code == 1 and "reason=wrong_author" in out
+
+
+def test_donor_report_pdf_and_signed_document(data, tmp_path, capsys):
+    import asyncio
+
+    from pypdf import PdfReader
+
+    from node.config import load_node
+    from node.distribution import DistributionInput, distribute
+    from node.beneficiaries import BeneficiaryInput, create_beneficiary
+    from node.donors import DonorInput, create_donor
+    from node.items import ItemInput, create_items
+    from node.lots import LotInput, create_lot
+    from node.store import Store
+    from node.validation import parse
+    from node.workflow import StepInput, record_step
+
+    async def prepare() -> None:
+        node = load_node(data)
+        store = await Store.open(node.db_path, node.key)
+        async with store.transaction() as tx:
+            donor = await create_donor(tx, parse(DonorInput, {"name": "Région Bretagne", "type": "public_body"}))
+            lot = await create_lot(tx, parse(LotInput, {"reference": "REG-1", "donor_id": donor}))
+            ids = await create_items(tx, lot, [parse(ItemInput, {"category": "screen", "serial": "SCR-42",
+                                                                 "donor_asset": "RB-7"})] * 2)  # fmt: skip
+            person = await create_beneficiary(tx, parse(BeneficiaryInput, {"category": "person"}))
+            await record_step(tx, ids, parse(StepInput, {"state": "sorted", "orientation": "refurbish"}))
+            await record_step(tx, ids, parse(StepInput, {"state": "ready"}))
+            await distribute(tx, ids[:1], parse(DistributionInput, {"beneficiary_id": person}))
+        await store.close()
+
+    asyncio.run(prepare())
+    out = tmp_path / "rapport.pdf"
+    code, text, _ = run(capsys, "export", "--data", data, "donor-report", "--lot", "REG-1", "--out", out)
+    assert code == 0 and "2 items" in text
+    pdf = "".join(page.extract_text() for page in PdfReader(out).pages)
+    assert "Région Bretagne" in pdf and "SCR-42" in pdf and "RB-7" in pdf
+    code, text, _ = run(capsys, "record", "verify", out.with_suffix(".mlnrec"))
+    assert code == 0 and "kind=donor.report/1" in text
+    code, _, err = run(capsys, "export", "--data", data, "donor-report", "--lot", "NOPE", "--out", out)
+    assert code == 2 and "NOPE" in err

@@ -74,7 +74,8 @@ def line(i: int = 0, fate: str | None = "distributed", **changes: object) -> Rep
 
 def laptop_impact(units: int = 12, years: int = 3) -> ImpactLine:
     co2e, materials = units * years * 27_000, units * years * 127_000
-    return ImpactLine("laptop", units, years, co2e, materials, 27_000, 127_000)
+    return ImpactLine(category="laptop", units=units, years=years, co2e_g=co2e, materials_g=materials,
+                      factor_co2e_g_per_year=27_000, factor_materials_g_per_year=127_000)
 
 
 def report(lines: tuple[ReportLine, ...] = (), **changes: object) -> DonorReport:
@@ -170,7 +171,8 @@ def test_erasure_counts_and_storage_denominator() -> None:
 
 def test_impact_line_refuses_totals_that_are_not_the_product() -> None:
     with pytest.raises(ValueError):
-        ImpactLine("laptop", 12, 3, 1, 12 * 3 * 127_000, 27_000, 127_000)
+        ImpactLine(category="laptop", units=12, years=3, co2e_g=1, materials_g=12 * 3 * 127_000,
+                   factor_co2e_g_per_year=27_000, factor_materials_g_per_year=127_000)
     assert report(()).impact_co2e_g == 972_000
     assert report(()).impact_materials_g == 4_572_000
 
