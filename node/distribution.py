@@ -13,14 +13,14 @@ from pydantic import Field
 from node.categories import PRICE_CAP_CENTS
 from node.errors import Invalid, NotFound, RuleBroken
 from node.store import Tx, day_ms, now_ms
-from node.validation import Input
+from node.validation import Id, Input
 from node.workflow import items_by_ids, move_items
 
 __all__ = ["DistributionInput", "OutflowInput", "distribute", "recycle", "price_problems"]
 
 
 class DistributionInput(Input):
-    beneficiary_id: int
+    beneficiary_id: Id
     price_cents: Annotated[int, Field(ge=0, le=10**7)] = 0
     override_reason: Annotated[str, Field(min_length=3, max_length=500)] | None = None
     operator: Annotated[str, Field(max_length=100)] | None = None
@@ -29,7 +29,7 @@ class DistributionInput(Input):
 class OutflowInput(Input):
     """What leaves as waste, for the register (Code de l'environnement R541-43)."""
 
-    item_ids: Annotated[list[int], Field(max_length=20000)] = []
+    item_ids: Annotated[list[Id], Field(max_length=20000)] = []
     recipient: Annotated[str, Field(min_length=1, max_length=200)]
     waste_code: Annotated[str, Field(pattern=r"^[0-9]{2} [0-9]{2} [0-9]{2}\*?$")]
     weight_g: Annotated[int, Field(ge=0, le=10**11)] | None = None

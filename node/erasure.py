@@ -14,7 +14,7 @@ from pydantic import Field
 from node.categories import HAS_STORAGE
 from node.errors import NotFound, RuleBroken
 from node.store import Reader, Tx, now_ms
-from node.validation import Input
+from node.validation import Id, Input, Millis
 
 __all__ = ["ErasureInput", "Erasure", "record_erasure", "erasures_of", "orphan_disks", "require_erased",
            "needs_erasure", "attach_orphans"]  # fmt: skip
@@ -23,7 +23,7 @@ Text = Annotated[str, Field(min_length=1, max_length=200)]
 
 
 class ErasureInput(Input):
-    item_id: int | None = None
+    item_id: Id | None = None
     disk_serial: Text | None = None
     disk_model: Text | None = None
     disk_size_bytes: Annotated[int, Field(ge=0, le=10**16)] | None = None
@@ -36,7 +36,7 @@ class ErasureInput(Input):
     verification: Text | None = None
     result: Literal["success", "failure"]
     operator: Text | None = None
-    time: Annotated[int, Field(ge=0)] | None = None
+    time: Millis | None = None
     evidence_sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")] | None = None
     source: Literal["manual", "nwipe", "shredos_upload", "import", "handoff"] = "manual"
 

@@ -12,7 +12,7 @@ from pydantic import Field
 from node.errors import Invalid, NotFound
 from node.states import TERMINAL
 from node.store import Reader, Tx, now_ms
-from node.validation import Input
+from node.validation import Id, Input
 
 __all__ = ["LotInput", "Reception", "Lot", "create_lot", "receive_lot", "get_lot", "list_lots", "lot_id_by_reference"]
 
@@ -21,7 +21,7 @@ Orientation = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
 
 class LotInput(Input):
     reference: Annotated[str, Field(min_length=1, max_length=100)]
-    donor_id: int | None = None
+    donor_id: Id | None = None
     received_on: date | None = None
     source: Literal["direct", "hub", "handoff"] = "direct"
     site: Annotated[str, Field(max_length=200)] | None = None

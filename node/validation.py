@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from node.errors import Invalid
 
-__all__ = ["Input", "parse"]
+__all__ = ["Input", "parse", "Id", "Millis"]
 
 M = TypeVar("M", bound=BaseModel)
+
+# SQLite integers are 64-bit: bound what reaches a query, so a huge number is
+# a clear ``Invalid`` rather than an overflow deep in the driver.
+Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
+Millis = Annotated[int, Field(ge=0, le=2**63 - 1)]
 
 
 class Input(BaseModel):

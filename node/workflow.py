@@ -90,6 +90,8 @@ async def move_items(tx: Tx, item_ids: list[int], state: str, *, step: str | Non
         raise Invalid(f"unknown state {state!r}", code="invalid")
     if not item_ids:
         raise Invalid("no item chosen", code="invalid")
+    if len(set(item_ids)) != len(item_ids):
+        raise Invalid("an item is listed twice", code="invalid")
     rows = await items_by_ids(tx, item_ids)
     refused = [f"{r['asset_tag']} ({r['state']})" for r in rows if not can_move(r["state"], state)]
     if refused:
