@@ -80,6 +80,20 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--period", help="YYYY, YYYY-MM or YYYY-Qn (donor-report, waste-register)")
     exp.add_argument("--language", default="fr", choices=["fr", "en"], help="donor-report language")
 
+    doc = command("attach", "attach a document (convention, pick-up note...) to a donor or a lot", commands.attach)
+    data(doc)
+    doc.add_argument("file", type=Path)
+    doc.add_argument("--kind", default="other", choices=["convention", "pickup_note", "erasure_log", "other"])
+    target = doc.add_mutually_exclusive_group(required=True)
+    target.add_argument("--donor", type=int, help="donor id")
+    target.add_argument("--lot", help="lot reference")
+
+    setting = command("settings", "show the settings, or set one: maillon settings --data DIR NAME VALUE",
+                      commands.settings)  # fmt: skip
+    data(setting)
+    setting.add_argument("name", nargs="?", help="setting to change")
+    setting.add_argument("value", nargs="?", help="its new value")
+
     stats = command("stats", "statistics and impact for a period", commands.stats)
     data(stats)
     stats.add_argument("--period", required=True, help="YYYY, YYYY-MM or YYYY-Qn")

@@ -29,7 +29,7 @@ from protocol.records import open_envelope
 
 __all__ = [
     "EXPORTS", "create_database", "daily_upkeep", "backup", "restore", "import_file", "export", "stats",
-    "log_export", "token_create", "token_revoke", "station_add",
+    "log_export", "token_create", "token_revoke", "station_add", "attach", "settings",
 ]  # fmt: skip
 
 EXPORTS = (*CSV_EXPORTS, "nwipe-customers", "donor-report")
@@ -239,4 +239,49 @@ def station_add(args: argparse.Namespace) -> int:
     base = (args.url or f"http://{node.config.host}:{node.config.port}").rstrip("/")
     print(f"station {args.name} registered. In ShredOS's configuration (shown only now):")
     print(f"http_post_url={base}/upload/shredos/{args.name}/{token}")
+    return 0
+
+
+def attach(args: argparse.Namespace) -> int:
+    from node.documents import attach_document
+    from node.lots import lot_id_by_reference
+
+    try:
+        content = args.file.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read {args.file}: {exc.strerror}") from exc
+
+    async def act(node: Node, store: Store) -> int:
+        async with store.transaction() as tx:
+            lot_id = await lot_id_by_reference(tx, args.lot) if args.lot else None
+            return await attach_document(tx, node.data_dir, kind=args.kind, filename=args.file.name, data=content,
+                                         donor_id=args.donor, lot_id=lot_id)  # fmt: skip
+
+    document = _with_store(args, act)
+    print(f"document {document} attached ({args.kind}, {len(content)} bytes)")
+    return 0
+
+
+def settings(args: argparse.Namespace) -> int:
+    from node.settings import SETTINGS, all_settings, set_setting
+
+    async def act(node: Node, store: Store) -> dict[str, Any]:
+        if args.name is not None:
+            setting = SETTINGS.get(args.name)
+            if setting is None:
+                raise Invalid(f"no setting {args.name!r}; known: {', '.join(SETTINGS)}", code="invalid_setting")
+            if args.value is None:
+                raise Invalid(f"give a value for {args.name}", code="invalid_setting")
+            try:
+                value = setting.type(args.value)
+            except ValueError as exc:
+                raise Invalid(f"{args.name} is a whole number", code="invalid_setting") from exc
+            async with store.transaction() as tx:
+                await set_setting(tx, args.name, value)
+        async with store.reader() as db:
+            return await all_settings(db)
+
+    values = _with_store(args, act)
+    for name, value in values.items():
+        print(f"{name} = {value}    # {SETTINGS[name].help}")
     return 0

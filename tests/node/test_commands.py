@@ -184,3 +184,46 @@ def test_donor_report_pdf_and_signed_document(data, tmp_path, capsys):
     assert code == 0 and "kind=donor.report/1" in text
     code, _, err = run(capsys, "export", "--data", data, "donor-report", "--lot", "NOPE", "--out", out)
     assert code == 2 and "NOPE" in err
+
+
+def test_attach_a_document_and_settings(data, tmp_path, capsys):
+    import asyncio
+
+    from node.config import load_node
+    from node.documents import documents_of
+    from node.donors import DonorInput, create_donor
+    from node.files import file_path
+    from node.store import Store
+    from node.validation import parse
+
+    async def donor() -> int:
+        node = load_node(data)
+        store = await Store.open(node.db_path, node.key)
+        async with store.transaction() as tx:
+            donor_id = await create_donor(tx, parse(DonorInput, {"name": "La Poste", "type": "company"}))
+        await store.close()
+        return donor_id
+
+    donor_id = asyncio.run(donor())
+    scan = tmp_path / "convention.pdf"
+    scan.write_bytes(b"%PDF-1.4 convention de cession")
+    code, out, _ = run(capsys, "attach", "--data", data, scan, "--donor", donor_id, "--kind", "convention")
+    assert code == 0
+
+    async def check() -> None:
+        node = load_node(data)
+        store = await Store.open(node.db_path, node.key)
+        async with store.reader() as db:
+            [doc] = await documents_of(db, donor_id=donor_id)
+        await store.close()
+        assert doc.filename == "convention.pdf" and file_path(data, doc.sha256).read_bytes() == scan.read_bytes()
+
+    asyncio.run(check())
+    assert run(capsys, "attach", "--data", data, scan, "--donor", 99)[0] == 2
+    code, out, _ = run(capsys, "settings", "--data", data, "years_of_second_life", "5")
+    assert code == 0 and "years_of_second_life = 5" in out
+    code, _, err = run(capsys, "settings", "--data", data, "years_of_second_life", "cinq")
+    assert code == 2 and "whole number" in err
+    code, _, err = run(capsys, "settings", "--data", data, "years_of_second_life", "99")
+    assert code == 2
+    assert run(capsys, "settings", "--data", data, "colour", "red")[0] == 2
