@@ -194,13 +194,21 @@ META = {
                             "recycled.", 201, obj(id={"type": "integer"})),
     ("GET", "/stats"): ("The node's figures for a period, with the impact's formula, factors and source.", 200,
                         ref("Stats")),
+    ("POST", "/steps"): ("Name (or rename) one of the association's steps, mapped to a canonical state; admin "
+                         "tokens only.", 201, obj(name={"type": "string"}, state={"type": "string"})),
+    ("POST", "/items/storage-removal"): ("Record that the items' disks were taken out or destroyed: they no longer "
+                                         "hold data.", 201, obj(items={"type": "integer"})),
+    ("POST", "/components"): ("A part harvested from an item, traced until fitted into another.", 201,
+                              obj(id={"type": "integer"})),
+    ("POST", "/components/{id}/fit"): ("The part was fitted into another item.", 201, obj(id={"type": "integer"})),
 }
 
 # Bodies that name other things (a donor, a lot, items...) which may not exist.
 NAMES_OTHERS = {("POST", "/lots"), ("POST", "/items"), ("GET", "/items/lookup"), ("POST", "/events"),
-                ("POST", "/erasures"), ("POST", "/distributions"), ("POST", "/outflows")}
+                ("POST", "/erasures"), ("POST", "/distributions"), ("POST", "/outflows"),
+                ("POST", "/items/storage-removal"), ("POST", "/components"), ("POST", "/components/{id}/fit")}
 CONFLICTS = {("POST", "/events"), ("POST", "/events/{id}/correction"), ("POST", "/distributions"),
-             ("POST", "/outflows")}
+             ("POST", "/outflows"), ("POST", "/components/{id}/fit")}
 
 
 def error(name):

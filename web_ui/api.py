@@ -40,6 +40,7 @@ from node.errors import DomainError, NodeError
 from node.lots import LotInput, Reception
 from node.validation import parse
 from web_ui import api_outcomes as outcomes
+from web_ui import api_parts as parts
 from web_ui import api_workshop as workshop
 from web_ui.api_io import ApiError, Handler, Route, error_response, read_object, status_of
 from web_ui.app import STORE
@@ -79,6 +80,10 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/items/{id}", workshop.get_item),
     Route("PATCH", "/items/{id}", workshop.patch_item, workshop.ItemPatch),
     Route("GET", "/steps", workshop.get_steps),
+    Route("POST", "/steps", parts.post_step_name, parts.StepName),
+    Route("POST", "/items/storage-removal", parts.post_storage_removal, parts.StorageRemoval),
+    Route("POST", "/components", parts.post_component, parts.Harvest),
+    Route("POST", "/components/{id}/fit", parts.post_fit, parts.Fit),
     Route("POST", "/events", workshop.post_events, workshop.StepsRequest),
     Route("POST", "/events/{id}/correction", workshop.post_correction, workshop.CorrectionRequest),
     Route("POST", "/erasures", workshop.post_erasure, ErasureInput),

@@ -386,3 +386,28 @@ def test_openapi_parameters_and_errors():
                 name = response["$ref"].removeprefix("#/components/responses/")
                 error = doc["components"]["responses"][name]["content"]["application/json"]["schema"]
                 assert error == {"$ref": "#/components/schemas/Error"}
+
+
+async def test_storage_removal_components_and_step_names(api):
+    _, ids = await make_lot(api, items=[{"category": "laptop"}, {"category": "laptop"}])
+    await make_ready(api, ids)
+    person = await api.ok("POST", "/beneficiaries", {"category": "person"})
+    status, body = await api.call("POST", "/distributions",
+                                  {"item_ids": ids[:1], "distribution": {"beneficiary_id": person["id"]}})  # fmt: skip
+    assert (status, body["code"]) == (409, "erasure_required")
+    await api.ok("POST", "/items/storage-removal", {"item_ids": ids[:1], "destroyed": True}, role="technician")
+    await api.ok("POST", "/distributions", {"item_ids": ids[:1], "distribution": {"beneficiary_id": person["id"]}})
+
+    part = await api.ok("POST", "/components", {"from_item": ids[0], "description": "RAM 8 Go"})
+    await api.ok("POST", f"/components/{part['id']}/fit", {"to_item": ids[1]})
+    status, body = await api.call("POST", f"/components/{part['id']}/fit", {"to_item": ids[1]})
+    assert (status, body["code"]) == (409, "already_fitted")
+    status, body = await api.call("POST", "/components/999/fit", {"to_item": ids[1]})
+    assert status == 404
+
+    status, _ = await api.call("POST", "/steps", {"name": "Banc de test", "state": "tested"}, role="technician")
+    assert status == 403
+    await api.ok("POST", "/steps", {"name": "Banc de test", "state": "tested"})
+    assert (await api.ok("GET", "/steps", role="read_only"))["steps"] == {"Banc de test": "tested"}
+    await api.ok("POST", "/events", {"item_ids": ids[1:], "step": {"step": "Banc de test"}})
+    assert (await api.ok("GET", f"/items/{ids[1]}"))["item"]["state"] == "tested"
