@@ -69,6 +69,13 @@ def _with_store(args: argparse.Namespace, action: Callable[[Node, Store], Awaita
     return asyncio.run(go())
 
 
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc
+
+
 def backup(args: argparse.Namespace) -> int:
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     out: Path = args.out or args.data / "backups" / f"maillon-{stamp}.db"
@@ -174,10 +181,7 @@ def stats(args: argparse.Namespace) -> int:
 def import_file(args: argparse.Namespace) -> int:
     from node.importing import run_import
 
-    try:
-        data = args.file.read_bytes()
-    except OSError as exc:
-        raise ConfigError(f"cannot read {args.file}: {exc.strerror}") from exc
+    data = _read(args.file)
 
     async def act(node: Node, store: Store) -> int:
         report = await run_import(node, store, args.kind, data, args.file.name, lot=args.lot, item=args.item,
@@ -246,10 +250,7 @@ def attach(args: argparse.Namespace) -> int:
     from node.documents import attach_document
     from node.lots import lot_id_by_reference
 
-    try:
-        content = args.file.read_bytes()
-    except OSError as exc:
-        raise ConfigError(f"cannot read {args.file}: {exc.strerror}") from exc
+    content = _read(args.file)
 
     async def act(node: Node, store: Store) -> int:
         async with store.transaction() as tx:
