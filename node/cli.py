@@ -217,8 +217,8 @@ async def _serve_async(node: Node) -> int:
         loop.add_signal_handler(signum, stop.set)
     store = await Store.open(node.db_path, node.key)
     stoppers = []
+    upkeep = asyncio.create_task(_every_day(store))
     try:
-        await commands.daily_upkeep(store)
         for service in entry_points(group="maillon.services"):
             start = service.load()
             stoppers.append(await start(node, store))
@@ -226,7 +226,15 @@ async def _serve_async(node: Node) -> int:
         print("Ctrl-C to stop.", flush=True)
         await stop.wait()
     finally:
+        upkeep.cancel()
         for stopper in reversed(stoppers):
             await stopper()
         await store.close()
     return 0
+
+
+async def _every_day(store: Store) -> None:
+    """Run the daily upkeep now, then every day while the node runs."""
+    while True:
+        await commands.daily_upkeep(store)
+        await asyncio.sleep(86_400)
