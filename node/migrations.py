@@ -216,4 +216,35 @@ CREATE TABLE stations (
 CREATE INDEX items_state_since ON items (state, state_since);
 """
 
-MIGRATIONS: list[str] = [_V1, _V2]
+_V3 = """
+CREATE TABLE users (
+    id            INTEGER PRIMARY KEY,
+    username      TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    password_hash TEXT NOT NULL,
+    role          TEXT NOT NULL CHECK (role IN ('admin', 'technician', 'read_only')),
+    language      TEXT NOT NULL DEFAULT 'fr',
+    created       INTEGER NOT NULL,
+    disabled      INTEGER
+) STRICT;
+
+CREATE TABLE sessions (
+    sha256   BLOB PRIMARY KEY,
+    user_id  INTEGER NOT NULL REFERENCES users (id),
+    csrf     TEXT NOT NULL,
+    created  INTEGER NOT NULL,
+    expires  INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE audit (
+    id      INTEGER PRIMARY KEY,
+    time    INTEGER NOT NULL,
+    user_id INTEGER REFERENCES users (id),
+    actor   TEXT NOT NULL,
+    action  TEXT NOT NULL,
+    target  TEXT,
+    detail  TEXT
+) STRICT;
+CREATE INDEX audit_time ON audit (time);
+"""
+
+MIGRATIONS: list[str] = [_V1, _V2, _V3]

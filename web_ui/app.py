@@ -1,32 +1,81 @@
-"""The aiohttp application factory, used by ``service.start`` and by the tests."""
+"""The aiohttp application factory, used by ``service.start`` and by the tests.
+
+Pages live in ``web_ui/pages/``: each module has ``routes`` (an aiohttp
+``RouteTableDef``) and is listed in ``PAGES``. The federation pages plug in
+the same way when the federation issues land (``pages/federation.py``).
+"""
 
 from __future__ import annotations
 
-from html import escape
+import importlib
+from pathlib import Path
 
 from aiohttp import web
 
 from node.config import Node
 from node.store import Store
-from web_ui.i18n import DEFAULT_LANGUAGE, translator
 
-__all__ = ["make_app", "NODE", "STORE"]
+__all__ = ["make_app", "NODE", "STORE", "PAGES"]
 
 NODE = web.AppKey("node", Node)
 STORE = web.AppKey("store", Store)
+STATIC = Path(__file__).parent / "static"
+
+PAGES = (
+    "web_ui.pages.dashboard",
+    "web_ui.pages.catalogue",
+    "web_ui.pages.workshop",
+    "web_ui.pages.outputs",
+    "web_ui.pages.admin",
+    "web_ui.pages.federation",
+)
+
+_CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")  # fmt: skip
+
+
+@web.middleware
+async def security_headers(request: web.Request, handler) -> web.StreamResponse:
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:
+        response = exc
+        _headers(response)
+        raise
+    _headers(response)
+    return response
+
+
+def _headers(response: web.StreamResponse) -> None:
+    response.headers.setdefault("Content-Security-Policy", _CSP)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault("X-Frame-Options", "DENY")
 
 
 def make_app(node: Node, store: Store) -> web.Application:
     from web_ui.api import add_api_routes
+    from web_ui.auth import add_auth_routes, auth_middleware
+    from web_ui.render import setup_templates
     from web_ui.uploads import add_upload_routes
 
-    app = web.Application(client_max_size=20 * 1024 * 1024)
+    app = web.Application(client_max_size=20 * 1024 * 1024, middlewares=[security_headers, auth_middleware])
     app[NODE] = node
     app[STORE] = store
-    app.router.add_get("/", index)
+    setup_templates(app)
     app.router.add_get("/health", health)
+    app.router.add_static("/static/", STATIC, append_version=False)
+    add_auth_routes(app)
     add_api_routes(app)
     add_upload_routes(app)
+    for name in PAGES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue  # a page group not written yet
+        app.router.add_routes(module.routes)
     return app
 
 
@@ -40,25 +89,3 @@ async def health(request: web.Request) -> web.Response:
         "status": "ok", "name": node.config.name, "role": node.config.role, "node_id": node.key.public.node_id,
         "fingerprint": node.key.public.fingerprint, "items": items, "log_seq": seq or 0,
     })  # fmt: skip
-
-
-async def index(request: web.Request) -> web.Response:
-    node = request.app[NODE]
-    language = request.query.get("lang", DEFAULT_LANGUAGE)
-    _ = translator(language)
-    public = node.key.public
-    title = escape(_("Maillon node"))
-    body = f"""<!doctype html>
-<html lang="{escape(language)}">
-<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title} · {escape(node.config.name)}</title></head>
-<body><main>
-<h1>{escape(node.config.name)}</h1>
-<dl>
-<dt>{escape(_("Role"))}</dt><dd>{escape(_(node.config.role))}</dd>
-<dt>{escape(_("Fingerprint"))}</dt><dd><code>{escape(public.fingerprint)}</code></dd>
-<dt>{escape(_("Node id"))}</dt><dd><code>{escape(public.node_id)}</code></dd>
-</dl>
-<p>{escape(_("Compare this fingerprint aloud before trusting another node."))}</p>
-</main></body></html>"""
-    return web.Response(text=body, content_type="text/html")

@@ -1,35 +1,99 @@
-"""Translation catalogue: source strings are English, French is the default.
+"""Translation catalogue and the French way of writing dates, numbers, weights, money.
 
-Catalogues are gettext ``.po`` files under ``web_ui/locale``, read once with
-Babel, so translators can use their usual tools and no compile step exists.
+Source strings are English; French is the default language. Catalogues are
+gettext ``.po`` files: every ``*.po`` under ``locale/<lang>/LC_MESSAGES``
+is read (one file per area of the interface, so translators and
+developers do not collide), once, with Babel; no compile step exists.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
+from babel.dates import format_date as babel_date
+from babel.dates import format_datetime as babel_datetime
 from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
 
-__all__ = ["DEFAULT_LANGUAGE", "LANGUAGES", "translator"]
+__all__ = ["DEFAULT_LANGUAGE", "LANGUAGES", "translator", "catalogue", "Formats", "negotiate"]
 
 DEFAULT_LANGUAGE = "fr"
 LANGUAGES = ("fr", "en")
+LOCALES = {"fr": "fr_FR", "en": "en_GB"}
+TIMEZONE = ZoneInfo("Europe/Paris")
 _LOCALE_DIR = Path(__file__).parent / "locale"
 
 
 @lru_cache(maxsize=None)
-def _catalogue(language: str) -> dict[str, str]:
-    path = _LOCALE_DIR / language / "LC_MESSAGES" / "maillon.po"
-    if not path.exists():
-        return {}
-    with path.open("rb") as handle:
-        catalog = read_po(handle)
-    return {str(m.id): str(m.string) for m in catalog if m.id and m.string and not m.fuzzy}
+def catalogue(language: str) -> dict[str, str]:
+    """msgid → msgstr of every catalogue file of ``language`` (fuzzy and empty entries left out)."""
+    table: dict[str, str] = {}
+    for path in sorted((_LOCALE_DIR / language / "LC_MESSAGES").glob("*.po")):
+        with path.open("rb") as handle:
+            for message in read_po(handle):
+                if message.id and message.string and not message.fuzzy:
+                    table[str(message.id)] = str(message.string)
+    return table
 
 
-def translator(language: str) -> Callable[[str], str]:
-    """Return ``_`` for ``language``; unknown strings fall back to English."""
-    table = _catalogue(language if language in LANGUAGES else DEFAULT_LANGUAGE)
-    return lambda message: table.get(message, message)
+def translator(language: str) -> Callable[..., str]:
+    """Return ``_`` for ``language``; ``_(text, **values)`` fills ``{placeholders}``; unknown text stays English."""
+    table = catalogue(language if language in LANGUAGES else DEFAULT_LANGUAGE)
+
+    def _(message: str, **values: object) -> str:
+        text = table.get(message, message)
+        return text.format(**values) if values else text
+
+    return _
+
+
+def negotiate(cookie: str | None, user_language: str | None, accept_language: str | None) -> str:
+    """The language to answer in: the person's explicit choice, their account's, their browser's, French."""
+    for choice in (cookie, user_language):
+        if choice in LANGUAGES:
+            return choice
+    for part in (accept_language or "").split(","):
+        code = part.split(";")[0].strip().lower()[:2]
+        if code in LANGUAGES:
+            return code
+    return DEFAULT_LANGUAGE
+
+
+class Formats:
+    """Dates, numbers, weights and money written the way ``language`` writes them."""
+
+    def __init__(self, language: str) -> None:
+        self.locale = LOCALES.get(language, LOCALES[DEFAULT_LANGUAGE])
+
+    def _local(self, ms: int) -> datetime:
+        return datetime.fromtimestamp(ms / 1000, UTC).astimezone(TIMEZONE)
+
+    def date(self, ms: int | None) -> str:
+        return "" if ms is None else babel_date(self._local(ms), format="short", locale=self.locale)
+
+    def datetime(self, ms: int | None) -> str:
+        if ms is None:
+            return ""
+        return babel_datetime(self._local(ms), format="short", tzinfo=TIMEZONE, locale=self.locale)
+
+    def number(self, value: int | float | None) -> str:
+        return "" if value is None else format_decimal(value, locale=self.locale)
+
+    def kg(self, grams: int | None) -> str:
+        if grams is None:
+            return ""
+        return format_decimal(grams / 1000, format="#,##0.0", locale=self.locale) + " kg"
+
+    def money(self, cents: int | None) -> str:
+        if cents is None:
+            return ""
+        return format_decimal(cents / 100, format="#,##0.00", locale=self.locale) + " €"
+
+    def permille(self, value: int | None) -> str:
+        if value is None:
+            return "–"
+        return format_decimal(value / 10, format="0.#", locale=self.locale) + " %"

@@ -1,0 +1,49 @@
+"""Every string the interface marks for translation has its French translation."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from web_ui.i18n import Formats, catalogue, negotiate, translator
+
+WEB_UI = Path(__file__).parents[2] / "web_ui"
+MARKED = re.compile(r"""\b_\(\s*(?:"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)')""")
+
+
+def marked_strings() -> set[str]:
+    found = set()
+    for path in [*WEB_UI.rglob("*.html"), *WEB_UI.rglob("*.py")]:
+        for double, single in MARKED.findall(path.read_text(encoding="utf-8")):
+            found.add((double or single).replace('\\"', '"').replace("\\'", "'"))
+    return found
+
+
+@pytest.mark.parametrize("message", sorted(marked_strings()))
+def test_every_marked_string_has_a_french_translation(message):
+    assert message in catalogue("fr"), f"add a French translation of {message!r} to web_ui/locale/fr/LC_MESSAGES"
+
+
+def test_english_is_the_source_and_placeholders_work():
+    assert translator("en")("Dashboard") == "Dashboard"
+    assert translator("fr")("Dashboard") == "Tableau de bord"
+    assert translator("xx")("Dashboard") == "Tableau de bord"  # French by default
+
+
+@pytest.mark.parametrize(
+    ("cookie", "account", "header", "expected"),
+    [(None, None, None, "fr"), (None, None, "en-GB,en;q=0.9", "en"), ("fr", None, "en", "fr"),
+     (None, "en", "fr", "en"), ("de", None, "de-DE", "fr")],
+)  # fmt: skip
+def test_language_negotiation(cookie, account, header, expected):
+    assert negotiate(cookie, account, header) == expected
+
+
+def test_french_formats():
+    fr = Formats("fr")
+    assert fr.kg(1_234_567) == "1\u202f234,6 kg"
+    assert fr.money(18000) == "180,00 €"
+    assert fr.date(1_763_900_000_000) == "23/11/2025"
+    assert Formats("en").kg(1_234_567) == "1,234.6 kg"
