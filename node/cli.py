@@ -111,6 +111,14 @@ def build_parser() -> argparse.ArgumentParser:
     revoke.add_argument("name")
     revoke.set_defaults(handler=commands.token_revoke)
 
+    user = sub.add_parser("user", help="accounts of the web interface", description="accounts of the web interface")
+    user_sub = user.add_subparsers(dest="user_command", required=True, metavar="ACTION")
+    uadd = user_sub.add_parser("add", help="create an account; the password is asked (or read from standard input)")
+    data(uadd)
+    uadd.add_argument("name")
+    uadd.add_argument("--role", default="technician", choices=["admin", "technician", "read_only"])
+    uadd.set_defaults(handler=commands.user_add)
+
     station = sub.add_parser("station", help="wiping stations that upload their logs",
                              description="wiping stations (ShredOS) that upload their logs")  # fmt: skip
     station_sub = station.add_subparsers(dest="station_command", required=True, metavar="ACTION")

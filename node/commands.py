@@ -29,7 +29,7 @@ from protocol.records import open_envelope
 
 __all__ = [
     "EXPORTS", "create_database", "daily_upkeep", "backup", "restore", "import_file", "export", "stats",
-    "log_export", "token_create", "token_revoke", "station_add", "attach", "settings",
+    "log_export", "token_create", "token_revoke", "station_add", "attach", "settings", "user_add",
 ]  # fmt: skip
 
 EXPORTS = (*CSV_EXPORTS, "nwipe-customers", "donor-report")
@@ -285,4 +285,25 @@ def settings(args: argparse.Namespace) -> int:
     values = _with_store(args, act)
     for name, value in values.items():
         print(f"{name} = {value}    # {SETTINGS[name].help}")
+    return 0
+
+
+def user_add(args: argparse.Namespace) -> int:
+    from node.users import create_user
+
+    if sys.stdin.isatty():
+        import getpass
+
+        password = getpass.getpass("password: ")
+        if getpass.getpass("again: ") != password:
+            raise Invalid("the two passwords differ", code="invalid")
+    else:
+        password = sys.stdin.readline().rstrip("\n")
+
+    async def act(node: Node, store: Store) -> int:
+        async with store.transaction() as tx:
+            return await create_user(tx, args.name, password, args.role)
+
+    _with_store(args, act)
+    print(f"account {args.name} ({args.role}) created")
     return 0

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any
 
 from node.errors import Invalid, NotFound
 from node.store import Reader, Tx
 
-__all__ = ["Setting", "SETTINGS", "get_setting", "set_setting", "all_settings"]
+__all__ = ["Setting", "SETTINGS", "get_setting", "set_setting", "all_settings", "POLICY_FIELDS", "POLICY_AUDIENCES"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +24,7 @@ class Setting:
     help: str
     minimum: int | None = None
     maximum: int | None = None
+    rule: Callable[[Any], str | None] | None = None  # returns why a value is wrong, or None
 
     def check(self, value: Any) -> Any:
         if self.type is int and (type(value) is not int):
@@ -35,7 +37,27 @@ class Setting:
             raise Invalid(f"{self.name} must be between {self.minimum} and {self.maximum}", code="invalid_setting")
         if self.type is str and not value.strip():
             raise Invalid(f"{self.name} cannot be empty", code="invalid_setting")
+        problem = self.rule(value) if self.rule else None
+        if problem:
+            raise Invalid(f"{self.name}: {problem}", code="invalid_setting")
         return value
+
+
+POLICY_FIELDS = ("stats", "fates", "workforce")
+POLICY_AUDIENCES = ("none", "hub", "network", "public")
+
+
+def _policy_problem(value: str) -> str | None:
+    """What the publication policy may say: for each kind of data, who may read it."""
+    try:
+        policy = json.loads(value)
+    except ValueError:
+        return "not JSON"
+    if not isinstance(policy, dict) or set(policy) != set(POLICY_FIELDS):
+        return f"a map of exactly {', '.join(POLICY_FIELDS)}"
+    if any(v not in POLICY_AUDIENCES for v in policy.values()):
+        return f"each is one of {', '.join(POLICY_AUDIENCES)}"
+    return None
 
 
 SETTINGS: dict[str, Setting] = {
@@ -47,6 +69,9 @@ SETTINGS: dict[str, Setting] = {
         Setting("impact_factors", str, "ademe-2022", "Version of the impact factor table used for new figures."),
         Setting("beneficiary_retention_days", int, 1095,
                 "Days after which a beneficiary's personal details are erased (code and category stay).", 1, 3650),
+        Setting("publication_policy", str, '{"fates": "hub", "stats": "hub", "workforce": "none"}',
+                "What this node shares and with whom (none, hub, network, public), for statistics, item "
+                "fates and workforce figures (JSON).", rule=_policy_problem),
     )
 }  # fmt: skip
 

@@ -227,3 +227,13 @@ def test_attach_a_document_and_settings(data, tmp_path, capsys):
     code, _, err = run(capsys, "settings", "--data", data, "years_of_second_life", "99")
     assert code == 2
     assert run(capsys, "settings", "--data", data, "colour", "red")[0] == 2
+
+
+def test_user_add_reads_the_password_from_standard_input(data, capsys, monkeypatch):
+    import io as _io
+
+    monkeypatch.setattr("sys.stdin", _io.StringIO("a long enough password\n"))
+    assert run(capsys, "user", "add", "--data", data, "marie", "--role", "admin")[0] == 0
+    monkeypatch.setattr("sys.stdin", _io.StringIO("short\n"))
+    code, _, err = run(capsys, "user", "add", "--data", data, "paul")
+    assert code == 2 and "10 characters" in err
