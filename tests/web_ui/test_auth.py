@@ -11,7 +11,7 @@ from node.store import Store
 from web_ui.app import make_app
 from web_ui.auth import COOKIE, setup_code
 
-from conftest import PASSWORD, Browser  # noqa: E402
+from webtools import PASSWORD, Browser
 
 
 async def test_first_start_needs_the_setup_code_and_creates_the_admin(tmp_path):
