@@ -88,18 +88,34 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
             target = "/login" if await users.has_users(db) else "/setup"
         raise web.HTTPSeeOther(f"{target}?next={request.path_qs}" if request.method == "GET" else target)
     if request.method not in ("GET", "HEAD"):
-        form = await request.post()
+        try:
+            form = await request.post()
+        except web.HTTPRequestEntityTooLarge:
+            _ = translator(request[LANGUAGE])
+            return page(request, "error.html", status=413, message=_("This file is too large (20 MB at most)."))
         if not secrets.compare_digest(str(form.get("_csrf", "")), session.csrf):
             _ = translator(request[LANGUAGE])
             return page(request, "error.html", status=403, message=_("This form has expired. Reload the page and try again."))
         if not session.user.may("technician") and not request.path.startswith("/account"):
             _ = translator(request[LANGUAGE])
             return page(request, "error.html", status=403, message=_("Your account may only read."))
-    response = await handler(request)
-    if request.method == "POST" and response.status < 400:
-        async with store.transaction() as tx:
-            await users.audit(tx, session.user, f"{request.method} {request.path}")
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < 400:  # a redirect after a successful POST
+            await _audit(request, session)
+        raise
+    if response.status < 400:
+        await _audit(request, session)
     return response
+
+
+async def _audit(request: web.Request, session: users.Session) -> None:
+    from web_ui.app import STORE
+
+    if request.method == "POST":
+        async with request.app[STORE].transaction() as tx:
+            await users.audit(tx, session.user, f"{request.method} {request.path}")
 
 
 def requires(role: str) -> Callable[[Handler], Handler]:

@@ -1,0 +1,145 @@
+"""An item's page: what it is, where it comes from, its state and history, its disks'
+erasures (and so whether it may leave), the parts taken from it or fitted into it,
+and the place where the workshop's actions are shown.
+
+The workshop's buttons come from ``workshop/item_actions.html`` when that
+template exists; if ``web_ui.pages.workshop`` is loaded and defines
+``async def item_actions_context(db, item_id) -> dict``, what it returns is
+added to this page's context for that template.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from node.erasure import Erasure, erasures_of, needs_erasure
+from node.errors import NotFound
+from node.item_components import components_of
+from node.items import Event, Item, get_item, history
+from node.lots import get_lot
+from node.store import Reader
+from web_ui.app import STORE
+from web_ui.i18n import Formats
+from web_ui.labels import SORT_ORIENTATIONS
+from web_ui.pages.catalogue_common import done_flash, not_found, path_id, routes, tr, view
+from web_ui.render import LANGUAGE
+
+__all__ = ["item_page", "Step", "leave_status", "NO_ITEM"]
+
+
+def _(text: str) -> str:
+    return text
+
+
+NO_ITEM = _("This item does not exist.")
+DONE = {
+    "created": _("The item was registered."),
+    "saved": _("The item's description was saved."),
+}
+# Steps the domain itself names (the others are the association's own names, shown as they are).
+STEP_NAMES = {"correction": _("correction"), "storage_removed": _("storage removed")}
+ERASURE_LEVELS = {
+    "clear": _("clear (overwritten)"),
+    "purge": _("purge (secure erase)"),
+    "destroy": _("destroy (physically destroyed)"),
+}
+ERASURE_RESULTS = {"success": _("succeeded"), "failure": _("failed")}
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One event of the history, ready to show."""
+
+    event: Event
+    step: str | None
+    details: list[tuple[str, str]]
+    corrected: bool  # a later correction undid it
+
+
+def _details(detail: dict[str, Any], _: Callable[..., str], fmt: Formats) -> list[tuple[str, str]]:
+    shown = []
+    for key, value in sorted(detail.items()):
+        if key == "orientation":
+            shown.append(
+                (_("Orientation"), _(SORT_ORIENTATIONS[value]) if value in SORT_ORIENTATIONS else str(value))
+            )
+        elif key == "grade":
+            shown.append((_("Grade"), str(value)))
+        elif key == "os":
+            shown.append((_("Operating system"), str(value)))
+        elif key == "note":
+            shown.append((_("Note"), str(value)))
+        elif key == "reason":
+            shown.append((_("Reason of the correction"), str(value)))
+        elif key == "destroyed":
+            shown.append((_("Disk"), _("destroyed") if value else _("taken out")))
+        elif key == "price_cents" and isinstance(value, int):
+            shown.append((_("Price"), fmt.money(value) if value else _("free")))
+        elif key == "recipient":
+            shown.append((_("Recipient"), str(value)))
+        elif key == "outflow":
+            shown.append((_("Outflow"), f"#{value}"))
+        else:
+            shown.append((key, str(value)))
+    return shown
+
+
+def steps_of(events: list[Event], _: Callable[..., str], fmt: Formats) -> list[Step]:
+    """The history, newest first, each event with its details in words."""
+    corrected = {e.corrects for e in events if e.corrects is not None}
+    return [
+        Step(
+            e,
+            _(STEP_NAMES[e.step]) if e.step in STEP_NAMES else e.step,
+            _details(e.detail, _, fmt),
+            e.id in corrected,
+        )
+        for e in reversed(events)
+    ]
+
+
+def leave_status(item: Item, erasures: list[Erasure]) -> str:
+    """``no_data`` (nothing to erase), ``erased`` (a successful erasure), or ``blocked``."""
+    if not needs_erasure(item.category, item.storage):
+        return "no_data"
+    return "erased" if any(e.result == "success" for e in erasures) else "blocked"
+
+
+async def _actions_context(db: Reader, item: Item) -> dict[str, Any]:
+    workshop = sys.modules.get("web_ui.pages.workshop")  # only if the app loaded it
+    extra = getattr(workshop, "item_actions_context", None)
+    return dict(await extra(db, item.id)) if extra is not None else {}
+
+
+@routes.get(r"/items/{id:[0-9]+}")
+async def item_page(request: web.Request) -> web.Response:
+    _ = tr(request)
+    fmt = Formats(request.get(LANGUAGE, "fr"))
+    try:
+        async with request.app[STORE].reader() as db:
+            item = await get_item(db, path_id(request))
+            events = await history(db, item.id)
+            erasures = await erasures_of(db, item.id)
+            components = await components_of(db, item.id)
+            lot = await get_lot(db, item.lot_id) if item.lot_id is not None else None
+            extra = await _actions_context(db, item)
+    except NotFound:
+        return not_found(request, NO_ITEM)
+    context = {
+        "item": item,
+        "lot": lot,
+        "steps": steps_of(events, _, fmt),
+        "events": events,
+        "erasures": erasures,
+        "leave": leave_status(item, erasures),
+        "components": components,
+        "erasure_levels": ERASURE_LEVELS,
+        "erasure_results": ERASURE_RESULTS,
+        "flashes": done_flash(request, DONE) + list(extra.pop("flashes", [])),
+    }
+    return view(request, "catalogue/item.html", **{**extra, **context})
