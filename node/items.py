@@ -236,7 +236,9 @@ async def find_items(
         params.append(("donor_id", donor_id))
     clause = (" WHERE " + " AND ".join(where)) if where else ""
     named = dict(params)
-    total = await db.value(f"SELECT count(*) FROM items i LEFT JOIN lots l ON l.id = i.lot_id{clause}", named)
+    # The join is only needed to filter by donor; without it, SQLite counts on a narrow index.
+    join = " LEFT JOIN lots l ON l.id = i.lot_id" if donor_id is not None else ""
+    total = await db.value(f"SELECT count(*) FROM items i{join}{clause}", named)
     rows = await db.all(_SELECT + clause + " ORDER BY i.id DESC LIMIT :limit OFFSET :offset",
                         {**named, "limit": limit, "offset": offset})  # fmt: skip
     return ItemPage([Item(**dict(r)) for r in rows], total, limit, offset)

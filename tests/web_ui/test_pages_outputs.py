@@ -1,0 +1,416 @@
+"""Labels, donor reports, statistics and exports pages, on a real node with data made by the domain functions."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from html import unescape
+
+import pytest
+
+from node.beneficiaries import BeneficiaryInput, create_beneficiary
+from node.distribution import DistributionInput, OutflowInput, distribute, recycle
+from node.donors import DonorInput, create_donor
+from node.items import ItemInput, create_items
+from node.labels import qr_code
+from node.lots import LotInput, create_lot
+from node.validation import parse
+from node.workflow import StepInput, record_step
+from protocol.records import read_record_file
+from web_ui.i18n import translator
+from web_ui.pages.outputs_common import current_year, slug
+from web_ui.pages.outputs_stats import neighbours
+
+from webtools import Browser
+
+pypdf = pytest.importorskip("pypdf")
+fr = translator("fr")
+DONOR = "Mairie <script>alert(1)</script>"
+
+
+@pytest.fixture
+async def workshop(web):
+    """A donor's lot L-1: 3 laptops (2 distributed) and a desktop (recycled); lot L-2 without donor, 1 screen."""
+    node, store, client = web
+    async with store.transaction() as tx:
+        donor = await create_donor(tx, parse(DonorInput, {"name": DONOR, "type": "public_body"}))
+        await create_donor(tx, parse(DonorInput, {"name": "Donateur sans lot", "type": "company"}))
+        lot = await create_lot(tx, parse(LotInput, {"reference": "L-1", "donor_id": donor}))
+        other = await create_lot(tx, parse(LotInput, {"reference": "L-2"}))
+        laptops = await create_items(tx, lot, [
+            parse(ItemInput, {"category": "laptop", "brand": "Dell", "model": "Latitude 5490", "storage": "none",
+                              "serial": f"SN-{n}"}) for n in range(3)])  # fmt: skip
+        (desktop,) = await create_items(tx, lot, [parse(ItemInput, {"category": "desktop", "storage": "none"})])
+        (screen,) = await create_items(tx, other, [parse(ItemInput, {"category": "screen"})])
+        person = await create_beneficiary(tx, parse(BeneficiaryInput, {"category": "person"}))
+        await record_step(tx, laptops[:2], parse(StepInput, {"state": "ready"}))
+        await distribute(tx, laptops[:2], parse(DistributionInput, {"beneficiary_id": person}))
+        await recycle(tx, parse(OutflowInput, {"item_ids": [desktop], "recipient": "Ecologic",
+                                               "waste_code": "16 02 14", "treatment": "R4"}))  # fmt: skip
+    return {"donor": donor, "lot": lot, "other": other, "laptops": laptops, "desktop": desktop, "screen": screen}
+
+
+async def count(store, sql: str) -> int:
+    async with store.reader() as db:
+        return await db.value(sql)
+
+
+async def reports_signed(store) -> int:
+    return await count(store, "SELECT count(*) FROM log_records WHERE kind = 'donor.report/1'")
+
+
+def pdf_of(body: bytes):
+    return pypdf.PdfReader(io.BytesIO(body))
+
+
+def modules(image) -> list[list[bool]]:
+    """The QR image's modules: its first row starts with 7 dark modules (the finder pattern)."""
+    grey = image.convert("L")
+    pixels, width = grey.load(), grey.size[0]
+    step = next(x for x in range(width) if pixels[x, 0] >= 128) / 7
+    size = round(width / step)
+    return [[pixels[int((j + 0.5) * step), int((i + 0.5) * step)] < 128 for j in range(size)] for i in range(size)]
+
+
+async def post_file(browser: Browser, path: str, data: dict):
+    """A form posted with the session's CSRF token, whose answer may be a file: (response, bytes)."""
+    response = await browser.client.post(path, data={**data, "_csrf": browser.csrf})
+    return response, await response.read()
+
+
+async def gids(store, ids: list[int]) -> list[str]:
+    async with store.reader() as db:
+        return [await db.value("SELECT gid FROM items WHERE id = ?", (i,)) for i in ids]
+
+
+# Labels
+
+
+async def test_labels_form_lists_lots_and_warns_about_a_local_address(web, workshop, admin):
+    response, text = await admin.get("/labels")
+    assert response.status == 200
+    assert fr("Item labels") in text and "L-1" in text and "L-2" in text
+    assert 'name="mode"' in text and 'name="format"' in text and 'name="field"' in text
+    # The test client talks to 127.0.0.1: phones could not follow those codes.
+    assert unescape(fr("This page is open at {origin}: the QR codes would point there, and phones cannot reach it. "
+                       "Open this page with the node's network address (the one phones use) before printing.",
+                       origin="http://127.0.0.1")[:40]) in unescape(text)  # fmt: skip
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text and "<script>alert(1)" not in text
+
+
+async def test_labels_of_a_lot_carry_the_qr_code_of_each_items_page(web, workshop, admin):
+    _node, store, client = web
+    query = f"mode=lot&lot_id={workshop['lot']}&format=sheet&skip=0&field=category&field=serial&field=lot"
+    response = await client.get(f"/labels.pdf?{query}")
+    assert response.status == 200 and response.content_type == "application/pdf"
+    assert response.headers["Content-Disposition"].startswith('inline; filename="etiquettes-')
+    pdf = pdf_of(await response.read())
+    assert len(pdf.pages) == 1 and len(pdf.pages[0].images) == 4
+    text = pdf.pages[0].extract_text()
+    for tag in ("MLN-000001", "MLN-000002", "MLN-000003", "MLN-000004"):
+        assert tag in text
+    assert "N/S SN-0" in text and "Lot : L-1" in text and fr("laptop computer") in text
+    assert "Latitude" not in text  # brand and model not asked for
+    origin = str(client.make_url("/").origin())
+    expected = {tuple(tuple(map(bool, row)) for row in qr_code(f"{origin}/i/{gid}").matrix)
+                for gid in await gids(store, workshop["laptops"])}  # fmt: skip
+    printed = {tuple(map(tuple, modules(image.image))) for image in pdf.pages[0].images}
+    assert expected <= printed
+
+
+async def test_labels_by_range_today_and_checked_items_in_both_formats(web, workshop, admin):
+    _node, _store, client = web
+    response = await client.get("/labels.pdf?mode=range&tag_from=2&tag_to=mln-3&format=roll&field=model")
+    pdf = pdf_of(await response.read())
+    assert response.status == 200 and len(pdf.pages) == 2
+    assert "MLN-000002" in pdf.pages[0].extract_text() and "Dell Latitude 5490" in pdf.pages[0].extract_text()
+    width = float(pdf.pages[0].mediabox[2]) * 25.4 / 72
+    assert round(width) == 62
+
+    response = await client.get("/labels.pdf?mode=today&format=sheet&skip=23")
+    pdf = pdf_of(await response.read())
+    assert [len(page.images) for page in pdf.pages] == [1, 4]  # 5 items from the last place of a used sheet
+
+    ids = workshop["laptops"][1:]
+    response, text = await admin.get("/labels?" + "&".join(f"item_id={i}" for i in ids))
+    assert response.status == 200 and fr("{count} items chosen.", count=2) in text
+    assert 'id="mode-checked" name="mode" value="checked" checked' in text
+    response = await client.get("/labels.pdf?mode=checked&format=sheet&" + "&".join(f"item_id={i}" for i in ids))
+    text = pdf_of(await response.read()).pages[0].extract_text()
+    assert "MLN-000002" in text and "MLN-000003" in text and "MLN-000001" not in text
+
+    # A long list of checked items may come as a form (POST), with the session's CSRF token.
+    response, _body = await post_file(admin, "/labels.pdf", {"mode": "checked", "format": "roll", "item_id": str(ids[0])})
+    assert response.status == 200 and response.content_type == "application/pdf"
+
+
+async def test_labels_page_preselects_a_lot(web, workshop, admin):
+    response, text = await admin.get(f"/labels?lot_id={workshop['lot']}")
+    assert response.status == 200 and fr("{count} items chosen.", count=4) in text
+    assert f'<option value="{workshop["lot"]}" selected>' in text
+
+
+@pytest.mark.parametrize(("query", "message"), [
+    ("mode=range&tag_from=5&tag_to=1&format=sheet", "This range of asset tags ends before it starts."),
+    ("mode=range&tag_from=1&format=sheet", "Give the first and the last asset tag of the range."),
+    ("mode=lot&format=sheet", "Choose a lot."),
+    ("mode=lot&lot_id=abc&format=sheet", "A number was expected here."),
+    (f"mode=lot&lot_id={10**30}&format=sheet", "A number was expected here."),
+    ("mode=checked&item_id=-1&format=sheet", "A number was expected here."),
+    ("mode=lot&lot_id=999&format=sheet", "Nothing was found for this choice."),
+    ("mode=checked&format=sheet", "No item is checked. Check items in the list of items first."),
+    ("mode=lot&lot_id=1&format=sheet&skip=30", "A sheet has 24 labels: skip 0 to 23 of them."),
+    ("mode=lot&lot_id=1&format=a3", "Choose a sheet of labels or a label printer."),
+    ("mode=range&tag_from=MLN-900000&tag_to=MLN-900001&format=sheet", "No item matches this choice: there is no label to print."),
+])  # fmt: skip
+async def test_labels_errors_are_french_and_keep_the_form(web, workshop, admin, query, message):
+    response, text = await admin.get(f"/labels.pdf?{query}")
+    assert response.status == 422 and response.content_type == "text/html"
+    assert unescape(fr(message)) in unescape(text)
+    assert 'action="/labels.pdf"' in text
+
+
+async def test_too_many_labels_are_refused(web, workshop, admin, monkeypatch):
+    import web_ui.pages.outputs_labels as labels_page
+
+    real = labels_page.label_items
+
+    async def small(db, **kwargs):
+        return await real(db, **kwargs, limit=2)
+
+    monkeypatch.setattr(labels_page, "label_items", small)
+    response, text = await admin.get(f"/labels.pdf?mode=lot&lot_id={workshop['lot']}&format=sheet")
+    assert response.status == 422
+    assert unescape(fr("Too many items for one PDF. Narrow the choice (at most 5000 labels at a time).")) in unescape(text)
+    assert "4 items selected" in text  # the English detail, below
+
+
+async def test_read_only_accounts_print_labels_but_post_nothing(web, workshop):
+    _node, _store, client = web
+    reader = Browser(client)
+    await reader.login("reader")
+    response, _text = await reader.get(f"/labels?lot_id={workshop['lot']}")
+    assert response.status == 200
+    response = await client.get(f"/labels.pdf?mode=lot&lot_id={workshop['lot']}&format=roll")
+    assert response.status == 200 and response.content_type == "application/pdf"
+    response, _text = await reader.post("/labels.pdf", {"mode": "lot", "lot_id": str(workshop["lot"])})
+    assert response.status == 403
+
+
+# Donor reports
+
+
+async def test_reports_page_lists_donors_lots_and_exports(web, workshop, admin):
+    response, text = await admin.get("/reports")
+    assert response.status == 200
+    assert fr("Donor report") in text and 'action="/reports/donor"' in text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text and "<script>alert(1)" not in text
+    assert fr("No donor report has been signed yet.") in unescape(text).replace("’", "'") or \
+        unescape(fr("No donor report has been signed yet.")) in unescape(text)
+    for kind in ("items", "lots", "events", "nwipe-customers"):
+        assert f'href="/exports/{kind}.csv"' in text
+    assert 'action="/exports/waste-register.csv"' in text
+
+
+async def test_donor_report_is_signed_and_downloaded_then_listed_with_its_signed_document(web, workshop, admin):
+    node, store, client = web
+    response, body = await post_file(admin, "/reports/donor", {"donor_id": str(workshop["donor"]), "lot": "",
+                                                               "period": current_year(), "language": "fr"})  # fmt: skip
+    assert response.status == 200 and response.content_type == "application/pdf"
+    disposition = response.headers["Content-Disposition"]
+    assert re.fullmatch(r'attachment; filename="rapport-donateur-mairie-script-alert-1-script-\d{4}-\d\d-\d\d\.pdf"',
+                        disposition), disposition  # fmt: skip
+    pdf_text = "\n".join(page.extract_text() for page in pdf_of(body).pages)
+    assert DONOR in pdf_text and "SN-1" in pdf_text
+    assert await reports_signed(store) == 1
+    async with store.reader() as db:
+        record_id = (await db.value("SELECT id FROM log_records WHERE kind = 'donor.report/1'")).hex()
+    assert record_id in pdf_text.replace("\n", "")  # the PDF names its signed version
+
+    response, text = await admin.get("/reports")
+    assert f'href="/reports/donor/{record_id}.mlnrec"' in text and "L-1" in text
+    response = await client.get(f"/reports/donor/{record_id}.mlnrec")
+    assert response.status == 200
+    assert response.headers["Content-Disposition"].startswith('attachment; filename="rapport-donateur-mairie')
+    record = read_record_file(await response.read())
+    assert record.id.hex() == record_id and record.header.author == node.key.public.raw
+    body = record.body()
+    assert body.donor == DONOR and body.lots == ["L-1"] and len(body.items) == 4
+    assert {item.serial for item in body.items} >= {"SN-0", "SN-1", "SN-2"}
+
+
+async def test_donor_report_of_one_lot_in_english(web, workshop, admin):
+    _node, store, _client = web
+    response, body = await post_file(admin, "/reports/donor", {"donor_id": "", "lot": "L-1", "language": "en"})
+    assert response.status == 200 and response.content_type == "application/pdf"
+    text = "\n".join(page.extract_text() for page in pdf_of(body).pages)
+    assert "SN-2" in text and DONOR in text
+    assert await reports_signed(store) == 1
+
+
+@pytest.mark.parametrize(("form", "message"), [
+    ({"donor_id": "", "lot": ""}, "Choose a donor or a lot: one of the two."),
+    ({"donor_id": "1", "lot": "L-1"}, "Choose a donor or a lot: one of the two."),
+    ({"donor_id": "x"}, "Choose a donor in the list."),
+    ({"donor_id": "9" * 30}, "Choose a donor in the list."),
+    ({"donor_id": "1", "period": "2026-13"}, "This is not a period. Write a year (2026), a month (2026-10) or a quarter (2026-Q3)."),
+    ({"donor_id": "1", "period": "1999"}, "No item of this donor in this period: there is nothing to report."),
+    ({"donor_id": "2"}, "No item of this donor in this period: there is nothing to report."),
+    ({"donor_id": "999"}, "Nothing was found for this choice."),
+    ({"lot": "L-2"}, "This choice cannot be used."),
+    ({"donor_id": "1", "language": "de"}, "Choose the language of the report."),
+])  # fmt: skip
+async def test_donor_report_errors_are_french_and_sign_nothing(web, workshop, admin, form, message):
+    _node, store, _client = web
+    response, text = await admin.post("/reports/donor", {"language": "fr", **form})
+    assert response.status == 422 and response.content_type == "text/html"
+    assert unescape(fr(message)) in unescape(text)
+    assert await reports_signed(store) == 0
+
+
+async def test_donor_report_error_keeps_the_choice_and_shows_the_english_detail(web, workshop, admin):
+    response, text = await admin.post("/reports/donor", {"lot": "L-2", "period": "", "language": "en"})
+    assert response.status == 422
+    assert '<option value="L-2" selected>' in text and 'value="en" checked' in text
+    assert "lot &#39;L-2&#39; has no donor" in text or "lot 'L-2' has no donor" in unescape(text)
+
+
+async def test_read_only_accounts_download_reports_but_do_not_sign(web, workshop, admin):
+    _node, store, client = web
+    await post_file(admin, "/reports/donor", {"donor_id": str(workshop["donor"]), "language": "fr"})
+    reader = Browser(client)
+    await reader.login("reader")
+    response, text = await reader.get("/reports")
+    assert response.status == 200 and 'action="/reports/donor"' not in text
+    assert unescape(fr("Your account may only read: a technician or an administrator signs new donor reports. "
+                       "You may download those already signed.")) in unescape(text)  # fmt: skip
+    link = re.search(r'href="(/reports/donor/[0-9a-f]{64}\.mlnrec)"', text).group(1)
+    response = await client.get(link)
+    assert response.status == 200 and read_record_file(await response.read()).body().donor == DONOR
+    response, _text = await reader.post("/reports/donor", {"donor_id": str(workshop["donor"]), "language": "fr"})
+    assert response.status == 403 and await reports_signed(store) == 1
+
+
+async def test_unknown_signed_document_is_not_found(web, workshop, admin):
+    response, text = await admin.get(f"/reports/donor/{'0' * 64}.mlnrec")
+    assert response.status == 404 and unescape(fr("Nothing was found for this choice.")) in unescape(text)
+    response, _text = await admin.get("/reports/donor/xyz.mlnrec")
+    assert response.status == 404
+    response, _text = await admin.get(f"/reports?page={10**30}")
+    assert response.status == 200
+
+
+# Statistics and impact
+
+
+async def test_stats_page_shows_figures_and_the_impact_formula_in_french(web, workshop, admin):
+    response, text = await admin.get("/reports/stats")  # this year by default
+    assert response.status == 200
+    page_text = unescape(text)
+    laptop = fr("laptop computer")
+    # 2 laptops distributed × 3 years × 27 kg CO2e a year (ADEME 2022).
+    assert fr("{category}: {units} × {years} × {factor} of CO2e a year = {total} of CO2e avoided",
+              category=laptop, units=fr("{units} devices", units="2"), years=fr("{years} years", years="3"),
+              factor="27,0 kg", total="162,0 kg") in page_text  # fmt: skip
+    assert fr("{category}: {units} × {years} × {factor} of raw materials a year = {total} of raw materials avoided",
+              category=laptop, units=fr("{units} devices", units="2"), years=fr("{years} years", years="3"),
+              factor="127,0 kg", total="762,0 kg") in page_text  # fmt: skip
+    assert "ademe-2022" in page_text and "ADEME 2022" in page_text
+    assert fr("Years of second life assumed") in page_text
+    # Reuse rate: 2 distributed / (2 + 1 recycled) = 66.7 %.
+    assert "66,7 %" in page_text
+    # The chart, drawn on the server, with its table.
+    assert "<svg" in text and "<rect" in text and f"<title>{laptop}: 2</title>" in page_text
+    assert fr("The chart's figures: units distributed for reuse, by category") in page_text
+    assert "<script" not in text.split("</head>")[1]
+
+
+async def test_stats_of_a_period_without_activity_and_bad_periods(web, workshop, admin):
+    response, text = await admin.get("/reports/stats?period=1999-q2")
+    assert response.status == 200 and "1999-Q2" in text
+    assert unescape(fr("No item was distributed in this period.")) in unescape(text)
+    assert 'href="/reports/stats?period=1999-Q1"' in text and 'href="/reports/stats?period=1999-Q3"' in text
+    for bad in ("2026-13", "yesterday", "2026-Q5", "<script>"):
+        response, text = await admin.get(f"/reports/stats?period={bad}")
+        assert response.status == 422
+        assert unescape(fr("This is not a period. Write a year (2026), a month (2026-10) or a quarter (2026-Q3).")) \
+            in unescape(text)
+        assert "<script>" not in text.split("</head>")[1].replace("<script src", "")
+
+
+async def test_stats_csv_has_the_same_figures(web, workshop, admin):
+    _node, _store, client = web
+    year = current_year()
+    response = await client.get(f"/reports/stats.csv?period={year}")
+    assert response.status == 200 and response.content_type == "text/csv" and response.charset == "utf-8"
+    raw = await response.read()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    rows = dict(csv.reader(io.StringIO(raw.decode("utf-8-sig")), delimiter=";"))
+    assert rows["period"] == year and rows["impact.factor_version"] == "ademe-2022"
+    assert rows["distributed.laptop.units"] == "2" and rows["recycled.desktop.units"] == "1"
+    assert rows["impact.co2e_g"] == str(2 * 3 * 27_000) and rows["received.laptop.units"] == "3"
+    response = await client.get("/reports/stats.csv?period=2026-00")
+    assert response.status == 422
+
+
+def test_neighbouring_periods():
+    assert neighbours("2026") == ("2025", "2027")
+    assert neighbours("2026-01") == ("2025-12", "2026-02")
+    assert neighbours("2026-12") == ("2026-11", "2027-01")
+    assert neighbours("2026-Q1") == ("2025-Q4", "2026-Q2")
+    assert neighbours("2026-Q4") == ("2026-Q3", "2027-Q1")
+
+
+def test_slug_for_file_names():
+    assert slug("Mairie de Brest–Nord (29)") == "mairie-de-brest-nord-29"
+    assert slug("École Jules-Ferry") == "ecole-jules-ferry"
+    assert slug("!!!") == "document"
+    assert slug("Cœur de ville") == "coeur-de-ville"
+
+
+# Exports
+
+
+@pytest.mark.parametrize(("kind", "rows", "bom"), [
+    ("items", 5, True), ("lots", 2, True), ("events", 5 + 2 + 2 + 1, True), ("waste-register", 1, True),
+    ("nwipe-customers", 2, False),
+])  # fmt: skip
+async def test_csv_exports_download_and_parse(web, workshop, kind, rows, bom):
+    _node, _store, client = web
+    reader = Browser(client)
+    await reader.login("reader")  # reading is enough
+    response = await client.get(f"/exports/{kind}.csv")
+    assert response.status == 200 and response.content_type == "text/csv" and response.charset == "utf-8"
+    assert response.headers["Content-Disposition"].startswith(f'attachment; filename="{kind}-')
+    raw = await response.read()
+    assert raw.startswith(b"\xef\xbb\xbf") == bom
+    table = list(csv.reader(io.StringIO(raw.decode("utf-8-sig")), delimiter=";"))
+    assert len(table) == 1 + rows, table
+    if kind == "nwipe-customers":
+        assert table[0] == ["Customer Name", "Contact Name", "Customer Address", "Contact Phone"]
+        assert DONOR in {row[0] for row in table}
+
+
+async def test_waste_register_of_a_period_and_bad_period(web, workshop, admin):
+    _node, _store, client = web
+    response = await client.get(f"/exports/waste-register.csv?period={current_year()}")
+    table = list(csv.reader(io.StringIO((await response.read()).decode("utf-8-sig")), delimiter=";"))
+    assert response.status == 200 and len(table) == 2 and table[1][1] == "16 02 14" and table[1][5] == "R4"
+    assert response.headers["Content-Disposition"].startswith(f'attachment; filename="waste-register-{current_year()}-')
+    response = await client.get("/exports/waste-register.csv?period=1999")
+    assert len((await response.read()).decode("utf-8-sig").strip().splitlines()) == 1
+    response, text = await admin.get("/exports/waste-register.csv?period=20x6")
+    assert response.status == 422 and response.content_type == "text/html"
+    assert unescape(fr("This is not a period. Write a year (2026), a month (2026-10) or a quarter (2026-Q3).")) \
+        in unescape(text)
+    assert 'value="20x6"' in text
+    response, _text = await admin.get("/exports/passwords.csv")
+    assert response.status == 404
+
+
+async def test_pages_need_a_login(web):
+    _node, _store, client = web
+    for path in ("/labels", "/labels.pdf?mode=today", "/reports", "/reports/stats", "/exports/items.csv"):
+        response = await client.get(path, allow_redirects=False)
+        assert response.status == 303 and response.headers["Location"].startswith(("/login", "/setup"))

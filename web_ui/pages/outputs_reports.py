@@ -1,0 +1,160 @@
+"""Reports: the donor report (signed, PDF and signed document), the list of those signed, the CSV exports.
+
+``POST /reports/donor`` builds the report, signs it into the node's log
+and answers with the PDF as a download; the signed document (``.mlnrec``)
+of every report signed so far is on ``/reports``, written again from the
+log at each download. Exports are ``GET /exports/<kind>.csv``, as
+``maillon export`` writes them (UTF-8 with a BOM, ``;``; the nwipe
+customers file without BOM, as nwipe reads it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+
+from aiohttp import web
+
+from node.donor_report import build_donor_report, sign_donor_report
+from node.donors import list_donors
+from node.errors import DomainError
+from node.exports import CSV_EXPORTS, nwipe_customers, write_csv
+from node.lots import list_lots
+from node.reports.donor_pdf import render_donor_report
+from node.signed_documents import donor_report, donor_reports, signed_document
+from web_ui.app import NODE, STORE
+from web_ui.i18n import LANGUAGES, TIMEZONE
+from web_ui.pages.outputs_common import Problem, download, error_of, parse_period, slug, translate
+from web_ui.render import LANGUAGE, page
+
+routes = web.RouteTableDef()
+
+PER_PAGE = 50
+LOTS_SHOWN = 200
+EXPORTS = (*CSV_EXPORTS, "nwipe-customers")
+
+
+def _(text: str) -> str:
+    return text
+
+
+EXPORT_NAMES: dict[str, str] = {
+    "items": _("Items (every item and its description)"),
+    "lots": _("Lots (donor, declared and counted quantities)"),
+    "events": _("Events (every step of every item)"),
+    "waste-register": _("Waste register (outflows to recyclers)"),
+    "nwipe-customers": _("Donors for nwipe (customers file of the wiping stations)"),
+}
+
+
+@dataclass
+class DonorChoice:
+    """The donor report form, as typed."""
+
+    donor_id: str = ""
+    lot: str = ""
+    period: str = ""
+    language: str = "fr"
+
+
+async def _reports_page(request: web.Request, *, status: int = 200, choice: DonorChoice | None = None,
+                        error: tuple[str, str] | None = None, export_error: tuple[str, str] | None = None,
+                        export_period: str = "") -> web.Response:  # fmt: skip
+    try:
+        number = min(max(1, int(request.query.get("page", "1"))), 10**6)
+    except ValueError:
+        number = 1
+    node = request.app[NODE]
+    async with request.app[STORE].reader() as db:
+        donors = await list_donors(db)
+        lots = await list_lots(db, limit=LOTS_SHOWN)
+        signed = await donor_reports(db, node.key.public.raw, limit=PER_PAGE + 1, offset=(number - 1) * PER_PAGE)
+    return page(
+        request, "outputs/reports.html", status=status, donors=donors, lots=lots,
+        choice=choice or DonorChoice(language=request.get(LANGUAGE, "fr")), error=error,
+        signed=signed[:PER_PAGE], page_number=number, has_next=len(signed) > PER_PAGE,
+        exports=EXPORT_NAMES, export_error=export_error, export_period=export_period,
+    )  # fmt: skip
+
+
+@routes.get("/reports")
+async def reports(request: web.Request) -> web.Response:
+    return await _reports_page(request)
+
+
+@routes.post("/reports/donor")
+async def make_donor_report(request: web.Request) -> web.Response:
+    """Build, sign and render a donor report; the PDF comes back as a download."""
+    form = await request.post()
+    choice = DonorChoice(**{name: str(form.get(name, "")).strip() for name in ("donor_id", "lot", "period")},
+                         language=str(form.get("language", "fr")))  # fmt: skip
+    node = request.app[NODE]
+    try:
+        if bool(choice.donor_id) == bool(choice.lot):
+            raise Problem(_("Choose a donor or a lot: one of the two."))
+        if choice.language not in LANGUAGES:
+            raise Problem(_("Choose the language of the report."), f"language: {choice.language!r}")
+        donor_id = int(choice.donor_id) if choice.donor_id.isdigit() and len(choice.donor_id) < 19 else None
+        if choice.donor_id and donor_id is None:
+            raise Problem(_("Choose a donor in the list."), f"donor_id: {choice.donor_id[:30]!r}")
+        period = parse_period(choice.period, required=False)
+        async with request.app[STORE].transaction() as tx:
+            report = await build_donor_report(tx, node, donor_id=donor_id, lot=choice.lot or None,
+                                              period=period[1] if period else None)  # fmt: skip
+            if not report.lines:
+                raise Problem(_("No item of this donor in this period: there is nothing to report."))
+            record = await sign_donor_report(tx, report)
+    except (DomainError, Problem) as exc:
+        return await _reports_page(request, status=422, choice=choice, error=error_of(request, exc))
+    signed = replace(report, record_id_hex=record.id.hex())
+    # Rendering a large report takes a second or more: off the event loop.
+    pdf = await asyncio.to_thread(render_donor_report, signed, choice.language, tz=str(TIMEZONE))
+    day = datetime.now(TIMEZONE).strftime("%Y-%m-%d")
+    return download(pdf, "application/pdf", f"{_file_prefix(request)}-{slug(report.donor_name)}-{day}.pdf")
+
+
+def _file_prefix(request: web.Request) -> str:
+    return slug(translate(request)(_("donor-report")))
+
+
+@routes.get(r"/reports/donor/{record:[0-9a-f]{64}}.mlnrec")
+async def donor_report_file(request: web.Request) -> web.Response:
+    """The signed document of a donor report, as signed (anyone can check it offline)."""
+    record = request.match_info["record"]
+    try:
+        async with request.app[STORE].reader() as db:
+            summary = await donor_report(db, record)
+            document = await signed_document(db, record)
+    except DomainError as exc:
+        message, _detail = error_of(request, exc)
+        return page(request, "error.html", status=404, message=message)
+    day = datetime.fromtimestamp(summary.time_ms / 1000, UTC).astimezone(TIMEZONE).strftime("%Y-%m-%d")
+    name = f"{_file_prefix(request)}-{slug(summary.donor)}-{day}-{record[:8]}.mlnrec"
+    return download(document, "application/octet-stream", name)
+
+
+@routes.get(r"/exports/{kind}.csv")
+async def export_csv(request: web.Request) -> web.Response:
+    """One CSV export, as ``maillon export`` writes it."""
+    kind = request.match_info["kind"]
+    if kind not in EXPORTS:
+        raise web.HTTPNotFound()
+    text = io.StringIO(newline="")
+    period_text = request.query.get("period", "")
+    try:
+        period = parse_period(period_text, required=False) if kind == "waste-register" else None
+        async with request.app[STORE].reader() as db:
+            if kind == "nwipe-customers":
+                await nwipe_customers(db, text)
+            else:
+                await write_csv(db, kind, text, period=period[1] if period else None)
+    except DomainError as exc:
+        return await _reports_page(request, status=422, export_error=error_of(request, exc),
+                                   export_period=period_text[:20])  # fmt: skip
+    # Spreadsheets in France open UTF-8 only with a BOM; nwipe reads its file without one.
+    encoding = "utf-8" if kind == "nwipe-customers" else "utf-8-sig"
+    suffix = f"-{period[0]}" if kind == "waste-register" and period else ""
+    day = datetime.now(TIMEZONE).strftime("%Y-%m-%d")
+    return download(text.getvalue().encode(encoding), "text/csv", f"{kind}{suffix}-{day}.csv", charset="utf-8")
