@@ -131,9 +131,12 @@ async def correct_event(tx: Tx, event_id: int, reason: str, operator: str | None
     """Undo an item's last event by a new event that restores the state before it."""
     if not reason.strip():
         raise Invalid("a correction needs a reason", code="invalid")
-    event = await tx.one("SELECT id, item_id, state, record_id FROM events WHERE id = ?", (event_id,))
+    event = await tx.one("SELECT id, item_id, state, step, record_id FROM events WHERE id = ?", (event_id,))
     if event is None:
         raise NotFound(f"no event {event_id}")
+    if event["step"] == "storage_removed":
+        # Undoing it would let an item leave with no erasure proof and no disk record.
+        raise RuleBroken("a storage removal cannot be undone", code="storage_removal_final")
     last = await tx.one("SELECT id FROM events WHERE item_id = ? ORDER BY id DESC LIMIT 1", (event["item_id"],))
     if last["id"] != event_id:
         raise RuleBroken("only the last event of an item can be corrected", code="not_last_event")

@@ -288,3 +288,15 @@ async def test_unknown_things_are_not_found_and_change_nothing(store):
         async with store.reader() as db:
             await get_donor(db, 1)
     assert await count(store, "items") == 0 and await count(store, "events") == 0
+
+
+async def test_a_storage_removal_cannot_be_undone(store):
+    _, ids, *_ = await setup_lot(store, items=[{"category": "laptop"}])
+    async with store.transaction() as tx:
+        await remove_storage(tx, ids, destroyed=False)
+    async with store.reader() as db:
+        last = (await history(db, ids[0]))[-1]
+    with pytest.raises(RuleBroken) as info:
+        async with store.transaction() as tx:
+            await correct_event(tx, last.id, "mistake")
+    assert info.value.code == "storage_removal_final"
