@@ -171,10 +171,16 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
+    logins = args.data / "demo-logins.txt"
     if not (args.data / "node.toml").exists():
         node = init_node(args.data, Config(name="Atelier de démonstration", port=args.port))
         asyncio.run(commands.create_database(node))
-    return _serve(load_node(args.data))
+        logins.write_text(asyncio.run(commands.demo_accounts(node)), encoding="utf-8")
+    node = load_node(args.data)
+    print(f"demo: http://{node.config.host}:{node.config.port}/ (data in {args.data}; delete it to start afresh)")
+    if logins.exists():
+        print(logins.read_text(encoding="utf-8"), end="")
+    return _serve(node)
 
 
 def _cmd_log_verify(args: argparse.Namespace) -> int:

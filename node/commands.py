@@ -29,7 +29,7 @@ from protocol.records import open_envelope
 
 __all__ = [
     "EXPORTS", "create_database", "daily_upkeep", "backup", "restore", "import_file", "export", "stats",
-    "log_export", "token_create", "token_revoke", "station_add", "attach", "settings", "user_add",
+    "log_export", "token_create", "token_revoke", "station_add", "attach", "settings", "user_add", "demo_accounts",
 ]  # fmt: skip
 
 EXPORTS = (*CSV_EXPORTS, "nwipe-customers", "donor-report")
@@ -307,3 +307,22 @@ def user_add(args: argparse.Namespace) -> int:
     _with_store(args, act)
     print(f"account {args.name} ({args.role}) created")
     return 0
+
+
+async def demo_accounts(node: Node) -> str:
+    """Accounts of a demonstration node, with generated passwords; returns the lines to show."""
+    import secrets as _secrets
+
+    from node.users import create_user
+
+    lines = []
+    store = await Store.open(node.db_path, node.key)
+    try:
+        async with store.transaction() as tx:
+            for name, role in (("admin", "admin"), ("benevole", "technician"), ("lecteur", "read_only")):
+                password = _secrets.token_urlsafe(9)
+                await create_user(tx, name, password, role)
+                lines.append(f"login: {name} / {password} ({role})")
+    finally:
+        await store.close()
+    return "\n".join(lines) + "\n"
