@@ -43,6 +43,18 @@ class Setting:
         return value
 
 
+def _prefix_problem(value: str) -> str | None:
+    if not (1 <= len(value) <= 20) or not all(c.isalnum() or c in "-_" for c in value):
+        return "1 to 20 letters, digits, - or _"
+    return None
+
+
+def _factor_problem(value: str) -> str | None:
+    from node.impact import FACTOR_TABLES
+
+    return None if value in FACTOR_TABLES else f"one of {', '.join(FACTOR_TABLES)}"
+
+
 POLICY_FIELDS = ("stats", "fates", "workforce")
 POLICY_AUDIENCES = ("none", "hub", "network", "public")
 
@@ -63,10 +75,12 @@ def _policy_problem(value: str) -> str | None:
 SETTINGS: dict[str, Setting] = {
     s.name: s
     for s in (
-        Setting("asset_prefix", str, "MLN", "Prefix of the asset tags printed on labels (e.g. MLN-000042)."),
+        Setting("asset_prefix", str, "MLN", "Prefix of the asset tags printed on labels (e.g. MLN-000042).",
+                rule=_prefix_problem),
         Setting("years_of_second_life", int, 3, "Years of use assumed for a reused device in impact figures.",
                 1, 15),
-        Setting("impact_factors", str, "ademe-2022", "Version of the impact factor table used for new figures."),
+        Setting("impact_factors", str, "ademe-2022", "Version of the impact factor table used for new figures.",
+                rule=_factor_problem),
         Setting("beneficiary_retention_days", int, 1095,
                 "Days after which a beneficiary's personal details are erased (code and category stay).", 1, 3650),
         Setting("publication_policy", str, '{"fates": "hub", "stats": "hub", "workforce": "none"}',
