@@ -25,6 +25,7 @@ from web_ui import labels
 from web_ui.i18n import LOCALES, translator
 from web_ui.render import LANGUAGE, SESSION, page
 
+
 __all__ = [
     "routes",
     "PER_PAGE",
@@ -47,7 +48,6 @@ __all__ = [
 ]
 
 routes = web.RouteTableDef()
-PER_PAGE = 50
 M = TypeVar("M", bound=BaseModel)
 SPACES = re.compile(r"[\s\u00a0\u202f']")
 _WHOLE = re.compile(r"^[0-9]{1,15}$")
@@ -143,31 +143,10 @@ def path_id(request: web.Request, name: str = "id") -> int:
     return value if value is not None and value <= 2**63 - 1 else 0
 
 
-def page_number(request: web.Request) -> int:
-    raw = request.query.get("page", "1")
-    value = _whole_number(raw, 7)
-    return value if value else 1
-
-
 def query_id(request: web.Request, name: str) -> int | None:
     raw = request.query.get(name, "").strip()
     value = _whole_number(raw, 18)
     return value or None
-
-
-@dataclass(slots=True)
-class Pager:
-    page: int
-    total: int
-    per_page: int = PER_PAGE
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
-
-    @property
-    def offset(self) -> int:
-        return (self.page - 1) * self.per_page
 
 
 @dataclass(slots=True)

@@ -21,7 +21,9 @@ from node.errors import DomainError
 from node.states import SORT_ORIENTATIONS
 from web_ui import labels
 from web_ui.i18n import translator
+from web_ui.paging import PER_PAGE, Pager, page_number  # re-exported for the pages of this area
 from web_ui.render import LANGUAGE, SESSION, page
+
 
 __all__ = [
     "PER_PAGE", "ID_MAX", "Pager", "as_id", "Refusal", "tr", "operator", "may", "path_id", "page_number", "query_id",
@@ -29,7 +31,6 @@ __all__ = [
     "status_of", "see_other",
 ]  # fmt: skip
 
-PER_PAGE = 50
 ID_MAX = 2**63 - 1
 MAX_CHOSEN = 2000  # items one form may name: far more than a page, far less than a denial of service
 _SPACES = re.compile(r"[\s\u00a0\u202f']")
@@ -120,11 +121,6 @@ def path_id(request: web.Request, name: str = "id") -> int:
     return value
 
 
-def page_number(request: web.Request) -> int:
-    raw = request.query.get("page", "1")
-    return int(raw) if raw.isascii() and raw.isdigit() and 1 <= len(raw) <= 6 and int(raw) >= 1 else 1
-
-
 def as_id(raw: object) -> int | None:
     """A whole number that can be a row id (ASCII digits, 1 to 2**63-1), or ``None``."""
     text = raw.strip() if isinstance(raw, str) else ""
@@ -174,21 +170,6 @@ def decimal_units(text: str, scale: int, *, high: int) -> int | None:
 def euros(text: str) -> int:
     """A price typed in euros, in cents; an empty field is free (0)."""
     return decimal_units(text, 100, high=10**7) or 0
-
-
-@dataclass(frozen=True, slots=True)
-class Pager:
-    page: int
-    total: int
-    per_page: int = PER_PAGE
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
-
-    @property
-    def offset(self) -> int:
-        return (self.page - 1) * self.per_page
 
 
 def render(request: web.Request, template: str, status: int = 200, **context: Any) -> web.Response:
