@@ -23,6 +23,7 @@ from pydantic import BaseModel, ValidationError
 from node.errors import DomainError
 from web_ui import labels
 from web_ui.i18n import LOCALES, translator
+from web_ui.paging import PER_PAGE, Pager, page_number  # re-exported for the pages of this area
 from web_ui.render import LANGUAGE, SESSION, page
 
 
