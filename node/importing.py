@@ -7,6 +7,7 @@ what it shows is exactly what a real run would do.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -79,8 +80,11 @@ async def run_import(node: Node, store: Store, kind: str, data: bytes, filename:
         return report
     if report.errors:
         return report
-    # Evidence is kept by content: storing it twice or for a dry run costs nothing.
-    evidence = None if dry_run or kind != "nwipe" else store_file(node.data_dir, data)
+    # Evidence is kept by content; a dry run names it the same way (so it sees
+    # a log imported before) but does not keep the file.
+    evidence = None
+    if kind == "nwipe":
+        evidence = hashlib.sha256(data).hexdigest() if dry_run else store_file(node.data_dir, data)
     try:
         async with store.transaction() as tx:
             if kind == "items":

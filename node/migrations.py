@@ -245,6 +245,15 @@ CREATE TABLE audit (
     detail  TEXT
 ) STRICT;
 CREATE INDEX audit_time ON audit (time);
+
+-- What the pages look up: an item's parts, a donor's or lot's documents,
+-- a beneficiary's items, the signed reports of the node's log.
+CREATE INDEX components_from ON components (from_item);
+CREATE INDEX components_to ON components (to_item);
+CREATE INDEX documents_donor ON documents (donor_id);
+CREATE INDEX documents_lot ON documents (lot_id);
+CREATE INDEX distributions_beneficiary ON distributions (beneficiary_id);
+CREATE INDEX log_records_kind ON log_records (author, kind, seq);
 """
 
 MIGRATIONS: list[str] = [_V1, _V2, _V3]

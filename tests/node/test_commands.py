@@ -237,3 +237,9 @@ def test_user_add_reads_the_password_from_standard_input(data, capsys, monkeypat
     monkeypatch.setattr("sys.stdin", _io.StringIO("short\n"))
     code, _, err = run(capsys, "user", "add", "--data", data, "paul")
     assert code == 2 and "10 characters" in err
+
+
+def test_a_dry_run_sees_a_log_imported_before(data, capsys):
+    assert run(capsys, "import", "--data", data, "nwipe", FIXTURES / "nwipe-shredos-example.log")[0] == 0
+    code, out, _ = run(capsys, "import", "--data", data, "nwipe", FIXTURES / "nwipe-shredos-example.log", "--dry-run")
+    assert code == 0 and "0 created" in out and "2 skipped" in out
