@@ -13,11 +13,14 @@ from urllib.parse import quote
 from aiohttp import web
 
 from node.document_files import document_file, get_document
-from node.errors import NotFound
+from node.documents import attach_document
+from node.errors import DomainError, NotFound
 from web_ui.app import NODE, STORE
-from web_ui.pages.catalogue_common import REFUSALS, REQUIRED, Form, FormReader, not_found, path_id, routes
+from web_ui.pages.catalogue_common import (
+    REFUSALS, REQUIRED, Form, FormReader, not_found, path_id, refusal, routes,
+)  # fmt: skip
 
-__all__ = ["UPLOAD_KINDS", "read_upload", "download"]
+__all__ = ["UPLOAD_KINDS", "read_upload", "attach_upload", "download"]
 
 
 def _(text: str) -> str:
@@ -50,6 +53,24 @@ async def read_upload(
     if not content:
         reader.fail("file", EMPTY_FILE)
     return reader.form, kind, upload.filename, content
+
+
+async def attach_upload(request: web.Request, translate: Callable[..., str], *, donor_id: int | None = None,
+                        lot_id: int | None = None) -> Form | None:  # fmt: skip
+    """Read the upload form and attach the file to the donor or lot; ``None`` when done,
+    else the form with what is wrong. Raises ``NotFound`` when the donor or lot is gone."""
+    form, kind, filename, content = await read_upload(request, translate)
+    if form.failed or kind is None:
+        return form
+    try:
+        async with request.app[STORE].transaction() as tx:
+            await attach_document(tx, request.app[NODE].data_dir, kind=kind, filename=filename,  # type: ignore[arg-type]
+                                  data=content, donor_id=donor_id, lot_id=lot_id)  # fmt: skip
+    except NotFound:
+        raise  # the caller answers with its own "no such donor / lot" page
+    except DomainError as exc:
+        return refusal(form, exc, translate)
+    return None
 
 
 def _disposition(filename: str) -> str:

@@ -7,7 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
-from node.documents import attach_document, documents_of
+from node.documents import documents_of
 from node.donor_summaries import count_donors, donor_summaries
 from node.donors import Donor, DonorInput, create_donor, get_donor, update_donor
 from node.errors import DomainError, NotFound
@@ -30,7 +30,7 @@ from web_ui.pages.catalogue_common import (
     tr,
     view,
 )
-from web_ui.pages.catalogue_documents import UPLOAD_KINDS, read_upload
+from web_ui.pages.catalogue_documents import UPLOAD_KINDS, attach_upload
 
 __all__ = [
     "donor_list",
@@ -169,22 +169,10 @@ async def save_donor(request: web.Request) -> web.Response:
 async def add_donor_document(request: web.Request) -> web.Response:
     _ = tr(request)
     donor_id = path_id(request)
-    form, kind, filename, content = await read_upload(request, _)
-    if not form.failed and kind is not None:
-        try:
-            async with request.app[STORE].transaction() as tx:
-                await attach_document(
-                    tx,
-                    request.app[NODE].data_dir,
-                    kind=kind,
-                    filename=filename,  # type: ignore[arg-type]
-                    data=content,
-                    donor_id=donor_id,
-                )
-        except NotFound:
-            return not_found(request, NO_DONOR)
-        except DomainError as exc:
-            refusal(form, exc, _)
-        else:
-            return see_other(f"/donors/{donor_id}?done=attached#documents")
+    try:
+        form = await attach_upload(request, _, donor_id=donor_id)
+    except NotFound:
+        return not_found(request, NO_DONOR)
+    if form is None:
+        return see_other(f"/donors/{donor_id}?done=attached#documents")
     return await _donor_page(request, donor_id, status=422, upload=form, flashes=[])

@@ -8,7 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
-from node.documents import attach_document, documents_of
+from node.documents import documents_of
 from node.donors import list_donors
 from node.errors import DomainError, NotFound
 from node.items import ItemInput, create_items, find_items
@@ -46,7 +46,7 @@ from web_ui.pages.catalogue_common import (
     username,
     view,
 )
-from web_ui.pages.catalogue_documents import UPLOAD_KINDS, read_upload
+from web_ui.pages.catalogue_documents import UPLOAD_KINDS, attach_upload
 from web_ui.render import LANGUAGE
 
 __all__ = [
@@ -275,24 +275,12 @@ async def receive(request: web.Request) -> web.Response:
 async def add_lot_document(request: web.Request) -> web.Response:
     _ = tr(request)
     lot_id = path_id(request)
-    form, kind, filename, content = await read_upload(request, _)
-    if not form.failed and kind is not None:
-        try:
-            async with request.app[STORE].transaction() as tx:
-                await attach_document(
-                    tx,
-                    request.app[NODE].data_dir,
-                    kind=kind,
-                    filename=filename,  # type: ignore[arg-type]
-                    data=content,
-                    lot_id=lot_id,
-                )
-        except NotFound:
-            return not_found(request, NO_LOT)
-        except DomainError as exc:
-            refusal(form, exc, _)
-        else:
-            return see_other(f"/lots/{lot_id}?done=attached#documents")
+    try:
+        form = await attach_upload(request, _, lot_id=lot_id)
+    except NotFound:
+        return not_found(request, NO_LOT)
+    if form is None:
+        return see_other(f"/lots/{lot_id}?done=attached#documents")
     return await _lot_page(request, lot_id, status=422, forms={"upload": form}, flashes=[])
 
 
