@@ -256,4 +256,83 @@ CREATE INDEX distributions_beneficiary ON distributions (beneficiary_id);
 CREATE INDEX log_records_kind ON log_records (author, kind, seq);
 """
 
-MIGRATIONS: list[str] = [_V1, _V2, _V3]
+_V4 = """
+-- The federation (federation/): nodes this one trusts, what it sends them,
+-- what it must show its admin. Records of every author live in log_records.
+
+-- Keys pinned at a join, an invitation or by an admin; discovery never adds one.
+-- relation: what the peer is to this node: 'upstream' admitted it (its hub,
+-- or national for a hub), 'downstream' was admitted by it, 'peer' otherwise
+-- (a peered network's hub, a node added by hand).
+CREATE TABLE peers (
+    key            BLOB PRIMARY KEY CHECK (length(key) = 32),
+    name           TEXT NOT NULL,
+    role           TEXT NOT NULL CHECK (role IN ('member', 'hub', 'national')),
+    relation       TEXT NOT NULL CHECK (relation IN ('upstream', 'downstream', 'peer')),
+    url            TEXT,              -- base URL; NULL when it cannot be reached (behind NAT)
+    encryption_key BLOB,              -- X25519 public key from its descriptor
+    network        TEXT,
+    state          TEXT NOT NULL DEFAULT 'active' CHECK (state IN ('active', 'revoked', 'rotated')),
+    revoked_from   INTEGER,           -- its records from this seq on are refused
+    added          INTEGER NOT NULL,
+    last_contact   INTEGER,           -- last valid signed exchange, either way
+    failures       INTEGER NOT NULL DEFAULT 0,  -- consecutive failed sends
+    next_attempt   INTEGER NOT NULL DEFAULT 0,  -- back-off: no send before this time
+    last_error     TEXT,
+    mailbox_cursor INTEGER NOT NULL DEFAULT 0   -- what was pulled from its mailbox
+) STRICT;
+
+-- One-time tokens a hub (or national) gives to a node that will join it.
+CREATE TABLE invitations (
+    id      INTEGER PRIMARY KEY,
+    sha256  BLOB NOT NULL UNIQUE,     -- of the token; the token itself is shown once
+    role    TEXT NOT NULL CHECK (role IN ('member', 'hub')),
+    note    TEXT NOT NULL DEFAULT '',
+    created INTEGER NOT NULL,
+    expires INTEGER NOT NULL,
+    used    INTEGER,
+    used_by BLOB
+) STRICT;
+
+-- Records to send, per peer; a row goes once the peer has the record. The
+-- id is also the cursor of a peer that pulls its mailbox (behind NAT).
+CREATE TABLE outbox (
+    id        INTEGER PRIMARY KEY,
+    peer      BLOB NOT NULL REFERENCES peers (key),
+    record_id BLOB NOT NULL REFERENCES log_records (id),
+    queued    INTEGER NOT NULL,
+    UNIQUE (peer, record_id)
+) STRICT;
+
+-- The content of a record with an audience as it travels: sealed to that
+-- audience (own records are sealed once; relayed ones kept as received).
+CREATE TABLE sealed (
+    record_id BLOB PRIMARY KEY REFERENCES log_records (id),
+    sealed    BLOB NOT NULL
+) STRICT;
+
+-- Authors caught with two records of one seq: nothing more is accepted from
+-- them; the other envelope is kept as proof.
+CREATE TABLE frozen_authors (
+    author   BLOB PRIMARY KEY,
+    time     INTEGER NOT NULL,
+    seq      INTEGER NOT NULL,
+    evidence BLOB NOT NULL
+) STRICT;
+
+-- What the admin must see: forks, records refused either way, with reasons.
+CREATE TABLE alerts (
+    id     INTEGER PRIMARY KEY,
+    time   INTEGER NOT NULL,
+    kind   TEXT NOT NULL,
+    peer   BLOB,
+    author BLOB,
+    seq    INTEGER,
+    reason TEXT NOT NULL,
+    detail TEXT NOT NULL DEFAULT '',
+    seen   INTEGER
+) STRICT;
+CREATE INDEX alerts_time ON alerts (time);
+"""
+
+MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4]
