@@ -16,7 +16,14 @@ Hierarchy::
     │                             wrong_domain, bad_header, content_mismatch
     ├── ContentInvalid            unknown_kind, bad_content
     ├── LogBroken                 wrong_author, gap, fork, bad_prev
-    └── ProofInvalid              bad_proof (Merkle inclusion / consistency)
+    ├── ProofInvalid              bad_proof (Merkle inclusion / consistency)
+    ├── RequestRefused            a signed request between nodes: bad_request,
+    │                             wrong_recipient, digest_mismatch, weak_key,
+    │                             bad_signature; and, raised by the federation
+    │                             layer: unknown_key, revoked_key,
+    │                             stale_request, replayed, rate_limited,
+    │                             too_large
+    └── SealInvalid               sealed content: bad_seal, not_a_recipient
 """
 
 from __future__ import annotations
@@ -33,6 +40,8 @@ __all__ = [
     "ContentInvalid",
     "LogBroken",
     "ProofInvalid",
+    "RequestRefused",
+    "SealInvalid",
 ]
 
 
@@ -66,6 +75,18 @@ class Reason(StrEnum):
     BAD_PREV = "bad_prev"
     # transparency
     BAD_PROOF = "bad_proof"
+    # signed requests between nodes
+    BAD_REQUEST = "bad_request"
+    WRONG_RECIPIENT = "wrong_recipient"
+    DIGEST_MISMATCH = "digest_mismatch"
+    UNKNOWN_KEY = "unknown_key"
+    REVOKED_KEY = "revoked_key"
+    STALE_REQUEST = "stale_request"
+    REPLAYED = "replayed"
+    RATE_LIMITED = "rate_limited"
+    # sealed content
+    BAD_SEAL = "bad_seal"
+    NOT_A_RECIPIENT = "not_a_recipient"
 
 
 class ProtocolError(Exception):
@@ -105,3 +126,16 @@ class LogBroken(ProtocolError):
 
 class ProofInvalid(ProtocolError):
     """A Merkle inclusion or consistency proof that does not verify."""
+
+
+class RequestRefused(ProtocolError):
+    """A request between nodes refused before its body is read as a call.
+
+    ``verify_request`` raises it for the request's own shape and signature;
+    the federation layer raises it, with its own codes, for what needs state
+    (known and revoked keys, clock window, nonces seen, rates, sizes).
+    """
+
+
+class SealInvalid(ProtocolError):
+    """Sealed content that cannot be opened by this node."""
