@@ -2,22 +2,28 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import sys
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from protocol import canonical
 from protocol.errors import KeyRefused, ProtocolError
 from protocol.keys import PublicKey, SigningKey, fingerprint, node_id
 from protocol.log import LogVerifier, verify_log
 from protocol.records import open_entry
+from protocol.requests import SignedRequest, sign_request, verify_request
+from protocol.seal import encryption_key, encryption_private, open_sealed, seal, sealed_recipients
 
 HERE = Path(__file__).parents[1] / "vectors"
 RECORDS = json.loads((HERE / "records.json").read_text())
 CANONICAL = json.loads((HERE / "canonical.json").read_text())
 KEYS = json.loads((HERE / "keys.json").read_text())
+SEAL = json.loads((HERE / "seal.json").read_text())
+REQUESTS = json.loads((HERE / "requests.json").read_text())
 SEEDS = {k["name"]: bytes.fromhex(k["seed"]) for k in KEYS["valid"]}
 
 
@@ -37,6 +43,11 @@ def test_there_are_enough_vectors():
     assert len(RECORDS["valid"]) >= 12
     assert len(RECORDS["invalid"]) >= 15
     assert len({v["reason"] for v in RECORDS["invalid"]}) >= 12
+    assert {len(v["recipients"]) for v in SEAL["valid"]} >= {1, 3}
+    assert {v["reason"] for v in SEAL["invalid"]} == {"bad_seal", "not_a_recipient"}
+    assert {v["reason"] for v in REQUESTS["invalid"]} == {
+        "bad_request", "wrong_recipient", "digest_mismatch", "weak_key", "bad_signature"
+    }
 
 
 @pytest.mark.parametrize("vector", CANONICAL["valid"], ids=lambda v: v["bytes"][:24])
@@ -108,6 +119,68 @@ def test_invalid_records(vector):
     # The same case as a log export: exactly one problem, on the last entry.
     report = verify_log(bytes.fromhex(vector["log_export"]), author)
     assert [(p.index, p.reason.value) for p in report.problems] == [(len(vector["context"]), vector["reason"])]
+
+
+@pytest.mark.parametrize("vector", SEAL["keys"], ids=lambda v: v["name"])
+def test_encryption_key_vectors(vector):
+    key = SigningKey.from_seed(SEEDS[vector["name"]])
+    assert key.seed.hex() == vector["seed"] and key.public.raw.hex() == vector["public"]
+    assert encryption_private(key).private_bytes_raw().hex() == vector["x25519_private"]
+    assert encryption_key(key).hex() == vector["encryption_key"]
+
+
+def test_vector_descriptors_carry_the_derived_encryption_key():
+    descriptors = [v for v in RECORDS["valid"] if v["kind"] == "node.descriptor/1"]
+    assert len(descriptors) == 2
+    for vector in descriptors:
+        key = SigningKey.from_seed(SEEDS[vector["author_key"]])
+        assert untag(vector["body"])["encryption_key"] == encryption_key(key)
+
+
+@pytest.mark.parametrize("vector", SEAL["valid"], ids=lambda v: v["name"])
+def test_sealed_vectors(vector):
+    record = next(v for v in RECORDS["valid"] if v["name"] == vector["record"])
+    assert record["id"] == vector["record_id"] and record["content"] == vector["content"]
+    record_id, content = bytes.fromhex(vector["record_id"]), bytes.fromhex(vector["content"])
+    recipients = {bytes.fromhex(r["key"]): bytes.fromhex(r["encryption_key"]) for r in vector["recipients"]}
+    ephemeral = X25519PrivateKey.from_private_bytes(bytes.fromhex(vector["ephemeral_private"]))
+    sealed = seal(record_id, content, recipients, ephemeral=ephemeral,
+                  content_key=bytes.fromhex(vector["content_key"]))
+    assert sealed.hex() == vector["sealed"]
+    assert sealed_recipients(sealed) == tuple(bytes.fromhex(r["key"]) for r in vector["recipients"])
+    for recipient in vector["recipients"]:
+        assert open_sealed(sealed, record_id, SigningKey.from_seed(SEEDS[recipient["name"]])) == content
+
+
+@pytest.mark.parametrize("vector", SEAL["invalid"], ids=lambda v: v["name"])
+def test_invalid_sealed_vectors(vector):
+    with pytest.raises(ProtocolError) as info:
+        open_sealed(bytes.fromhex(vector["sealed"]), bytes.fromhex(vector["record_id"]),
+                    SigningKey.from_seed(SEEDS[vector["opener"]]))
+    assert info.value.code == vector["reason"]
+
+
+@pytest.mark.parametrize("vector", REQUESTS["valid"], ids=lambda v: v["name"])
+def test_signed_request_vectors(vector):
+    request = {k: vector[k] for k in ("method", "path", "query")} | {"body": bytes.fromhex(vector["body"])}
+    caller = SigningKey.from_seed(SEEDS[vector["caller"]])
+    callee = bytes.fromhex(vector["callee_key"])
+    headers = sign_request(caller, callee=callee, created=vector["created"],
+                           nonce=bytes.fromhex(vector["nonce"]), **request)
+    assert headers == vector["headers"]
+    signature = base64.b64decode(vector["headers"]["Signature"].removeprefix("maillon=:").removesuffix(":"))
+    caller.public.verify(signature, vector["signature_base"].encode())
+    assert verify_request(vector["headers"], callee=callee, **request) == SignedRequest(
+        caller.public.raw, vector["created"], bytes.fromhex(vector["nonce"])
+    )
+
+
+@pytest.mark.parametrize("vector", REQUESTS["invalid"], ids=lambda v: v["name"])
+def test_invalid_request_vectors(vector):
+    with pytest.raises(ProtocolError) as info:
+        verify_request(vector["headers"], method=vector["method"], path=vector["path"], query=vector["query"],
+                       body=bytes.fromhex(vector["body"]), callee=bytes.fromhex(vector["callee_key"]))
+    assert info.value.code == vector["reason"]
 
 
 def test_generator_reproduces_the_committed_vectors():

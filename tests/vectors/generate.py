@@ -5,9 +5,10 @@ deterministic. Run ``python tests/vectors/generate.py`` after a deliberate
 change of the wire format; ``tests/protocol/test_vectors.py`` checks the code
 against the committed files and that this script reproduces them exactly.
 
-Invalid vectors are built by hand, byte by byte where needed, and each names
-the reason code PROTOCOL.md prescribes; the expected reason is written here,
-not read back from the implementation.
+The vectors of sealed content and signed requests are built in
+``federation_vectors.py``. Invalid vectors are built by hand, byte by byte
+where needed, and each names the reason code PROTOCOL.md prescribes; the
+expected reason is written here, not read back from the implementation.
 """
 
 from __future__ import annotations
@@ -26,6 +27,10 @@ from protocol.keys import SigningKey, fingerprint, node_id  # noqa: E402
 from protocol.kinds import KINDS  # noqa: E402
 from protocol.log import write_log  # noqa: E402
 from protocol.records import Record, open_entry, sign_record  # noqa: E402
+from protocol.seal import encryption_key  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from federation_vectors import request_vectors, seal_vectors  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 T0 = 1_700_000_000_000  # 2023-11-14T22:13:20Z, in milliseconds
@@ -68,7 +73,7 @@ def hub_chain() -> list[Record]:
     bodies: list[tuple[str, dict[str, Any], tuple[bytes, ...]]] = [
         ("node.descriptor/1", {"name": "Ordi Grand Ouest", "role": "hub",
                                "endpoints": ["https://hub.example.org"], "network": "Bretagne",
-                               "encryption_key": hashlib.sha256(b"x25519 hub").digest()}, ()),
+                               "encryption_key": encryption_key(hub)}, ()),
         ("membership.certificate/1", {"member": pub("member"), "member_name": "Atelier Recyclerie",
                                       "role": "member", "network": "Bretagne",
                                       "valid_from": T0, "valid_until": T0 + 365 * 86_400_000}, ()),
@@ -114,7 +119,8 @@ def member_chain() -> list[Record]:
     member = KEYS["member"]
     offer_id = hub_chain()[3].id
     bodies: list[tuple[str, dict[str, Any], tuple[bytes, ...]]] = [
-        ("node.descriptor/1", {"name": "Atelier Recyclerie", "role": "member", "endpoints": []}, ()),
+        ("node.descriptor/1", {"name": "Atelier Recyclerie", "role": "member", "endpoints": [],
+                               "encryption_key": encryption_key(member)}, ()),
         ("lot.accept/1", {"offer": offer_id}, (pub("hub"),)),
         ("lot.receipt/1", {"offer": offer_id, "received": [gid(1), gid(2)], "missing": [gid(3)],
                            "damaged": [gid(2)], "extra": [{"category": "peripheral", "weight_g": 300}],
@@ -401,6 +407,8 @@ def build() -> dict[str, str]:
         "records.json": json.dumps(records, indent=1, ensure_ascii=False) + "\n",
         "canonical.json": json.dumps(canonical_vectors(), indent=1, ensure_ascii=False) + "\n",
         "keys.json": json.dumps(key_vectors(), indent=1, ensure_ascii=False) + "\n",
+        "seal.json": json.dumps(seal_vectors(KEYS, seed, hub, member), indent=1, ensure_ascii=False) + "\n",
+        "requests.json": json.dumps(request_vectors(KEYS, hub, T0), indent=1, ensure_ascii=False) + "\n",
     }
 
 
