@@ -48,6 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument("--role", default="member", choices=["member", "hub", "national"])
     init.add_argument("--host", default="127.0.0.1", help="address to listen on")
     init.add_argument("--port", type=int, default=8470, help="port to listen on")
+    init.add_argument("--url", default="", help="base URL other nodes reach this node at (empty: behind NAT)")
+    init.add_argument("--network", default="", help="a hub's network name (default: its name)")
 
     data(command("run", "start a node", _cmd_run))
 
@@ -145,6 +147,9 @@ def build_parser() -> argparse.ArgumentParser:
     data(export)
     export.add_argument("--out", type=Path, required=True, help="file to write")
     export.set_defaults(handler=commands.log_export)
+
+    for extension in entry_points(group="maillon.commands"):  # the federation's join, invite, peers
+        extension.load()(sub, data)
     return parser
 
 
@@ -158,7 +163,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _cmd_init(args: argparse.Namespace) -> int:
-    node = init_node(args.data, Config(name=args.name, role=args.role, host=args.host, port=args.port))
+    node = init_node(args.data, Config(name=args.name, role=args.role, host=args.host, port=args.port,
+                                           url=args.url, network=args.network))
     asyncio.run(commands.create_database(node))
     print(f"node created in {node.data_dir}")
     print(f"node id:     {node.key.public.node_id}")

@@ -28,7 +28,7 @@ from protocol.log import write_log
 from protocol.records import open_envelope
 
 __all__ = [
-    "EXPORTS", "create_database", "daily_upkeep", "backup", "restore", "import_file", "export", "stats",
+    "EXPORTS", "with_store", "create_database", "daily_upkeep", "backup", "restore", "import_file", "export", "stats",
     "log_export", "token_create", "token_revoke", "station_add", "attach", "settings", "user_add", "demo_accounts",
 ]  # fmt: skip
 
@@ -54,7 +54,7 @@ async def daily_upkeep(store: Store) -> None:
         await erase_expired(tx)
 
 
-def _with_store(args: argparse.Namespace, action: Callable[[Node, Store], Awaitable[T]]) -> T:
+def with_store(args: argparse.Namespace, action: Callable[[Node, Store], Awaitable[T]]) -> T:
     node = load_node(args.data)
     if not node.db_path.exists():
         raise ConfigError(f"{node.data_dir} has no database yet (run `maillon init`)")
@@ -84,7 +84,7 @@ def backup(args: argparse.Namespace) -> int:
     async def act(node: Node, store: Store) -> None:
         await store.backup(out)
 
-    _with_store(args, act)
+    with_store(args, act)
     print(f"backup written to {out}")
     return 0
 
@@ -110,7 +110,7 @@ def log_export(args: argparse.Namespace) -> int:
         args.out.write_bytes(write_log(records))
         return len(records)
 
-    count = _with_store(args, act)
+    count = with_store(args, act)
     print(f"{count} records written to {args.out}")
     return 0
 
@@ -138,7 +138,7 @@ def export(args: argparse.Namespace) -> int:
                     return await nwipe_customers(db, out)
                 return await write_csv(db, args.kind, out, period=period)
 
-    count = _with_store(args, act)
+    count = with_store(args, act)
     if args.out is not None:
         print(f"{count} rows written to {args.out}")
     return 0
@@ -163,7 +163,7 @@ def stats(args: argparse.Namespace) -> int:
             table = FACTOR_TABLES[await get_setting(db, "impact_factors")]
             return await compute_stats(db, start, end, years=years, factors=table)
 
-    result = _with_store(args, act)
+    result = with_store(args, act)
     figures = result.as_figures()
     if args.json:
         print(json.dumps(figures, indent=1, sort_keys=True))
@@ -190,7 +190,7 @@ def import_file(args: argparse.Namespace) -> int:
             print(line)
         return 0 if report.ok else 1
 
-    return _with_store(args, act)
+    return with_store(args, act)
 
 
 def _progress(done: int, total: int) -> None:
@@ -210,7 +210,7 @@ def token_create(args: argparse.Namespace) -> int:
         async with store.transaction() as tx:
             return await create_token(tx, args.name, args.role)
 
-    token = _with_store(args, act)
+    token = with_store(args, act)
     print(f"token for {args.name} ({args.role}), shown only now:")
     print(token)
     return 0
@@ -223,7 +223,7 @@ def token_revoke(args: argparse.Namespace) -> int:
         async with store.transaction() as tx:
             await revoke_token(tx, args.name)
 
-    _with_store(args, act)
+    with_store(args, act)
     print(f"token {args.name} revoked")
     return 0
 
@@ -238,7 +238,7 @@ def station_add(args: argparse.Namespace) -> int:
         async with store.transaction() as tx:
             return await create_station(tx, args.name)
 
-    token = _with_store(args, act)
+    token = with_store(args, act)
     node = load_node(args.data)
     base = (args.url or f"http://{node.config.host}:{node.config.port}").rstrip("/")
     print(f"station {args.name} registered. In ShredOS's configuration (shown only now):")
@@ -258,7 +258,7 @@ def attach(args: argparse.Namespace) -> int:
             return await attach_document(tx, node.data_dir, kind=args.kind, filename=args.file.name, data=content,
                                          donor_id=args.donor, lot_id=lot_id)  # fmt: skip
 
-    document = _with_store(args, act)
+    document = with_store(args, act)
     print(f"document {document} attached ({args.kind}, {len(content)} bytes)")
     return 0
 
@@ -282,7 +282,7 @@ def settings(args: argparse.Namespace) -> int:
         async with store.reader() as db:
             return await all_settings(db)
 
-    values = _with_store(args, act)
+    values = with_store(args, act)
     for name, value in values.items():
         print(f"{name} = {value}    # {SETTINGS[name].help}")
     return 0
@@ -304,7 +304,7 @@ def user_add(args: argparse.Namespace) -> int:
         async with store.transaction() as tx:
             return await create_user(tx, args.name, password, args.role)
 
-    _with_store(args, act)
+    with_store(args, act)
     print(f"account {args.name} ({args.role}) created")
     return 0
 

@@ -2,7 +2,7 @@
 
 Layout of a data directory::
 
-    node.toml   the configuration (name, role, listening address)
+    node.toml   the configuration (name, role, listening address, public URL)
     node.key    the Ed25519 private key (PKCS#8 PEM, mode 0600)
 """
 
@@ -41,10 +41,15 @@ class Config:
     role: Role = "member"
     host: str = "127.0.0.1"
     port: int = 8470
+    # The base URL other nodes reach this node at; empty when they cannot
+    # (a member behind NAT: it reaches its hub, never the other way round).
+    url: str = ""
+    # A hub's network name (default: the hub's name).
+    network: str = ""
 
     def validate(self) -> "Config":
-        if not isinstance(self.name, str) or not isinstance(self.role, str) or not isinstance(self.host, str):
-            raise ConfigError("name, role and host are text")
+        if not all(isinstance(v, str) for v in (self.name, self.role, self.host, self.url, self.network)):
+            raise ConfigError("name, role, host, url and network are text")
         if not isinstance(self.port, int) or isinstance(self.port, bool):
             raise ConfigError("port is a number")
         if not self.name.strip():
@@ -53,6 +58,8 @@ class Config:
             raise ConfigError(f"role must be one of {', '.join(ROLES)}, not {self.role!r}")
         if not 0 < self.port < 65536:
             raise ConfigError(f"port {self.port} is out of range")
+        if self.url and (not self.url.startswith(("http://", "https://")) or any(c.isspace() for c in self.url)):
+            raise ConfigError(f"url {self.url!r} is not an http(s) base URL")
         return self
 
     def to_toml(self) -> str:

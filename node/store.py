@@ -17,7 +17,7 @@ import sqlite3
 import time
 from datetime import UTC, date, datetime
 from datetime import time as dtime
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -131,6 +131,9 @@ class Store:
         for reader in readers:
             self._readers.put_nowait(reader)
         self._closed = False
+        # Called after a commit that appended records to the node's log (the
+        # federation routes them); plain callbacks, they must not block.
+        self.on_commit: list[Callable[[list[Record]], None]] = []
 
     @classmethod
     async def open(cls, path: Path, key: SigningKey) -> "Store":
@@ -169,6 +172,9 @@ class Store:
                 raise
             else:
                 await self._writer.commit()
+        if tx.records:
+            for callback in self.on_commit:
+                callback(tx.records)
 
     @asynccontextmanager
     async def reader(self) -> AsyncIterator[Reader]:

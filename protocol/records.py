@@ -32,6 +32,7 @@ __all__ = [
     "sign_record",
     "open_envelope",
     "open_entry",
+    "stored_header",
     "write_record_file",
     "read_record_file",
     "RECORD_FILE_MAGIC",
@@ -195,6 +196,16 @@ def open_entry(entry: bytes) -> Record:
         raise RecordInvalid(Reason.BAD_ENTRY, "an entry is [envelope: bin, content: bin | nil]")
     record = open_envelope(value[0])
     return record if value[1] is None else record.with_content(value[1])
+
+
+def stored_header(envelope: bytes) -> Header:
+    """The header of envelope bytes this node verified when it stored them.
+
+    No signature check: only for bytes read back from one's own store, where
+    verifying again would cost a signature check per record served.
+    """
+    value = canonical.decode(envelope, max_size=MAX_ENVELOPE)
+    return _parse_header(value[1])
 
 
 RECORD_FILE_MAGIC = b"maillon-record/1\n"

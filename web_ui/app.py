@@ -9,16 +9,21 @@ from __future__ import annotations
 
 import importlib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from node.config import Node
 from node.store import Store
 
-__all__ = ["make_app", "NODE", "STORE", "PAGES"]
+if TYPE_CHECKING:
+    from federation.engine import Federation
+
+__all__ = ["make_app", "NODE", "STORE", "FEDERATION", "PAGES"]
 
 NODE = web.AppKey("node", Node)
 STORE = web.AppKey("store", Store)
+FEDERATION: web.AppKey["Federation"] = web.AppKey("federation_engine")
 STATIC = Path(__file__).parent / "static"
 
 PAGES = (
@@ -53,7 +58,8 @@ def _headers(response: web.StreamResponse) -> None:
     response.headers.setdefault("X-Frame-Options", "DENY")
 
 
-def make_app(node: Node, store: Store) -> web.Application:
+def make_app(node: Node, store: Store, fed: "Federation | None" = None) -> web.Application:
+    """The node's HTTP application: the web interface, and the federation's endpoints when ``fed`` is given."""
     from web_ui.api import add_api_routes
     from web_ui.auth import add_auth_routes, auth_middleware
     from web_ui.render import setup_templates
@@ -68,6 +74,11 @@ def make_app(node: Node, store: Store) -> web.Application:
     add_auth_routes(app)
     add_api_routes(app)
     add_upload_routes(app)
+    if fed is not None:
+        from federation.server import add_routes
+
+        add_routes(app, fed)
+        app[FEDERATION] = fed
     for name in PAGES:
         try:
             module = importlib.import_module(name)

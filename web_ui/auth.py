@@ -26,7 +26,9 @@ __all__ = ["auth_middleware", "add_auth_routes", "requires", "setup_code", "COOK
 
 COOKIE = "maillon_session"
 SETUP_FILE = "setup-code"
-OPEN_PREFIXES = ("/static/", "/api/v1", "/upload/", "/health", "/login", "/setup", "/language/")
+# /fed/v1 and the descriptor authenticate each request by its node signature, not a session.
+OPEN_PREFIXES = ("/static/", "/api/v1", "/upload/", "/health", "/login", "/setup", "/language/", "/fed/v1/",
+                 "/.well-known/maillon")  # fmt: skip
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 

@@ -1,0 +1,96 @@
+"""The outbound side of ``/fed/v1``: one method per endpoint, no logic.
+
+Each call signs its request with the node's key for the one node it is
+addressed to (PROTOCOL.md, "Signed requests"), sends it, and returns the
+decoded answer. A refusal by the peer raises ``PeerRefused`` with the
+peer's reason code; a network failure raises ``aiohttp.ClientError``.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from typing import Any
+from urllib.parse import urlencode
+
+import aiohttp
+
+from protocol import canonical
+from protocol.errors import ProtocolError
+from protocol.keys import SigningKey, node_id
+from protocol.requests import sign_request
+
+from federation import wire
+from federation.wire import Item, Result
+
+__all__ = ["FedClient", "PeerRefused", "TIMEOUT"]
+
+TIMEOUT = aiohttp.ClientTimeout(total=60, connect=10)
+
+
+class PeerRefused(Exception):
+    """The peer answered with an error: its HTTP status and reason code."""
+
+    def __init__(self, status: int, reason: str, message: str) -> None:
+        super().__init__(f"{status} {reason}: {message}")
+        self.status = status
+        self.reason = reason
+        self.message = message
+
+
+class FedClient:
+    """Calls to other nodes, signed by ``key``; shares one ``aiohttp.ClientSession``."""
+
+    def __init__(self, session: aiohttp.ClientSession, key: SigningKey) -> None:
+        self._session = session
+        self._key = key
+
+    async def descriptor(self, url: str) -> bytes:
+        """``GET /.well-known/maillon``: the node's descriptor as a log entry (unsigned call)."""
+        async with self._session.get(url.rstrip("/") + "/.well-known/maillon", timeout=TIMEOUT) as response:
+            return await _body(response)
+
+    async def push(self, url: str, peer: bytes, items: list[Item]) -> list[Result]:
+        body = await self._call("POST", url, "/fed/v1/push", peer, wire.encode_items(items))
+        return wire.decode_results(body, len(items))
+
+    async def log(self, url: str, peer: bytes, author: bytes, *, after: int, limit: int = 500) -> tuple[list[Item], bool]:
+        body = await self._call("GET", url, f"/fed/v1/log/{node_id(author)}", peer, b"",
+                                {"after": after, "limit": limit})  # fmt: skip
+        value = wire.decode_map(body, {"items": list, "more": bool})
+        return wire.decode_items(value["items"]), value["more"]
+
+    async def mailbox(self, url: str, peer: bytes, *, after: int, limit: int = 500) -> tuple[list[Item], int, bool]:
+        body = await self._call("GET", url, "/fed/v1/mailbox", peer, b"", {"after": after, "limit": limit})
+        value = wire.decode_map(body, {"items": list, "cursor": int, "more": bool})
+        return wire.decode_items(value["items"]), value["cursor"], value["more"]
+
+    async def join(self, url: str, peer: bytes, request: dict[str, Any]) -> dict[str, Any]:
+        body = await self._call("POST", url, "/fed/v1/join", peer, canonical.encode(request))
+        return wire.decode_map(body, {"certificate": bytes, "descriptor": bytes})
+
+    async def _call(self, method: str, url: str, path: str, peer: bytes, body: bytes,
+                    params: dict[str, Any] | None = None) -> bytes:  # fmt: skip
+        query = urlencode(params or {})
+        headers = sign_request(self._key, method=method, path=path, query=query, body=body, callee=peer,
+                               created=int(time.time()), nonce=secrets.token_bytes(16))  # fmt: skip
+        headers["Content-Type"] = wire.CONTENT_TYPE
+        target = url.rstrip("/") + path + (f"?{query}" if query else "")
+        async with self._session.request(method, target, data=body, headers=headers, timeout=TIMEOUT) as response:
+            return await _body(response)
+
+
+async def _body(response: aiohttp.ClientResponse) -> bytes:
+    data = await response.content.read(wire.MAX_BODY + 1)
+    if len(data) > wire.MAX_BODY:
+        raise PeerRefused(response.status, "too_large", "the answer is too large")
+    if response.status != 200:
+        reason, message = "http_error", response.reason or ""
+        try:
+            value = canonical.decode(data)
+            if isinstance(value, dict):
+                reason, message = str(value.get("reason", reason)), str(value.get("message", message))
+        except ProtocolError:
+            pass
+        raise PeerRefused(response.status, reason, message)
+    return data

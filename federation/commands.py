@@ -1,0 +1,175 @@
+"""``maillon join``, ``maillon invite`` and ``maillon peers``: the federation's commands.
+
+Registered under the ``maillon.commands`` entry point group, so that the
+CLI in node/ lists them without importing the federation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import aiohttp
+import segno
+
+from node import outbox, peers as trust
+from node.commands import with_store
+from node.config import Node
+from node.errors import NotFound
+from node.store import Store
+from protocol.keys import fingerprint, parse_node_id
+from protocol.kinds import KeyRevocation
+from protocol.seal import encryption_key
+
+from federation.client import FedClient
+from federation.membership import accept_certificate, check_descriptor
+
+__all__ = ["register", "join", "invite_text"]
+
+
+def register(sub: argparse._SubParsersAction, data) -> None:
+    """Add the federation's commands to the ``maillon`` parser (``data`` adds ``--data``)."""
+    join_p = sub.add_parser("join", help="join a hub (or national) with an invitation",
+                            description="join a hub (or national) with an invitation: URL, token and fingerprint")  # fmt: skip
+    data(join_p)
+    join_p.add_argument("url", help="the hub's base URL, from the invitation")
+    join_p.add_argument("--token", required=True, help="the one-time token of the invitation")
+    join_p.add_argument("--fingerprint", required=True, help="the hub's fingerprint, e.g. GAIE-V2KS-35UT-7WCO")
+    join_p.set_defaults(handler=_cmd_join)
+
+    invite_p = sub.add_parser("invite", help="invite a member (or a hub) to join this node",
+                              description="make a one-time invitation to join this node; shown once, as text and QR")  # fmt: skip
+    data(invite_p)
+    invite_p.add_argument("--role", default="member", choices=["member", "hub"], help="what the new node will be")
+    invite_p.add_argument("--note", default="", help="who it is for (kept with the invitation)")
+    invite_p.add_argument("--days", type=int, default=7, help="days before the invitation expires (1 to 90)")
+    invite_p.set_defaults(handler=_cmd_invite)
+
+    peers_p = sub.add_parser("peers", help="the nodes this node trusts", description="the nodes this node trusts")
+    peers_sub = peers_p.add_subparsers(dest="peers_command", metavar="ACTION")
+    peers_p.add_argument("--data", type=Path, help="the node's data directory (lists its peers)")
+    peers_p.set_defaults(handler=_cmd_peers_list)
+    add = peers_sub.add_parser("add", help="trust a node by its URL and fingerprint (a peered hub, a LAN node)")
+    data(add)
+    add.add_argument("url")
+    add.add_argument("--fingerprint", required=True, help="the fingerprint its admin read to you")
+    add.set_defaults(handler=_cmd_peers_add)
+    revoke = peers_sub.add_parser("revoke", help="stop trusting a node's key, and sign why")
+    data(revoke)
+    revoke.add_argument("node", help="its node id (base32) or 64 hex digits")
+    revoke.add_argument("--reason", required=True)
+    revoke.add_argument("--from-seq", type=int, default=1, help="refuse its records from this seq on (default: all)")
+    revoke.set_defaults(handler=_cmd_peers_revoke)
+
+
+def base_url(node: Node) -> str:
+    return (node.config.url or f"http://{node.config.host}:{node.config.port}").rstrip("/")
+
+
+def invite_text(node: Node, token: str) -> str:
+    """The command the invited node's admin runs (also what the QR code holds)."""
+    return f"maillon join {base_url(node)} --token {token} --fingerprint {node.key.public.fingerprint}"
+
+
+async def join(node: Node, store: Store, url: str, token: str, expected: str) -> trust.Peer:
+    """Join the node at ``url``: check its fingerprint, present the token, pin it with its certificate."""
+    async with aiohttp.ClientSession() as session:
+        client = FedClient(session, node.key)
+        hub, descriptor = check_descriptor(await client.descriptor(url), expected)
+        answer = await client.join(url, hub, {
+            "token": token, "name": node.config.name, "role": node.config.role if node.config.role != "national" else "hub",
+            "encryption_key": encryption_key(node.key), **({"url": node.config.url} if node.config.url else {}),
+        })  # fmt: skip
+    await accept_certificate(store, hub, descriptor, url, answer["certificate"])
+    async with store.reader() as db:
+        peer = await trust.get_peer(db, hub)
+    assert peer is not None
+    return peer
+
+
+def _cmd_join(args: argparse.Namespace) -> int:
+    async def act(node: Node, store: Store) -> trust.Peer:
+        return await join(node, store, args.url, args.token, args.fingerprint)
+
+    try:
+        peer = with_store(args, act)
+    except aiohttp.ClientError as exc:
+        print(f"maillon: cannot reach {args.url}: {exc}", file=sys.stderr)
+        return 2
+    print(f"joined {peer.name} ({peer.role}), fingerprint {fingerprint(peer.key)}")
+    print("this node's log will be sent to it as soon as the node runs (`maillon run`)")
+    return 0
+
+
+def _cmd_invite(args: argparse.Namespace) -> int:
+    async def act(node: Node, store: Store) -> str:
+        async with store.transaction() as tx:
+            token = await trust.create_invitation(tx, role=args.role, note=args.note, days=args.days)
+        return invite_text(node, token)
+
+    text = with_store(args, act)
+    print("Give this to the admin of the node that joins (valid once):\n")
+    print(f"  {text}\n")
+    qr = segno.make(text, error="m")
+    qr.terminal(out=sys.stdout, compact=True)
+    return 0
+
+
+def _cmd_peers_list(args: argparse.Namespace) -> int:
+    if args.data is None:
+        print("maillon: peers needs --data DIR (or an action: add, revoke)", file=sys.stderr)
+        return 2
+
+    async def act(node: Node, store: Store) -> tuple[list[trust.Peer], dict[bytes, int]]:
+        async with store.reader() as db:
+            return await trust.list_peers(db), await outbox.queue_sizes(db)
+
+    peers, queues = with_store(args, act)
+    if not peers:
+        print("no peer yet: `maillon join` (a member) or `maillon invite` (a hub)")
+        return 0
+    for peer in peers:
+        contact = (datetime.fromtimestamp(peer.last_contact / 1000, UTC).strftime("%Y-%m-%d %H:%M UTC")
+                   if peer.last_contact else "never")  # fmt: skip
+        print(f"{peer.name}\n  {peer.relation} {peer.role}, {peer.state}; fingerprint {fingerprint(peer.key)}"
+              f"\n  url {peer.url or '(unreachable: it calls us)'}; last contact {contact}; queued {queues.get(peer.key, 0)}"
+              + (f"; {peer.failures} failures, last: {peer.last_error}" if peer.failures else ""))  # fmt: skip
+    return 0
+
+
+def _cmd_peers_add(args: argparse.Namespace) -> int:
+    async def act(node: Node, store: Store) -> trust.Peer:
+        async with aiohttp.ClientSession() as session:
+            key, descriptor = check_descriptor(await FedClient(session, node.key).descriptor(args.url), args.fingerprint)
+        async with store.transaction() as tx:
+            return await trust.pin_peer(tx, key, name=descriptor.name, role=descriptor.role, relation="peer",
+                                        url=args.url, encryption_key=descriptor.encryption_key,
+                                        network=descriptor.network)  # fmt: skip
+
+    try:
+        peer = with_store(args, act)
+    except aiohttp.ClientError as exc:
+        print(f"maillon: cannot reach {args.url}: {exc}", file=sys.stderr)
+        return 2
+    print(f"now trusting {peer.name} ({peer.role}), fingerprint {fingerprint(peer.key)}")
+    return 0
+
+
+def _cmd_peers_revoke(args: argparse.Namespace) -> int:
+    key = parse_node_id(args.node).raw
+
+    async def act(node: Node, store: Store) -> trust.Peer:
+        async with store.transaction() as tx:
+            peer = await trust.get_peer(tx, key)
+            if peer is None:
+                raise NotFound(f"{args.node} is not a peer of this node", code="unknown_peer")
+            await tx.append(KeyRevocation(key=key, from_seq=args.from_seq, reason=args.reason))
+            await trust.revoke_peer(tx, key, args.from_seq)
+            return peer
+
+    peer = with_store(args, act)
+    print(f"revoked {peer.name} ({fingerprint(peer.key)}) from seq {args.from_seq}; the revocation is signed in this node's log")
+    return 0

@@ -1,0 +1,400 @@
+"""The federation of one running node: routing, one send loop per peer, pulls, discovery.
+
+``Federation`` is made by the node's HTTP service (``web_ui/service.py``),
+which mounts ``federation.server`` next to the web interface and calls
+``start`` and ``stop``. Everything it does is driven by the database:
+
+- **Routing**: each record the node appends is queued (``node.outbox``) for
+  its upstream (its hub keeps its whole log, headers at least) and for the
+  pinned peers in its audience. A restart routes what was not routed yet.
+- **Sending**: one loop per reachable peer pushes its queue in batches,
+  each author's records in seq order; a failure sets a back-off (stored,
+  with jitter); a valid request from the peer resets it; a ``gap`` answer
+  queues the records the peer lacks. Rows go only once the peer holds them.
+- **Pulling** (a member from its hub, a hub from national): its own log
+  (after a restore, what the hub holds that the backup lacks), the
+  upstream's log, and its mailbox (records relayed to it, since the hub
+  cannot reach a member behind NAT); a gap there is filled by pulling the
+  author's log from the same upstream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import aiohttp
+
+from node import outbox, peers as trust
+from node.config import Node
+from node.replica import Held, head, held_ids, latest_of_kind, save_sealed
+from node.store import Store, now_ms
+from protocol import canonical
+from protocol.errors import KeyRefused, ProtocolError, Reason
+from protocol.keys import SigningKey, node_id
+from protocol.kinds import NodeDescriptor
+from protocol.records import Record, open_entry, stored_header
+from protocol.seal import encryption_key, seal
+
+from federation.client import FedClient, PeerRefused
+from federation.guard import Guard
+from federation.inbox import receive
+from federation.membership import network_name
+from federation.wire import MAX_BODY, MAX_ITEMS, Item, Result
+
+__all__ = ["Federation", "SendBlocked", "Timing"]
+
+log = logging.getLogger(__name__)
+
+CONTACT_REFRESH_MS = 60_000
+
+
+@dataclass(frozen=True, slots=True)
+class Timing:
+    """How often the loops look at the database and the network."""
+
+    supervise: float = 2.0  # routing and peer list, at the latest (a commit wakes it at once)
+    pull: float = 15.0  # pulling from the upstream
+    idle: float = 30.0  # an empty queue is looked at again (a commit wakes it at once)
+    backoff_first_ms: int = 5_000
+    backoff_cap_ms: int = 3_600_000
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> "Timing":
+        """``MAILLON_FEDERATION_FAST=1`` (tests, the local demo): everything in about a second."""
+        if environ.get("MAILLON_FEDERATION_FAST") == "1":
+            return cls(supervise=0.5, pull=1.0, idle=2.0, backoff_first_ms=300, backoff_cap_ms=3_000)
+        return cls()
+
+NETWORK_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError, OSError, PeerRefused, ProtocolError)
+
+
+class SendBlocked(Exception):
+    """A record cannot be sent yet (e.g. a reader's encryption key is unknown)."""
+
+
+class Federation:
+    """The federation side of a running node; see the module docstring."""
+
+    def __init__(self, node: Node, store: Store, *, session: aiohttp.ClientSession | None = None,
+                 timing: Timing | None = None) -> None:  # fmt: skip
+        self.node = node
+        self.timing = timing or Timing.from_environ(os.environ)
+        self.store = store
+        self.key: SigningKey = node.key
+        self.me = node.key.public.raw
+        self.guard = Guard(self.me)
+        self._session = session
+        self._own_session = session is None
+        self.client: FedClient | None = None
+        self._tasks: dict[tuple[str, bytes], asyncio.Task] = {}
+        self._wake: dict[bytes, asyncio.Event] = {}
+        self._route = asyncio.Event()
+        self._supervisor: asyncio.Task | None = None
+
+    # life cycle -----------------------------------------------------------
+
+    async def start(self) -> None:
+        if self._session is None:
+            self._session = aiohttp.ClientSession()
+        self.client = FedClient(self._session, self.key)
+        await self.ensure_descriptor()
+        self.store.on_commit.append(self._committed)
+        self._supervisor = asyncio.create_task(self._supervise(), name="federation")
+
+    async def stop(self) -> None:
+        with contextlib.suppress(ValueError):
+            self.store.on_commit.remove(self._committed)
+        tasks = [t for t in [self._supervisor, *self._tasks.values()] if t is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._tasks.clear()
+        if self._own_session and self._session is not None:
+            await self._session.close()
+
+    def _committed(self, records: list[Record]) -> None:
+        self._route.set()
+
+    def wake(self, peer: bytes | None = None) -> None:
+        """Look at the queues now (after a commit that queued records for peers)."""
+        for key, event in self._wake.items():
+            if peer is None or key == peer:
+                event.set()
+        self._route.set()
+
+    async def heard_from(self, peer: trust.Peer) -> None:
+        """A valid signed request from ``peer``: it is up; reset its back-off and send to it now."""
+        now = now_ms()
+        if peer.failures or peer.last_contact is None or now - peer.last_contact > CONTACT_REFRESH_MS:
+            async with self.store.transaction() as tx:
+                await trust.mark_contact(tx, peer.key, at=now)
+            self.wake(peer.key)
+
+    # this node's descriptor ---------------------------------------------------
+
+    def descriptor(self) -> NodeDescriptor:
+        config = self.node.config
+        return NodeDescriptor(
+            name=config.name, role=config.role, endpoints=[config.url.rstrip("/")] if config.url else [],
+            encryption_key=encryption_key(self.key),
+            network=network_name(self.node) if config.role != "member" else None, software="maillon",
+        )  # fmt: skip
+
+    async def ensure_descriptor(self) -> None:
+        """Sign a new descriptor when the configuration changed what it says."""
+        wanted = self.descriptor()
+        async with self.store.transaction() as tx:
+            held = await latest_of_kind(tx, self.me, NodeDescriptor.KIND)
+            if held is None or canonical.decode(held.content) != wanted.to_content():
+                await tx.append(wanted)
+
+    async def descriptor_entry(self) -> bytes:
+        async with self.store.reader() as db:
+            held = await latest_of_kind(db, self.me, NodeDescriptor.KIND)
+        assert held is not None, "ensure_descriptor runs at start"
+        return canonical.encode([held.envelope, held.content])
+
+    # items on the wire ----------------------------------------------------
+
+    async def item_for(self, held: Held, reader: bytes, *, relay: bool = False) -> Item:
+        """``held`` as ``reader`` may receive it: public content in clear, other content sealed.
+
+        The sealed copy goes to a recipient, or to a relay (``relay``: the
+        reader will pass it on; it cannot open it). A record this node wrote
+        is sealed on first need, and the sealed copy kept.
+        """
+        header = held.header
+        if not header.audience:
+            return Item(canonical.encode([held.envelope, held.content]))
+        stub = canonical.encode([held.envelope, None])
+        if not (relay or header.readable_by(reader)):
+            return Item(stub)
+        sealed = held.sealed
+        if sealed is None and header.author == self.me and held.content is not None:
+            sealed = await self._seal(held)
+        return Item(stub, sealed)
+
+    async def _seal(self, held: Held) -> bytes:
+        readers = sorted({*held.header.audience, self.me})
+        keys: dict[bytes, bytes] = {self.me: encryption_key(self.key)}
+        for reader in readers:
+            if reader not in keys:
+                x = await self._encryption_key(reader)
+                if x is None:  # a member behind NAT: its hub holds its log, descriptor included
+                    await self._fetch_log_of(reader)
+                    x = await self._encryption_key(reader)
+                if x is None:
+                    raise SendBlocked(f"the encryption key of {node_id(reader)} is unknown: its descriptor is needed")
+                keys[reader] = x
+        try:
+            sealed = seal(held.id, held.content, keys)
+        except KeyRefused as exc:
+            raise SendBlocked(f"a reader published an unusable encryption key: {exc}") from exc
+        async with self.store.transaction() as tx:
+            await save_sealed(tx, held.id, sealed)
+        return sealed
+
+    async def _encryption_key(self, reader: bytes) -> bytes | None:
+        """A node's X25519 key: from its pinned peer row, else from its latest descriptor held here."""
+        async with self.store.reader() as db:
+            peer = await trust.get_peer(db, reader)
+            if peer is not None and peer.encryption_key is not None:
+                return peer.encryption_key
+            descriptor = await latest_of_kind(db, reader, NodeDescriptor.KIND)
+        if descriptor is None:
+            return None
+        return NodeDescriptor.model_validate(canonical.decode(descriptor.content)).encryption_key
+
+    async def _fetch_log_of(self, author: bytes) -> None:
+        """Pull ``author``'s log (headers at least) from the upstreams that can be reached."""
+        async with self.store.reader() as db:
+            upstreams = await trust.list_peers(db, relation="upstream", active_only=True)
+        for peer in upstreams:
+            if peer.url:
+                with contextlib.suppress(*NETWORK_ERRORS):
+                    await self.pull_log(peer, author)
+
+    # routing ----------------------------------------------------------------
+
+    async def route(self) -> int:
+        """Queue this node's new records for their peers; return how many records were routed."""
+        async with self.store.transaction() as tx:
+            last = await outbox.routed_seq(tx)
+            rows = await tx.all("SELECT seq, id, envelope FROM log_records WHERE author = ? AND seq > ? ORDER BY seq"
+                                " LIMIT 5000", (self.me, last))  # fmt: skip
+            if not rows:
+                return 0
+            peers = {p.key: p for p in await trust.list_peers(tx, active_only=True)}
+            upstream = [key for key, p in peers.items() if p.relation == "upstream"]
+            queues: dict[bytes, list[bytes]] = {}
+            for row in rows:
+                readers = set(upstream) | {k for k in stored_header(row["envelope"]).audience if k in peers}
+                for reader in readers:
+                    queues.setdefault(reader, []).append(row["id"])
+            for reader, ids in queues.items():
+                await outbox.enqueue(tx, reader, ids)
+            await outbox.set_routed_seq(tx, rows[-1]["seq"])
+        self.wake()
+        return len(rows)
+
+    # loops ------------------------------------------------------------------
+
+    async def _supervise(self) -> None:
+        while True:
+            try:
+                self._route.clear()
+                while await self.route():
+                    pass
+                async with self.store.reader() as db:
+                    peers = await trust.list_peers(db, active_only=True)
+                for peer in peers:
+                    if peer.url:
+                        self._ensure_task("send", peer.key, self._send_loop)
+                    if peer.url and peer.relation == "upstream":
+                        self._ensure_task("pull", peer.key, self._pull_loop)
+            except Exception:  # never let one bad round stop the federation
+                log.exception("federation supervisor round failed")
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._route.wait(), self.timing.supervise)
+
+    def _ensure_task(self, role: str, key: bytes, loop) -> None:
+        task = self._tasks.get((role, key))
+        if task is None or task.done():
+            self._tasks[(role, key)] = asyncio.create_task(loop(key), name=f"federation {role} {key.hex()[:8]}")
+
+    async def _wait(self, key: bytes, seconds: float) -> None:
+        event = self._wake.setdefault(key, asyncio.Event())
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(event.wait(), max(seconds, 0.0))
+        event.clear()
+
+    async def _send_loop(self, key: bytes) -> None:
+        """Push ``key``'s queue until the peer is no longer active or reachable."""
+        while True:
+            async with self.store.reader() as db:
+                peer = await trust.get_peer(db, key)
+            if peer is None or not peer.active or not peer.url:
+                return
+            wait_ms = peer.next_attempt - now_ms()
+            if wait_ms > 0:
+                await self._wait(key, wait_ms / 1000)
+                continue
+            self._wake.setdefault(key, asyncio.Event()).clear()
+            if not await self.send_once(peer):
+                await self._wait(key, self.timing.idle)
+
+    async def send_once(self, peer: trust.Peer) -> bool:
+        """Push one batch to ``peer``; ``False`` when its queue was empty."""
+        async with self.store.reader() as db:
+            held = await outbox.pending(db, peer.key, limit=MAX_ITEMS)
+        if not held:
+            return False
+        assert self.client is not None and peer.url is not None
+        try:
+            items = await self._batch(held, peer.key)
+            results = await self.client.push(peer.url, peer.key, items)
+        except (*NETWORK_ERRORS, SendBlocked) as exc:
+            async with self.store.transaction() as tx:
+                await trust.mark_failure(tx, peer.key, _describe(exc), first=self.timing.backoff_first_ms,
+                                         cap=self.timing.backoff_cap_ms)  # fmt: skip
+            return True
+        async with self.store.transaction() as tx:
+            await trust.mark_contact(tx, peer.key)
+            await self._settle(tx, peer.key, held[: len(items)], results)
+        return True
+
+    async def _batch(self, held: list[Held], reader: bytes) -> list[Item]:
+        items, size = [], 0
+        for record in held:
+            item = await self.item_for(record, reader, relay=True)
+            size += len(item.entry) + len(item.sealed or b"") + 16
+            if items and size > MAX_BODY // 2:
+                break
+            items.append(item)
+        return items
+
+    async def _settle(self, tx, peer: bytes, held: list[Held], results: list[Result]) -> None:
+        done = []
+        for record, result in zip(held, results):
+            if result.status != "refused":
+                done.append(record.id)
+                continue
+            if result.reason == Reason.GAP.value and result.have is not None:
+                missing = await held_ids(tx, record.header.author, after=result.have, before=record.header.seq)
+                if missing and len(missing) == record.header.seq - result.have - 1:
+                    await outbox.enqueue(tx, peer, missing)
+                    continue  # sent again after what the peer lacks
+            done.append(record.id)
+            await trust.raise_alert(tx, "refused_by_peer", result.reason or "refused", peer=peer,
+                                    author=record.header.author, seq=record.header.seq)  # fmt: skip
+        await outbox.delivered(tx, peer, done)
+
+    async def _pull_loop(self, key: bytes) -> None:
+        while True:
+            async with self.store.reader() as db:
+                peer = await trust.get_peer(db, key)
+            if peer is None or not peer.active or not peer.url:
+                return
+            try:
+                await self.pull_once(peer)
+            except (*NETWORK_ERRORS, SendBlocked) as exc:
+                log.info("pull from %s failed: %s", peer.name, _describe(exc))
+            await self._wait(key, self.timing.pull)
+
+    async def pull_once(self, peer: trust.Peer) -> int:
+        """One round of pulling from an upstream: our own log, its log, our mailbox. Returns records received."""
+        received = await self.pull_log(peer, self.me)
+        received += await self.pull_log(peer, peer.key)
+        assert self.client is not None and peer.url is not None
+        cursor = peer.mailbox_cursor
+        while True:
+            # naming the cursor tells the upstream it may drop what came before
+            items, next_cursor, more = await self.client.mailbox(peer.url, peer.key, after=cursor)
+            async with self.store.transaction() as tx:
+                results = await receive(tx, self.key, items, sender=peer.key)
+            gapped = [item for item, result in zip(items, results) if result.reason == Reason.GAP.value]
+            if gapped:  # relayed records of an author we do not follow yet: pull its log first
+                for author in {_author(item) for item in gapped}:
+                    received += await self.pull_log(peer, author)
+                async with self.store.transaction() as tx:
+                    await receive(tx, self.key, gapped, sender=peer.key)
+            async with self.store.transaction() as tx:
+                await tx.run("UPDATE peers SET mailbox_cursor = ? WHERE key = ?", (next_cursor, peer.key))
+            received += sum(r.status == "accepted" for r in results)
+            if not more or next_cursor == cursor:
+                return received
+            cursor = next_cursor
+
+    async def pull_log(self, peer: trust.Peer, author: bytes) -> int:
+        """Catch up ``author``'s log from ``peer``; return how many records were new."""
+        assert self.client is not None and peer.url is not None
+        received = 0
+        while True:
+            async with self.store.reader() as db:
+                after, _ = await head(db, author)
+            items, more = await self.client.log(peer.url, peer.key, author, after=after)
+            if not items:
+                return received
+            async with self.store.transaction() as tx:
+                results = await receive(tx, self.key, items, sender=peer.key)
+            received += sum(r.status == "accepted" for r in results)
+            if not more or all(r.status == "refused" for r in results):
+                return received
+
+
+def _author(item: Item) -> bytes:
+    return open_entry(item.entry).header.author
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, PeerRefused):
+        return f"{exc.reason}: {exc.message}"
+    if isinstance(exc, ProtocolError):
+        return f"{exc.code.value}: {exc.message}"
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+

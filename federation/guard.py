@@ -1,0 +1,65 @@
+"""Who may call this node: signed requests checked once, replays and floods refused.
+
+Nonces are remembered in memory for the validity window; a node refuses
+requests created before it started (``started``), so a restart cannot be
+used to replay a request whose nonce it forgot. A caller whose clock lags
+is refused for a few seconds after a restart, and its retry succeeds.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Mapping
+
+from protocol.errors import Reason, RequestRefused
+from protocol.requests import REQUEST_WINDOW, SignedRequest, verify_request
+
+__all__ = ["Guard"]
+
+
+class Guard:
+    """Checks requests addressed to ``me``: signature, freshness, replay, rate per caller."""
+
+    def __init__(self, me: bytes, *, window: int = REQUEST_WINDOW, rate: float = 20.0, burst: int = 100,
+                 clock=time.time) -> None:  # fmt: skip
+        self.me = me
+        self.window = window
+        self.rate = rate
+        self.burst = burst
+        self._clock = clock
+        self.started = int(clock())
+        self._nonces: OrderedDict[tuple[bytes, bytes], float] = OrderedDict()
+        self._buckets: dict[bytes, tuple[float, float]] = {}
+
+    def check(self, headers: Mapping[str, str], *, method: str, path: str, query: str, body: bytes) -> SignedRequest:
+        """The verified caller of a request, or ``RequestRefused`` with the reason."""
+        signed = verify_request(headers, method=method, path=path, query=query, body=body, callee=self.me)
+        now = self._clock()
+        if abs(now - signed.created) > self.window:
+            raise RequestRefused(Reason.STALE_REQUEST, f"created {int(now - signed.created)} s away from this node's clock")
+        if signed.created < self.started:
+            raise RequestRefused(Reason.STALE_REQUEST, "created before this node started: sign it again")
+        self._forget(now)
+        nonce = (signed.caller, signed.nonce)
+        if nonce in self._nonces:
+            raise RequestRefused(Reason.REPLAYED, "this request was already received")
+        self._take(signed.caller, now)
+        self._nonces[nonce] = now + self.window
+        return signed
+
+    def _forget(self, now: float) -> None:
+        while self._nonces:
+            oldest, expires = next(iter(self._nonces.items()))
+            if expires > now:
+                break
+            del self._nonces[oldest]
+
+    def _take(self, caller: bytes, now: float) -> None:
+        """Token bucket per caller: ``burst`` requests at once, then ``rate`` per second."""
+        tokens, last = self._buckets.get(caller, (float(self.burst), now))
+        tokens = min(float(self.burst), tokens + (now - last) * self.rate)
+        if tokens < 1:
+            self._buckets[caller] = (tokens, now)
+            raise RequestRefused(Reason.RATE_LIMITED, "too many requests: slow down")
+        self._buckets[caller] = (tokens - 1, now)

@@ -1,0 +1,79 @@
+"""The durable outbox: which records must reach which peer.
+
+A row is written in the same transaction as what caused it (a record this
+node appended and routed, a record it received and must relay) and deleted
+only when the peer answered that it holds the record. So a crash or a long
+outage loses nothing: the send loop starts again from these rows.
+
+For a peer that cannot be reached (a member behind NAT), the rows wait for
+it to pull them (its *mailbox*): it names the last row id it applied, and
+everything up to that id is then deleted.
+"""
+
+from __future__ import annotations
+
+from node.replica import _HELD, _HELD_COLUMNS, _HELD_FROM, Held, _held
+from node.store import Reader, Tx, now_ms
+
+__all__ = ["enqueue", "enqueue_log", "pending", "delivered", "mailbox", "acknowledge_mailbox", "queue_sizes", "routed_seq",
+           "set_routed_seq"]  # fmt: skip
+
+_ROUTED = "federation.routed_seq"
+
+
+async def enqueue(tx: Tx, peer: bytes, record_ids: list[bytes]) -> int:
+    """Queue records for ``peer`` (already queued ones are left alone); return how many were new."""
+    now = now_ms()
+    before = await tx.value("SELECT count(*) FROM outbox WHERE peer = ?", (peer,))
+    await tx.run_many("INSERT INTO outbox (peer, record_id, queued) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                      [(peer, record_id, now) for record_id in record_ids])  # fmt: skip
+    return await tx.value("SELECT count(*) FROM outbox WHERE peer = ?", (peer,)) - before
+
+
+async def enqueue_log(tx: Tx, peer: bytes, author: bytes) -> None:
+    """Queue every record of ``author`` held here for ``peer`` (a new upstream gets the whole log)."""
+    await tx.run("INSERT INTO outbox (peer, record_id, queued) SELECT ?, id, ? FROM log_records WHERE author = ?"
+                 " ORDER BY seq ON CONFLICT DO NOTHING", (peer, now_ms(), author))  # fmt: skip
+
+
+async def pending(db: Reader, peer: bytes, *, limit: int = 500) -> list[Held]:
+    """The next records to push to ``peer``: each author's in seq order, so none arrives before its predecessor."""
+    rows = await db.all(
+        _HELD + " JOIN outbox o ON o.record_id = r.id WHERE o.peer = ? ORDER BY r.author, r.seq LIMIT ?",
+        (peer, limit),
+    )
+    return [_held(row) for row in rows]
+
+
+async def delivered(tx: Tx, peer: bytes, record_ids: list[bytes]) -> None:
+    """The peer holds these records (or refused them for good): drop them from its queue."""
+    await tx.run_many("DELETE FROM outbox WHERE peer = ? AND record_id = ?", [(peer, rid) for rid in record_ids])
+
+
+async def mailbox(db: Reader, peer: bytes, *, after: int, limit: int = 500) -> tuple[list[Held], int]:
+    """What waits for ``peer`` after cursor ``after``, and the cursor to name next time."""
+    rows = await db.all(
+        f"SELECT {_HELD_COLUMNS}, o.id AS cursor FROM {_HELD_FROM} JOIN outbox o ON o.record_id = r.id"
+        " WHERE o.peer = ? AND o.id > ? ORDER BY o.id LIMIT ?",
+        (peer, after, limit),
+    )
+    return [_held(row) for row in rows], (rows[-1]["cursor"] if rows else after)
+
+
+async def acknowledge_mailbox(tx: Tx, peer: bytes, upto: int) -> None:
+    """The peer applied its mailbox up to row ``upto``."""
+    await tx.run("DELETE FROM outbox WHERE peer = ? AND id <= ?", (peer, upto))
+
+
+async def queue_sizes(db: Reader) -> dict[bytes, int]:
+    return {row[0]: row[1] for row in await db.all("SELECT peer, count(*) FROM outbox GROUP BY peer")}
+
+
+async def routed_seq(db: Reader) -> int:
+    """The last seq of this node's own log that was routed to peers."""
+    return await db.value("SELECT value FROM counters WHERE name = ?", (_ROUTED,)) or 0
+
+
+async def set_routed_seq(tx: Tx, seq: int) -> None:
+    await tx.run("INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = ?",
+                 (_ROUTED, seq, seq))  # fmt: skip

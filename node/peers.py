@@ -1,0 +1,268 @@
+"""The nodes this one trusts, the invitations it gave, the alerts it raised.
+
+Trust is a pinned key: a row of ``peers`` is written only by a join, an
+accepted invitation or an admin's explicit choice, never by discovery. The
+federation (``federation/``) calls these functions; it writes no SQL itself.
+
+Back-off: each failed send to a peer doubles the wait (5 s … 1 h) with a
+random jitter, stored here so that a restart keeps it; a valid signed
+request from that peer resets it (the peer is back).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import secrets
+from dataclasses import dataclass
+from typing import Literal
+
+from node.errors import Invalid, NotFound, RuleBroken
+from node.store import Reader, Tx, now_ms
+from protocol.keys import node_id
+
+__all__ = [
+    "Peer", "Alert", "Invitation", "get_peer", "list_peers", "pin_peer", "update_peer_descriptor",
+    "set_peer_url", "mark_contact", "mark_failure", "revoke_peer", "rotate_peer", "backoff_ms",
+    "create_invitation", "use_invitation", "list_invitations", "raise_alert", "list_alerts", "Relation",
+]  # fmt: skip
+
+Relation = Literal["upstream", "downstream", "peer"]
+RELATIONS = ("upstream", "downstream", "peer")
+ROLES = ("member", "hub", "national")
+BACKOFF_FIRST_MS = 5_000
+BACKOFF_MAX_MS = 3_600_000
+
+
+@dataclass(frozen=True, slots=True)
+class Peer:
+    """A trusted node: its pinned key, where to reach it, how sending to it goes."""
+
+    key: bytes
+    name: str
+    role: str
+    relation: str
+    url: str | None
+    encryption_key: bytes | None
+    network: str | None
+    state: str
+    revoked_from: int | None
+    added: int
+    last_contact: int | None
+    failures: int
+    next_attempt: int
+    last_error: str | None
+    mailbox_cursor: int
+
+    @property
+    def node_id(self) -> str:
+        return node_id(self.key)
+
+    @property
+    def active(self) -> bool:
+        return self.state == "active"
+
+
+_PEER_COLUMNS = ", ".join(Peer.__dataclass_fields__)
+
+
+def _peer(row) -> Peer:
+    return Peer(*(row[name] for name in Peer.__dataclass_fields__))
+
+
+async def get_peer(db: Reader, key: bytes) -> Peer | None:
+    row = await db.one(f"SELECT {_PEER_COLUMNS} FROM peers WHERE key = ?", (key,))
+    return None if row is None else _peer(row)
+
+
+async def list_peers(db: Reader, *, relation: str | None = None, active_only: bool = False) -> list[Peer]:
+    sql = f"SELECT {_PEER_COLUMNS} FROM peers WHERE (? IS NULL OR relation = ?)"
+    if active_only:
+        sql += " AND state = 'active'"
+    return [_peer(row) for row in await db.all(sql + " ORDER BY relation, name", (relation, relation))]
+
+
+def _check_url(url: str | None) -> str | None:
+    if url is None or not url.strip():
+        return None
+    url = url.strip().rstrip("/")
+    if not url.startswith(("http://", "https://")) or len(url) > 300 or any(c.isspace() for c in url):
+        raise Invalid(f"{url!r} is not an http(s) base URL", code="bad_url")
+    return url
+
+
+async def pin_peer(tx: Tx, key: bytes, *, name: str, role: str, relation: str, url: str | None = None,
+                   encryption_key: bytes | None = None, network: str | None = None) -> Peer:  # fmt: skip
+    """Trust ``key``: insert it, or update a known one (a re-join keeps its history)."""
+    if len(key) != 32:
+        raise Invalid("a node key is 32 bytes", code="bad_key")
+    if key == tx.author:
+        raise RuleBroken("a node does not pin its own key", code="own_key")
+    if role not in ROLES or relation not in RELATIONS:
+        raise Invalid(f"role {role!r} / relation {relation!r} unknown", code="invalid")
+    if encryption_key is not None and len(encryption_key) != 32:
+        raise Invalid("an encryption key is 32 bytes", code="bad_key")
+    name = name.strip()[:200] or node_id(key)[:12]
+    await tx.run(
+        "INSERT INTO peers (key, name, role, relation, url, encryption_key, network, added)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (key) DO UPDATE SET name = excluded.name, role = excluded.role, relation = excluded.relation,"
+        " url = coalesce(excluded.url, url), encryption_key = coalesce(excluded.encryption_key, encryption_key),"
+        " network = coalesce(excluded.network, network)",
+        (key, name, role, relation, _check_url(url), encryption_key, network, now_ms()),
+    )
+    peer = await get_peer(tx, key)
+    assert peer is not None
+    return peer
+
+
+async def update_peer_descriptor(tx: Tx, key: bytes, *, name: str, role: str, url: str | None,
+                                 encryption_key: bytes | None, network: str | None) -> bool:  # fmt: skip
+    """What a peer's newer ``node.descriptor/1`` says about it; ``False`` if not a peer."""
+    try:
+        url = _check_url(url)
+    except Invalid:
+        url = None  # an endpoint this node cannot use: keep the address it knows
+    changed = await tx.changes(
+        "UPDATE peers SET name = ?, role = ?, url = coalesce(?, url),"
+        " encryption_key = coalesce(?, encryption_key), network = coalesce(?, network) WHERE key = ?",
+        (name[:200], role, url, encryption_key, network, key),
+    )
+    return changed > 0
+
+
+async def set_peer_url(tx: Tx, key: bytes, url: str) -> None:
+    """A known key seen at a new address (discovery, an admin's edit)."""
+    if not await tx.changes("UPDATE peers SET url = ? WHERE key = ?", (_check_url(url), key)):
+        raise NotFound(f"{node_id(key)} is not a known peer", code="unknown_peer")
+
+
+async def mark_contact(tx: Tx, key: bytes, *, at: int | None = None) -> None:
+    """A valid signed exchange with the peer: it is up, so sending may resume at once."""
+    await tx.run("UPDATE peers SET last_contact = ?, failures = 0, next_attempt = 0, last_error = NULL WHERE key = ?",
+                 (at if at is not None else now_ms(), key))  # fmt: skip
+
+
+def backoff_ms(failures: int, *, first: int = BACKOFF_FIRST_MS, cap: int = BACKOFF_MAX_MS,
+               rng: random.Random | None = None) -> int:  # fmt: skip
+    """Wait after ``failures`` consecutive failures: doubling, capped, with ±20 % jitter."""
+    base = min(cap, first * 2 ** min(max(failures - 1, 0), 20))
+    return int(base * (rng or random).uniform(0.8, 1.2))
+
+
+async def mark_failure(tx: Tx, key: bytes, error: str, *, at: int | None = None, first: int = BACKOFF_FIRST_MS,
+                       cap: int = BACKOFF_MAX_MS) -> int:  # fmt: skip
+    """A failed send: count it and set the next attempt; return the wait in ms."""
+    at = at if at is not None else now_ms()
+    failures = (await tx.value("SELECT failures FROM peers WHERE key = ?", (key,)) or 0) + 1
+    wait = backoff_ms(failures, first=first, cap=cap)
+    await tx.run("UPDATE peers SET failures = ?, next_attempt = ?, last_error = ? WHERE key = ?",
+                 (failures, at + wait, error[:500], key))  # fmt: skip
+    return wait
+
+
+async def revoke_peer(tx: Tx, key: bytes, from_seq: int) -> None:
+    """Refuse the key's requests, and its records from ``from_seq`` on."""
+    await tx.run(
+        "UPDATE peers SET state = 'revoked', revoked_from = min(coalesce(revoked_from, ?), ?) WHERE key = ?",
+        (from_seq, from_seq, key),
+    )
+    await tx.run("DELETE FROM outbox WHERE peer = ?", (key,))
+
+
+async def rotate_peer(tx: Tx, old: bytes, new: bytes) -> None:
+    """The peer's old key named its successor: trust the new key the same way."""
+    peer = await get_peer(tx, old)
+    if peer is None:
+        return
+    await tx.run(
+        "INSERT INTO peers (key, name, role, relation, url, network, added) VALUES (?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (key) DO NOTHING",
+        (new, peer.name, peer.role, peer.relation, peer.url, peer.network, now_ms()),
+    )
+    await tx.run("UPDATE peers SET state = 'rotated' WHERE key = ? AND state = 'active'", (old,))
+    await tx.run("DELETE FROM outbox WHERE peer = ?", (old,))
+
+
+# Invitations ---------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Invitation:
+    id: int
+    role: str
+    note: str
+    created: int
+    expires: int
+    used: int | None
+    used_by: bytes | None
+
+
+def _token_digest(token: str) -> bytes:
+    return hashlib.sha256(token.strip().encode("utf-8")).digest()
+
+
+async def create_invitation(tx: Tx, *, role: str = "member", note: str = "", days: int = 7) -> str:
+    """A one-time token for a node to join this one; returned once, stored hashed."""
+    if role not in ("member", "hub"):
+        raise Invalid("an invitation admits a member or a hub", code="invalid")
+    if not 1 <= days <= 90:
+        raise Invalid("an invitation is valid 1 to 90 days", code="invalid")
+    token = secrets.token_urlsafe(18)
+    now = now_ms()
+    await tx.run("INSERT INTO invitations (sha256, role, note, created, expires) VALUES (?, ?, ?, ?, ?)",
+                 (_token_digest(token), role, note.strip()[:200], now, now + days * 86_400_000))  # fmt: skip
+    return token
+
+
+async def use_invitation(tx: Tx, token: str, key: bytes) -> Invitation:
+    """Consume an invitation for ``key``; refused if unknown, used or expired."""
+    row = await tx.one("SELECT * FROM invitations WHERE sha256 = ?", (_token_digest(token),))
+    if row is None:
+        raise RuleBroken("this invitation token is unknown", code="bad_invitation")
+    if row["used"] is not None and row["used_by"] != key:
+        raise RuleBroken("this invitation was already used", code="bad_invitation")
+    if row["expires"] < now_ms():
+        raise RuleBroken("this invitation has expired", code="bad_invitation")
+    await tx.run("UPDATE invitations SET used = coalesce(used, ?), used_by = ? WHERE id = ?",
+                 (now_ms(), key, row["id"]))  # fmt: skip
+    return Invitation(row["id"], row["role"], row["note"], row["created"], row["expires"], now_ms(), key)
+
+
+async def list_invitations(db: Reader) -> list[Invitation]:
+    rows = await db.all("SELECT id, role, note, created, expires, used, used_by FROM invitations ORDER BY id DESC")
+    return [Invitation(*row) for row in rows]
+
+
+# Alerts --------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    id: int
+    time: int
+    kind: str
+    peer: bytes | None
+    author: bytes | None
+    seq: int | None
+    reason: str
+    detail: str
+
+
+async def raise_alert(tx: Tx, kind: str, reason: str, *, peer: bytes | None = None, author: bytes | None = None,
+                      seq: int | None = None, detail: str = "") -> None:  # fmt: skip
+    """Something an admin must see (a fork, a refused record). Repeats within an hour are folded."""
+    recent = await tx.value(
+        "SELECT id FROM alerts WHERE kind = ? AND reason = ? AND peer IS ? AND author IS ? AND time > ?",
+        (kind, reason, peer, author, now_ms() - 3_600_000),
+    )
+    if recent is not None:
+        return
+    await tx.run("INSERT INTO alerts (time, kind, peer, author, seq, reason, detail) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                 (now_ms(), kind, peer, author, seq, reason, detail[:1000]))  # fmt: skip
+
+
+async def list_alerts(db: Reader, *, limit: int = 50) -> list[Alert]:
+    rows = await db.all("SELECT id, time, kind, peer, author, seq, reason, detail FROM alerts ORDER BY id DESC LIMIT ?",
+                        (limit,))  # fmt: skip
+    return [Alert(*row) for row in rows]
