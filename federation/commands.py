@@ -27,7 +27,7 @@ from protocol.seal import encryption_key
 from federation.client import FedClient
 from federation.membership import accept_certificate, check_descriptor
 
-__all__ = ["register", "join", "invite_text"]
+__all__ = ["register", "join", "add_peer", "invite_text"]
 
 
 def register(sub: argparse._SubParsersAction, data) -> None:
@@ -140,14 +140,18 @@ def _cmd_peers_list(args: argparse.Namespace) -> int:
     return 0
 
 
+async def add_peer(node: Node, store: Store, url: str, expected: str) -> trust.Peer:
+    """Trust the node at ``url`` as a peer if its fingerprint is ``expected`` (else change nothing)."""
+    async with aiohttp.ClientSession() as session:
+        key, descriptor = check_descriptor(await FedClient(session, node.key).descriptor(url), expected)
+    async with store.transaction() as tx:
+        return await trust.pin_peer(tx, key, name=descriptor.name, role=descriptor.role, relation="peer", url=url,
+                                    encryption_key=descriptor.encryption_key, network=descriptor.network)  # fmt: skip
+
+
 def _cmd_peers_add(args: argparse.Namespace) -> int:
     async def act(node: Node, store: Store) -> trust.Peer:
-        async with aiohttp.ClientSession() as session:
-            key, descriptor = check_descriptor(await FedClient(session, node.key).descriptor(args.url), args.fingerprint)
-        async with store.transaction() as tx:
-            return await trust.pin_peer(tx, key, name=descriptor.name, role=descriptor.role, relation="peer",
-                                        url=args.url, encryption_key=descriptor.encryption_key,
-                                        network=descriptor.network)  # fmt: skip
+        return await add_peer(node, store, args.url, args.fingerprint)
 
     try:
         peer = with_store(args, act)

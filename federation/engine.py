@@ -22,8 +22,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import logging
 import os
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -35,12 +37,13 @@ from node.replica import Held, head, held_ids, latest_of_kind, save_sealed
 from node.store import Store, now_ms
 from protocol import canonical
 from protocol.errors import KeyRefused, ProtocolError, Reason
-from protocol.keys import SigningKey, node_id
+from protocol.keys import SigningKey, node_id, parse_node_id
 from protocol.kinds import NodeDescriptor
 from protocol.records import Record, open_entry, stored_header
 from protocol.seal import encryption_key, seal
 
 from federation.client import FedClient, PeerRefused
+from federation.discovery import Discovery, Found, discovery_enabled
 from federation.guard import Guard
 from federation.inbox import receive
 from federation.membership import network_name
@@ -95,6 +98,9 @@ class Federation:
         self._wake: dict[bytes, asyncio.Event] = {}
         self._route = asyncio.Event()
         self._supervisor: asyncio.Task | None = None
+        self._discovery: Discovery | None = None
+        self._found: dict[str, Found] = {}
+        self._background: set[asyncio.Task] = set()
 
     # life cycle -----------------------------------------------------------
 
@@ -105,11 +111,14 @@ class Federation:
         await self.ensure_descriptor()
         self.store.on_commit.append(self._committed)
         self._supervisor = asyncio.create_task(self._supervise(), name="federation")
+        await self._start_discovery()
 
     async def stop(self) -> None:
         with contextlib.suppress(ValueError):
             self.store.on_commit.remove(self._committed)
-        tasks = [t for t in [self._supervisor, *self._tasks.values()] if t is not None]
+        if self._discovery is not None:
+            await self._discovery.stop()
+        tasks = [t for t in [self._supervisor, *self._tasks.values(), *self._background] if t is not None]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -134,6 +143,48 @@ class Federation:
             async with self.store.transaction() as tx:
                 await trust.mark_contact(tx, peer.key, at=now)
             self.wake(peer.key)
+
+    # discovery ----------------------------------------------------------------
+
+    async def _start_discovery(self) -> None:
+        """Announce and browse on the LAN, unless switched off or listening on loopback only."""
+        config = self.node.config
+        if not discovery_enabled(os.environ) or ipaddress.ip_address(_host_ip(config.host)).is_loopback:
+            return
+        interfaces = None if config.host in ("0.0.0.0", "::") else [config.host]
+        public = self.key.public
+        self._discovery = Discovery(config.name, public.node_id, public.fingerprint, config.role, config.port,
+                                    interfaces=interfaces, on_found=self._on_found)  # fmt: skip
+        try:
+            await self._discovery.start()
+        except OSError as exc:
+            log.warning("discovery is off: %s", exc)
+            self._discovery = None
+
+    def _on_found(self, found: Found) -> None:
+        self._found[found.node_id] = found
+        task = asyncio.get_running_loop().create_task(self._update_address(found))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _update_address(self, found: Found) -> None:
+        """A known key at a new address: take the address (never the trust: the key was pinned before)."""
+        key = parse_node_id(found.node_id).raw
+        async with self.store.reader() as db:
+            peer = await trust.get_peer(db, key)
+        if peer is not None and peer.url != found.url:
+            async with self.store.transaction() as tx:
+                await trust.set_peer_url(tx, key, found.url)
+            self.wake(key)
+
+    async def discovered(self) -> list[Found]:
+        """Nodes seen on the LAN that this node does not trust yet ("add this node?")."""
+        async with self.store.reader() as db:
+            known = {peer.node_id for peer in await trust.list_peers(db)}
+        return sorted((f for f in self._found.values() if f.node_id not in known), key=lambda f: f.name)
+
+    def found(self, node_id: str) -> Found | None:
+        return self._found.get(node_id)
 
     # this node's descriptor ---------------------------------------------------
 
@@ -385,6 +436,18 @@ class Federation:
             received += sum(r.status == "accepted" for r in results)
             if not more or all(r.status == "refused" for r in results):
                 return received
+
+
+def _host_ip(host: str) -> str:
+    """The configured listening host as an IP address (a name is resolved; unknown means loopback)."""
+    try:
+        ipaddress.ip_address(host)
+        return host
+    except ValueError:
+        try:
+            return socket.gethostbyname(host)
+        except OSError:
+            return "127.0.0.1"
 
 
 def _author(item: Item) -> bytes:
