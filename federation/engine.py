@@ -108,8 +108,12 @@ class Federation:
         if self._session is None:
             self._session = aiohttp.ClientSession()
         self.client = FedClient(self._session, self.key)
-        await self.ensure_descriptor()
         self.store.on_commit.append(self._committed)
+        if self.store.writes_held and not await self.resync():
+            task = asyncio.create_task(self._resync_until_done(), name="federation resync")
+            self._background.add(task)
+        else:
+            await self.ensure_descriptor()
         self._supervisor = asyncio.create_task(self._supervise(), name="federation")
         await self._start_discovery()
 
@@ -143,6 +147,36 @@ class Federation:
             async with self.store.transaction() as tx:
                 await trust.mark_contact(tx, peer.key, at=now)
             self.wake(peer.key)
+
+    # after a restore -----------------------------------------------------------
+
+    async def resync(self) -> bool:
+        """Catch this node's own log up from its upstream, then allow signing again; ``False`` if not reachable.
+
+        A restored backup may lack records this node signed and sent after
+        the backup was made; signing anew from the backup's head would fork
+        the log. The upstream holds every record sent to it (headers at
+        least, content sealed to us), so taking them back first avoids it.
+        """
+        async with self.store.reader() as db:
+            upstreams = [p for p in await trust.list_peers(db, relation="upstream", active_only=True) if p.url]
+        for peer in upstreams:
+            try:
+                await self.pull_log(peer, self.me)
+            except NETWORK_ERRORS as exc:
+                log.warning("resync from %s failed: %s", peer.name, _describe(exc))
+                continue
+            break
+        else:
+            if upstreams:
+                return False
+        await self.store.release_writes()
+        return True
+
+    async def _resync_until_done(self) -> None:
+        while not await self.resync():
+            await asyncio.sleep(self.timing.pull)
+        await self.ensure_descriptor()
 
     # discovery ----------------------------------------------------------------
 

@@ -33,6 +33,9 @@ from protocol.records import Record, sign_record
 __all__ = ["Store", "Tx", "Reader", "now_ms", "day_ms", "restore"]
 
 READERS = 2
+RESYNC_COUNTER = "federation.resync_required"
+RESYNC_MESSAGE = ("this node was restored from a backup: it is catching its own signed log up from its hub"
+                  " before it signs anything new; try again in a moment")  # fmt: skip
 
 
 def now_ms() -> int:
@@ -67,9 +70,10 @@ class Reader:
 class Tx(Reader):
     """One write transaction; also appends to the node's own log."""
 
-    def __init__(self, db: aiosqlite.Connection, key: SigningKey) -> None:
+    def __init__(self, db: aiosqlite.Connection, key: SigningKey, held: str | None = None) -> None:
         super().__init__(db)
         self._key = key
+        self._held = held
         self.records: list[Record] = []
 
     @property
@@ -92,6 +96,8 @@ class Tx(Reader):
 
     async def append(self, body: Body, audience: Sequence[bytes] = (), *, at: int | None = None) -> Record:
         """Sign ``body`` as the next record of the node's log, in this transaction."""
+        if self._held:
+            raise StoreError(self._held, code="resync_required")
         author = self._key.public.raw
         head = await self.one(
             "SELECT seq, id, time FROM log_records WHERE author = ? ORDER BY seq DESC LIMIT 1", (author,)
@@ -134,6 +140,9 @@ class Store:
         # Called after a commit that appended records to the node's log (the
         # federation routes them); plain callbacks, they must not block.
         self.on_commit: list[Callable[[list[Record]], None]] = []
+        # Set after a restore: no record may be signed until the node's own
+        # log is caught up from its hub (else the log forks). See ``restore``.
+        self.writes_held: str | None = None
 
     @classmethod
     async def open(cls, path: Path, key: SigningKey) -> "Store":
@@ -145,10 +154,21 @@ class Store:
         try:
             await _migrate(writer)
             readers = [await _connect(path, read_only=True) for _ in range(READERS)]
+            async with writer.execute("SELECT value FROM counters WHERE name = ?", (RESYNC_COUNTER,)) as cursor:
+                resync = await cursor.fetchone()
         except BaseException:
             await writer.close()
             raise
-        return cls(path, key, writer, readers)
+        store = cls(path, key, writer, readers)
+        if resync is not None:
+            store.writes_held = RESYNC_MESSAGE
+        return store
+
+    async def release_writes(self) -> None:
+        """The node's own log is caught up (or there is no hub to catch up from): sign again."""
+        async with self.transaction() as tx:
+            await tx.run("DELETE FROM counters WHERE name = ?", (RESYNC_COUNTER,))
+        self.writes_held = None
 
     async def close(self) -> None:
         """Close every connection; safe to call twice."""
@@ -164,7 +184,7 @@ class Store:
         """``async with store.transaction() as tx``: commit on success, roll back on error."""
         async with self._write_lock:
             await self._writer.execute("BEGIN IMMEDIATE")
-            tx = Tx(self._writer, self.key)
+            tx = Tx(self._writer, self.key, self.writes_held)
             try:
                 yield tx
             except BaseException:
@@ -260,6 +280,11 @@ def restore(backup: Path, database: Path) -> None:
             target = sqlite3.connect(database)
             try:
                 source.backup(target)
+                # The backup may lack records this node signed and sent after it:
+                # hold signing until the log is caught up from the hub (federation).
+                target.execute("INSERT INTO counters (name, value) VALUES (?, 1) ON CONFLICT (name) DO NOTHING",
+                               (RESYNC_COUNTER,))  # fmt: skip
+                target.commit()
             finally:
                 target.close()
         finally:

@@ -53,7 +53,7 @@ class LiveNode:
         handle = self.log.open("a")
         self.process = subprocess.Popen([*CLI, "run", "--data", str(self.data)], stdout=handle,
                                         stderr=subprocess.STDOUT, env=_env())  # fmt: skip
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
                 urllib.request.urlopen(self.url + "/health", timeout=1)

@@ -8,6 +8,7 @@ import pytest
 
 from livenodes import LiveNode, wait_for
 from node.config import load_node
+from node.errors import StoreError
 from node.store import Store
 from protocol.kinds import LotDecline
 from protocol.records import Record, open_entry
@@ -122,3 +123,38 @@ def test_a_peer_down_for_a_while_then_back_gets_everything_once(make_node):
     assert member.value("SELECT failures FROM peers") == 0
     seqs = [r[0] for r in hub.query("SELECT seq FROM log_records WHERE author = ? ORDER BY seq", (member.key,))]
     assert seqs == list(range(1, own(member) + 1))
+
+
+def test_a_node_restored_from_an_old_backup_takes_its_log_back_before_signing(make_node):
+    hub = make_node("Hub", role="hub").start()
+    member = make_node("Membre", reachable=False)
+    member.join(hub)
+    member.start()
+    wait_for(lambda: held(hub, member.key) == own(member), what="the first log")
+    member.cli("backup", "--data", str(member.data), "--out", str(member.data / "old.db"))
+    append(member, LotDecline(offer=bytes(32), reason="after_backup", note=SECRET), audience=(member.key,), count=3)
+    wait_for(lambda: held(hub, member.key) == own(member) and queued(member) == 0, what="the later records")
+    sent = own(member)
+    member.stop()
+    hub.stop()
+    member.cli("restore", "--data", str(member.data), str(member.data / "old.db"))
+    assert own(member) == sent - 3
+    member.start()
+    # the hub is down: the node serves, but signs nothing until it has its log back
+    with pytest.raises(StoreError, match="restored from a backup"):
+        append(member, LotDecline(offer=bytes(32), reason="too_early"))
+    hub.start()
+    wait_for(lambda: own(member) == sent, 30, "the log taken back from the hub")
+    contents = member.query("SELECT content FROM log_records WHERE author = ? AND seq > ?", (member.key, sent - 3))
+    assert all(row["content"] and SECRET.encode() in row["content"] for row in contents)  # sealed to itself
+    record = wait_for(lambda: _try_append(member), 20, "signing allowed again")
+    assert record.header.seq > sent  # after the log taken back, never over it
+    wait_for(lambda: held(hub, member.key) == own(member), what="the new record at the hub")
+    assert hub.value("SELECT count(*) FROM frozen_authors") == 0
+
+
+def _try_append(node: LiveNode) -> Record | None:
+    try:
+        return append(node, LotDecline(offer=bytes(32), reason="after_restore"))[0]
+    except StoreError:
+        return None
