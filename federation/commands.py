@@ -18,16 +18,18 @@ import segno
 from node import outbox, peers as trust
 from node.commands import with_store
 from node.config import Node
-from node.errors import NotFound
-from node.store import Store
+from node.conventions import Convention, list_conventions
+from node.errors import Invalid, NotFound, RuleBroken
+from node.store import Store, now_ms
 from protocol.keys import fingerprint, parse_node_id
-from protocol.kinds import KeyRevocation
+from protocol.kinds import KeyRevocation, PeeringConvention
+from protocol.records import Record
 from protocol.seal import encryption_key
 
 from federation.client import FedClient
-from federation.membership import accept_certificate, check_descriptor
+from federation.membership import accept_certificate, check_descriptor, network_name
 
-__all__ = ["register", "join", "add_peer", "invite_text"]
+__all__ = ["register", "join", "add_peer", "invite_text", "propose_convention", "accept_convention"]
 
 
 def register(sub: argparse._SubParsersAction, data) -> None:
@@ -63,6 +65,19 @@ def register(sub: argparse._SubParsersAction, data) -> None:
     revoke.add_argument("--reason", required=True)
     revoke.add_argument("--from-seq", type=int, default=1, help="refuse its records from this seq on (default: all)")
     revoke.set_defaults(handler=_cmd_peers_revoke)
+    propose = peers_sub.add_parser("convention", help="(a hub) propose a peering convention to a peered hub")
+    data(propose)
+    propose.add_argument("node", help="the other hub's node id (it must be a peer: `maillon peers add`)")
+    propose.add_argument("--scope", required=True, help="what the convention covers, e.g. hand-offs of lots")
+    propose.add_argument("--days", type=int, default=365, help="how long it is valid (1 to 3660 days)")
+    propose.set_defaults(handler=_cmd_convention_propose)
+    accept = peers_sub.add_parser("accept", help="(a hub) sign a convention another hub proposed")
+    data(accept)
+    accept.add_argument("record", help="the proposal's record id (hex), from `maillon peers conventions`")
+    accept.set_defaults(handler=_cmd_convention_accept)
+    listing = peers_sub.add_parser("conventions", help="the peering conventions this node holds, and their state")
+    data(listing)
+    listing.set_defaults(handler=_cmd_conventions)
 
 
 def base_url(node: Node) -> str:
@@ -176,4 +191,68 @@ def _cmd_peers_revoke(args: argparse.Namespace) -> int:
 
     peer = with_store(args, act)
     print(f"revoked {peer.name} ({fingerprint(peer.key)}) from seq {args.from_seq}; the revocation is signed in this node's log")
+    return 0
+
+
+async def propose_convention(node: Node, store: Store, other: bytes, scope: str, days: int) -> Record:
+    """Sign a convention with the peered hub ``other``; it is in force once ``other`` signs it too."""
+    if node.config.role != "hub":
+        raise RuleBroken("only a hub signs peering conventions", code="not_a_hub")
+    if not 1 <= days <= 3660:
+        raise Invalid("a convention is valid 1 to 3660 days", code="invalid")
+    async with store.transaction() as tx:
+        peer = await trust.get_peer(tx, other)
+        if peer is None or not peer.active or peer.role != "hub":
+            raise RuleBroken("the other party must be a hub this node trusts (`maillon peers add`)", code="unknown_peer")
+        mine = (tx.author, network_name(node))
+        theirs = (other, peer.network or peer.name)
+        first, second = sorted([mine, theirs])
+        now = now_ms()
+        body = PeeringConvention(hubs=[first[0], second[0]], networks=[first[1], second[1]], scope=scope.strip(),
+                                 valid_from=now, valid_until=now + days * 86_400_000)  # fmt: skip
+        return await tx.append(body)
+
+
+async def accept_convention(node: Node, store: Store, record_id: bytes) -> Record:
+    """Sign, byte for byte, a convention the other hub signed."""
+    async with store.transaction() as tx:
+        for convention in await list_conventions(tx, tx.author):
+            if record_id in convention.record_ids:
+                if tx.author in convention.signed_by:
+                    raise RuleBroken("this node already signed this convention", code="already_signed")
+                return await tx.append(convention.body)
+    raise NotFound("no convention naming this node has that record id", code="unknown_convention")
+
+
+def _cmd_convention_propose(args: argparse.Namespace) -> int:
+    other = parse_node_id(args.node).raw
+    record = with_store(args, lambda node, store: propose_convention(node, store, other, args.scope, args.days))
+    print(f"convention proposed (record {record.id.hex()}); in force once the other hub accepts it")
+    return 0
+
+
+def _cmd_convention_accept(args: argparse.Namespace) -> int:
+    try:
+        record_id = bytes.fromhex(args.record)
+    except ValueError:
+        print("maillon: a record id is 64 hexadecimal digits", file=sys.stderr)
+        return 2
+    record = with_store(args, lambda node, store: accept_convention(node, store, record_id))
+    print(f"convention signed (record {record.id.hex()}); it is in force for both networks")
+    return 0
+
+
+def _cmd_conventions(args: argparse.Namespace) -> int:
+    async def act(node: Node, store: Store) -> list[Convention]:
+        async with store.reader() as db:
+            return await list_conventions(db)
+
+    conventions = with_store(args, act)
+    if not conventions:
+        print("no peering convention")
+    now = now_ms()
+    for c in conventions:
+        until = datetime.fromtimestamp(c.body.valid_until / 1000, UTC).strftime("%Y-%m-%d")
+        print(f"{' / '.join(c.body.networks)}: {c.state(now)} until {until}; {c.body.scope}")
+        print(f"  record {c.record_ids[0].hex()}; signed by {', '.join(fingerprint(k) for k in sorted(c.signed_by))}")
     return 0

@@ -38,7 +38,7 @@ from node.store import Store, now_ms
 from protocol import canonical
 from protocol.errors import KeyRefused, ProtocolError, Reason
 from protocol.keys import SigningKey, node_id, parse_node_id
-from protocol.kinds import NodeDescriptor
+from protocol.kinds import NodeDescriptor, PeeringConvention
 from protocol.records import Record, open_entry, stored_header
 from protocol.seal import encryption_key, seal
 
@@ -310,8 +310,8 @@ class Federation:
         """Queue this node's new records for their peers; return how many records were routed."""
         async with self.store.transaction() as tx:
             last = await outbox.routed_seq(tx)
-            rows = await tx.all("SELECT seq, id, envelope FROM log_records WHERE author = ? AND seq > ? ORDER BY seq"
-                                " LIMIT 5000", (self.me, last))  # fmt: skip
+            rows = await tx.all("SELECT seq, id, kind, envelope, content FROM log_records WHERE author = ? AND seq > ?"
+                                " ORDER BY seq LIMIT 5000", (self.me, last))  # fmt: skip
             if not rows:
                 return 0
             peers = {p.key: p for p in await trust.list_peers(tx, active_only=True)}
@@ -319,6 +319,10 @@ class Federation:
             queues: dict[bytes, list[bytes]] = {}
             for row in rows:
                 readers = set(upstream) | {k for k in stored_header(row["envelope"]).audience if k in peers}
+                if row["kind"] == PeeringConvention.KIND and row["content"] is not None:
+                    # a public record, but the other hub must sign it too: it goes there
+                    hubs = PeeringConvention.model_validate(canonical.decode(row["content"])).hubs
+                    readers |= {k for k in hubs if k in peers}
                 for reader in readers:
                     queues.setdefault(reader, []).append(row["id"])
             for reader, ids in queues.items():
