@@ -117,7 +117,7 @@ def _env() -> dict[str, str]:
     return env
 
 
-def wait_for(condition: Callable[[], Any], timeout: float = 20.0, what: str = "condition") -> Any:
+def wait_for(condition: Callable[[], Any], timeout: float = 40.0, what: str = "condition") -> Any:
     """Poll ``condition`` until it is truthy; fail with ``what`` after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
