@@ -180,11 +180,13 @@ async def edit_item(tx: Tx, item_id: int, item: ItemEdit) -> None:
         raise NotFound(f"no item {item_id}")
 
 
-_SELECT = f"""
-SELECT i.id, i.gid, i.asset_tag, i.lot_id, l.reference AS lot_reference, {", ".join(f"i.{k}" for k in _DESCRIPTION)},
-       i.state, i.state_since, i.created
-FROM items i LEFT JOIN lots l ON l.id = i.lot_id
-"""
+# In the order of Item's fields, so that a row builds an Item by position (four times faster than by name).
+_NAMES = ["id", "gid", "asset_tag", "lot_id", "lot_reference", *_DESCRIPTION, "state", "state_since",
+          "created"]  # fmt: skip
+assert _NAMES == list(Item.__slots__)
+_COLUMNS = ", ".join("l.reference AS lot_reference" if n == "lot_reference" else f"i.{n}" for n in _NAMES)
+_FROM = " FROM items i LEFT JOIN lots l ON l.id = i.lot_id"
+_SELECT = f"SELECT {_COLUMNS}{_FROM}"
 
 
 async def get_item(db: Reader, item_id: int) -> Item:
@@ -209,39 +211,65 @@ async def find_items(
     db: Reader, *, query: str | None = None, state: str | None = None, category: str | None = None,
     lot_id: int | None = None, donor_id: int | None = None, limit: int = 50, offset: int = 0,
 ) -> ItemPage:  # fmt: skip
-    """Search by serial, asset tag or donor asset number (exact) or model (prefix), with filters."""
+    """Search by serial, asset tag or donor asset number (exact) or model (prefix), with filters;
+    newest first. One query: the page and, as its last column, the count of all that matches."""
     if state is not None and state not in STATES:
         raise Invalid(f"unknown state {state!r}", code="invalid")
     if category is not None and category not in CATEGORIES:
         raise Invalid(f"unknown category {category!r}", code="invalid")
     if not 1 <= limit <= 500 or offset < 0:
         raise Invalid("limit is 1 to 500 and offset is not negative", code="invalid")
-    where, params = [], []
-    if query and query.strip():
-        q = query.strip()
-        where.append(
-            "i.id IN (SELECT id FROM items WHERE serial = :q COLLATE NOCASE"
-            " UNION SELECT id FROM items WHERE asset_tag = :q COLLATE NOCASE"
-            " UNION SELECT id FROM items WHERE donor_asset = :q COLLATE NOCASE"
-            " UNION SELECT id FROM items WHERE model LIKE :prefix ESCAPE '\\')"
-        )
-        params.append(("q", q))
-        params.append(("prefix", q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"))
+    named: dict[str, object] = {"limit": limit, "offset": offset, "end": offset + limit}
+    filters = []  # (column, its condition)
     for column, value in (("state", state), ("category", category), ("lot_id", lot_id)):
         if value is not None:
-            where.append(f"i.{column} = :{column}")
-            params.append((column, value))
+            filters.append((column, f"= :{column}"))
+            named[column] = value
     if donor_id is not None:
-        where.append("l.donor_id = :donor_id")
-        params.append(("donor_id", donor_id))
-    clause = (" WHERE " + " AND ".join(where)) if where else ""
-    named = dict(params)
-    # The join is only needed to filter by donor; without it, SQLite counts on a narrow index.
-    join = " LEFT JOIN lots l ON l.id = i.lot_id" if donor_id is not None else ""
-    total = await db.value(f"SELECT count(*) FROM items i{join}{clause}", named)
-    rows = await db.all(_SELECT + clause + " ORDER BY i.id DESC LIMIT :limit OFFSET :offset",
-                        {**named, "limit": limit, "offset": offset})  # fmt: skip
-    return ItemPage([Item(**dict(r)) for r in rows], total, limit, offset)
+        filters.append(("lot_id", "IN (SELECT id FROM lots WHERE donor_id = :donor_id)"))
+        named["donor_id"] = donor_id
+    text = query.strip() if query else ""
+    if text:
+        named["q"] = text
+        named["prefix"] = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        page, count = _search(filters)
+    else:
+        where = " AND ".join(f"{column} {condition}" for column, condition in filters)
+        where = f" WHERE {where}" if where else ""
+        page, count = f"SELECT id FROM items{where} ORDER BY id DESC", f"SELECT count(*) FROM items{where}"
+    # The page's ids are skipped through on an index (an OFFSET over whole joined rows cost
+    # 0.8 ms at page 200), then only those rows are read and joined; the count rides along
+    # as a last column, computed once: one round trip to the database.
+    rows = await db.all(
+        f"SELECT {_COLUMNS}, ({count}){_FROM} WHERE i.id IN ({page} LIMIT :limit OFFSET :offset)"
+        " ORDER BY i.id DESC",
+        named,
+    )
+    if rows:
+        total = rows[0][-1]
+    else:  # nothing found, or past the last page
+        total = 0 if offset == 0 else await db.value(count, named)
+    return ItemPage([Item(*r[:-1]) for r in rows], total, limit, offset)
+
+
+def _search(filters: list[tuple[str, str]]) -> tuple[str, str]:
+    """The ids of a search's page (newest first, up to ``:end``) and the count of its matches.
+
+    Exact matches (serial, asset tag, donor's asset number) are few; a model prefix ("Lat") may
+    match thousands, filtered on items_model_filters alone (V5), of which only the newest up to
+    the page are sorted. "+column" keeps SQLite on those indexes: a filter's own index looked
+    more selective to it, and cost 6 ms. The count is the model's matches plus the exact matches
+    whose model does not match: counting the union itself read every matching row (7 ms for 10 000).
+    """
+    also = "".join(f" AND +{column} {condition}" for column, condition in filters)
+    exact = " UNION ".join(f"SELECT id FROM items WHERE {column} = :q COLLATE NOCASE{also}"
+                           for column in ("serial", "asset_tag", "donor_asset"))  # fmt: skip
+    like = "model LIKE :prefix ESCAPE '\\'"
+    newest = f"SELECT id FROM items WHERE {like}{also} ORDER BY id DESC LIMIT :end"
+    page = f"{exact} UNION SELECT id FROM ({newest}) ORDER BY id DESC"
+    count = (f"SELECT (SELECT count(*) FROM items WHERE {like}{also})"
+             f" + (SELECT count(*) FROM items WHERE id IN ({exact}) AND NOT coalesce({like}, 0))")  # fmt: skip
+    return page, count
 
 
 async def history(db: Reader, item_id: int) -> list[Event]:

@@ -335,4 +335,15 @@ CREATE TABLE alerts (
 CREATE INDEX alerts_time ON alerts (time);
 """
 
-MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4]
+_V5 = """
+-- The item list and its search (node.items.find_items) answered from indexes
+-- alone: a model prefix with filters (state, category, lot), a lot or a donor's
+-- lots with a state, and a state alone in id order (newest first, no sort).
+CREATE INDEX items_model_filters ON items (model COLLATE NOCASE, state, category, lot_id);
+DROP INDEX items_model;
+CREATE INDEX items_lot_filters ON items (lot_id, state, category);
+DROP INDEX items_lot;
+CREATE INDEX items_state_list ON items (state);
+"""
+
+MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5]
