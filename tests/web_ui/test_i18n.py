@@ -47,3 +47,14 @@ def test_french_formats():
     assert fr.money(18000) == "180,00 €"
     assert fr.date(1_763_900_000_000) == "23/11/2025"
     assert Formats("en").kg(1_234_567) == "1,234.6 kg"
+
+
+@pytest.mark.parametrize("language", ["fr", "en"])
+def test_whole_numbers_are_written_as_babel_writes_them(language):
+    from babel.numbers import format_decimal
+
+    formats = Formats(language)
+    for value in (0, 7, 999, 1000, 12_345, 100_000, 1_234_567, 10**12, -1, -1234, -10**7):
+        assert formats.number(value) == format_decimal(value, locale=formats.locale)
+    assert formats.number(1234.5) == format_decimal(1234.5, locale=formats.locale)
+    assert formats.number(None) == ""

@@ -10,10 +10,11 @@ in grams. Nothing reaches a transaction until the whole form is valid.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 from typing import Any, TypeVar
 
 from aiohttp import web
@@ -21,8 +22,9 @@ from babel.dates import format_date
 from pydantic import BaseModel, ValidationError
 
 from node.errors import DomainError
+from node.items import Item
 from web_ui import labels
-from web_ui.i18n import LOCALES, translator
+from web_ui.i18n import LOCALES, Formats, translator
 from web_ui.paging import PER_PAGE, Pager, page_number  # re-exported for the pages of this area
 from web_ui.render import LANGUAGE, SESSION, page
 
@@ -94,6 +96,7 @@ PATTERNS: dict[str, str] = {
 
 def view(request: web.Request, template: str, status: int = 200, **context: Any) -> web.Response:
     """Render a catalogue template, with the shared display names (``web_ui.labels``) at hand."""
+    language = request.get(LANGUAGE, "fr")
     names = {
         "state_names": labels.STATE_NAMES,
         "category_names": labels.CATEGORY_NAMES,
@@ -104,9 +107,42 @@ def view(request: web.Request, template: str, status: int = 200, **context: Any)
         "lot_status": labels.LOT_STATUS,
         "lot_sources": labels.LOT_SOURCES,
         "document_kinds": labels.DOCUMENT_KINDS,
-        "lot_day": _day_writer(request.get(LANGUAGE, "fr")),
+        "lot_day": _day_writer(language),
+        "item_rows": _item_rows(language),
     }
     return page(request, template, status=status, **{**names, **context})
+
+
+ItemRow = tuple[int, str, str, str, str, int | None, str | None, str, str, str]
+
+
+@lru_cache(maxsize=None)
+def _item_rows(language: str) -> Callable[[Iterable[Item]], list[ItemRow]]:
+    """What ``catalogue/item_table.html`` shows of each item, written once in Python: per-cell
+    template logic (a macro, a filter, a translation per row) cost most of the item list's time."""
+    _ = translator(language)
+    categories = {code: _(name) for code, name in labels.CATEGORY_NAMES.items()}
+    states = {code: _(name) for code, name in labels.STATE_NAMES.items()}
+    formats = Formats(language)
+
+    def rows(items: Iterable[Item]) -> list[ItemRow]:
+        return [
+            (
+                item.id,
+                item.asset_tag,
+                categories.get(item.category, item.category),
+                f"{item.brand} {item.model}" if item.brand and item.model else item.brand or item.model or "",
+                item.serial or "",
+                item.lot_id,
+                item.lot_reference,
+                item.state,
+                states.get(item.state, item.state),
+                formats.date(item.state_since),
+            )
+            for item in items
+        ]
+
+    return rows
 
 
 def _day_writer(language: str) -> Callable[[str | None], str]:

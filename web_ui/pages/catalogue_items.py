@@ -6,6 +6,7 @@ person types the asset tag). The item's own page is in ``catalogue_item_page``.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from functools import lru_cache
 from typing import Any
 
 from aiohttp import web
@@ -17,7 +18,8 @@ from node.lots import get_lot, lot_id_by_reference
 from node.states import STATES
 from web_ui.app import STORE
 from web_ui.auth import requires
-from web_ui.labels import CATEGORY_NAMES, STORAGE, STORAGE_TYPES
+from web_ui.i18n import translator
+from web_ui.labels import CATEGORY_NAMES, STATE_NAMES, STORAGE, STORAGE_TYPES
 from web_ui.pages.catalogue_common import (
     PER_PAGE,
     Form,
@@ -37,6 +39,7 @@ from web_ui.pages.catalogue_common import (
     view,
 )
 from web_ui.pages.catalogue_item_page import NO_ITEM
+from web_ui.render import LANGUAGE
 
 __all__ = [
     "item_list",
@@ -145,7 +148,7 @@ async def item_list(request: web.Request) -> web.Response:
                 limit=PER_PAGE,
                 offset=(number - 1) * PER_PAGE,
             )
-        donors = [(d.id, d.name) for d in await list_donors(db)]
+        donors = [(str(d.id), d.name) for d in await list_donors(db)]
     filters = Form(
         values={
             "q": text,
@@ -156,16 +159,27 @@ async def item_list(request: web.Request) -> web.Response:
         }
     )
     filtered = any((text, state, category, lot_reference, donor_id))
+    states, categories = _choices(request.get(LANGUAGE, "fr"))
     return view(
         request,
         "catalogue/items.html",
         items=found.items if found else [],
         filters=filters,
         paging=Pager(number, found.total if found else 0),
+        state_options=states,
+        category_options=categories,
         donors=donors,
         filtered=filtered,
         flashes=flashes,
     )
+
+
+@lru_cache(maxsize=None)
+def _choices(language: str) -> tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]:
+    """The state and category filters' options, (code, name in ``language``)."""
+    _ = translator(language)
+    states = tuple((code, _(name)) for code, name in STATE_NAMES.items())
+    return states, tuple((code, _(name)) for code, name in CATEGORY_NAMES.items())
 
 
 @routes.get("/items/new")
