@@ -16,6 +16,7 @@ from pydantic import Field
 
 from node.erasure import require_erased
 from node.errors import Invalid, NotFound, RuleBroken
+from node.publication import audience_for
 from node.states import FATES, STATES, STEP_STATES, can_move
 from node.store import Reader, Tx, now_ms
 from node.validation import Input
@@ -120,9 +121,11 @@ async def _publish_fates(tx: Tx, rows: list[Any], state: str, time: int, event_i
         if state in ("recycled", "dismantled") and "weight_g" not in extra:
             extra["weight_g"] = row["weight_g"]
         fates.append(Fate(gid=row["gid"], fate=state, time=time, **extra))
-    # Private to this node (audience: itself) until the publication policy shares it.
+    # Whom the publication policy shares fates with (itself alone under "none").
+    audience = await audience_for(tx, "fates")
+    audience = (tx.author,) if audience is None else audience
     for start in range(0, len(fates), 20000):
-        record = await tx.append(ItemFates(fates=fates[start : start + 20000]), audience=[tx.author], at=time)
+        record = await tx.append(ItemFates(fates=fates[start : start + 20000]), audience=audience, at=time)
         await tx.run_many("UPDATE events SET record_id = ? WHERE id = ?",
                           [(record.id, e) for e in event_ids[start : start + 20000]])  # fmt: skip
 

@@ -129,3 +129,28 @@ def test_a_fork_freezes_its_author_and_raises_an_alert(hub_and_member):
                             content=LotDecline(offer=bytes(32), reason="after").to_content())  # fmt: skip
     answer = call(hub, key, "POST", "/fed/v1/push", canonical.encode({"items": [[following.entry(), None]]}))[1]
     assert answer["results"][0]["reason"] == "fork"
+
+
+def test_what_a_node_did_not_publish_cannot_be_pulled(hub_and_member, make_node):
+    from test_replication import append, held, own
+
+    hub, member, key = hub_and_member
+    member.start()
+    private = append(member, LotDecline(offer=bytes(32), reason="private", note="Mairie de Vannes"),
+                     audience=(member.key,))[0]  # fmt: skip
+    wait_for(lambda: held(hub, member.key) == own(member), what="the member's log at the hub")
+    other = make_node("Autre membre", reachable=False)
+    other.join(hub)
+    status, answer = call(hub, load_node(other.data).key, "GET", f"/fed/v1/log/{node_id(member.key)}")
+    assert status == 200 and len(answer["items"]) == own(member)
+    for entry, sealed in answer["items"]:
+        envelope, content = canonical.decode(entry)
+        header = stored_header(envelope)
+        if header.audience:
+            assert content is None and sealed is None  # a header, nothing to open
+        else:
+            assert content is not None  # the public descriptor
+    # its author gets its sealed copy back (what a restore needs)
+    answer = call(hub, key, "GET", f"/fed/v1/log/{node_id(member.key)}")[1]
+    by_id = {stored_header(canonical.decode(e)[0]).content_hash: s for e, s in answer["items"]}
+    assert by_id[private.header.content_hash] is not None

@@ -1,0 +1,62 @@
+"""The publication policy turned into audiences: who may read what this node signs.
+
+The ``publication_policy`` setting says, for item fates, statistics and
+workforce figures, one of ``none``, ``hub``, ``network`` or ``public``. A
+record's audience is fixed when it is signed, and the federation sends its
+content only to that audience (sealed), so what is not published cannot be
+pulled by anyone:
+
+- ``none``: this node alone (fates are still recorded, privately);
+- ``hub``: this node and its upstream (the hub that admitted it);
+- ``network``: also every node its upstream certified (their
+  ``membership.certificate/1``, held from the upstream's log); more than 63
+  readers falls back to ``hub`` (an audience holds at most 64 keys);
+- ``public``: anyone (an empty audience).
+"""
+
+from __future__ import annotations
+
+import json
+
+from node.settings import get_setting
+from node.store import Reader, Tx, now_ms
+from protocol import canonical
+from protocol.kinds import MembershipCertificate
+from protocol.records import MAX_AUDIENCE
+
+__all__ = ["audience_for", "TOPICS"]
+
+TOPICS = ("stats", "fates", "workforce")
+
+
+async def audience_for(tx: Tx, topic: str) -> tuple[bytes, ...] | None:
+    """The audience for ``topic`` under the policy; ``None`` when the policy says ``none``."""
+    if topic not in TOPICS:
+        raise ValueError(f"unknown publication topic {topic!r}")
+    level = json.loads(await get_setting(tx, "publication_policy"))[topic]  # checked when set
+    if level == "none":
+        return None
+    if level == "public":
+        return ()
+    me = tx.author
+    upstream = [row[0] for row in await tx.all(
+        "SELECT key FROM peers WHERE relation = 'upstream' AND state = 'active'")]  # fmt: skip
+    readers = {me, *upstream}
+    if level == "network":
+        network = readers | await _certified(tx, upstream)
+        readers = network if len(network) <= MAX_AUDIENCE else readers
+    return tuple(sorted(readers))
+
+
+async def _certified(db: Reader, issuers: list[bytes]) -> set[bytes]:
+    """Keys the issuers certified, with a certificate valid now."""
+    keys: set[bytes] = set()
+    now = now_ms()
+    for issuer in issuers:
+        rows = await db.all("SELECT content FROM log_records WHERE author = ? AND kind = ? AND content IS NOT NULL",
+                            (issuer, MembershipCertificate.KIND))  # fmt: skip
+        for row in rows:
+            body = MembershipCertificate.model_validate(canonical.decode(row["content"]))
+            if body.valid_from <= now < body.valid_until:
+                keys.add(body.member)
+    return keys
