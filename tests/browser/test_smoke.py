@@ -18,4 +18,7 @@ async def test_login_and_dashboard(live_node, browser):
     await login(page, base, "admin")
     assert await page.get_by_role("heading", level=1).first.inner_text() == "Tableau de bord"
     await shoot(page, "dashboard")
+    await page.goto(base + "/federation")
+    assert await page.get_by_role("heading", level=1).first.inner_text() == "Fédération"
+    await shoot(page, "federation")
     await page.close()
