@@ -18,7 +18,7 @@ from node.store import Reader, Tx, now_ms
 __all__ = ["enqueue", "enqueue_log", "pending", "delivered", "mailbox", "acknowledge_mailbox", "queue_sizes", "routed_seq",
            "set_routed_seq"]  # fmt: skip
 
-_ROUTED = "federation.routed_seq."
+_ROUTED = "federation.routed_seq"
 
 
 async def enqueue(tx: Tx, peer: bytes, record_ids: list[bytes]) -> int:
@@ -69,14 +69,14 @@ async def queue_sizes(db: Reader) -> dict[bytes, int]:
     return {row[0]: row[1] for row in await db.all("SELECT peer, count(*) FROM outbox GROUP BY peer")}
 
 
-async def routed_seq(db: Reader, author: bytes) -> int:
-    """The last seq of this node's own log (under key ``author``) that was routed to peers."""
-    return await db.value("SELECT value FROM counters WHERE name = ?", (_ROUTED + author.hex(),)) or 0
+async def routed_seq(db: Reader) -> int:
+    """The last seq of this node's own log that was routed to peers."""
+    return await db.value("SELECT value FROM counters WHERE name = ?", (_ROUTED,)) or 0
 
 
-async def set_routed_seq(tx: Tx, author: bytes, seq: int) -> None:
+async def set_routed_seq(tx: Tx, seq: int) -> None:
     await tx.run("INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = ?",
-                 (_ROUTED + author.hex(), seq, seq))  # fmt: skip
+                 (_ROUTED, seq, seq))  # fmt: skip
 
 
 async def queue_summary(db: Reader) -> dict[bytes, tuple[int, int]]:
