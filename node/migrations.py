@@ -346,4 +346,10 @@ DROP INDEX items_lot;
 CREATE INDEX items_state_list ON items (state);
 """
 
-MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5]
+_V6 = """
+-- The ids alone, in order: the item list skips to its page (OFFSET) and counts
+-- all items on this narrow index, not on the table's rows (13 times its pages).
+CREATE INDEX items_newest ON items (id);
+"""
+
+MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5, _V6]
