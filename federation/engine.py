@@ -38,8 +38,8 @@ from node.store import Store, now_ms
 from protocol import canonical
 from protocol.errors import KeyRefused, ProtocolError, Reason
 from protocol.keys import SigningKey, node_id, parse_node_id
-from protocol.kinds import NodeDescriptor, PeeringConvention
-from protocol.records import Record, open_entry, stored_header
+from protocol.kinds import NodeDescriptor
+from protocol.records import Record, open_entry
 from protocol.seal import encryption_key, seal
 
 from federation.client import FedClient, PeerRefused
@@ -90,10 +90,12 @@ class Federation:
         self.store = store
         self.key: SigningKey = node.key
         self.me = node.key.public.raw
-        self.guard = Guard(self.me)
+        self.retired = {key.public.raw: key for key in node.retired}
+        self.guard = Guard(self.me, retired=tuple(self.retired))
         self._session = session
         self._own_session = session is None
         self.client: FedClient | None = None
+        self._retired_clients: dict[bytes, FedClient] = {}
         self._tasks: dict[tuple[str, bytes], asyncio.Task] = {}
         self._wake: dict[bytes, asyncio.Event] = {}
         self._route = asyncio.Event()
@@ -108,6 +110,7 @@ class Federation:
         if self._session is None:
             self._session = aiohttp.ClientSession()
         self.client = FedClient(self._session, self.key)
+        self._retired_clients = {raw: FedClient(self._session, key) for raw, key in self.retired.items()}
         self.store.on_commit.append(self._committed)
         if self.store.writes_held and not await self.resync():
             task = asyncio.create_task(self._resync_until_done(), name="federation resync")
@@ -309,27 +312,10 @@ class Federation:
     async def route(self) -> int:
         """Queue this node's new records for their peers; return how many records were routed."""
         async with self.store.transaction() as tx:
-            last = await outbox.routed_seq(tx)
-            rows = await tx.all("SELECT seq, id, kind, envelope, content FROM log_records WHERE author = ? AND seq > ?"
-                                " ORDER BY seq LIMIT 5000", (self.me, last))  # fmt: skip
-            if not rows:
-                return 0
-            peers = {p.key: p for p in await trust.list_peers(tx, active_only=True)}
-            upstream = [key for key, p in peers.items() if p.relation == "upstream"]
-            queues: dict[bytes, list[bytes]] = {}
-            for row in rows:
-                readers = set(upstream) | {k for k in stored_header(row["envelope"]).audience if k in peers}
-                if row["kind"] == PeeringConvention.KIND and row["content"] is not None:
-                    # a public record, but the other hub must sign it too: it goes there
-                    hubs = PeeringConvention.model_validate(canonical.decode(row["content"])).hubs
-                    readers |= {k for k in hubs if k in peers}
-                for reader in readers:
-                    queues.setdefault(reader, []).append(row["id"])
-            for reader, ids in queues.items():
-                await outbox.enqueue(tx, reader, ids)
-            await outbox.set_routed_seq(tx, rows[-1]["seq"])
-        self.wake()
-        return len(rows)
+            routed = await outbox.route_own(tx, self.me)
+        if routed:
+            self.wake()
+        return routed
 
     # loops ------------------------------------------------------------------
 
@@ -384,9 +370,13 @@ class Federation:
         if not held:
             return False
         assert self.client is not None and peer.url is not None
+        # Records still queued under a key this node rotated away from go signed by that key:
+        # the peer learns the new key from the rotation record among them.
+        retired = next((h.header.author for h in held if h.header.author in self._retired_clients), None)
+        client = self._retired_clients[retired] if retired else self.client
         try:
             items = await self._batch(held, peer.key)
-            results = await self.client.push(peer.url, peer.key, items)
+            results = await client.push(peer.url, peer.key, items)
         except (*NETWORK_ERRORS, SendBlocked) as exc:
             async with self.store.transaction() as tx:
                 await trust.mark_failure(tx, peer.key, _describe(exc), first=self.timing.backoff_first_ms,

@@ -13,6 +13,7 @@ from collections import OrderedDict
 from collections.abc import Mapping
 
 from protocol.errors import Reason, RequestRefused
+from protocol.keys import node_id
 from protocol.requests import REQUEST_WINDOW, SignedRequest, verify_request
 
 __all__ = ["Guard"]
@@ -21,9 +22,11 @@ __all__ = ["Guard"]
 class Guard:
     """Checks requests addressed to ``me``: signature, freshness, replay, rate per caller."""
 
-    def __init__(self, me: bytes, *, window: int = REQUEST_WINDOW, rate: float = 20.0, burst: int = 100,
-                 clock=time.time) -> None:  # fmt: skip
+    def __init__(self, me: bytes, *, retired: tuple[bytes, ...] = (), window: int = REQUEST_WINDOW, rate: float = 20.0,
+                 burst: int = 100, clock=time.time) -> None:  # fmt: skip
         self.me = me
+        # Peers that have not yet processed this node's key rotation still address its old key.
+        self._callees = {node_id(key): key for key in (me, *retired)}
         self.window = window
         self.rate = rate
         self.burst = burst
@@ -34,7 +37,9 @@ class Guard:
 
     def check(self, headers: Mapping[str, str], *, method: str, path: str, query: str, body: bytes) -> SignedRequest:
         """The verified caller of a request, or ``RequestRefused`` with the reason."""
-        signed = verify_request(headers, method=method, path=path, query=query, body=body, callee=self.me)
+        addressed = next((v.strip() for k, v in headers.items() if k.lower() == "maillon-to"), "")
+        callee = self._callees.get(addressed, self.me)
+        signed = verify_request(headers, method=method, path=path, query=query, body=body, callee=callee)
         now = self._clock()
         if abs(now - signed.created) > self.window:
             raise RequestRefused(Reason.STALE_REQUEST, f"created {int(now - signed.created)} s away from this node's clock")

@@ -137,6 +137,13 @@ def build_parser() -> argparse.ArgumentParser:
     rverify.add_argument("--author", help="expected author: node id (base32) or 64 hex digits")
     rverify.set_defaults(handler=_cmd_record_verify)
 
+    key = sub.add_parser("key", help="the node's signing key", description="the node's signing key")
+    key_sub = key.add_subparsers(dest="key_command", required=True, metavar="ACTION")
+    rotate = key_sub.add_parser("rotate", help="move to a new key; the old key signs its successor (stop the node first)")
+    data(rotate)
+    rotate.add_argument("--reason", default="", help="why (kept in the signed rotation)")
+    rotate.set_defaults(handler=commands.key_rotate)
+
     log = sub.add_parser("log", help="work with signed logs", description="work with signed logs")
     log_sub = log.add_subparsers(dest="log_command", required=True, metavar="ACTION")
     verify = log_sub.add_parser("verify", help="verify a log export (PROTOCOL.md, 'Log export')")

@@ -19,17 +19,18 @@ from pathlib import Path
 from typing import Any, Iterator, TypeVar
 
 from node.beneficiaries import erase_expired
-from node.config import Node, load_node
+from node import outbox
+from node.config import Node, load_node, load_node_rotating, next_key, retire_key
 from node.errors import ConfigError, Invalid
 from node.exports import CSV_EXPORTS, nwipe_customers, write_csv
 from node.store import Store, restore as restore_database
-from protocol.kinds import NodeDescriptor
+from protocol.kinds import KeyRotation, NodeDescriptor
 from protocol.log import write_log
 from protocol.records import open_envelope
 
 __all__ = [
     "EXPORTS", "with_store", "create_database", "daily_upkeep", "backup", "restore", "import_file", "export", "stats",
-    "log_export", "token_create", "token_revoke", "station_add", "attach", "settings", "user_add", "demo_accounts",
+    "log_export", "key_rotate", "token_create", "token_revoke", "station_add", "attach", "settings", "user_add", "demo_accounts",
 ]  # fmt: skip
 
 EXPORTS = (*CSV_EXPORTS, "nwipe-customers", "donor-report")
@@ -326,3 +327,40 @@ async def demo_accounts(node: Node) -> str:
     finally:
         await store.close()
     return "\n".join(lines) + "\n"
+
+
+def key_rotate(args: argparse.Namespace) -> int:
+    """Move the node to a new key: the old key's last record names the new one (``key.rotation/1``).
+
+    Steps, each safe to repeat if the command is interrupted: the new key is
+    saved aside; the rotation is signed with the old key and queued for every
+    peer (they learn the new key from it); then the new key replaces the old,
+    which is kept under ``keys/`` so that what is still queued under it can
+    be delivered. The node must be stopped.
+    """
+    node = load_node_rotating(args.data)
+    with node.running():
+        new = next_key(node.data_dir)
+
+        async def sign_rotation() -> None:
+            store = await Store.open(node.db_path, node.key)
+            try:
+                async with store.transaction() as tx:
+                    head = await tx.one("SELECT kind, content FROM log_records WHERE author = ? ORDER BY seq DESC"
+                                        " LIMIT 1", (tx.author,))  # fmt: skip
+                    if head is not None and head["kind"] == KeyRotation.KIND:
+                        return  # signed before an interruption
+                    await outbox.route_own(tx, tx.author)  # what was not routed yet goes first
+                    record = await tx.append(KeyRotation(new_key=new.public.raw, reason=args.reason or None))
+                    for (peer,) in await tx.all("SELECT key FROM peers WHERE state = 'active'"):
+                        await outbox.enqueue(tx, peer, [record.id])
+                    await outbox.set_routed_seq(tx, tx.author, record.header.seq)
+            finally:
+                await store.close()
+
+        asyncio.run(sign_rotation())
+        retire_key(node, new)
+    print(f"new key: node id {new.public.node_id}")
+    print(f"new fingerprint: {new.public.fingerprint} (the old key is kept in {node.data_dir / 'keys'})")
+    print("the peers learn it from the signed rotation when the node runs again (`maillon run`)")
+    return 0

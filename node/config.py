@@ -4,6 +4,7 @@ Layout of a data directory::
 
     node.toml   the configuration (name, role, listening address, public URL)
     node.key    the Ed25519 private key (PKCS#8 PEM, mode 0600)
+    keys/       the keys it used before a rotation, one PEM file each
 """
 
 from __future__ import annotations
@@ -23,12 +24,14 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from node.errors import AlreadyExists, ConfigError
 from protocol.keys import SigningKey
 
-__all__ = ["Config", "Node", "init_node", "load_node", "CONFIG_FILE", "KEY_FILE", "DB_FILE"]
+__all__ = ["Config", "Node", "init_node", "load_node", "load_node_rotating", "next_key", "retire_key", "CONFIG_FILE", "KEY_FILE", "DB_FILE"]
 
 CONFIG_FILE = "node.toml"
 KEY_FILE = "node.key"
 DB_FILE = "node.db"
 LOCK_FILE = "node.lock"
+RETIRED_DIR = "keys"
+NEXT_KEY = "next.pem"  # the new key while a rotation is under way (not *.key: not a retired key)
 Role = Literal["member", "hub", "national"]
 ROLES: tuple[str, ...] = ("member", "hub", "national")
 
@@ -77,6 +80,9 @@ class Node:
     data_dir: Path
     config: Config
     key: SigningKey
+    # Keys this node used before a rotation (``keys/<node id>.key``), kept so
+    # that what was queued under them can still be delivered and answered.
+    retired: tuple[SigningKey, ...] = ()
 
     @property
     def db_path(self) -> Path:
@@ -137,12 +143,73 @@ def load_node(data_dir: Path) -> Node:
         raise ConfigError(f"{data_dir / CONFIG_FILE}: unknown settings {', '.join(sorted(unknown))}")
     try:
         config = Config(**raw).validate()
-        private = serialization.load_pem_private_key(pem, password=None)
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{data_dir}: {exc}") from exc
+    if (data_dir / RETIRED_DIR / NEXT_KEY).exists():
+        raise ConfigError(f"a key rotation of {data_dir} was interrupted: run `maillon key rotate --data {data_dir}`"
+                          " again to finish it")  # fmt: skip
+    retired = tuple(_load_key(path, path.read_bytes()) for path in sorted((data_dir / RETIRED_DIR).glob("*.key")))
+    return Node(data_dir, config, _load_key(data_dir / KEY_FILE, pem), retired)
+
+
+def _load_key(path: Path, pem: bytes) -> SigningKey:
+    try:
+        private = serialization.load_pem_private_key(pem, password=None)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
     if not isinstance(private, Ed25519PrivateKey):
-        raise ConfigError(f"{data_dir / KEY_FILE} is not an Ed25519 key")
-    return Node(data_dir, config, SigningKey(private))
+        raise ConfigError(f"{path} is not an Ed25519 key")
+    return SigningKey(private)
+
+
+def _pem(key: SigningKey) -> bytes:
+    return Ed25519PrivateKey.from_private_bytes(key.seed).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+
+
+def _write_secret(path: Path, data: bytes) -> None:
+    """Write a key file readable by its owner only, atomically (never a half-written key)."""
+    temporary = path.with_name(path.name + ".new")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)
+
+
+def next_key(data_dir: Path) -> SigningKey:
+    """The key a rotation moves to: made and saved first, so an interrupted rotation resumes with it."""
+    retired_dir = data_dir / RETIRED_DIR
+    retired_dir.mkdir(mode=0o700, exist_ok=True)
+    path = retired_dir / NEXT_KEY
+    if path.exists():
+        return _load_key(path, path.read_bytes())
+    key = SigningKey.generate()
+    _write_secret(path, _pem(key))
+    return key
+
+
+def load_node_rotating(data_dir: Path) -> Node:
+    """``load_node`` for the rotation itself, which may find one under way."""
+    pending = data_dir / RETIRED_DIR / NEXT_KEY
+    if not pending.exists():
+        return load_node(data_dir)
+    pending.rename(pending.with_suffix(".hold"))
+    try:
+        return load_node(data_dir)
+    finally:
+        pending.with_suffix(".hold").rename(pending)
+
+
+def retire_key(node: Node, new: SigningKey) -> Node:
+    """Make ``new`` the node's key; keep the old one under ``keys/``. The caller signed the rotation first."""
+    retired_dir = node.data_dir / RETIRED_DIR
+    _write_secret(retired_dir / f"{node.key.public.node_id}.key", _pem(node.key))
+    _write_secret(node.data_dir / KEY_FILE, _pem(new))
+    (retired_dir / NEXT_KEY).unlink()
+    return Node(node.data_dir, node.config, new, (*node.retired, node.key))
 
 
 def _toml_string(value: str) -> str:

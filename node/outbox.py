@@ -14,11 +14,14 @@ from __future__ import annotations
 
 from node.replica import _HELD, _HELD_COLUMNS, _HELD_FROM, Held, _held
 from node.store import Reader, Tx, now_ms
+from protocol import canonical
+from protocol.kinds import PeeringConvention
+from protocol.records import stored_header
 
 __all__ = ["enqueue", "enqueue_log", "pending", "delivered", "mailbox", "acknowledge_mailbox", "queue_sizes", "routed_seq",
-           "set_routed_seq"]  # fmt: skip
+           "set_routed_seq", "route_own"]  # fmt: skip
 
-_ROUTED = "federation.routed_seq"
+_ROUTED = "federation.routed_seq."
 
 
 async def enqueue(tx: Tx, peer: bytes, record_ids: list[bytes]) -> int:
@@ -69,17 +72,45 @@ async def queue_sizes(db: Reader) -> dict[bytes, int]:
     return {row[0]: row[1] for row in await db.all("SELECT peer, count(*) FROM outbox GROUP BY peer")}
 
 
-async def routed_seq(db: Reader) -> int:
-    """The last seq of this node's own log that was routed to peers."""
-    return await db.value("SELECT value FROM counters WHERE name = ?", (_ROUTED,)) or 0
+async def routed_seq(db: Reader, author: bytes) -> int:
+    """The last seq of this node's own log (under key ``author``) that was routed to peers."""
+    return await db.value("SELECT value FROM counters WHERE name = ?", (_ROUTED + author.hex(),)) or 0
 
 
-async def set_routed_seq(tx: Tx, seq: int) -> None:
+async def set_routed_seq(tx: Tx, author: bytes, seq: int) -> None:
     await tx.run("INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = ?",
-                 (_ROUTED, seq, seq))  # fmt: skip
+                 (_ROUTED + author.hex(), seq, seq))  # fmt: skip
 
 
 async def queue_summary(db: Reader) -> dict[bytes, tuple[int, int]]:
     """Per peer: how many records wait for it, and since when (the oldest ``queued`` time, ms)."""
     rows = await db.all("SELECT peer, count(*), min(queued) FROM outbox GROUP BY peer")
     return {row[0]: (row[1], row[2]) for row in rows}
+
+
+async def route_own(tx: Tx, author: bytes, *, limit: int = 5000) -> int:
+    """Queue the node's records (key ``author``) not routed yet; return how many were routed.
+
+    A record goes to the node's upstream (which keeps its whole log), to the
+    pinned peers in its audience, and a peering convention to the hubs it
+    names (they sign it too).
+    """
+    last = await routed_seq(tx, author)
+    rows = await tx.all("SELECT seq, id, kind, envelope, content FROM log_records WHERE author = ? AND seq > ?"
+                        " ORDER BY seq LIMIT ?", (author, last, limit))  # fmt: skip
+    if not rows:
+        return 0
+    peers = {row[0]: row[1] for row in await tx.all("SELECT key, relation FROM peers WHERE state = 'active'")}
+    upstream = {key for key, relation in peers.items() if relation == "upstream"}
+    queues: dict[bytes, list[bytes]] = {}
+    for row in rows:
+        readers = upstream | {k for k in stored_header(row["envelope"]).audience if k in peers}
+        if row["kind"] == PeeringConvention.KIND and row["content"] is not None:
+            hubs = PeeringConvention.model_validate(canonical.decode(row["content"])).hubs
+            readers |= {k for k in hubs if k in peers}
+        for reader in readers:
+            queues.setdefault(reader, []).append(row["id"])
+    for reader, ids in queues.items():
+        await enqueue(tx, reader, ids)
+    await set_routed_seq(tx, author, rows[-1]["seq"])
+    return len(rows)

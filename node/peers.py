@@ -176,11 +176,14 @@ async def rotate_peer(tx: Tx, old: bytes, new: bytes) -> None:
     if peer is None:
         return
     await tx.run(
-        "INSERT INTO peers (key, name, role, relation, url, network, added) VALUES (?, ?, ?, ?, ?, ?, ?)"
-        " ON CONFLICT (key) DO NOTHING",
-        (new, peer.name, peer.role, peer.relation, peer.url, peer.network, now_ms()),
-    )
+        "INSERT INTO peers (key, name, role, relation, url, network, added, last_contact, mailbox_cursor)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
+        (new, peer.name, peer.role, peer.relation, peer.url, peer.network, now_ms(), peer.last_contact,
+         peer.mailbox_cursor),
+    )  # fmt: skip
     await tx.run("UPDATE peers SET state = 'rotated' WHERE key = ? AND state = 'active'", (old,))
+    # what waited for the old key now waits for the new one (the same node)
+    await tx.run("UPDATE OR IGNORE outbox SET peer = ? WHERE peer = ?", (new, old))
     await tx.run("DELETE FROM outbox WHERE peer = ?", (old,))
 
 
