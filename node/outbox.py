@@ -24,13 +24,11 @@ __all__ = ["enqueue", "enqueue_log", "pending", "delivered", "mailbox", "acknowl
 _ROUTED = "federation.routed_seq."
 
 
-async def enqueue(tx: Tx, peer: bytes, record_ids: list[bytes]) -> int:
-    """Queue records for ``peer`` (already queued ones are left alone); return how many were new."""
+async def enqueue(tx: Tx, peer: bytes, record_ids: list[bytes]) -> None:
+    """Queue records for ``peer`` (already queued ones are left alone)."""
     now = now_ms()
-    before = await tx.value("SELECT count(*) FROM outbox WHERE peer = ?", (peer,))
     await tx.run_many("INSERT INTO outbox (peer, record_id, queued) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                       [(peer, record_id, now) for record_id in record_ids])  # fmt: skip
-    return await tx.value("SELECT count(*) FROM outbox WHERE peer = ?", (peer,)) - before
 
 
 async def enqueue_log(tx: Tx, peer: bytes, author: bytes) -> None:
