@@ -105,14 +105,18 @@ async def join(node: Node, store: Store, url: str, token: str, expected: str) ->
     return peer
 
 
-def _cmd_join(args: argparse.Namespace) -> int:
-    async def act(node: Node, store: Store) -> trust.Peer:
-        return await join(node, store, args.url, args.token, args.fingerprint)
-
+def _reaching(args: argparse.Namespace, action) -> trust.Peer | None:
+    """Run ``action(node, store)`` that calls ``args.url``; ``None`` (said on stderr) if it cannot be reached."""
     try:
-        peer = with_store(args, act)
+        return with_store(args, action)
     except aiohttp.ClientError as exc:
         print(f"maillon: cannot reach {args.url}: {exc}", file=sys.stderr)
+        return None
+
+
+def _cmd_join(args: argparse.Namespace) -> int:
+    peer = _reaching(args, lambda node, store: join(node, store, args.url, args.token, args.fingerprint))
+    if peer is None:
         return 2
     print(f"joined {peer.name} ({peer.role}), fingerprint {fingerprint(peer.key)}")
     print("this node's log will be sent to it as soon as the node runs (`maillon run`)")
@@ -165,13 +169,8 @@ async def add_peer(node: Node, store: Store, url: str, expected: str) -> trust.P
 
 
 def _cmd_peers_add(args: argparse.Namespace) -> int:
-    async def act(node: Node, store: Store) -> trust.Peer:
-        return await add_peer(node, store, args.url, args.fingerprint)
-
-    try:
-        peer = with_store(args, act)
-    except aiohttp.ClientError as exc:
-        print(f"maillon: cannot reach {args.url}: {exc}", file=sys.stderr)
+    peer = _reaching(args, lambda node, store: add_peer(node, store, args.url, args.fingerprint))
+    if peer is None:
         return 2
     print(f"now trusting {peer.name} ({peer.role}), fingerprint {fingerprint(peer.key)}")
     return 0
