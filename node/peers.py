@@ -11,6 +11,7 @@ request from that peer resets it (the peer is back).
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import random
 import secrets
@@ -211,7 +212,8 @@ async def create_invitation(tx: Tx, *, role: str = "member", note: str = "", day
         raise Invalid("an invitation admits a member or a hub", code="invalid")
     if not 1 <= days <= 90:
         raise Invalid("an invitation is valid 1 to 90 days", code="invalid")
-    token = secrets.token_urlsafe(18)
+    # base32: letters and digits only, so it never starts with "-" on a command line
+    token = base64.b32encode(secrets.token_bytes(15)).decode("ascii").lower()
     now = now_ms()
     await tx.run("INSERT INTO invitations (sha256, role, note, created, expires) VALUES (?, ?, ?, ?, ?)",
                  (_token_digest(token), role, note.strip()[:200], now, now + days * 86_400_000))  # fmt: skip

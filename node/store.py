@@ -55,12 +55,13 @@ class Reader:
         self._db = db
 
     async def all(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[sqlite3.Row]:
-        async with self._db.execute(sql, params) as cursor:
-            return list(await cursor.fetchall())
+        # one trip to the connection's thread (a cursor takes three)
+        return list(await self._db.execute_fetchall(sql, params))
 
     async def one(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> sqlite3.Row | None:
-        async with self._db.execute(sql, params) as cursor:
-            return await cursor.fetchone()
+        """The first row of a query that returns one row (or none)."""
+        rows = await self._db.execute_fetchall(sql, params)
+        return rows[0] if rows else None
 
     async def value(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Any:
         row = await self.one(sql, params)
@@ -221,6 +222,7 @@ async def _connect(path: Path, *, read_only: bool) -> aiosqlite.Connection:
     if read_only:
         db = await aiosqlite.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
         await db.execute("PRAGMA query_only = ON")
+        await db.execute("PRAGMA cache_size = -32768")  # 32 MiB: the item list's indexes stay in memory
     else:
         db = await aiosqlite.connect(path, isolation_level=None)
         await db.execute("PRAGMA journal_mode = WAL")
