@@ -81,9 +81,10 @@ class FedClient:
 
 
 async def _body(response: aiohttp.ClientResponse) -> bytes:
-    data = await response.content.read(wire.MAX_BODY + 1)
-    if len(data) > wire.MAX_BODY:
-        raise PeerRefused(response.status, "too_large", "the answer is too large")
+    try:
+        data = await wire.read_body(response.content)
+    except ProtocolError as exc:
+        raise PeerRefused(response.status, exc.code.value, exc.message) from exc
     if response.status != 200:
         reason, message = "http_error", response.reason or ""
         try:

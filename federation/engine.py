@@ -423,6 +423,8 @@ class Federation:
                 await self.pull_once(peer)
             except (*NETWORK_ERRORS, SendBlocked) as exc:
                 log.info("pull from %s failed: %s", peer.name, _describe(exc))
+            except Exception:  # a bug: say it, and keep the node running
+                log.exception("pull from %s failed", peer.name)
             await self._wait(key, self.timing.pull)
 
     async def pull_once(self, peer: trust.Peer) -> int:

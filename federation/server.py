@@ -59,9 +59,7 @@ async def _authenticate(request: web.Request, *, known: bool = True) -> tuple[Si
     fed = request.app[FED]
     if (request.content_length or 0) > wire.MAX_BODY:
         raise RequestRefused(Reason.TOO_LARGE, f"a body is at most {wire.MAX_BODY} bytes")
-    body = await request.content.read(wire.MAX_BODY + 1)
-    if len(body) > wire.MAX_BODY:
-        raise RequestRefused(Reason.TOO_LARGE, f"a body is at most {wire.MAX_BODY} bytes")
+    body = await wire.read_body(request.content)
     signed = fed.guard.check(request.headers, method=request.method, path=request.rel_url.raw_path,
                              query=request.rel_url.raw_query_string, body=body)  # fmt: skip
     if known:

@@ -16,7 +16,7 @@ from protocol.errors import ProtocolError, Reason, RequestRefused
 from protocol.records import MAX_CONTENT, MAX_ENTRY
 
 __all__ = [
-    "Item", "Result", "MAX_BODY", "MAX_ITEMS", "encode", "decode_map", "encode_items", "decode_items",
+    "Item", "Result", "MAX_BODY", "read_body", "MAX_ITEMS", "encode", "decode_map", "encode_items", "decode_items",
     "encode_results", "decode_results", "CONTENT_TYPE",
 ]  # fmt: skip
 
@@ -54,6 +54,23 @@ class Result:
         if self.have is not None:
             out["have"] = self.have
         return out
+
+
+async def read_body(stream, limit: int = MAX_BODY) -> bytes:
+    """A whole HTTP body from an aiohttp stream, refused (``too_large``) past ``limit`` bytes.
+
+    ``StreamReader.read(n)`` returns what has arrived so far, up to n: read
+    until the end of the body.
+    """
+    chunks, size = [], 0
+    while True:
+        chunk = await stream.read(65536)
+        if not chunk:
+            return b"".join(chunks)
+        size += len(chunk)
+        if size > limit:
+            raise RequestRefused(Reason.TOO_LARGE, f"a body is at most {limit} bytes")
+        chunks.append(chunk)
 
 
 def _bad(message: str) -> RequestRefused:

@@ -7,6 +7,7 @@ import asyncio
 import pytest
 
 from livenodes import LiveNode, wait_for
+from test_requests_live import call
 from node.config import load_node
 from node.errors import StoreError
 from node.store import Store
@@ -158,3 +159,19 @@ def _try_append(node: LiveNode) -> Record | None:
         return append(node, LotDecline(offer=bytes(32), reason="after_restore"))[0]
     except StoreError:
         return None
+
+
+def test_bodies_larger_than_one_network_read_go_through(make_node):
+    hub = make_node("Hub", role="hub").start()
+    member = make_node("Membre", reachable=False)
+    member.join(hub)
+    member.start()
+    # 300 public records of ~600 bytes: pushes and pulls of several hundred kilobytes
+    append(member, LotDecline(offer=bytes(32), reason="big", note="x" * 480), count=300)
+    wait_for(lambda: held(hub, member.key) == own(member) and queued(member) == 0, what="the big push")
+    other = make_node("Autre", reachable=False)
+    other.join(hub)
+    other.start()
+    # the other member pulls the first member's log from the hub when it must (here: it is told to)
+    status, answer = call(hub, load_node(other.data).key, "GET", f"/fed/v1/log/{member.node_id}", query="after=0&limit=500")
+    assert status == 200 and len(answer["items"]) == own(member) and sum(len(e) for e, _ in answer["items"]) > 150_000
