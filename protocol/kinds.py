@@ -28,6 +28,7 @@ __all__ = [
     "OfferedItem",
     "LotAccept",
     "LotDecline",
+    "LotCancel",
     "LotReceipt",
     "ExtraItem",
     "ItemFates",
@@ -188,6 +189,15 @@ class LotDecline(Body):
     note: Text | None = None
 
 
+class LotCancel(Body):
+    """A withdraws an offer it made; only while the offer is not accepted."""
+
+    KIND: ClassVar[str] = "lot.cancel/1"
+    offer: RecordId
+    reason: Code | None = None
+    note: Text | None = None
+
+
 class ExtraItem(_Part):
     category: Category
     weight_g: Grams
@@ -331,8 +341,8 @@ KINDS: dict[str, type[Body]] = {
     model.KIND: model
     for model in (
         NodeDescriptor, MembershipCertificate, PeeringConvention, KeyRotation, KeyRevocation,
-        LotOffer, LotAccept, LotDecline, LotReceipt, ItemFates, StatsReport, RegionalSummary,
-        LogCheckpoint, DonorReport,
+        LotOffer, LotAccept, LotDecline, LotCancel, LotReceipt, ItemFates, StatsReport,
+        RegionalSummary, LogCheckpoint, DonorReport,
     )
 }  # fmt: skip
 

@@ -9,14 +9,16 @@ import pytest
 
 from protocol import canonical
 from protocol.errors import ContentInvalid, Reason
-from protocol.kinds import KINDS, LotOffer, LotReceipt, MembershipCertificate, StatsReport, parse_body
+from protocol.kinds import (
+    KINDS, LotCancel, LotOffer, LotReceipt, MembershipCertificate, StatsReport, parse_body,
+)  # fmt: skip
 
 VECTORS = json.loads((Path(__file__).parents[1] / "vectors" / "records.json").read_text())
 GID = "01890a5d-ac96-7ab0-9c1e-000000000001"
 
 EXPECTED_KINDS = {
     "node.descriptor/1", "membership.certificate/1", "peering.convention/1", "key.rotation/1",
-    "key.revocation/1", "lot.offer/1", "lot.accept/1", "lot.decline/1", "lot.receipt/1",
+    "key.revocation/1", "lot.offer/1", "lot.accept/1", "lot.decline/1", "lot.cancel/1", "lot.receipt/1",
     "item.fates/1", "stats.report/1", "regional.summary/1", "log.checkpoint/1", "donor.report/1",
 }  # fmt: skip
 
@@ -70,6 +72,16 @@ def test_receipt_counts_must_add_up():
                    {"missing": [other, other]}):
         with pytest.raises(ContentInvalid):
             parse_body(LotReceipt.KIND, base | change)
+
+
+def test_cancel_names_an_offer_and_at_most_a_code():
+    parse_body(LotCancel.KIND, {"offer": bytes(32)})
+    parse_body(LotCancel.KIND, {"offer": bytes(32), "reason": "donor_withdrew", "note": "gardé"})
+    for value in ({}, {"offer": bytes(31)}, {"offer": bytes(32), "reason": "Donor withdrew"},
+                  {"offer": bytes(32), "reason": None}, {"offer": bytes(32), "items": []}):
+        with pytest.raises(ContentInvalid) as info:
+            parse_body(LotCancel.KIND, value)
+        assert info.value.code is Reason.BAD_CONTENT
 
 
 def test_certificate_validity_must_be_a_period():

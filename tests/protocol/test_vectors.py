@@ -96,7 +96,7 @@ def test_valid_records(vector):
     assert stub.is_stub and stub.id == record.id
 
 
-@pytest.mark.parametrize(("name", "records"), [("hub_log_export", 8), ("member_log_export", 7)])
+@pytest.mark.parametrize(("name", "records"), [("hub_log_export", 10), ("member_log_export", 7)])
 def test_valid_log_exports(name, records):
     report = verify_log(bytes.fromhex(RECORDS[name]))
     assert report.ok and report.valid == records

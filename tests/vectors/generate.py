@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -111,8 +112,18 @@ def hub_chain() -> list[Record]:
                                                      "disk_serial": "S3Z9NB0K123456"}]},
                                       {"gid": gid(2), "category": "desktop", "state": "recycled",
                                        "fate_time": T0 + 21 * 86_400_000, "erasures": []}]}, ()),
+        ("lot.offer/1", {"lot_ref": "REG-2023-02", "recipient": pub("member"),
+                         "items": [{"gid": gid(4), "category": "screen", "weight_g": 4200,
+                                    "erasure": "not_applicable"}],
+                         "units": 1, "weight_g": 4200, "orientations": [], "expires": T0 + 14 * 86_400_000,
+                         "note": "un écran de plus"}, (pub("member"),)),
     ]
-    return _chain(hub, bodies, T0)
+    # The cancel names the offer above by its id, so it is signed in a second step. Both come last so that
+    # every earlier record keeps its bytes.
+    records = _chain(hub, bodies, T0)
+    cancel = ("lot.cancel/1", {"offer": records[-1].id, "reason": "donor_withdrew",
+                               "note": "le donateur garde l'écran"}, (pub("member"),))
+    return _chain(hub, [cancel], T0, records)
 
 
 def member_chain() -> list[Record]:
@@ -139,14 +150,14 @@ def member_chain() -> list[Record]:
     return _chain(member, bodies, T0 + 3_600_000)
 
 
-def _chain(key: SigningKey, bodies, start: int) -> list[Record]:
-    records: list[Record] = []
-    prev = None
-    for i, (kind, body, audience) in enumerate(bodies):
+def _chain(key: SigningKey, bodies, start: int, before: Sequence[Record] = ()) -> list[Record]:
+    """``before`` followed by the records of ``bodies``, one minute apart from ``start`` on."""
+    records = list(before)
+    for kind, body, audience in bodies:
+        i, prev = len(records), records[-1].id if records else None
         record = sign_record(key, seq=i + 1, prev=prev, time=start + i * 60_000, kind=kind,
                              content=KINDS[kind].model_validate(body).to_content(), audience=audience)
         records.append(record)
-        prev = record.id
     return records
 
 
