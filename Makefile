@@ -24,6 +24,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/protocol_bench.py
 	$(BIN)/python bench/node_bench.py
 	$(BIN)/python bench/ui_bench.py
+	$(BIN)/python bench/federation_bench.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis

@@ -7,92 +7,377 @@ item it checks, in order: the entry (PROTOCOL.md "Checking an entry", steps
 the sealed content when this node is a recipient, the body against its kind,
 the author's revocation, then the author's log as held here (step 8).
 A refused item changes nothing but an alert; the others are held.
+
+A batch goes through two passes, with the outcome its items would have one
+after the other. ``check`` needs no database: decoding, signatures, sealed
+content, bodies; for a big batch it runs on worker processes, one per core
+(``start_workers``), since the signatures cost more than all the rest, and
+a caller may run it before taking the transaction. ``hold`` reads what it
+needs once per author (``node.replica.store_records``) and writes with one
+statement per table, then applies the effects in order. A record with an
+effect on who is trusted (a descriptor, a revocation, a rotation) ends a
+segment: the items after it are held against the state it leaves. Other
+effects (hand-offs, fates) change nothing the checks read; they run in
+order once their segment is held, each seeing its own record held.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import multiprocessing
+import os
+import signal
+import time
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
 from node import peers as trust
 from node.outbox import enqueue
-from node.replica import head, store_record
+from node.replica import store_records
 from node.store import Tx
-from protocol.errors import ContentInvalid, LogBroken, ProtocolError, Reason, RecordInvalid, RequestRefused
+from protocol.errors import ContentInvalid, ProtocolError, Reason, RecordInvalid
 from protocol.keys import SigningKey
-from protocol.records import Record, open_entry
+from protocol.kinds import KeyRevocation, KeyRotation, NodeDescriptor
+from protocol.records import Header, Record, open_entry
 from protocol.seal import open_sealed
 
-from federation.effects import apply_effects
+from federation.effects import EFFECTS, apply_effects
 from federation.wire import Item, Result
 
-__all__ = ["receive"]
+__all__ = ["receive", "check", "hold", "Checked", "start_workers", "stop_workers"]
+
+log = logging.getLogger(__name__)
 
 # Refusals that are part of normal catching up, not worth an admin's attention.
 _QUIET = {Reason.GAP.value}
+# Below this many items a round trip to the workers costs more than it saves.
+PARALLEL_MIN = 64
+# Far more than a batch takes on a busy machine: beyond, the workers are stuck and the node checks alone.
+WORKERS_TIMEOUT = 120.0
+# Workers hold some 45 MB each: they stop when no big batch came for this long, and start again at the next.
+WORKERS_IDLE = 600.0
 
 
-async def receive(tx: Tx, key: SigningKey, items: list[Item], *, sender: bytes | None) -> list[Result]:
-    """Verify and hold ``items`` (from ``sender``, None when read from a file); one result per item."""
-    return [await _receive_one(tx, key, item, sender) for item in items]
+# Kinds whose effect changes who is trusted: what follows them is held against the state they leave.
+_TRUST_KINDS = frozenset({NodeDescriptor.KIND, KeyRevocation.KIND, KeyRotation.KIND})
 
 
-async def _receive_one(tx: Tx, key: SigningKey, item: Item, sender: bytes | None) -> Result:
-    me = key.public.raw
+class _Refusal(NamedTuple):
+    reason: Reason
+    message: str
+
+
+class _Verdict(NamedTuple):
+    """An item after the first pass: its record (None if it could not be read), body for effects, refusal."""
+
+    record: Record | None
+    body: Any = None  # parsed once, kept only when the kind has an effect
+    refusal: _Refusal | None = None
+
+
+# First pass: no database ----------------------------------------------------------
+
+
+def _check(entry: bytes, sealed: bytes | None, key: SigningKey) -> _Verdict:
+    """The verified record, with its content when this node may read it, or why it is refused."""
     record: Record | None = None
+    body = None
     try:
-        record = open_entry(item.entry)
-        record, body = _readable(record, item, key)
-        revoked = await tx.value("SELECT revoked_from FROM peers WHERE key = ?", (record.header.author,))
-        if revoked is not None and record.header.seq >= revoked:
-            raise RequestRefused(Reason.REVOKED_KEY, f"records of this key from seq {revoked} are revoked")
-        outcome = await store_record(tx, record, item.sealed)
-    except ProtocolError as exc:
-        return await _refused(tx, exc, record, sender)
-    if outcome != "duplicate" and record.header.author != me:
-        if body is not None:
-            await apply_effects(tx, me, record, body)
-        if outcome == "new":
-            await _relay(tx, me, record, sender)
-    return Result(record.id, "duplicate" if outcome == "duplicate" else "accepted")
-
-
-def _readable(record: Record, item: Item, key: SigningKey) -> tuple[Record, object | None]:
-    """The record with its content when this node may read it, and its parsed body (None if not)."""
-    header = record.header
-    if header.audience:
+        record = open_entry(entry)
+        header = record.header
+        if header.audience:
+            if record.content is not None:
+                raise RecordInvalid(Reason.BAD_ENTRY,
+                                    "the content of a record with an audience travels sealed")  # fmt: skip
+            if sealed is not None and header.readable_by(key.public.raw):
+                record = record.with_content(open_sealed(sealed, record.id, key))
+        elif sealed is not None:
+            raise RecordInvalid(Reason.BAD_ENTRY, "the content of a public record travels in clear")
         if record.content is not None:
-            raise RecordInvalid(Reason.BAD_ENTRY, "the content of a record with an audience travels sealed")
-        if item.sealed is not None and header.readable_by(key.public.raw):
-            record = record.with_content(open_sealed(item.sealed, record.id, key))
-    elif item.sealed is not None:
-        raise RecordInvalid(Reason.BAD_ENTRY, "the content of a public record travels in clear")
-    if record.content is None:
-        return record, None
+            try:
+                body = record.body()
+            except ContentInvalid as exc:
+                if exc.code is not Reason.UNKNOWN_KIND:
+                    raise  # an unknown kind is valid but not understood: held, read again by a newer version
+    except ProtocolError as exc:
+        return _Verdict(record, None, _Refusal(exc.code, exc.message))
+    return _Verdict(record, body if header.kind in EFFECTS else None)
+
+
+# A record crosses between processes as a plain tuple: pickling the dataclass costs four times more.
+_Packed = tuple[bytes, bytes, bytes, tuple, bytes, bytes | None]
+_keys: dict[bytes, SigningKey] = {}
+
+
+def _check_chunk(seed: bytes, items: list[tuple[bytes, bytes | None]]) -> list[tuple]:
+    """``_check`` on a worker process, for a slice of a batch (the seed opens sealed content)."""
+    key = _keys.get(seed)
+    if key is None:
+        key = _keys[seed] = SigningKey.from_seed(seed)
+    out = []
+    for entry, sealed in items:
+        record, body, refusal = _check(entry, sealed, key)
+        packed = None if record is None else (record.envelope, record.header_bytes, record.signature,
+                                              tuple(record.header), record.id, record.content)  # fmt: skip
+        out.append((packed, body, refusal))
+    return out
+
+
+def _unpack(packed: _Packed | None, body: Any, refusal: _Refusal | None) -> _Verdict:
+    if packed is None:
+        return _Verdict(None, body, refusal)
+    envelope, header_bytes, signature, header, record_id, content = packed
+    return _Verdict(Record(envelope, header_bytes, signature, Header(*header), record_id, content), body, refusal)
+
+
+def _quiet() -> None:
+    # Ctrl-C reaches the whole process group: the node stops its workers itself.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _ready() -> int:
+    time.sleep(0.05)  # long enough that each worker takes one: all start now, not at the first batch
+    return os.getpid()
+
+
+def _cores() -> int:
     try:
-        return record, record.body()
-    except ContentInvalid as exc:
-        if exc.code is Reason.UNKNOWN_KIND:
-            return record, None  # valid but not understood: held, read again by a newer version
-        raise
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
-async def _refused(tx: Tx, exc: ProtocolError, record: Record | None, sender: bytes | None) -> Result:
-    author = record.header.author if record else None
-    seq = record.header.seq if record else None
-    have = None
-    if exc.code is Reason.GAP and author is not None:
-        have = (await head(tx, author))[0]
-    if exc.code is Reason.FORK and isinstance(exc, LogBroken):
-        await trust.raise_alert(tx, "fork", exc.code.value, peer=sender, author=author, seq=seq, detail=exc.message)
-    elif exc.code.value not in _QUIET:
-        await trust.raise_alert(tx, "refused", exc.code.value, peer=sender, author=author, seq=seq, detail=exc.message)
-    return Result(record.id if record else None, "refused", exc.code.value, have)
+class _Workers:
+    """Processes that run the first pass of big batches: one per core, none on a single core.
+
+    They are spawned, not forked: the node's process has threads (SQLite,
+    HTTP) that a fork would copy in the middle of their work. If they cannot
+    run (a worker killed, a script that starts its work on import), batches
+    are checked on the node's process from then on.
+    """
+
+    def __init__(self, count: int) -> None:
+        self.count = min(count, 8)
+        self._pool: ProcessPoolExecutor | None = None
+        self._idle: asyncio.TimerHandle | None = None
+
+    @property
+    def usable(self) -> bool:
+        return self.count >= 2
+
+    def _executor(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(self.count, mp_context=multiprocessing.get_context("spawn"),
+                                             initializer=_quiet)  # fmt: skip
+        return self._pool
+
+    def _broken(self, exc: BaseException) -> None:
+        log.warning("checking records on the node's process only: the worker processes failed (%r)", exc)
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)  # a hung worker must not hang the node
+            self._pool = None
+        self.count = 1
+
+    async def _run(self, calls) -> list:
+        loop = asyncio.get_running_loop()
+        pool = self._executor()
+        if self._idle is not None:
+            self._idle.cancel()
+        self._idle = loop.call_later(WORKERS_IDLE, self._stop_idle, pool)
+        futures = [loop.run_in_executor(pool, fn, *args) for fn, *args in calls]
+        return await asyncio.wait_for(asyncio.gather(*futures), WORKERS_TIMEOUT)
+
+    def _stop_idle(self, pool: ProcessPoolExecutor) -> None:
+        if self._pool is pool:
+            self._pool = None
+            pool.shutdown(wait=False)
+
+    async def start(self) -> None:
+        if not self.usable:
+            return
+        try:
+            await self._run([(_ready,)] * self.count)
+        except (BrokenProcessPool, asyncio.TimeoutError) as exc:
+            self._broken(exc)
+
+    def stop(self) -> None:
+        if self._idle is not None:
+            self._idle.cancel()
+            self._idle = None
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    async def check(self, key: SigningKey, items: list[Item]) -> list[_Verdict]:
+        if not self.usable or len(items) < PARALLEL_MIN:
+            return [_check(item.entry, item.sealed, key) for item in items]
+        pairs = [(item.entry, item.sealed) for item in items]
+        size = -(-len(pairs) // self.count)
+        calls = [(_check_chunk, key.seed, pairs[i : i + size]) for i in range(0, len(pairs), size)]
+        try:
+            chunks = await self._run(calls)
+        except (BrokenProcessPool, asyncio.TimeoutError) as exc:
+            self._broken(exc)
+            return [_check(item.entry, item.sealed, key) for item in items]
+        return [_unpack(*verdict) for chunk in chunks for verdict in chunk]
 
 
-async def _relay(tx: Tx, me: bytes, record: Record, sender: bytes | None) -> None:
-    """A record addressed to other trusted nodes goes on to them (the hub relays for members behind NAT)."""
-    header = record.header
-    for reader in header.audience:
-        if reader in (me, sender, header.author):
-            continue
-        peer = await trust.get_peer(tx, reader)
-        if peer is not None and peer.active:
-            await enqueue(tx, reader, [record.id])
+_workers = _Workers(_cores())
+
+
+async def start_workers() -> None:
+    """Start the checking processes now rather than at the first big batch (they take about a second).
+
+    A script that receives big batches guards its main code
+    (``if __name__ == "__main__":``), as ``multiprocessing`` requires.
+    """
+    await _workers.start()
+
+
+def stop_workers() -> None:
+    """Stop the checking processes (they also stop when the node's process ends)."""
+    _workers.stop()
+
+
+# Second pass: the database -------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Checked:
+    """A batch after the first pass: each item with its verified record or why it is refused."""
+
+    me: bytes
+    items: list[Item]
+    verdicts: list[_Verdict]
+
+
+async def check(key: SigningKey, items: list[Item], *, parallel: bool = True) -> Checked:
+    """The first pass over ``items``, which needs no transaction: run it before taking one.
+
+    ``parallel=False`` checks on this process whatever the size of the batch.
+    """
+    if parallel:
+        verdicts = await _workers.check(key, items)
+    else:
+        verdicts = [_check(item.entry, item.sealed, key) for item in items]
+    return Checked(key.public.raw, items, verdicts)
+
+
+async def hold(tx: Tx, checked: Checked, *, sender: bytes | None) -> list[Result]:
+    """The second pass: hold what passed ``check`` (from ``sender``); one result per item."""
+    receiving = _Receiving(tx, checked.me, sender)
+    items, verdicts = checked.items, checked.verdicts
+    start = 0
+    while start < len(items):
+        end = start
+        while end < len(items) - 1 and not receiving.ends_segment(verdicts[end]):
+            end += 1
+        await receiving.segment(verdicts[start : end + 1], items[start : end + 1])
+        start = end + 1
+    return receiving.results
+
+
+async def receive(tx: Tx, key: SigningKey, items: list[Item], *, sender: bytes | None,
+                  parallel: bool = True) -> list[Result]:  # fmt: skip
+    """Verify and hold ``items`` (from ``sender``, None when read from a file); one result per item.
+
+    The same as ``check`` then ``hold``; ``check`` alone may run before the
+    transaction is taken, so that the next batch is verified while this one is written.
+    """
+    return await hold(tx, await check(key, items, parallel=parallel), sender=sender)
+
+
+class _Receiving:
+    """The second pass over one batch, segment after segment."""
+
+    def __init__(self, tx: Tx, me: bytes, sender: bytes | None) -> None:
+        self.tx = tx
+        self.me = me
+        self.sender = sender
+        self.results: list[Result] = []
+        self._alerted: set[tuple] = set()
+
+    def ends_segment(self, verdict: _Verdict) -> bool:
+        record = verdict.record
+        return (verdict.body is not None and record is not None and record.header.author != self.me
+                and record.header.kind in _TRUST_KINDS)  # fmt: skip
+
+    async def segment(self, verdicts: list[_Verdict], items: list[Item]) -> None:
+        """Hold a run of items of which only the last may change who is trusted."""
+        tx = self.tx
+        authors = list({v.record.header.author for v in verdicts if v.refusal is None and v.record is not None})
+        revoked: dict[bytes, int] = {}
+        if authors:
+            rows = await tx.all(f"SELECT key, revoked_from FROM peers WHERE revoked_from IS NOT NULL AND key IN"
+                                f" (VALUES {', '.join('(?)' for _ in authors)})", authors)  # fmt: skip
+            revoked = {row[0]: row[1] for row in rows}
+        refusals: list[_Refusal | None] = []
+        to_store: list[tuple[Record, bytes | None]] = []
+        for (record, _, refusal), item in zip(verdicts, items):
+            if refusal is None and record is not None:
+                since = revoked.get(record.header.author)
+                if since is not None and record.header.seq >= since:
+                    refusal = _Refusal(Reason.REVOKED_KEY, f"records of this key from seq {since} are revoked")
+                else:
+                    to_store.append((record, item.sealed))
+            refusals.append(refusal)
+        stored = iter(await store_records(tx, to_store))
+
+        relays: dict[bytes, list[bytes]] = {}
+        peers: dict[bytes, bool] = {}  # reader -> pinned and active
+        for (record, body, _), refusal in zip(verdicts, refusals):
+            have = None
+            if refusal is None and record is not None:
+                outcome = next(stored)
+                if outcome.error is not None:
+                    refusal, have = _Refusal(outcome.error.code, outcome.error.message), outcome.have
+            if refusal is not None or record is None:
+                await self._refused(refusal, record, have)
+                continue
+            if outcome.outcome != "duplicate" and record.header.author != self.me:
+                if body is not None:
+                    if record.header.kind in _TRUST_KINDS:  # the last of the segment
+                        await self._flush(relays)
+                    await apply_effects(tx, self.me, record, body)
+                    if record.header.kind in _TRUST_KINDS:
+                        peers.clear()
+                if outcome.outcome == "new":
+                    await self._relay(record, relays, peers)
+            self.results.append(Result(record.id, "duplicate" if outcome.outcome == "duplicate" else "accepted"))
+        await self._flush(relays)
+
+    async def _refused(self, refusal: _Refusal, record: Record | None, have: int | None) -> None:
+        author = record.header.author if record else None
+        seq = record.header.seq if record else None
+        if refusal.reason is Reason.FORK:
+            kind = "fork"
+        elif refusal.reason.value not in _QUIET:
+            kind = "refused"
+        else:
+            kind = None
+        # raise_alert folds repeats within an hour: one per kind, reason and author is what it would keep
+        if kind is not None and (kind, refusal.reason, author) not in self._alerted:
+            self._alerted.add((kind, refusal.reason, author))
+            await trust.raise_alert(self.tx, kind, refusal.reason.value, peer=self.sender, author=author, seq=seq,
+                                    detail=refusal.message)  # fmt: skip
+        self.results.append(Result(record.id if record else None, "refused", refusal.reason.value, have))
+
+    async def _relay(self, record: Record, relays: dict[bytes, list[bytes]], peers: dict[bytes, bool]) -> None:
+        """A record addressed to other trusted nodes goes on to them (the hub relays for members behind NAT)."""
+        header = record.header
+        for reader in header.audience:
+            if reader in (self.me, self.sender, header.author):
+                continue
+            if reader not in peers:
+                peer = await trust.get_peer(self.tx, reader)
+                peers[reader] = peer is not None and peer.active
+            if peers[reader]:
+                relays.setdefault(reader, []).append(record.id)
+
+    async def _flush(self, relays: dict[bytes, list[bytes]]) -> None:
+        for reader, ids in relays.items():
+            await enqueue(self.tx, reader, ids)
+        relays.clear()
