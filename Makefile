@@ -25,6 +25,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/node_bench.py
 	$(BIN)/python bench/ui_bench.py
 	$(BIN)/python bench/federation_bench.py
+	$(BIN)/python bench/handoff_bench.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis

@@ -10,9 +10,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from node import peers as trust
+from node import handoffs, peers as trust
+from node.errors import DomainError
 from node.store import Tx
-from protocol.kinds import KeyRevocation, KeyRotation, NodeDescriptor
+from protocol.kinds import (
+    ItemFates, KeyRevocation, KeyRotation, LotAccept, LotCancel, LotDecline, LotOffer, LotReceipt, NodeDescriptor,
+)  # fmt: skip
 from protocol.records import Record
 
 __all__ = ["apply_effects", "EFFECTS"]
@@ -47,14 +50,38 @@ async def _rotation(tx: Tx, me: bytes, record: Record, body: KeyRotation) -> Non
     await trust.rotate_peer(tx, record.header.author, body.new_key)
 
 
+def _domain(function: Callable[[Tx, Record, Any], Awaitable[Any]]) -> Effect:
+    async def effect(tx: Tx, me: bytes, record: Record, body: Any) -> None:
+        await function(tx, record, body)
+
+    return effect
+
+
 EFFECTS: dict[str, Effect] = {
     NodeDescriptor.KIND: _descriptor,
     KeyRevocation.KIND: _revocation,
     KeyRotation.KIND: _rotation,
+    LotOffer.KIND: _domain(handoffs.offer_received),
+    LotAccept.KIND: _domain(handoffs.answer_received),
+    LotDecline.KIND: _domain(handoffs.answer_received),
+    LotCancel.KIND: _domain(handoffs.answer_received),
+    LotReceipt.KIND: _domain(handoffs.receipt_received),
+    ItemFates.KIND: _domain(handoffs.fates_received),
 }
 
 
 async def apply_effects(tx: Tx, me: bytes, record: Record, body: Any) -> None:
+    """Apply what ``record`` changes here; a rule it breaks undoes its effect alone and raises an alert.
+
+    The record itself stays held (its author's log must stay whole); only
+    its effect is refused, with the rule's code, for the admin to see.
+    """
     effect = EFFECTS.get(record.header.kind)
-    if effect is not None:
-        await effect(tx, me, record, body)
+    if effect is None:
+        return
+    try:
+        async with tx.savepoint():
+            await effect(tx, me, record, body)
+    except DomainError as exc:
+        await trust.raise_alert(tx, "refused_effect", exc.code, author=record.header.author, seq=record.header.seq,
+                                detail=f"{record.header.kind}: {exc.message}")  # fmt: skip

@@ -12,6 +12,7 @@ import argparse
 import asyncio
 from dataclasses import replace
 from datetime import UTC, datetime
+from typing import Any
 
 from node.config import Node, load_node
 from node.errors import ConfigError, Invalid, NotFound
@@ -23,6 +24,7 @@ from node.states import FATES
 from node.stats import period_bounds
 from node.store import Reader, Store, Tx, now_ms
 from protocol import kinds
+from protocol.keys import fingerprint, node_id
 from protocol.records import Record, write_record_file
 
 __all__ = ["build_donor_report", "sign_donor_report", "export_donor_report"]
@@ -74,17 +76,25 @@ async def build_donor_report(db: Reader, node: Node, *, donor_id: int | None = N
         proofs.setdefault(row["item_id"], []).append(
             ErasureProof(row["disk_serial"], row["method"], row["level"], row["tool"], row["time"], row["result"])
         )
-    lines = tuple(
-        ReportLine(
+    downstream = await _downstream_fates(db, [r["id"] for r in items if r["state"] == "transferred"])
+    lines = []
+    for r in items:
+        fate = r["state"] if r["state"] in FATES else None
+        fate_time = r["state_since"] if fate else None
+        beneficiary = r["beneficiary_category"] if r["state"] == "distributed" else None
+        processed_by = None
+        later = downstream.get(r["id"])
+        if later is not None:  # handed to another node: what it (or the next one) did, as signed by it
+            fate, fate_time, beneficiary = later["fate"], later["time"], later["beneficiary_category"]
+            who = later["name"] or node_id(later["reporter"])[:16]
+            processed_by = f"{who} · {fingerprint(later['reporter'])} · record {later['record_id'].hex()[:16]}"
+        lines.append(ReportLine(
             gid=r["gid"], asset_tag=r["asset_tag"], donor_asset=r["donor_asset"], serial=r["serial"],
-            category=r["category"], brand=r["brand"], model=r["model"], state=r["state"],
-            fate=r["state"] if r["state"] in FATES else None,
-            fate_time_ms=r["state_since"] if r["state"] in FATES else None,
-            beneficiary_category=r["beneficiary_category"] if r["state"] == "distributed" else None,
-            weight_g=r["weight_g"], erasures=tuple(proofs.get(r["id"], ())), processed_by=None,
-        )
-        for r in items
-    )  # fmt: skip
+            category=r["category"], brand=r["brand"], model=r["model"], state=r["state"], fate=fate,
+            fate_time_ms=fate_time, beneficiary_category=beneficiary, weight_g=r["weight_g"],
+            erasures=tuple(proofs.get(r["id"], ())), processed_by=processed_by,
+        ))  # fmt: skip
+    lines = tuple(lines)
     years = await get_setting(db, "years_of_second_life")
     table = factor_table(await get_setting(db, "impact_factors"))
     distributed: dict[str, int] = {}
@@ -101,6 +111,23 @@ async def build_donor_report(db: Reader, node: Node, *, donor_id: int | None = N
         impact=avoided.lines,
         factor_version=table.version, factor_source=table.source, record_id_hex=None,
     )  # fmt: skip
+
+
+async def _downstream_fates(db: Reader, item_ids: list[int]) -> dict[int, Any]:
+    """For items handed to another node, the latest fate reported back (an end of life before a further transfer)."""
+    found: dict[int, Any] = {}
+    for start in range(0, len(item_ids), 500):
+        chunk = item_ids[start : start + 500]
+        rows = await db.all(
+            "SELECT d.item_id, d.record_id, d.reporter, d.fate, d.time, d.beneficiary_category, p.name"
+            " FROM downstream_fates d LEFT JOIN peers p ON p.key = d.reporter"
+            f" WHERE d.superseded = 0 AND d.item_id IN ({', '.join('?' * len(chunk))})"
+            " ORDER BY d.fate = 'transferred' DESC, d.time",
+            chunk,
+        )  # fmt: skip
+        for row in rows:  # the last one wins: a real fate comes after any 'transferred'
+            found[row["item_id"]] = row
+    return found
 
 
 async def sign_donor_report(tx: Tx, report: DonorReport) -> Record:

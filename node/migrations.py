@@ -352,4 +352,63 @@ _V6 = """
 CREATE INDEX items_newest ON items (id);
 """
 
-MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5, _V6]
+_V7 = """
+-- Lot hand-offs between nodes (node.handoffs): one row per offer, on both
+-- sides; 'out' on the node that offers (A), 'in' on the one offered (B).
+CREATE TABLE handoffs (
+    offer      BLOB PRIMARY KEY,       -- the lot.offer/1 record id
+    direction  TEXT NOT NULL CHECK (direction IN ('out', 'in')),
+    peer       BLOB NOT NULL,          -- the other node: B when out, A when in
+    lot_id     INTEGER REFERENCES lots (id),  -- out: the lot offered; in: the lot made at the receipt
+    lot_ref    TEXT NOT NULL,          -- A's reference
+    state      TEXT NOT NULL CHECK (state IN ('offered', 'accepted', 'declined', 'cancelled', 'received')),
+    units      INTEGER NOT NULL,
+    weight_g   INTEGER NOT NULL,
+    expires    INTEGER NOT NULL,
+    created    INTEGER NOT NULL,
+    updated    INTEGER NOT NULL,
+    answer     BLOB,                   -- the accept, decline or cancel record
+    receipt    BLOB,                   -- the lot.receipt/1 record
+    reason     TEXT,
+    units_counted INTEGER,
+    weighed_g  INTEGER
+) STRICT;
+CREATE INDEX handoffs_state ON handoffs (direction, state);
+CREATE INDEX handoffs_lot ON handoffs (lot_id);
+
+-- The manifest of an offer: out, the item offered; in, the line until the receipt.
+CREATE TABLE handoff_items (
+    offer    BLOB NOT NULL REFERENCES handoffs (offer),
+    gid      TEXT NOT NULL,
+    item_id  INTEGER REFERENCES items (id),
+    line     TEXT NOT NULL DEFAULT '{}',  -- in: the manifest line (JSON)
+    outcome  TEXT CHECK (outcome IN ('received', 'missing')),
+    damaged  INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (offer, gid)
+) STRICT;
+CREATE INDEX handoff_items_item ON handoff_items (item_id);
+CREATE INDEX handoff_items_gid ON handoff_items (gid);
+
+-- Where an item came from when another node handed it over.
+ALTER TABLE items ADD COLUMN origin_node BLOB;
+ALTER TABLE items ADD COLUMN origin_offer BLOB;
+ALTER TABLE items ADD COLUMN origin_receipt BLOB;
+
+-- What became of items after they left this node, as the node holding them
+-- reported it (item.fates/1), directly or forwarded along the chain.
+CREATE TABLE downstream_fates (
+    item_id   INTEGER NOT NULL REFERENCES items (id),
+    record_id BLOB NOT NULL,
+    reporter  BLOB NOT NULL,
+    fate      TEXT NOT NULL,
+    time      INTEGER NOT NULL,
+    beneficiary_category TEXT,
+    weight_g  INTEGER,
+    to_node   BLOB,
+    superseded INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (item_id, record_id)
+) STRICT;
+CREATE INDEX downstream_fates_record ON downstream_fates (record_id);
+"""
+
+MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7]

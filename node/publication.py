@@ -24,7 +24,7 @@ from protocol import canonical
 from protocol.kinds import MembershipCertificate
 from protocol.records import MAX_AUDIENCE
 
-__all__ = ["audience_for", "TOPICS"]
+__all__ = ["audience_for", "fates_audience", "TOPICS"]
 
 TOPICS = ("stats", "fates", "workforce")
 
@@ -60,3 +60,19 @@ async def _certified(db: Reader, issuers: list[bytes]) -> set[bytes]:
             if body.valid_from <= now < body.valid_until:
                 keys.add(body.member)
     return keys
+
+
+def fates_audience(policy: tuple[bytes, ...] | None, me: bytes, origin: bytes | None) -> tuple[bytes, ...]:
+    """The audience of an ``item.fates/1`` record under ``policy`` (``audience_for(tx, "fates")``).
+
+    Items another node handed over (``origin``) report to it whatever the
+    policy says: it is the origin's donor report. Such a record is then
+    addressed (the policy's readers, this node, the origin) rather than
+    public, so that it is pushed to the origin.
+    """
+    readers = {me} if not policy else set(policy)
+    if origin is not None:
+        readers |= {me, origin}
+    elif policy == ():
+        return ()
+    return tuple(sorted(readers))

@@ -83,9 +83,9 @@ class Tx(Reader):
         return self._key.public.raw
 
     async def run(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> int:
-        """Execute one statement; return the last row id (for inserts)."""
-        async with self._db.execute(sql, params) as cursor:
-            return cursor.lastrowid or 0
+        """Execute one statement; return the last row id (meaningful after an insert)."""
+        row = await self._db.execute_insert(sql, params)  # one trip to the connection's thread
+        return (row[0] if row else 0) or 0
 
     async def run_many(self, sql: str, rows: Iterable[Sequence[Any] | dict[str, Any]]) -> None:
         await self._db.executemany(sql, rows)
@@ -94,6 +94,21 @@ class Tx(Reader):
         """Execute one statement; return how many rows it changed."""
         async with self._db.execute(sql, params) as cursor:
             return cursor.rowcount
+
+    @asynccontextmanager
+    async def savepoint(self) -> AsyncIterator[None]:
+        """A nested part of the transaction that an error undoes alone (the rest stays)."""
+        name = f"sp{id(self)}_{len(self.records)}"
+        await self.run(f"SAVEPOINT {name}")
+        kept = len(self.records)
+        try:
+            yield
+        except BaseException:
+            await self.run(f"ROLLBACK TO {name}")
+            await self.run(f"RELEASE {name}")
+            del self.records[kept:]
+            raise
+        await self.run(f"RELEASE {name}")
 
     async def append(self, body: Body, audience: Sequence[bytes] = (), *, at: int | None = None) -> Record:
         """Sign ``body`` as the next record of the node's log, in this transaction."""

@@ -16,7 +16,7 @@ from pydantic import Field
 
 from node.erasure import require_erased
 from node.errors import Invalid, NotFound, RuleBroken
-from node.publication import audience_for
+from node.publication import audience_for, fates_audience
 from node.states import FATES, STATES, STEP_STATES, can_move
 from node.store import Reader, Tx, now_ms
 from node.validation import Input
@@ -51,7 +51,8 @@ async def items_by_ids(db: Reader, item_ids: list[int]) -> list[Any]:
     for start in range(0, len(unique), 500):
         chunk = unique[start : start + 500]
         rows += await db.all(
-            f"SELECT id, gid, asset_tag, state, category, weight_g FROM items WHERE id IN ({', '.join('?' * len(chunk))})",
+            f"SELECT id, gid, asset_tag, state, category, weight_g, origin_node FROM items"
+            f" WHERE id IN ({', '.join('?' * len(chunk))})",
             chunk,
         )
     if len(rows) != len(unique):
@@ -85,8 +86,14 @@ async def record_step(tx: Tx, item_ids: list[int], step: StepInput) -> list[int]
 
 async def move_items(tx: Tx, item_ids: list[int], state: str, *, step: str | None = None,
                      detail: dict[str, Any] | None = None, operator: str | None = None,
-                     fate: dict[str, Any] | None = None, at: int | None = None) -> list[int]:  # fmt: skip
-    """Append one event per item after checking every move; the single door to a new state."""
+                     fate: dict[str, Any] | None = None, at: int | None = None,
+                     handoff: bool = False) -> list[int]:  # fmt: skip
+    """Append one event per item after checking every move; the single door to a new state.
+
+    ``handoff``: a transfer to another node of the federation (``node.handoffs``),
+    where custody and the erasure duty travel with the items, so no erasure
+    is required before it.
+    """
     if state not in STATES:
         raise Invalid(f"unknown state {state!r}", code="invalid")
     if not item_ids:
@@ -97,16 +104,16 @@ async def move_items(tx: Tx, item_ids: list[int], state: str, *, step: str | Non
     refused = [f"{r['asset_tag']} ({r['state']})" for r in rows if not can_move(r["state"], state)]
     if refused:
         raise RuleBroken(f"cannot move to {state}: {', '.join(refused[:10])}", code="invalid_transition")
-    if state in ("distributed", "transferred"):
+    if state == "distributed" or (state == "transferred" and not handoff):
         await require_erased(tx, [r["id"] for r in rows], action="hand over")
     time = at if at is not None else now_ms()
     detail_json = json.dumps(detail or {}, ensure_ascii=False, sort_keys=True)
-    event_ids = []
-    for row in rows:
-        event_ids.append(await tx.run(
-            "INSERT INTO events (item_id, time, state, step, detail, operator) VALUES (?, ?, ?, ?, ?, ?)",
-            (row["id"], time, state, step, detail_json, operator),
-        ))  # fmt: skip
+    base = await tx.value("SELECT coalesce(max(id), 0) + 1 FROM events")  # the one writer: ids taken in a block
+    event_ids = list(range(base, base + len(rows)))
+    await tx.run_many(
+        "INSERT INTO events (id, item_id, time, state, step, detail, operator) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [(event_id, row["id"], time, state, step, detail_json, operator) for event_id, row in zip(event_ids, rows)],
+    )
     await tx.run_many("UPDATE items SET state = ?, state_since = ? WHERE id = ?", [(state, time, r["id"]) for r in rows])
     if state in FATES:
         await _publish_fates(tx, rows, state, time, event_ids, fate or {})
@@ -121,13 +128,18 @@ async def _publish_fates(tx: Tx, rows: list[Any], state: str, time: int, event_i
         if state in ("recycled", "dismantled") and "weight_g" not in extra:
             extra["weight_g"] = row["weight_g"]
         fates.append(Fate(gid=row["gid"], fate=state, time=time, **extra))
-    # Whom the publication policy shares fates with (itself alone under "none").
-    audience = await audience_for(tx, "fates")
-    audience = (tx.author,) if audience is None else audience
-    for start in range(0, len(fates), 20000):
-        record = await tx.append(ItemFates(fates=fates[start : start + 20000]), audience=audience, at=time)
-        await tx.run_many("UPDATE events SET record_id = ? WHERE id = ?",
-                          [(record.id, e) for e in event_ids[start : start + 20000]])  # fmt: skip
+    # Whom the publication policy shares fates with (itself alone under "none"), plus,
+    # for items another node handed over, that node: their fates flow back to it.
+    policy = await audience_for(tx, "fates")
+    groups: dict[bytes | None, list[tuple[Fate, int]]] = {}
+    for row, fate_, event_id in zip(rows, fates, event_ids):
+        groups.setdefault(row["origin_node"], []).append((fate_, event_id))
+    for origin, group in groups.items():
+        audience = fates_audience(policy, tx.author, origin)
+        for start in range(0, len(group), 20000):
+            chunk = group[start : start + 20000]
+            record = await tx.append(ItemFates(fates=[f for f, _ in chunk]), audience=audience, at=time)
+            await tx.run_many("UPDATE events SET record_id = ? WHERE id = ?", [(record.id, e) for _, e in chunk])
 
 
 async def correct_event(tx: Tx, event_id: int, reason: str, operator: str | None = None) -> int:

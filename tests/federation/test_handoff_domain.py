@@ -1,0 +1,260 @@
+"""Lot hand-offs between nodes, in process: real SQLite files, records carried by the real inbox.
+
+Each node is a ``Store`` with its own key and file; ``carry`` takes what one
+node signed and hands it to the other exactly as the federation does (the
+entry, content sealed to the audience, ``federation.inbox.receive``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from dataclasses import dataclass
+
+import pytest
+from pydantic import ValidationError
+
+from federation.inbox import receive
+from federation.wire import Item
+from node import handoffs, peers
+from node.errors import RuleBroken
+from node.config import Config, Node as NodeDir
+from node.donor_report import build_donor_report
+from node.donors import DonorInput, create_donor
+from node.items import ItemInput, create_items
+from node.lots import LotInput, create_lot
+from node.store import Store
+from node.workflow import move_items
+from protocol import canonical
+from protocol.keys import SigningKey
+from protocol.kinds import LotReceipt, MembershipCertificate
+from protocol.records import Record, open_entry
+from protocol.seal import encryption_key, seal
+
+
+@dataclass
+class Node:
+    name: str
+    key: SigningKey
+    store: Store
+
+    @property
+    def raw(self) -> bytes:
+        return self.key.public.raw
+
+
+@pytest.fixture
+async def nodes(tmp_path):
+    made = {}
+    for name in ("hub", "member", "other"):
+        key = SigningKey.from_seed(hashlib.sha256(name.encode()).digest())
+        made[name] = Node(name, key, await Store.open(tmp_path / f"{name}.db", key))
+    hub, member, other = made["hub"], made["member"], made["other"]
+    for a, b, relation in ((hub, member, "downstream"), (member, hub, "upstream"), (hub, other, "downstream"),
+                           (other, hub, "upstream")):  # fmt: skip
+        async with a.store.transaction() as tx:
+            await peers.pin_peer(tx, b.raw, name=b.name, role="hub" if b is hub else "member", relation=relation,
+                                 encryption_key=encryption_key(b.key))  # fmt: skip
+    # the hub certifies both members: each can hand lots to the other (the same network)
+    async with hub.store.transaction() as tx:
+        for node in (member, other):
+            await tx.append(MembershipCertificate(member=node.raw, member_name=node.name, role="member",
+                                                  network="Ordi Grand Ouest", valid_from=0, valid_until=2**62))  # fmt: skip
+    yield made
+    for node in made.values():
+        await node.store.close()
+
+
+async def carry(records: list[Record], sender: Node, receiver: Node) -> list:
+    """Deliver ``records`` from ``sender`` to ``receiver`` as the federation would."""
+    items = []
+    for record in records:
+        if record.header.audience:
+            readers = {*record.header.audience, record.header.author}
+            keys = {k: encryption_key(_KEYS[k]) for k in readers}
+            items.append(Item(canonical.encode([record.envelope, None]), seal(record.id, record.content, keys)))
+        else:
+            items.append(Item(record.entry()))
+    async with receiver.store.transaction() as tx:
+        return await receive(tx, receiver.key, items, sender=sender.raw)
+
+
+_KEYS: dict[bytes, SigningKey] = {}
+
+
+async def sync_logs(source: Node, target: Node) -> None:
+    """``target`` holds ``source``'s whole log (as after replication), so later records chain."""
+    async with source.store.reader() as db:
+        rows = await db.all("SELECT envelope, content FROM log_records WHERE author = ? ORDER BY seq", (source.raw,))
+    records = [open_entry(canonical.encode([r["envelope"], r["content"]])) for r in rows]
+    await carry(records, source, target)
+
+
+async def signed(node: Node, action) -> Record:
+    async with node.store.transaction() as tx:
+        return await action(tx)
+
+
+async def stock(node: Node, count: int, *, erased: int = 0) -> tuple[int, list[int]]:
+    async with node.store.transaction() as tx:
+        donor = await create_donor(tx, DonorInput(name="Préfecture du Morbihan", type="public_body"))
+        lot = await create_lot(tx, LotInput(reference="ETAT-2026-01", declared_units=count, donor_id=donor))
+        ids = await create_items(tx, lot, [ItemInput(category="laptop", serial=f"SN{n}", weight_g=2000)
+                                           for n in range(count)])  # fmt: skip
+        for item_id in ids[:erased]:
+            await tx.run("INSERT INTO erasures (item_id, method, level, tool, result, time) VALUES (?, 'nist', 'purge',"
+                         " 'nwipe', 'success', 1)", (item_id,))  # fmt: skip
+    return lot, ids
+
+
+@pytest.fixture(autouse=True)
+def keys(nodes):
+    _KEYS.update({node.raw: node.key for node in nodes.values()})
+
+
+async def gids(node: Node, ids: list[int]) -> list[str]:
+    async with node.store.reader() as db:
+        return [await db.value("SELECT gid FROM items WHERE id = ?", (i,)) for i in ids]
+
+
+async def test_a_lot_handed_to_a_member_changes_custody_at_the_receipt(nodes):
+    hub, member = nodes["hub"], nodes["member"]
+    lot, ids = await stock(hub, 10, erased=4)
+    await sync_logs(hub, member)
+    offer = await signed(hub, lambda tx: handoffs.create_offer(tx, handoffs.OfferInput(recipient=member.raw, lot_id=lot)))
+    assert [r.status for r in await carry([offer], hub, member)] == ["accepted"]
+    async with member.store.reader() as db:
+        incoming = await handoffs.get_handoff(db, offer.id)
+        lines = await handoffs.handoff_lines(db, offer.id)
+    assert (incoming.direction, incoming.state, incoming.units) == ("in", "offered", 10)
+    assert sum(line.line["erasure"] == "erased" for line in lines) == 4
+    accept = await signed(member, lambda tx: handoffs.answer_offer(tx, offer.id, accept=True))
+    await sync_logs(member, hub)
+    async with hub.store.reader() as db:
+        assert (await handoffs.get_handoff(db, offer.id)).state == "accepted"
+    assert accept.header.audience == (hub.raw,)
+    # the truck arrives: 8 items, one damaged, 2 missing, 1 extra nobody listed
+    all_gids = await gids(hub, ids)
+    receipt_input = handoffs.ReceiptInput(received=all_gids[:8], missing=all_gids[8:], damaged=all_gids[:1],
+                                          extra=[handoffs.ExtraInput(category="screen", weight_g=4000)], weight_g=21_000)  # fmt: skip
+    receipt = await signed(member, lambda tx: handoffs.record_receipt(tx, offer.id, receipt_input))
+    async with member.store.reader() as db:
+        held = await db.all("SELECT gid, origin_node, origin_offer, origin_receipt FROM items ORDER BY id")
+        erasures = await db.value("SELECT count(*) FROM erasures WHERE source = 'handoff'")
+        lot_row = await db.one("SELECT source, counted_units, weighed_g FROM lots")
+    assert [r["gid"] for r in held[:8]] == all_gids[:8] and len(held) == 9  # global ids kept, the extra is new
+    assert all(r["origin_node"] == hub.raw and r["origin_offer"] == offer.id and r["origin_receipt"] == receipt.id
+               for r in held[:8])  # fmt: skip
+    assert erasures == 4 and tuple(lot_row) == ("handoff", 9, 21_000)
+    await sync_logs(member, hub)
+    async with hub.store.reader() as db:
+        states = [await db.value("SELECT state FROM items WHERE id = ?", (i,)) for i in ids]
+        outgoing = await handoffs.get_handoff(db, offer.id)
+    assert states == ["transferred"] * 8 + ["received"] * 2  # the missing stay in the hub's custody
+    assert (outgoing.state, outgoing.receipt, outgoing.units_counted) == ("received", receipt.id, 9)
+
+
+async def test_fates_flow_back_up_the_chain(nodes):
+    hub, member, other = nodes["hub"], nodes["member"], nodes["other"]
+    lot, ids = await stock(hub, 3, erased=3)
+    g = await gids(hub, ids)
+    await sync_logs(hub, member)
+    await sync_logs(hub, other)
+    # hub → member
+    offer = await signed(hub, lambda tx: handoffs.create_offer(tx, handoffs.OfferInput(recipient=member.raw, lot_id=lot)))
+    await carry([offer], hub, member)
+    await signed(member, lambda tx: handoffs.answer_offer(tx, offer.id, accept=True))
+    await signed(member, lambda tx: handoffs.record_receipt(tx, offer.id, handoffs.ReceiptInput(received=g, weight_g=6000)))
+    await sync_logs(member, hub)
+    # member → other (a peer), one item
+    async with member.store.reader() as db:
+        item = await db.value("SELECT id FROM items WHERE gid = ?", (g[0],))
+    await sync_logs(member, other)
+    second = await signed(member, lambda tx: handoffs.create_offer(
+        tx, handoffs.OfferInput(recipient=other.raw, item_ids=[item])))  # fmt: skip
+    await carry([second], member, other)
+    await signed(other, lambda tx: handoffs.answer_offer(tx, second.id, accept=True))
+    await signed(other, lambda tx: handoffs.record_receipt(tx, second.id, handoffs.ReceiptInput(received=[g[0]], weight_g=2000)))
+    await sync_logs(other, member)  # the receipt: the member's item is transferred; a fate record goes to the hub
+    # the other association gives it to a family
+    async with other.store.transaction() as tx:
+        other_item = await tx.value("SELECT id FROM items WHERE gid = ?", (g[0],))
+        await move_items(tx, [other_item], "ready")
+        await move_items(tx, [other_item], "distributed", fate={"beneficiary_category": "person"})
+    await sync_logs(other, member)  # the fate reaches the member, which forwards it
+    await sync_logs(member, hub)
+    async with hub.store.reader() as db:
+        fates = await db.all("SELECT fate, beneficiary_category, reporter FROM downstream_fates d JOIN items i"
+                             " ON i.id = d.item_id WHERE i.gid = ? ORDER BY d.time, d.fate", (g[0],))  # fmt: skip
+    assert {(f["fate"], f["beneficiary_category"]) for f in fates} >= {("transferred", None), ("distributed", "person")}
+    assert all(f["reporter"] == member.raw for f in fates)  # forwarded and signed by the member
+    # the donor report at the origin shows where each item ended, and who signed it
+    async with hub.store.reader() as db:
+        report = await build_donor_report(db, NodeDir(Path("."), Config(name="Hub"), hub.key), lot="ETAT-2026-01")
+    line = next(line for line in report.lines if line.gid == g[0])
+    assert (line.state, line.fate, line.beneficiary_category) == ("transferred", "distributed", "person")
+    assert member.key.public.fingerprint in line.processed_by
+    assert {line.fate for line in report.lines if line.gid != g[0]} == {"transferred"}  # at the member, no news yet
+
+
+async def test_bad_offers_and_receipts_are_refused_and_change_nothing(nodes):
+    hub, member, other = nodes["hub"], nodes["member"], nodes["other"]
+    lot, ids = await stock(hub, 4, erased=4)
+    async with hub.store.transaction() as tx:
+        await move_items(tx, [ids[0]], "ready")
+        await move_items(tx, [ids[0]], "distributed")
+    with pytest.raises(RuleBroken, match="not in stock") as refused:
+        await signed(hub, lambda tx: handoffs.create_offer(tx, handoffs.OfferInput(recipient=member.raw, item_ids=ids)))
+    assert refused.value.code == "not_in_stock"
+    offer = await signed(hub, lambda tx: handoffs.create_offer(tx, handoffs.OfferInput(recipient=member.raw, item_ids=ids[1:])))
+    with pytest.raises(RuleBroken) as busy:
+        await signed(hub, lambda tx: handoffs.create_offer(tx, handoffs.OfferInput(recipient=other.raw, item_ids=ids[1:2])))
+    assert busy.value.code == "already_offered"
+    stranger = SigningKey.generate().public.raw
+    with pytest.raises(RuleBroken) as unknown:
+        await signed(hub, lambda tx: handoffs.create_offer(tx, handoffs.OfferInput(recipient=stranger, item_ids=ids[1:2])))
+    assert unknown.value.code == "unknown_node"
+    await sync_logs(hub, member)
+    await signed(member, lambda tx: handoffs.answer_offer(tx, offer.id, accept=True))
+    g = await gids(hub, ids)
+    with pytest.raises(RuleBroken) as counts:  # one line forgotten: neither received nor missing
+        await signed(member, lambda tx: handoffs.record_receipt(
+            tx, offer.id, handoffs.ReceiptInput(received=g[1:3], weight_g=4000)))  # fmt: skip
+    assert counts.value.code == "bad_counts"
+    with pytest.raises(ValidationError):
+        handoffs.ReceiptInput(received=["not-a-gid"], weight_g=1)
+    async with member.store.reader() as db:
+        assert await db.value("SELECT count(*) FROM items") == 0
+        assert (await handoffs.get_handoff(db, offer.id)).state == "accepted"
+    # a receipt signed by a node that was not offered the lot: held (its log stays whole), refused, alert raised
+    async with other.store.transaction() as tx:
+        forged = await tx.append(LotReceipt(offer=offer.id, received=g[1:], missing=[], damaged=[], extra=[],
+                                                     units_counted=3, weight_g=6000), audience=[hub.raw])  # fmt: skip
+    await sync_logs(other, hub)
+    async with hub.store.reader() as db:
+        assert [await db.value("SELECT state FROM items WHERE id = ?", (i,)) for i in ids[1:]] == ["received"] * 3
+        alert = await db.one("SELECT kind, reason FROM alerts WHERE author = ?", (other.raw,))
+        assert await db.value("SELECT 1 FROM log_records WHERE id = ?", (forged.id,))
+    assert tuple(alert) == ("refused_effect", "not_addressee")
+
+
+async def test_a_cancel_wins_over_an_accept_that_crossed_it(nodes):
+    hub, member = nodes["hub"], nodes["member"]
+    lot, ids = await stock(hub, 2)
+    await sync_logs(hub, member)
+    offer = await signed(hub, lambda tx: handoffs.create_offer(tx, handoffs.OfferInput(recipient=member.raw, lot_id=lot)))
+    await carry([offer], hub, member)
+    await signed(member, lambda tx: handoffs.answer_offer(tx, offer.id, accept=True))
+    await signed(hub, lambda tx: handoffs.cancel_offer(tx, offer.id, "truck_broken"))
+    await sync_logs(member, hub)  # the accept arrives after the cancel: ignored
+    await sync_logs(hub, member)  # the cancel arrives after the accept: it wins
+    for node in (hub, member):
+        async with node.store.reader() as db:
+            assert (await handoffs.get_handoff(db, offer.id)).state == "cancelled"
+    everything = await gids(hub, ids)
+    with pytest.raises(RuleBroken) as late:
+        await signed(member, lambda tx: handoffs.record_receipt(
+            tx, offer.id, handoffs.ReceiptInput(received=everything, weight_g=1)))  # fmt: skip
+    assert late.value.code == "not_open"
+    # the items are free again: a new offer may include them
+    await signed(hub, lambda tx: handoffs.create_offer(tx, handoffs.OfferInput(recipient=member.raw, lot_id=lot)))
