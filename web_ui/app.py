@@ -33,6 +33,8 @@ PAGES = (
     "web_ui.pages.outputs",
     "web_ui.pages.admin",
     "web_ui.pages.federation",
+    "web_ui.pages.handoffs",
+    "web_ui.pages.handoffs_reception",
 )
 
 _CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "

@@ -21,4 +21,7 @@ async def test_login_and_dashboard(live_node, browser):
     await page.goto(base + "/federation")
     assert await page.get_by_role("heading", level=1).first.inner_text() == "Fédération"
     await shoot(page, "federation")
+    await page.goto(base + "/handoffs")
+    assert await page.get_by_role("heading", level=1).first.inner_text() == "Cessions de lots"
+    await shoot(page, "handoffs")
     await page.close()

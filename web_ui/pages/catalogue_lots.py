@@ -11,6 +11,7 @@ from aiohttp import web
 from node.documents import documents_of
 from node.donors import list_donors
 from node.errors import DomainError, NotFound
+from node.handoffs import custody_chain
 from node.items import ItemInput, create_items, find_items
 from node.lot_counts import count_lots
 from node.lots import (
@@ -23,10 +24,11 @@ from node.lots import (
     lot_id_by_reference,
     receive_lot,
 )
+from protocol.keys import fingerprint
 from web_ui.app import NODE, STORE
 from web_ui.auth import requires
 from web_ui.i18n import Formats
-from web_ui.labels import CATEGORY_NAMES, ORIENTATIONS
+from web_ui.labels import BENEFICIARY_CATEGORIES, CATEGORY_NAMES, ORIENTATIONS
 from web_ui.pages.catalogue_common import (
     PER_PAGE,
     REQUIRED,
@@ -47,6 +49,7 @@ from web_ui.pages.catalogue_common import (
     view,
 )
 from web_ui.pages.catalogue_documents import UPLOAD_KINDS, attach_upload
+from web_ui.pages.handoffs import STATE_NAMES as HANDOFF_STATES
 from web_ui.render import LANGUAGE
 
 __all__ = [
@@ -213,6 +216,7 @@ async def _lot_page(
             lot = await get_lot(db, lot_id)
             found = await find_items(db, lot_id=lot_id, limit=PER_PAGE, offset=(number - 1) * PER_PAGE)
             documents = await documents_of(db, lot_id=lot_id)
+            custody = await custody_chain(db, lot_id)
     except NotFound:
         return not_found(request, NO_LOT)
     forms = {
@@ -235,6 +239,10 @@ async def _lot_page(
         unit_gap=unit_gap_text(lot.unit_gap, _, fmt),
         weight_gap=weight_gap_text(lot.weight_gap_g, _, fmt),
         bulk_max=BULK_MAX,
+        custody=custody,
+        handoff_states=HANDOFF_STATES,
+        fingerprint=fingerprint,
+        beneficiary_categories=BENEFICIARY_CATEGORIES,
         flashes=flashes if flashes is not None else done_flash(request, DONE),
     )
 

@@ -30,7 +30,7 @@ from yarl import URL
 
 from federation.client import PeerRefused
 from federation.commands import add_peer, invite_text, join
-from node import outbox, peers as trust
+from node import handoffs, outbox, peers as trust
 from node.config import Node
 from node.errors import DomainError
 from node.store import Reader, now_ms
@@ -208,9 +208,20 @@ async def invitations_section(db: Reader, node: Node) -> Section:
     return {"invitations": rows}
 
 
+@dataclass(frozen=True, slots=True)
+class OfferRow:
+    """A lot another node offers to this one, waiting for an answer (``node.handoffs``)."""
+
+    handoff: handoffs.Handoff
+    peer_name: str | None
+    fingerprint: str
+
+
 async def offers_section(db: Reader, node: Node) -> Section:
-    """Lots other nodes offer to hand over to this one, waiting for an answer. None yet."""
-    return {"offers": []}
+    """Lots other nodes offer to hand over to this one, waiting for an answer (the expired ones left out)."""
+    waiting = [h for h in await handoffs.list_handoffs(db, direction="in", state="offered") if not h.expired()]
+    names = await handoffs.node_names(db, [h.peer for h in waiting])
+    return {"offers": [OfferRow(h, names.get(h.peer), fingerprint(h.peer)) for h in waiting]}
 
 
 async def reports_section(db: Reader, node: Node) -> Section:
