@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import signal
 import sys
 from importlib.metadata import entry_points
@@ -235,6 +236,7 @@ def _cmd_record_verify(args: argparse.Namespace) -> int:
 
 def _serve(node: Node) -> int:
     """Run every registered service until Ctrl-C or SIGTERM."""
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     with node.running():
         return asyncio.run(_serve_async(node))
 

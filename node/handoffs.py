@@ -26,10 +26,10 @@ import json
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import Field, ValidationError
 
 from node.errors import Invalid, NotFound, RuleBroken
-from node.items import new_gid
+from node.items import Category, new_gid
 from node.publication import audience_for, fates_audience
 from node.states import TERMINAL
 from node.store import Reader, Tx, now_ms
@@ -68,7 +68,7 @@ class OfferInput(Input):
 
 
 class ExtraInput(Input):
-    category: str
+    category: Category
     weight_g: Annotated[int, Field(ge=0, le=10**12)]
     serial: Annotated[str, Field(min_length=1, max_length=500)] | None = None
     note: Note | None = None
@@ -206,7 +206,7 @@ async def cancel_offer(tx: Tx, offer: bytes, reason: str | None = None) -> Recor
         raise RuleBroken("only the node that made an offer cancels it", code="not_yours")
     if handoff.state != "offered":
         raise RuleBroken(f"this offer is {handoff.state}: it can no longer be cancelled", code="not_open")
-    record = await tx.append(LotCancel(offer=offer, reason=reason), audience=[handoff.peer])
+    record = await tx.append(_body(LotCancel, offer=offer, reason=reason), audience=[handoff.peer])
     await _set_state(tx, offer, "cancelled", answer=record.id, reason=reason)
     return record
 
@@ -283,7 +283,7 @@ async def answer_offer(tx: Tx, offer: bytes, *, accept: bool, reason: str = "dec
         raise RuleBroken(f"this offer is {handoff.state}", code="not_open")
     if handoff.expired():
         raise RuleBroken("this offer has expired", code="expired")
-    body = LotAccept(offer=offer, note=note) if accept else LotDecline(offer=offer, reason=reason, note=note)
+    body = _body(LotAccept, offer=offer, note=note) if accept else _body(LotDecline, offer=offer, reason=reason, note=note)
     record = await tx.append(body, audience=[handoff.peer])
     await _set_state(tx, offer, "accepted" if accept else "declined", answer=record.id,
                      reason=None if accept else reason)  # fmt: skip
@@ -298,8 +298,8 @@ async def record_receipt(tx: Tx, offer: bytes, receipt: ReceiptInput, *, operato
     if handoff.state != "accepted":
         raise RuleBroken(f"this offer is {handoff.state}: accept it before receiving", code="not_open")
     lines = {line.gid: line for line in await handoff_lines(tx, offer)}
-    body = LotReceipt(
-        offer=offer, received=receipt.received, missing=receipt.missing, damaged=receipt.damaged,
+    body = _body(
+        LotReceipt, offer=offer, received=receipt.received, missing=receipt.missing, damaged=receipt.damaged,
         extra=[ExtraItem(**e.model_dump(exclude_none=True)) for e in receipt.extra],
         units_counted=len(receipt.received) + len(receipt.extra), weight_g=receipt.weight_g, note=receipt.note,
     )  # fmt: skip
@@ -376,6 +376,16 @@ async def fates_received(tx: Tx, record: Record, body: ItemFates) -> int:
 # helpers ----------------------------------------------------------------------
 
 _TERMINAL_SQL = ", ".join("?" * len(TERMINAL))
+
+
+def _body(kind: type[Any], **fields: Any) -> Any:
+    """A record body built from checked input; a rule of its kind broken is ``Invalid`` (nothing signed)."""
+    try:
+        return kind(**fields)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or kind.KIND
+        raise Invalid(f"{where}: {first['msg']}", code="invalid") from exc
 
 
 def _short(text: str | None) -> str | None:

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from federation.inbox import receive
 from federation.wire import Item
 from node import handoffs, peers
-from node.errors import RuleBroken
+from node.errors import Invalid, RuleBroken
 from node.config import Config, Node as NodeDir
 from node.donor_report import build_donor_report
 from node.donors import DonorInput, create_donor
@@ -223,6 +223,10 @@ async def test_bad_offers_and_receipts_are_refused_and_change_nothing(nodes):
     assert counts.value.code == "bad_counts"
     with pytest.raises(ValidationError):
         handoffs.ReceiptInput(received=["not-a-gid"], weight_g=1)
+    with pytest.raises(Invalid):  # damaged but not received: the kind's rule, refused before signing
+        await signed(member, lambda tx: handoffs.record_receipt(tx, offer.id, handoffs.ReceiptInput(
+            received=g[1:3], missing=g[3:], damaged=g[3:], weight_g=4000)))  # fmt: skip
+
     async with member.store.reader() as db:
         assert await db.value("SELECT count(*) FROM items") == 0
         assert (await handoffs.get_handoff(db, offer.id)).state == "accepted"
