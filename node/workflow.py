@@ -19,6 +19,8 @@ from node.errors import Invalid, NotFound, RuleBroken
 from node.publication import audience_for, fates_audience
 from node.states import FATES, STATES, STEP_STATES, can_move
 from node.store import Reader, Tx, now_ms
+from protocol import canonical
+from protocol.records import stored_header
 from node.validation import Input
 from protocol.kinds import Fate, ItemFates
 
@@ -170,7 +172,27 @@ async def correct_event(tx: Tx, event_id: int, reason: str, operator: str | None
     if event["state"] == "recycled":
         # The item is back in the workshop: it is no longer part of that outflow.
         await tx.run("DELETE FROM outflow_items WHERE item_id = ?", (event["item_id"],))
+    if event["record_id"] is not None:
+        await _correct_fates(tx, event["record_id"], event["item_id"])
     return correction
+
+
+async def _correct_fates(tx: Tx, record_id: bytes, item_id: int) -> None:
+    """A fate undone was signed: sign the record's fates again without it, as a correction of it.
+
+    Readers replace the corrected record's fates by the correction's. The
+    other items of that record now point at the correction, so that a later
+    correction corrects the latest statement.
+    """
+    row = await tx.one("SELECT envelope, content FROM log_records WHERE id = ? AND author = ?", (record_id, tx.author))
+    if row is None or row["content"] is None:
+        return
+    gid = await tx.value("SELECT gid FROM items WHERE id = ?", (item_id,))
+    body = ItemFates.model_validate(canonical.decode(row["content"]))
+    remaining = [f for f in body.fates if f.gid != gid]
+    correction = await tx.append(ItemFates(fates=remaining, corrects=record_id),
+                                 audience=stored_header(row["envelope"]).audience)  # fmt: skip
+    await tx.run("UPDATE events SET record_id = ? WHERE record_id = ? AND item_id != ?", (correction.id, record_id, item_id))
 
 
 async def define_step(tx: Tx, name: str, state: str) -> None:

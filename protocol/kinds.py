@@ -251,8 +251,14 @@ class ItemFates(Body):
     """A batch of item outcomes flowing back toward the origin of the lot."""
 
     KIND: ClassVar[str] = "item.fates/1"
-    fates: Annotated[list[Fate], Field(min_length=1, max_length=20000)]
+    fates: Annotated[list[Fate], Field(max_length=20000)]
     corrects: RecordId | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> "ItemFates":
+        if not self.fates and self.corrects is None:
+            raise ValueError("at least one fate, unless the record corrects another (then possibly none)")
+        return self
 
 
 Figures = Annotated[

@@ -24,7 +24,7 @@ from node.donors import DonorInput, create_donor
 from node.items import ItemInput, create_items
 from node.lots import LotInput, create_lot
 from node.store import Store
-from node.workflow import move_items
+from node.workflow import correct_event, move_items
 from protocol import canonical
 from protocol.keys import SigningKey
 from protocol.kinds import LotReceipt, MembershipCertificate
@@ -262,3 +262,36 @@ async def test_a_cancel_wins_over_an_accept_that_crossed_it(nodes):
     assert late.value.code == "not_open"
     # the items are free again: a new offer may include them
     await signed(hub, lambda tx: handoffs.create_offer(tx, handoffs.OfferInput(recipient=member.raw, lot_id=lot)))
+
+
+async def test_a_corrected_fate_is_corrected_at_the_origin_too(nodes):
+    hub, member = nodes["hub"], nodes["member"]
+    lot, ids = await stock(hub, 2, erased=2)
+    g = await gids(hub, ids)
+    await sync_logs(hub, member)
+    offer = await signed(hub, lambda tx: handoffs.create_offer(tx, handoffs.OfferInput(recipient=member.raw, lot_id=lot)))
+    await carry([offer], hub, member)
+    await signed(member, lambda tx: handoffs.answer_offer(tx, offer.id, accept=True))
+    await signed(member, lambda tx: handoffs.record_receipt(tx, offer.id, handoffs.ReceiptInput(received=g, weight_g=4000)))
+    await sync_logs(member, hub)
+    async with member.store.transaction() as tx:
+        items = [await tx.value("SELECT id FROM items WHERE gid = ?", (gid,)) for gid in g]
+        await move_items(tx, items, "ready")
+        events = await move_items(tx, items, "distributed", fate={"beneficiary_category": "school"})
+    await sync_logs(member, hub)
+
+    async def live_fates():
+        async with hub.store.reader() as db:
+            return sorted((r[0], r[1]) for r in await db.all(
+                "SELECT i.gid, d.fate FROM downstream_fates d JOIN items i ON i.id = d.item_id WHERE d.superseded = 0"))  # fmt: skip
+
+    assert await live_fates() == sorted((gid, "distributed") for gid in g)
+    # the distribution of the first item was a mistake: undone at the member, and so at the hub
+    async with member.store.transaction() as tx:
+        await correct_event(tx, events[0], "wrong item handed out")
+    await sync_logs(member, hub)
+    assert await live_fates() == [(g[1], "distributed")]
+    async with member.store.transaction() as tx:  # and the second one too: a correction with no fate left
+        await correct_event(tx, events[1], "the school returned it")
+    await sync_logs(member, hub)
+    assert await live_fates() == []

@@ -292,6 +292,10 @@ def invalid_vectors(hub: list[Record], member: list[Record]) -> list[dict[str, A
     add("offer_units_mismatch", "bad_content",
         signed_entry("hub", raw_header(pub("hub"), 1, None, T0, "lot.offer/1", [pub("member")], wrong_units),
                      wrong_units), note="units 4 for a manifest of 3 items")
+    no_fates = canonical.encode({"fates": []})
+    add("fates_empty_without_correction", "bad_content",
+        signed_entry("hub", raw_header(pub("hub"), 1, None, T0, "item.fates/1", [], no_fates), no_fates),
+        note="an empty list of fates only in a correction (corrects present)")
 
     # Log-level failures: the context entries are valid and come first.
     add("gap", "gap", hub[2].entry(), context=ctx1, note="seq 3 after seq 1")
