@@ -50,10 +50,13 @@ async def _rotation(tx: Tx, me: bytes, record: Record, body: KeyRotation) -> Non
     await trust.rotate_peer(tx, record.header.author, body.new_key)
 
 
-def _domain(function: Callable[[Tx, Record, Any], Awaitable[Any]]) -> Effect:
+def _domain(function: Callable[[Tx, Record, Any], Awaitable[Any]], *, checks_first: bool = True) -> Effect:
+    """An effect of node/: ``checks_first`` when it refuses before it writes anything (no savepoint needed)."""
+
     async def effect(tx: Tx, me: bytes, record: Record, body: Any) -> None:
         await function(tx, record, body)
 
+    effect.checks_first = checks_first  # type: ignore[attr-defined]
     return effect
 
 
@@ -65,7 +68,7 @@ EFFECTS: dict[str, Effect] = {
     LotAccept.KIND: _domain(handoffs.answer_received),
     LotDecline.KIND: _domain(handoffs.answer_received),
     LotCancel.KIND: _domain(handoffs.answer_received),
-    LotReceipt.KIND: _domain(handoffs.receipt_received),
+    LotReceipt.KIND: _domain(handoffs.receipt_received, checks_first=False),
     ItemFates.KIND: _domain(handoffs.fates_received),
 }
 
@@ -80,8 +83,11 @@ async def apply_effects(tx: Tx, me: bytes, record: Record, body: Any) -> None:
     if effect is None:
         return
     try:
-        async with tx.savepoint():
-            await effect(tx, me, record, body)
+        if getattr(effect, "checks_first", False):
+            await effect(tx, me, record, body)  # refuses before writing: nothing to undo
+        else:
+            async with tx.savepoint():
+                await effect(tx, me, record, body)
     except DomainError as exc:
         await trust.raise_alert(tx, "refused_effect", exc.code, author=record.header.author, seq=record.header.seq,
                                 detail=f"{record.header.kind}: {exc.message}")  # fmt: skip
