@@ -175,3 +175,17 @@ def test_bodies_larger_than_one_network_read_go_through(make_node):
     # the other member pulls the first member's log from the hub when it must (here: it is told to)
     status, answer = call(hub, load_node(other.data).key, "GET", f"/fed/v1/log/{member.node_id}", query="after=0&limit=500")
     assert status == 200 and len(answer["items"]) == own(member) and sum(len(e) for e, _ in answer["items"]) > 150_000
+
+
+def test_national_admits_a_hub_the_same_way(make_node):
+    national = make_node("Fédération nationale", role="national").start()
+    hub = make_node("Ordi Grand Ouest", role="hub")
+    token, line = national.invite("hub")
+    assert "--fingerprint " + national.fingerprint in line
+    hub.cli("join", "--data", str(hub.data), national.url, "--token", token, "--fingerprint", national.fingerprint)
+    hub.start()
+    wait_for(lambda: held(national, hub.key) == own(hub), what="the hub's log at national")
+    row = national.query("SELECT role, relation FROM peers WHERE key = ?", (hub.key,))[0]
+    assert tuple(row) == ("hub", "downstream")
+    certificate = national.query("SELECT content FROM log_records WHERE kind = 'membership.certificate/1'")[0]
+    assert b"hub" in certificate["content"]
