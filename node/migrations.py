@@ -411,4 +411,25 @@ CREATE TABLE downstream_fates (
 CREATE INDEX downstream_fates_record ON downstream_fates (record_id);
 """
 
-MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7]
+_V8 = """
+-- The transparency log of a hub or national node (node.transparency): leaf
+-- idx (from 0, no gaps) is the record accepted idx-th; its leaf hash is the
+-- RFC 9162 hash of the record's envelope bytes, kept to be checked again.
+CREATE TABLE transparency_leaves (
+    idx       INTEGER PRIMARY KEY,
+    record_id BLOB NOT NULL UNIQUE,
+    leaf_hash BLOB NOT NULL
+) STRICT;
+
+-- A member's own records its upstream proved to hold in its transparency log:
+-- the latest checkpoint (seq in the upstream's log, tree size) that included it.
+CREATE TABLE inclusions (
+    record_id      BLOB PRIMARY KEY,
+    checkpoint_seq INTEGER NOT NULL,
+    tree_size      INTEGER NOT NULL,
+    leaf_index     INTEGER NOT NULL,
+    verified_at    INTEGER NOT NULL
+) STRICT;
+"""
+
+MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8]
