@@ -102,6 +102,21 @@ def build_parser() -> argparse.ArgumentParser:
     stats.add_argument("--period", required=True, help="YYYY, YYYY-MM or YYYY-Qn")
     stats.add_argument("--json", action="store_true", help="print the figures as JSON")
 
+    report = sub.add_parser("report", help="statistics reports for the hub",
+                            description="the signed statistics report of a period (stats.report/1), for the hub")  # fmt: skip
+    report_sub = report.add_subparsers(dest="report_command", required=True, metavar="ACTION")
+    rpreview = report_sub.add_parser("preview", help="the figures a period's report would carry, and who could read them")
+    data(rpreview)
+    rpreview.add_argument("--period", required=True, help="YYYY, YYYY-MM or YYYY-Qn")
+    rpreview.set_defaults(handler=commands.report_preview)
+    rsend = report_sub.add_parser("send", help="sign a period's report (again: a new version superseding the last)")
+    data(rsend)
+    rsend.add_argument("--period", required=True, help="YYYY, YYYY-MM or YYYY-Qn, ended")
+    rsend.set_defaults(handler=commands.report_send)
+    rlist = report_sub.add_parser("list", help="the statistics reports this node signed, newest first")
+    data(rlist)
+    rlist.set_defaults(handler=commands.report_list)
+
     token = sub.add_parser("token", help="API tokens for local programs", description="API tokens for local programs")
     token_sub = token.add_subparsers(dest="token_command", required=True, metavar="ACTION")
     create = token_sub.add_parser("create", help="create an API token (shown once)")

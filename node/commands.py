@@ -10,19 +10,22 @@ import argparse
 import asyncio
 import io
 import json
+import logging
 import re
 import sys
 from collections.abc import Awaitable, Callable
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Iterator, TypeVar
+from zoneinfo import ZoneInfo
 
 from node.beneficiaries import erase_expired
 from node import outbox
 from node.config import Node, load_node, load_node_rotating, next_key, retire_key
-from node.errors import ConfigError, Invalid
+from node.errors import ConfigError, DomainError, Invalid, NodeError
 from node.exports import CSV_EXPORTS, nwipe_customers, write_csv
+from node.settings import get_setting
 from node.store import Store, restore as restore_database
 from protocol.kinds import KeyRotation, NodeDescriptor
 from protocol.log import write_log
@@ -31,8 +34,10 @@ from protocol.records import open_envelope
 __all__ = [
     "EXPORTS", "with_store", "create_database", "daily_upkeep", "backup", "restore", "import_file", "export", "stats",
     "log_export", "key_rotate", "token_create", "token_revoke", "station_add", "attach", "settings", "user_add", "demo_accounts",
+    "report_preview", "report_send", "report_list",
 ]  # fmt: skip
 
+logger = logging.getLogger(__name__)
 EXPORTS = (*CSV_EXPORTS, "nwipe-customers", "donor-report")
 T = TypeVar("T")
 
@@ -49,10 +54,31 @@ async def create_database(node: Node) -> None:
         await store.close()
 
 
-async def daily_upkeep(store: Store) -> None:
-    """What must happen at least daily: erase beneficiaries' details past retention."""
+async def daily_upkeep(store: Store, *, today: date | None = None) -> None:
+    """What must happen at least daily: erase beneficiaries' details past retention, send due reports.
+
+    A statistics report is due when a period of the ``stats_schedule`` ended
+    and was not reported; it is signed only for a node with a hub (an active
+    upstream peer) and a policy that publishes statistics. A report that
+    cannot be signed today is logged and tried again the next day.
+    """
+    from node.stats_reports import due_reports, publish_report
+
     async with store.transaction() as tx:
         await erase_expired(tx)
+    if store.writes_held:
+        return
+    today = today or datetime.now(ZoneInfo("Europe/Paris")).date()  # the periods are Paris calendar periods
+    async with store.reader() as db:
+        has_hub = await db.value("SELECT 1 FROM peers WHERE relation = 'upstream' AND state = 'active' LIMIT 1")
+        published = json.loads(await get_setting(db, "publication_policy"))["stats"] != "none"
+        due = await due_reports(db, today, store.key.public.raw) if has_hub and published else []
+    for period in due:
+        try:
+            async with store.transaction() as tx:
+                await publish_report(tx, period)
+        except NodeError as exc:
+            logger.warning("statistics report %s not sent: %s", period, exc.message)
 
 
 def with_store(args: argparse.Namespace, action: Callable[[Node, Store], Awaitable[T]]) -> T:
@@ -364,3 +390,75 @@ def key_rotate(args: argparse.Namespace) -> int:
     print(f"new fingerprint: {new.public.fingerprint} (the old key is kept in {node.data_dir / 'keys'})")
     print("the peers learn it from the signed rotation when the node runs again (`maillon run`)")
     return 0
+
+
+def report_preview(args: argparse.Namespace) -> int:
+    """``maillon report preview``: the figures a period's report would carry, and who could read them."""
+    from node.stats_reports import preview, reader_names
+
+    async def act(node: Node, store: Store) -> tuple[Any, list[str]]:
+        async with store.transaction() as tx:  # writes nothing: the audience is computed as when signing
+            draft = await preview(tx, args.period)
+            names = await reader_names(tx, draft.audience or (), tx.author)
+        return draft, names
+
+    draft, names = with_store(args, act)
+    if draft.body is None:
+        print(f"period {args.period}: nothing would leave this node (publication_policy: stats is none)")
+        return 0
+    print(f"period {args.period}, version {draft.body.version}"
+          + (f" (supersedes {draft.body.supersedes.hex()[:16]})" if draft.body.supersedes else ""))  # fmt: skip
+    print(f"factor table: {draft.body.factor_version}")
+    print(f"to ({draft.level}): " + ("anyone (public)" if not draft.audience else ""))
+    for name in names:
+        print(f"  {name}")
+    print("figures:")
+    _print_figures(draft.figures)
+    for note in draft.notes:
+        print(f"note: {note}")
+    return 0
+
+
+def report_send(args: argparse.Namespace) -> int:
+    """``maillon report send``: sign a period's report; the running node sends it to its audience."""
+    from node.stats_reports import publish_report
+
+    async def act(node: Node, store: Store) -> Any:
+        async with store.transaction() as tx:
+            return await publish_report(tx, args.period)
+
+    try:
+        record = with_store(args, act)
+    except DomainError as exc:  # refused: exit status 1, nothing signed
+        print(f"maillon: refused ({exc.code}): {exc.message}", file=sys.stderr)
+        return 1
+    body = record.body()
+    print(f"stats.report/1 for {body.period}, version {body.version}, {len(body.figures)} figures, "
+          f"id {record.id.hex()}")  # fmt: skip
+    if body.supersedes:
+        print(f"supersedes {body.supersedes.hex()}")
+    print("`maillon run` sends it to the hub.")
+    return 0
+
+
+def report_list(args: argparse.Namespace) -> int:
+    """``maillon report list``: the statistics reports this node signed, newest first."""
+    from node.stats_reports import list_reports, own_keys
+
+    async def act(node: Node, store: Store) -> Any:
+        async with store.reader() as db:
+            return await list_reports(db, await own_keys(db, store.key.public.raw))
+
+    for report in with_store(args, act):
+        time = datetime.fromtimestamp(report.time / 1000, UTC).strftime("%Y-%m-%d %H:%M")
+        state = "superseded" if report.superseded else "current"
+        readers = "public" if not report.audience else f"{len(report.audience)} readers"
+        print(f"{report.id.hex()[:16]}  {report.period:<8} v{report.version}  {state:<10}  {time} UTC  "
+              f"{len(report.figures)} figures  {readers}")  # fmt: skip
+    return 0
+
+
+def _print_figures(figures: dict[str, int]) -> None:
+    width = max(map(len, figures), default=0)
+    for key in sorted(figures):
+        print(f"  {key:<{width}}  {figures[key]}")

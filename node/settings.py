@@ -13,7 +13,8 @@ from typing import Any
 from node.errors import Invalid, NotFound
 from node.store import Reader, Tx
 
-__all__ = ["Setting", "SETTINGS", "get_setting", "set_setting", "all_settings", "POLICY_FIELDS", "POLICY_AUDIENCES"]
+__all__ = ["Setting", "SETTINGS", "get_setting", "set_setting", "all_settings", "POLICY_FIELDS", "POLICY_AUDIENCES",
+           "WORKFORCE_FIELDS", "STATS_SCHEDULES"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +73,31 @@ def _policy_problem(value: str) -> str | None:
     return None
 
 
+WORKFORCE_FIELDS = ("fte", "insertion_jobs", "volunteers")
+STATS_SCHEDULES = ("monthly", "quarterly", "yearly", "off")
+
+
+def _workforce_problem(value: str) -> str | None:
+    """Workforce figures an association may share: FTE (two decimals at most), jobs and volunteers."""
+    try:
+        shared = json.loads(value)
+    except ValueError:
+        return "not JSON"
+    if not isinstance(shared, dict) or not set(shared) <= set(WORKFORCE_FIELDS):
+        return f"a map of some of {', '.join(WORKFORCE_FIELDS)}"
+    for name, number in shared.items():
+        whole = name != "fte"
+        if type(number) not in ((int,) if whole else (int, float)) or not 0 <= number <= 1_000_000:
+            return f"{name} is a {'whole ' if whole else ''}number between 0 and 1000000"
+        if not whole and abs(number * 100 - round(number * 100)) > 1e-6:
+            return "fte has at most two decimals"
+    return None
+
+
+def _schedule_problem(value: str) -> str | None:
+    return None if value in STATS_SCHEDULES else f"one of {', '.join(STATS_SCHEDULES)}"
+
+
 SETTINGS: dict[str, Setting] = {
     s.name: s
     for s in (
@@ -86,6 +112,12 @@ SETTINGS: dict[str, Setting] = {
         Setting("publication_policy", str, '{"fates": "hub", "stats": "hub", "workforce": "none"}',
                 "What this node shares and with whom (none, hub, network, public), for statistics, item "
                 "fates and workforce figures (JSON).", rule=_policy_problem),
+        Setting("workforce", str, "{}",
+                "Workforce figures shared in statistics reports when the policy allows: fte, insertion_jobs, "
+                "volunteers (JSON).", rule=_workforce_problem),
+        Setting("stats_schedule", str, "monthly",
+                "When statistics reports go to the hub by themselves: monthly, quarterly, yearly or off.",
+                rule=_schedule_problem),
     )
 }  # fmt: skip
 

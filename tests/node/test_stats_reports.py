@@ -1,0 +1,227 @@
+"""A member's statistics reports: built from its data, cut by its policy, versioned, sent when due."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+import node.distribution
+import node.items
+import node.workflow
+from node import commands, peers
+from node.beneficiaries import BeneficiaryInput, create_beneficiary
+from node.distribution import DistributionInput, OutflowInput, distribute, recycle
+from node.donors import DonorInput, create_donor
+from node.errors import Invalid, RuleBroken
+from node.impact import FACTOR_TABLES
+from node.items import ItemInput, create_items
+from node.lots import LotInput, create_lot
+from node.settings import set_setting
+from node.stats import compute_stats, period_bounds
+from node.stats_reports import build_report, due_reports, list_reports, preview, publish_report
+from node.validation import parse
+from node.workflow import StepInput, record_step
+from protocol.keys import SigningKey
+from protocol.kinds import StatsReport
+from protocol.records import open_envelope
+
+HUB = SigningKey.from_seed(bytes([7]) * 32).public.raw
+PARIS = ZoneInfo("Europe/Paris")
+MARCH = "2024-03"
+
+
+def paris(text: str) -> int:
+    return int(datetime.strptime(text, "%Y-%m-%d %H:%M").replace(tzinfo=PARIS).timestamp()) * 1000
+
+
+@pytest.fixture
+async def workshop(store, monkeypatch):
+    """March 2024: three laptops and a desktop arrive; two laptops are given, the desktop recycled."""
+    clock = {"now": paris("2024-03-04 09:00")}
+    for module in (node.items, node.workflow, node.distribution):
+        monkeypatch.setattr(module, "now_ms", lambda: clock["now"])
+    async with store.transaction() as tx:
+        donor = await create_donor(tx, parse(DonorInput, {"name": "Mairie", "type": "public_body"}))
+        lot = await create_lot(tx, parse(LotInput, {"reference": "L-1", "donor_id": donor}))
+        specs = [{"category": c, "storage": "none"} for c in ("laptop", "laptop", "laptop", "desktop")]
+        l1, l2, l3, d1 = await create_items(tx, lot, [parse(ItemInput, s) for s in specs])
+        person = await create_beneficiary(tx, parse(BeneficiaryInput, {"category": "person"}))
+    clock["now"] = paris("2024-03-06 09:00")
+    async with store.transaction() as tx:
+        await record_step(tx, [l1, l2], parse(StepInput, {"state": "sorted", "orientation": "refurbish"}))
+        await record_step(tx, [l1, l2], parse(StepInput, {"state": "ready"}))
+    clock["now"] = paris("2024-03-12 10:00")
+    async with store.transaction() as tx:
+        await distribute(tx, [l1, l2], parse(DistributionInput, {"beneficiary_id": person}))
+        await recycle(tx, parse(OutflowInput, {"item_ids": [d1], "recipient": "Ecologic", "waste_code": "16 02 14",
+                                               "treatment": "R4"}))  # fmt: skip
+    return store
+
+
+async def set_policy(store, **levels):
+    value = {"fates": "hub", "stats": "hub", "workforce": "none", **levels}
+    async with store.transaction() as tx:
+        await set_setting(tx, "publication_policy", json.dumps(value))
+
+
+async def set_value(store, name, value):
+    async with store.transaction() as tx:
+        await set_setting(tx, name, value)
+
+
+async def join_hub(store):
+    async with store.transaction() as tx:
+        await peers.pin_peer(tx, HUB, name="Hub", role="hub", relation="upstream", url="http://hub")
+
+
+async def send(store, period=MARCH):
+    async with store.transaction() as tx:
+        return await publish_report(tx, period)
+
+
+async def draft(store, period=MARCH):
+    async with store.transaction() as tx:
+        return await preview(tx, period)
+
+
+async def reports_signed(store) -> int:
+    async with store.reader() as db:
+        return await db.value("SELECT count(*) FROM log_records WHERE kind = ?", (StatsReport.KIND,))
+
+
+async def test_the_figures_are_the_periods_without_the_stock(workshop):
+    start, end = period_bounds(MARCH)
+    async with workshop.reader() as db:
+        stats = await compute_stats(db, start, end, years=3, factors=FACTOR_TABLES["ademe-2022"])
+        report = await build_report(db, MARCH)
+    expected = {k: v for k, v in stats.as_figures().items() if not k.startswith("stock.")}
+    assert report.figures == expected
+    assert report.figures["received.laptop.units"] == 3 and report.figures["distributed.laptop.units"] == 2
+    assert report.figures["recycled.desktop.units"] == 1 and report.figures["beneficiaries.person"] == 1
+    assert "reuse_rate_permille" in report.figures and "impact.co2e_g" in report.figures
+    assert report.factor_version == "ademe-2022" and report.version == 1
+
+
+async def test_no_statistics_published_refuses_and_signs_nothing(workshop):
+    await set_policy(workshop, stats="none")
+    shown = await draft(workshop)
+    assert shown.audience is None and shown.body is None and shown.figures == {}
+    with pytest.raises(RuleBroken) as refused:
+        await send(workshop)
+    assert refused.value.code == "not_published"
+    assert await reports_signed(workshop) == 0
+
+
+async def test_the_hub_reads_what_the_preview_showed(workshop):
+    await join_hub(workshop)
+    shown = await draft(workshop)
+    record = await send(workshop)
+    me = workshop.key.public.raw
+    assert record.header.audience == tuple(sorted([me, HUB])) == shown.audience
+    assert record.body() == shown.body
+    assert open_envelope(record.envelope).header.kind == "stats.report/1"
+
+
+async def test_a_period_not_ended_is_not_sent(workshop):
+    with pytest.raises(RuleBroken) as refused:
+        await send(workshop, "2999-01")
+    assert refused.value.code == "period_not_ended"
+    assert await reports_signed(workshop) == 0
+
+
+async def test_a_correction_supersedes_and_never_edits(workshop):
+    await join_hub(workshop)
+    first = await send(workshop)
+    second = await send(workshop)
+    assert (first.body().version, first.body().supersedes) == (1, None)
+    assert (second.body().version, second.body().supersedes) == (2, first.id)
+    assert (await draft(workshop)).body.version == 3
+    async with workshop.reader() as db:
+        listed = await list_reports(db, workshop.key.public.raw)
+    assert [(r.id, r.version, r.superseded) for r in listed] == [(second.id, 2, False), (first.id, 1, True)]
+    assert listed[1].figures == first.body().figures  # the first version is still in the log, as signed
+
+
+async def test_workforce_figures_follow_the_policy(workshop):
+    await join_hub(workshop)
+    await set_value(workshop, "workforce", json.dumps({"fte": 3.5, "insertion_jobs": 4, "volunteers": 12}))
+    hidden = await draft(workshop)  # the default policy: workforce none
+    assert not any(key.startswith("workforce.") for key in hidden.figures)
+    await set_policy(workshop, workforce="hub")
+    shown = (await send(workshop)).body().figures
+    assert (shown["workforce.fte_hundredths"], shown["workforce.insertion_jobs"], shown["workforce.volunteers"]) == (
+        350, 4, 12)  # fmt: skip
+    # Statistics for anyone, workforce for the hub only: the one record cannot carry them.
+    await set_policy(workshop, stats="public", workforce="hub")
+    public = await draft(workshop)
+    assert public.audience == () and not any(key.startswith("workforce.") for key in public.figures)
+    assert any("workforce" in note for note in public.notes)
+
+
+@pytest.mark.parametrize("value", ['{"fte": 1.234}', '{"salaries": 3}', '{"volunteers": -1}', '{"volunteers": 1.5}',
+                                   "[]", "nope"])  # fmt: skip
+async def test_workforce_setting_is_checked(store, value):
+    with pytest.raises(Invalid):
+        await set_value(store, "workforce", value)
+
+
+async def test_due_reports_pick_the_last_ended_period_once(workshop):
+    me = workshop.key.public.raw
+
+    async def due(today, schedule="monthly"):
+        await set_value(workshop, "stats_schedule", schedule)
+        async with workshop.reader() as db:
+            return await due_reports(db, today, me)
+
+    assert await due(date(2024, 4, 5)) == [MARCH]
+    assert await due(date(2024, 1, 1)) == ["2023-12"]
+    assert await due(date(2024, 4, 5), "quarterly") == ["2024-Q1"]
+    assert await due(date(2024, 2, 29), "quarterly") == ["2023-Q4"]
+    assert await due(date(2024, 4, 5), "yearly") == ["2023"]
+    assert await due(date(2024, 4, 5), "off") == []
+    await send(workshop)
+    assert await due(date(2024, 4, 5)) == []
+    assert await due(date(2024, 5, 1)) == ["2024-04"]
+
+
+async def test_daily_upkeep_sends_due_reports_only_with_a_hub(workshop):
+    await commands.daily_upkeep(workshop, today=date(2024, 4, 5))
+    assert await reports_signed(workshop) == 0  # no hub: nowhere to send it
+    await join_hub(workshop)
+    await set_policy(workshop, stats="none")
+    await commands.daily_upkeep(workshop, today=date(2024, 4, 5))
+    assert await reports_signed(workshop) == 0
+    await set_policy(workshop, stats="hub")
+    await commands.daily_upkeep(workshop, today=date(2024, 4, 5))
+    await commands.daily_upkeep(workshop, today=date(2024, 4, 6))
+    async with workshop.reader() as db:
+        listed = await list_reports(db, workshop.key.public.raw)
+    assert [(r.period, r.version) for r in listed] == [(MARCH, 1)]
+    assert HUB in listed[0].audience
+
+
+def test_report_commands(tmp_path, capsys):
+    from node.cli import main
+
+    data = str(tmp_path / "node")
+    assert main(["init", "--data", data, "--name", "Atelier"]) == 0
+    assert main(["report", "preview", "--data", data, "--period", MARCH]) == 0
+    out = capsys.readouterr().out
+    assert "version 1" in out and "this node" in out and "recycled.weight_g" in out and "stock." not in out
+    assert main(["report", "send", "--data", data, "--period", MARCH]) == 0
+    assert "version 1" in capsys.readouterr().out
+    assert main(["report", "send", "--data", data, "--period", MARCH]) == 0
+    assert "supersedes" in capsys.readouterr().out
+    assert main(["report", "list", "--data", data]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2 and "v2  current" in lines[0] and "v1  superseded" in lines[1]
+    policy = json.dumps({"fates": "hub", "stats": "none", "workforce": "none"})
+    assert main(["settings", "--data", data, "publication_policy", policy]) == 0
+    capsys.readouterr()
+    assert main(["report", "preview", "--data", data, "--period", MARCH]) == 0
+    assert "nothing would leave" in capsys.readouterr().out
+    assert main(["report", "send", "--data", data, "--period", MARCH]) == 1
+    assert "not_published" in capsys.readouterr().err
