@@ -140,10 +140,13 @@ async def _draft(tx: Tx, period: str, *, now: int | None) -> ReportPreview:
     policy = json.loads(await get_setting(tx, "publication_policy"))
     level = policy["stats"]
     audience = await audience_for(tx, "stats")
+    if audience is None:
+        period_bounds(period)  # a wrong period is still said to be wrong
+        return ReportPreview(period, level, None, None, ("the publication policy shares no statistics",))
     report = await build_report(tx, period, now=now)
     notes = ["stock figures describe the workshop today, not the period: not reported"]
-    if audience is None:
-        return ReportPreview(period, level, None, None, ("the publication policy shares no statistics",))
+    if period_bounds(period)[1] > (now_ms() if now is None else now):
+        notes.append(f"{period} has not ended: these figures are partial, and the report is sent once it has")
     figures = dict(report.figures)
     workforce = [key for key in figures if key.startswith("workforce.")]
     if workforce and POLICY_AUDIENCES.index(policy["workforce"]) < POLICY_AUDIENCES.index(level):

@@ -11,7 +11,7 @@ import pytest
 import node.distribution
 import node.items
 import node.workflow
-from node import commands, peers
+from node import commands, outbox, peers
 from node.beneficiaries import BeneficiaryInput, create_beneficiary
 from node.distribution import DistributionInput, OutflowInput, distribute, recycle
 from node.donors import DonorInput, create_donor
@@ -123,6 +123,10 @@ async def test_the_hub_reads_what_the_preview_showed(workshop):
     assert record.header.audience == tuple(sorted([me, HUB])) == shown.audience
     assert record.body() == shown.body
     assert open_envelope(record.envelope).header.kind == "stats.report/1"
+    async with workshop.transaction() as tx:  # what the running node's federation does after a commit
+        await outbox.route_own(tx, me)
+        queued = [r[0] for r in await tx.all("SELECT record_id FROM outbox WHERE peer = ?", (HUB,))]
+    assert record.id in queued
 
 
 async def test_a_period_not_ended_is_not_sent(workshop):
@@ -225,3 +229,10 @@ def test_report_commands(tmp_path, capsys):
     assert "nothing would leave" in capsys.readouterr().out
     assert main(["report", "send", "--data", data, "--period", MARCH]) == 1
     assert "not_published" in capsys.readouterr().err
+
+
+async def test_a_running_period_can_be_previewed_not_sent(workshop):
+    shown = await draft(workshop, "2999")
+    assert shown.body is not None and any("has not ended" in note for note in shown.notes)
+    with pytest.raises(Invalid):
+        await draft(workshop, "2024-13")
