@@ -69,6 +69,18 @@ class FedClient:
         body = await self._call("POST", url, "/fed/v1/join", peer, canonical.encode(request))
         return wire.decode_map(body, {"certificate": bytes, "descriptor": bytes})
 
+    async def checkpoint(self, url: str, peer: bytes) -> bytes:
+        """``GET /fed/v1/checkpoint``: the peer's latest ``log.checkpoint/1`` as a log entry."""
+        return await self._call("GET", url, "/fed/v1/checkpoint", peer, b"")
+
+    async def inclusion(self, url: str, peer: bytes, record_id: bytes, size: int) -> dict[str, Any]:
+        body = await self._call("GET", url, "/fed/v1/proof/inclusion", peer, b"", {"record": record_id.hex(), "size": size})
+        return wire.decode_map(body, {"index": int, "size": int, "path": list})
+
+    async def consistency(self, url: str, peer: bytes, old: int, new: int) -> list[Any]:
+        body = await self._call("GET", url, "/fed/v1/proof/consistency", peer, b"", {"old": old, "new": new})
+        return wire.decode_map(body, {"path": list})["path"]
+
     async def _call(self, method: str, url: str, path: str, peer: bytes, body: bytes,
                     params: dict[str, Any] | None = None) -> bytes:  # fmt: skip
         query = urlencode(params or {})

@@ -37,6 +37,7 @@ from typing import Any, NamedTuple
 from node import peers as trust
 from node.outbox import enqueue
 from node.replica import store_records
+from node.transparency import append_leaves
 from node.store import Tx
 from protocol.errors import ContentInvalid, ProtocolError, Reason, RecordInvalid
 from protocol.keys import SigningKey
@@ -266,9 +267,13 @@ async def check(key: SigningKey, items: list[Item], *, parallel: bool = True) ->
     return Checked(key.public.raw, items, verdicts)
 
 
-async def hold(tx: Tx, checked: Checked, *, sender: bytes | None) -> list[Result]:
-    """The second pass: hold what passed ``check`` (from ``sender``); one result per item."""
-    receiving = _Receiving(tx, checked.me, sender)
+async def hold(tx: Tx, checked: Checked, *, sender: bytes | None, leaves: bool = False) -> list[Result]:
+    """The second pass: hold what passed ``check`` (from ``sender``); one result per item.
+
+    ``leaves`` (a hub or national node): each record of another node held as
+    new becomes a leaf of the transparency log, in order (``node.transparency``).
+    """
+    receiving = _Receiving(tx, checked.me, sender, leaves)
     items, verdicts = checked.items, checked.verdicts
     start = 0
     while start < len(items):
@@ -281,22 +286,23 @@ async def hold(tx: Tx, checked: Checked, *, sender: bytes | None) -> list[Result
 
 
 async def receive(tx: Tx, key: SigningKey, items: list[Item], *, sender: bytes | None,
-                  parallel: bool = True) -> list[Result]:  # fmt: skip
+                  parallel: bool = True, leaves: bool = False) -> list[Result]:  # fmt: skip
     """Verify and hold ``items`` (from ``sender``, None when read from a file); one result per item.
 
     The same as ``check`` then ``hold``; ``check`` alone may run before the
     transaction is taken, so that the next batch is verified while this one is written.
     """
-    return await hold(tx, await check(key, items, parallel=parallel), sender=sender)
+    return await hold(tx, await check(key, items, parallel=parallel), sender=sender, leaves=leaves)
 
 
 class _Receiving:
     """The second pass over one batch, segment after segment."""
 
-    def __init__(self, tx: Tx, me: bytes, sender: bytes | None) -> None:
+    def __init__(self, tx: Tx, me: bytes, sender: bytes | None, leaves: bool = False) -> None:
         self.tx = tx
         self.me = me
         self.sender = sender
+        self.leaves = leaves
         self.results: list[Result] = []
         self._alerted: set[tuple] = set()
 
@@ -328,6 +334,7 @@ class _Receiving:
 
         relays: dict[bytes, list[bytes]] = {}
         peers: dict[bytes, bool] = {}  # reader -> pinned and active
+        new: list[tuple[bytes, bytes]] = []  # transparency leaves, in acceptance order
         for (record, body, _), refusal in zip(verdicts, refusals):
             have = None
             if refusal is None and record is not None:
@@ -346,8 +353,11 @@ class _Receiving:
                         peers.clear()
                 if outcome.outcome == "new":
                     await self._relay(record, relays, peers)
+                    new.append((record.id, record.envelope))
             self.results.append(Result(record.id, "duplicate" if outcome.outcome == "duplicate" else "accepted"))
         await self._flush(relays)
+        if self.leaves:
+            await append_leaves(tx, new)
 
     async def _refused(self, refusal: _Refusal, record: Record | None, have: int | None) -> None:
         author = record.header.author if record else None

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from node import outbox, peers as trust
-from node.errors import DomainError
+from node import outbox, peers as trust, transparency
+from node.errors import DomainError, NotFound
 from node.replica import held_records
 from protocol import canonical
 from protocol.errors import ProtocolError, Reason, RequestRefused
@@ -45,6 +45,9 @@ def add_routes(app: web.Application, fed: "Federation") -> None:
     app.router.add_get("/fed/v1/log/{author}", log)
     app.router.add_get("/fed/v1/mailbox", mailbox)
     app.router.add_post("/fed/v1/join", join)
+    app.router.add_get("/fed/v1/checkpoint", checkpoint)
+    app.router.add_get("/fed/v1/proof/inclusion", inclusion_proof)
+    app.router.add_get("/fed/v1/proof/consistency", consistency_proof)
 
 
 def _answer(value: object, status: int = 200) -> web.Response:
@@ -104,7 +107,7 @@ async def push(request: web.Request) -> web.Response:
     fed = request.app[FED]
     items = wire.decode_items(wire.decode_map(body, {"items": list})["items"])
     async with fed.store.transaction() as tx:
-        results = await receive(tx, fed.key, items, sender=signed.caller)
+        results = await receive(tx, fed.key, items, sender=signed.caller, leaves=fed.keeps_log)
     fed.wake()
     return web.Response(body=wire.encode_results(results), content_type=wire.CONTENT_TYPE)
 
@@ -164,3 +167,51 @@ async def join(request: web.Request) -> web.Response:
     certificate = await admit(fed.store, fed.node, signed.caller, value)
     fed.wake()
     return _answer({"certificate": certificate, "descriptor": await fed.descriptor_entry()})
+
+
+# the transparency log (a hub or national node) ----------------------------------
+
+
+@_guard
+async def checkpoint(request: web.Request) -> web.Response:
+    """This node's latest ``log.checkpoint/1`` as a log entry with its content (the bare entry bytes)."""
+    await _authenticate(request)
+    fed = request.app[FED]
+    async with fed.store.reader() as db:
+        held, _ = await transparency.last_checkpoint(db, fed.me)
+    if held is None:
+        return refusal("no_checkpoint", "this node has signed no checkpoint of a transparency log", 404)
+    return web.Response(body=canonical.encode([held.envelope, held.content]), content_type=wire.CONTENT_TYPE)
+
+
+@_guard
+async def inclusion_proof(request: web.Request) -> web.Response:
+    """``?record=<hex id>&size=N``: where the record is among the log's first N leaves, and the path to the root."""
+    await _authenticate(request)
+    fed = request.app[FED]
+    text = request.rel_url.query.get("record", "")
+    try:
+        record_id = bytes.fromhex(text)
+    except ValueError:
+        record_id = b""
+    if len(record_id) != 32:
+        raise RequestRefused(Reason.BAD_REQUEST, "record is a record id: 64 hexadecimal digits")
+    size = _int_param(request, "size", 0, 2**63 - 1)
+    try:
+        async with fed.store.reader() as db:
+            proof = await transparency.inclusion(db, record_id, size, leaves=fed.leaves)
+    except NotFound as exc:
+        return refusal(exc.code, exc.message, 404)
+    return _answer({"index": proof.index, "size": proof.size, "path": proof.path})
+
+
+@_guard
+async def consistency_proof(request: web.Request) -> web.Response:
+    """``?old=M&new=N``: the proof that the log's first N leaves extend its first M."""
+    await _authenticate(request)
+    fed = request.app[FED]
+    old = _int_param(request, "old", 0, 2**63 - 1)
+    new = _int_param(request, "new", 0, 2**63 - 1)
+    async with fed.store.reader() as db:
+        path = await transparency.consistency(db, old, new, leaves=fed.leaves)
+    return _answer({"path": path})
