@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 
 import aiohttp
 import pytest
@@ -132,3 +133,22 @@ def test_a_hub_that_drops_a_record_is_caught_by_the_inclusion_check(hub_and_memb
     assert member.value("SELECT reason FROM alerts WHERE kind = 'inclusion_failed'") == "not_included"
     # the other record is still proved: the hub rewrote its log around it, consistently
     assert check_inclusion(member, records[1].id).tree_size >= size - 1
+
+
+def test_a_hub_whose_stored_bytes_changed_signs_no_checkpoint(hub_and_member):
+    hub, member = hub_and_member
+    records = append(member, LotDecline(offer=bytes(32), reason="altered"), count=2)
+    wait_for(lambda: {row["record_id"] for row in leaves(hub)} >= {r.id for r in records}, what="the leaves")
+    wait_for(lambda: checkpoints(hub), what="a checkpoint")
+    db = sqlite3.connect(hub.data / "node.db", timeout=10)
+    try:
+        with db:
+            db.execute("UPDATE log_records SET envelope = CAST(envelope || x'00' AS BLOB) WHERE id = ?", (records[0].id,))
+    finally:
+        db.close()
+    signed = checkpoints(hub)  # none after this: every checkpoint reads all the leaves back
+    later = append(member, LotDecline(offer=bytes(32), reason="grows"))
+    wait_for(lambda: later[0].id in {row["record_id"] for row in leaves(hub)}, what="the log growing")
+    wait_for(lambda: hub.value("SELECT detail FROM alerts WHERE kind = 'log_tampered'"), what="the hub's alert")
+    assert records[0].id.hex() in hub.value("SELECT detail FROM alerts WHERE kind = 'log_tampered'")
+    assert checkpoints(hub) == signed
