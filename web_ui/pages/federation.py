@@ -164,6 +164,9 @@ def alert_kinds(_: Any) -> dict[str, str]:
         "refused": _("Record refused by this node"),
         "refused_by_peer": _("Record refused by a peer"),
         "revoked": _("Key revoked"),
+        "refused_effect": _("Record held but its effect refused"),
+        "inclusion_failed": _("The hub could not prove it holds a record of ours"),
+        "log_tampered": _("Transparency log altered: no checkpoint signed"),
     }
 
 
