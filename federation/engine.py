@@ -46,7 +46,7 @@ from protocol.seal import encryption_key, seal
 from federation.client import FedClient, PeerRefused
 from federation.discovery import Discovery, Found, discovery_enabled
 from federation.guard import Guard
-from federation.inbox import receive
+from federation.inbox import check, hold, receive
 from federation.membership import network_name
 from federation.wire import MAX_BODY, MAX_ITEMS, Item, Result
 
@@ -462,8 +462,9 @@ class Federation:
         while True:
             # naming the cursor tells the upstream it may drop what came before
             items, next_cursor, more = await self.client.mailbox(peer.url, peer.key, after=cursor)
+            checked = await check(self.key, items)  # before the write lock
             async with self.store.transaction() as tx:
-                results = await receive(tx, self.key, items, sender=peer.key, leaves=self.keeps_log)
+                results = await hold(tx, checked, sender=peer.key, leaves=self.keeps_log)
             gapped = [item for item, result in zip(items, results) if result.reason == Reason.GAP.value]
             if gapped:  # relayed records of an author we do not follow yet: pull its log first
                 for author in {_author(item) for item in gapped}:
@@ -487,8 +488,9 @@ class Federation:
             items, more = await self.client.log(peer.url, peer.key, author, after=after)
             if not items:
                 return received
+            checked = await check(self.key, items)  # before the write lock
             async with self.store.transaction() as tx:
-                results = await receive(tx, self.key, items, sender=peer.key, leaves=self.keeps_log)
+                results = await hold(tx, checked, sender=peer.key, leaves=self.keeps_log)
             received += sum(r.status == "accepted" for r in results)
             if not more or all(r.status == "refused" for r in results):
                 return received

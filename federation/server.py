@@ -20,7 +20,7 @@ from protocol.keys import parse_node_id
 from protocol.requests import SignedRequest
 
 from federation import wire
-from federation.inbox import receive
+from federation.inbox import check, hold
 from federation.membership import admit
 
 if TYPE_CHECKING:
@@ -106,8 +106,9 @@ async def push(request: web.Request) -> web.Response:
     signed, body = await _authenticate(request)
     fed = request.app[FED]
     items = wire.decode_items(wire.decode_map(body, {"items": list})["items"])
+    checked = await check(fed.key, items)  # signatures checked before the write lock is taken
     async with fed.store.transaction() as tx:
-        results = await receive(tx, fed.key, items, sender=signed.caller, leaves=fed.keeps_log)
+        results = await hold(tx, checked, sender=signed.caller, leaves=fed.keeps_log)
     fed.wake()
     return web.Response(body=wire.encode_results(results), content_type=wire.CONTENT_TYPE)
 

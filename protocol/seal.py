@@ -17,6 +17,7 @@ content to the signed header.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
@@ -65,7 +66,13 @@ def _raw_public(key: X25519PrivateKey) -> bytes:
 
 def encryption_private(key: SigningKey) -> X25519PrivateKey:
     """The node's X25519 private key, derived from its Ed25519 seed."""
-    return X25519PrivateKey.from_private_bytes(_hkdf(key.seed, b"", X25519_INFO))
+    return _derived(key.seed)
+
+
+@lru_cache(maxsize=8)
+def _derived(seed: bytes) -> X25519PrivateKey:
+    # A node opens many sealed contents with one key: derive it once (about a third of an opening).
+    return X25519PrivateKey.from_private_bytes(_hkdf(seed, b"", X25519_INFO))
 
 
 def encryption_key(key: SigningKey) -> bytes:
