@@ -2,7 +2,8 @@
 
 One function per kind, called by the inbox in the receiving transaction
 with the record and its parsed body (only when this node may read it).
-The hand-off and statistics issues add their kinds here.
+Trust kinds, the lot hand-off (``node.handoffs``) and, at a hub, members'
+statistics reports (``node.regional``).
 """
 
 from __future__ import annotations
@@ -10,11 +11,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from node import handoffs, peers as trust
+from node import handoffs, peers as trust, regional
 from node.errors import DomainError
 from node.store import Tx
 from protocol.kinds import (
     ItemFates, KeyRevocation, KeyRotation, LotAccept, LotCancel, LotDecline, LotOffer, LotReceipt, NodeDescriptor,
+    StatsReport,
 )  # fmt: skip
 from protocol.records import Record
 
@@ -50,6 +52,16 @@ async def _rotation(tx: Tx, me: bytes, record: Record, body: KeyRotation) -> Non
     await trust.rotate_peer(tx, record.header.author, body.new_key)
 
 
+async def _stats_report(tx: Tx, me: bytes, record: Record, body: StatsReport) -> None:
+    """At a hub, a member's report: refused (an alert) when it cannot count in the summary."""
+    peer = await trust.get_peer(tx, record.header.author)
+    if peer is not None and peer.relation == "downstream" and peer.role == "member":
+        await regional.report_received(tx, record, body)
+
+
+_stats_report.checks_first = True  # type: ignore[attr-defined]
+
+
 def _domain(function: Callable[[Tx, Record, Any], Awaitable[Any]], *, checks_first: bool = True) -> Effect:
     """An effect of node/: ``checks_first`` when it refuses before it writes anything (no savepoint needed)."""
 
@@ -70,6 +82,7 @@ EFFECTS: dict[str, Effect] = {
     LotCancel.KIND: _domain(handoffs.answer_received),
     LotReceipt.KIND: _domain(handoffs.receipt_received, checks_first=False),
     ItemFates.KIND: _domain(handoffs.fates_received),
+    StatsReport.KIND: _stats_report,
 }
 
 

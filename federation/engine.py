@@ -33,16 +33,16 @@ import aiohttp
 
 from node import outbox, peers as trust, transparency
 from node.config import Node
-from node.replica import Held, head, held_ids, latest_of_kind, record_by_id, save_sealed
+from node.replica import Held, head, held_ids, latest_of_kind, save_sealed
 from node.store import Store, now_ms
 from protocol import canonical
-from protocol.errors import KeyRefused, ProofInvalid, ProtocolError, Reason
+from protocol.errors import KeyRefused, ProtocolError, Reason
 from protocol.keys import SigningKey, node_id, parse_node_id
-from protocol.kinds import LogCheckpoint, NodeDescriptor
-from protocol.merkle import leaf_hash, verify_inclusion
+from protocol.kinds import NodeDescriptor
 from protocol.records import Record, open_entry
 from protocol.seal import encryption_key, seal
 
+from federation.audit import Audit
 from federation.client import FedClient, PeerRefused
 from federation.discovery import Discovery, Found, discovery_enabled
 from federation.guard import Guard
@@ -50,7 +50,7 @@ from federation.inbox import check, hold, receive
 from federation.membership import network_name
 from federation.wire import MAX_BODY, MAX_ITEMS, Item, Result
 
-__all__ = ["Federation", "SendBlocked", "InclusionFailed", "Timing"]
+__all__ = ["Federation", "SendBlocked", "Timing"]
 
 log = logging.getLogger(__name__)
 
@@ -82,22 +82,6 @@ class SendBlocked(Exception):
     """A record cannot be sent yet (e.g. a reader's encryption key is unknown)."""
 
 
-class InclusionFailed(Exception):
-    """The upstream did not prove a record in its transparency log; ``reason`` says how.
-
-    ``not_yet``: the record reached it after its latest checkpoint (ask again
-    later). The others are what a hub that dropped or rewrote a record looks
-    like, and raise an alert: ``not_included`` (it says the record is not in
-    the log at its checkpoint), ``bad_proof`` (its proof does not lead to the
-    checkpoint's root), ``bad_checkpoint`` (not a valid checkpoint of its own).
-    """
-
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(f"{reason}: {message}")
-        self.reason = reason
-        self.message = message
-
-
 class Federation:
     """The federation side of a running node; see the module docstring."""
 
@@ -122,6 +106,7 @@ class Federation:
         self._found: dict[str, Found] = {}
         self._background: set[asyncio.Task] = set()
         self.leaves = transparency.LeafTree()  # the transparency log's tree, for the proofs it serves
+        self.audit = Audit(self)
 
     # life cycle -----------------------------------------------------------
 
@@ -356,6 +341,8 @@ class Federation:
                         self._ensure_task("send", peer.key, self._send_loop)
                     if peer.url and peer.relation == "upstream":
                         self._ensure_task("pull", peer.key, self._pull_loop)
+                    if peer.url and peer.relation == "downstream" and peer.role == "hub" and self.reads_hubs:
+                        self._ensure_task("read", peer.key, self._read_loop)
                 if self.keeps_log:
                     self._ensure_task("checkpoint", self.me, self._checkpoint_loop)
             except Exception:  # never let one bad round stop the federation
@@ -447,6 +434,7 @@ class Federation:
                 return
             try:
                 await self.pull_once(peer)
+                await self.audit.check_reports_included()
             except (*NETWORK_ERRORS, SendBlocked) as exc:
                 log.info("pull from %s failed: %s", peer.name, _describe(exc))
             except Exception:  # a bug: say it, and keep the node running
@@ -502,84 +490,33 @@ class Federation:
         """A hub or national node keeps a transparency log of the records it accepts."""
         return self.node.config.role in ("hub", "national")
 
+    @property
+    def reads_hubs(self) -> bool:
+        """National reads the hubs it admitted: their members' logs, their transparency logs."""
+        return self.node.config.role == "national"
+
     async def _checkpoint_loop(self, key: bytes) -> None:
         while True:
             try:
-                await self.checkpoint_once()
+                await self.audit.checkpoint_once()
             except Exception:  # a bug: say it, and keep the node running
                 log.exception("signing a transparency checkpoint failed")
             await asyncio.sleep(self.timing.checkpoint)
 
-    async def checkpoint_once(self) -> Record | None:
-        """Sign a checkpoint of the transparency log if it grew; None if not, or if a leaf was tampered with."""
-        if self.store.writes_held:
-            return None
-        try:
-            async with self.store.transaction() as tx:
-                await transparency.append_own(tx, self.me)
-                return await transparency.checkpoint(tx)
-        except transparency.LogTampered as exc:
-            log.warning("no transparency checkpoint signed: %s", exc.message)
-            async with self.store.transaction() as tx:
-                await trust.raise_alert(tx, "log_tampered", exc.code, detail=exc.message)
-            return None
-
-    async def check_inclusion(self, record_id: bytes) -> transparency.Inclusion:
-        """Have the upstream prove that it holds this node's record ``record_id`` in its transparency log.
-
-        Fetches the upstream's latest checkpoint, checks it is a valid record
-        of the upstream's key, asks the inclusion proof at the checkpoint's
-        size and verifies it against the checkpoint's root with the leaf
-        hash of the envelope held here. Keeps the result ("included at
-        checkpoint N") and returns it. Raises ``InclusionFailed`` (an alert
-        is raised unless ``not_yet``); a network failure propagates.
-        """
-        async with self.store.reader() as db:
-            held = await record_by_id(db, record_id)
-            upstreams = [p for p in await trust.list_peers(db, relation="upstream", active_only=True) if p.url]
-        if held is None:
-            raise InclusionFailed("not_held", f"record {record_id.hex()} is not held here")
-        if not upstreams:
-            raise InclusionFailed("no_upstream", "this node has no upstream to ask")
-        peer = upstreams[0]
-        assert self.client is not None and peer.url is not None
-        try:
-            record = open_entry(await self.client.checkpoint(peer.url, peer.key))
-            if record.header.author != peer.key or record.header.kind != LogCheckpoint.KIND:
-                raise ProtocolError(Reason.BAD_CONTENT, "the answer is not a checkpoint of the upstream's own log")
-            body: LogCheckpoint = record.body()
-        except ProtocolError as exc:
-            raise await self._not_included(held, peer, "bad_checkpoint", exc.message) from exc
-        except PeerRefused as exc:
-            if exc.reason != "no_checkpoint":
-                raise
-            raise InclusionFailed("not_yet", "the upstream has signed no checkpoint yet") from exc
-        at = f"checkpoint {record.header.seq} (size {body.tree_size})"
-        try:
-            answer = await self.client.inclusion(peer.url, peer.key, record_id, body.tree_size)
-        except PeerRefused as exc:
-            if exc.reason != "not_in_log":
-                raise
+    async def _read_loop(self, key: bytes) -> None:
+        """National: read a hub it admitted (its log, its members' logs) and audit its transparency log."""
+        while True:
             async with self.store.reader() as db:
-                queued = await db.value("SELECT 1 FROM outbox WHERE peer = ? AND record_id = ?", (peer.key, record_id))
-            if queued or held.header.time > record.header.time:
-                raise InclusionFailed("not_yet", f"the record reached the upstream after its {at}") from exc
-            raise await self._not_included(held, peer, "not_included", f"the upstream says it is not in its log at {at}")
-        try:
-            if answer["size"] != body.tree_size:
-                raise ProofInvalid(Reason.BAD_PROOF, f"a proof for size {answer['size']}, not {body.tree_size}")
-            verify_inclusion(leaf_hash(held.envelope), answer["index"], body.tree_size, answer["path"], body.root)
-        except ProofInvalid as exc:
-            raise await self._not_included(held, peer, "bad_proof", f"{exc.message} ({at})") from exc
-        async with self.store.transaction() as tx:
-            return await transparency.record_inclusion(tx, record_id, checkpoint_seq=record.header.seq,
-                                                       tree_size=body.tree_size, leaf_index=answer["index"])  # fmt: skip
-
-    async def _not_included(self, held: Held, peer: trust.Peer, reason: str, message: str) -> InclusionFailed:
-        async with self.store.transaction() as tx:
-            await trust.raise_alert(tx, "inclusion_failed", reason, peer=peer.key, author=held.header.author,
-                                    seq=held.header.seq, detail=message)  # fmt: skip
-        return InclusionFailed(reason, message)
+                peer = await trust.get_peer(db, key)
+            if peer is None or not peer.active or not peer.url:
+                return
+            try:
+                await self.audit.read_hub(peer)
+            except (*NETWORK_ERRORS, SendBlocked) as exc:
+                log.info("reading hub %s failed: %s", peer.name, _describe(exc))
+            except Exception:  # a bug: say it, and keep the node running
+                log.exception("reading hub %s failed", peer.name)
+            await self._wait(key, self.timing.pull)
 
 
 def _host_ip(host: str) -> str:

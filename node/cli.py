@@ -17,7 +17,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Sequence
 
-from node import commands, handoff_commands
+from node import commands, handoff_commands, summary_commands
 from node.config import Config, Node, init_node, load_node
 from node.errors import NodeError
 from node.store import Store
@@ -172,6 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.set_defaults(handler=commands.log_export)
 
     handoff_commands.register(sub, data)
+    summary_commands.register(sub, data)
 
     for extension in entry_points(group="maillon.commands"):  # the federation's join, invite, peers
         extension.load()(sub, data)

@@ -32,7 +32,7 @@ from protocol.log import write_log
 from protocol.records import open_envelope
 
 __all__ = [
-    "EXPORTS", "with_store", "create_database", "daily_upkeep", "backup", "restore", "import_file", "export", "stats",
+    "EXPORTS", "with_store", "print_figures", "create_database", "daily_upkeep", "backup", "restore", "import_file", "export", "stats",
     "log_export", "key_rotate", "token_create", "token_revoke", "station_add", "attach", "settings", "user_add", "demo_accounts",
     "report_preview", "report_send", "report_list",
 ]  # fmt: skip
@@ -61,8 +61,13 @@ async def daily_upkeep(store: Store, *, today: date | None = None) -> None:
     and was not reported; it is signed only for a node with a hub (an active
     upstream peer) and a policy that publishes statistics. A report that
     cannot be signed today is logged and tried again the next day.
+
+    A node that admitted others (a hub, national) also renews the
+    certificates of its active members that end within a month and, when
+    it has members, signs the summaries due (``node.regional.due_summaries``).
     """
-    from node.stats_reports import due_reports, publish_report
+    from node.regional import certificates, due_summaries, renew_certificates, sign_summary
+    from node.stats_reports import due_reports, own_keys, publish_report
 
     async with store.transaction() as tx:
         await erase_expired(tx)
@@ -79,6 +84,18 @@ async def daily_upkeep(store: Store, *, today: date | None = None) -> None:
                 await publish_report(tx, period)
         except NodeError as exc:
             logger.warning("statistics report %s not sent: %s", period, exc.message)
+    async with store.transaction() as tx:
+        await renew_certificates(tx)
+    async with store.reader() as db:
+        me = store.key.public.raw
+        has_members = any(c.role == "member" for c in await certificates(db, await own_keys(db, me)))
+        summaries = await due_summaries(db, today, me) if has_members else []
+    for period in summaries:
+        try:
+            async with store.transaction() as tx:
+                await sign_summary(tx, period)
+        except NodeError as exc:
+            logger.warning("regional summary %s not signed: %s", period, exc.message)
 
 
 def with_store(args: argparse.Namespace, action: Callable[[Node, Store], Awaitable[T]]) -> T:
@@ -413,7 +430,7 @@ def report_preview(args: argparse.Namespace) -> int:
     for name in names:
         print(f"  {name}")
     print("figures:")
-    _print_figures(draft.figures)
+    print_figures(draft.figures)
     for note in draft.notes:
         print(f"note: {note}")
     return 0
@@ -444,21 +461,25 @@ def report_send(args: argparse.Namespace) -> int:
 def report_list(args: argparse.Namespace) -> int:
     """``maillon report list``: the statistics reports this node signed, newest first."""
     from node.stats_reports import list_reports, own_keys
+    from node.transparency import inclusion_of
 
     async def act(node: Node, store: Store) -> Any:
         async with store.reader() as db:
-            return await list_reports(db, await own_keys(db, store.key.public.raw))
+            reports = await list_reports(db, await own_keys(db, store.key.public.raw))
+            return [(report, await inclusion_of(db, report.id)) for report in reports]
 
-    for report in with_store(args, act):
+    for report, included in with_store(args, act):
         time = datetime.fromtimestamp(report.time / 1000, UTC).strftime("%Y-%m-%d %H:%M")
         state = "superseded" if report.superseded else "current"
         readers = "public" if not report.audience else f"{len(report.audience)} readers"
+        proof = "not proved in the hub's log yet" if included is None else (
+            f"included at checkpoint {included.checkpoint_seq}")  # fmt: skip
         print(f"{report.id.hex()[:16]}  {report.period:<8} v{report.version}  {state:<10}  {time} UTC  "
-              f"{len(report.figures)} figures  {readers}")  # fmt: skip
+              f"{len(report.figures)} figures  {readers}  {proof}")  # fmt: skip
     return 0
 
 
-def _print_figures(figures: dict[str, int]) -> None:
+def print_figures(figures: dict[str, int]) -> None:
     width = max(map(len, figures), default=0)
     for key in sorted(figures):
         print(f"  {key:<{width}}  {figures[key]}")

@@ -432,4 +432,19 @@ CREATE TABLE inclusions (
 ) STRICT;
 """
 
-MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8]
+_V9 = """
+-- A national node's audit of each hub's transparency log (node.national): the
+-- last checkpoint proved consistent with the ones before, or the flag that
+-- the hub rewrote its history (kept until an admin looks).
+CREATE TABLE audited_logs (
+    hub            BLOB PRIMARY KEY,
+    checkpoint_seq INTEGER NOT NULL,
+    tree_size      INTEGER NOT NULL,
+    root           BLOB NOT NULL,
+    checked_at     INTEGER NOT NULL,
+    state          TEXT NOT NULL CHECK (state IN ('consistent', 'rewritten')),
+    detail         TEXT NOT NULL DEFAULT ''
+) STRICT;
+"""
+
+MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9]

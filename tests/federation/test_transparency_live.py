@@ -12,7 +12,8 @@ from livenodes import LiveNode, wait_for
 from test_replication import append, held, own
 from test_requests_live import call
 from federation.client import FedClient
-from federation.engine import Federation, InclusionFailed
+from federation.audit import InclusionFailed
+from federation.engine import Federation
 from node.config import load_node
 from node.store import Store
 from protocol import canonical, merkle
@@ -20,7 +21,7 @@ from protocol.kinds import LogCheckpoint, LotDecline
 
 
 def check_inclusion(member: LiveNode, record_id: bytes):
-    """``Federation.check_inclusion`` on the member's database, from outside its process (it keeps running)."""
+    """``Audit.check_inclusion`` on the member's database, from outside its process (it keeps running)."""
 
     async def go():
         loaded = load_node(member.data)
@@ -29,7 +30,7 @@ def check_inclusion(member: LiveNode, record_id: bytes):
             async with aiohttp.ClientSession() as session:
                 fed = Federation(loaded, store, session=session)
                 fed.client = FedClient(session, loaded.key)
-                return await fed.check_inclusion(record_id)
+                return await fed.audit.check_inclusion(record_id)
         finally:
             await store.close()
 

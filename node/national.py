@@ -1,0 +1,194 @@
+"""A national node reading the hubs it admitted: their summaries checked, their transparency logs audited.
+
+Each hub sends its whole log to national (its upstream), and national pulls
+from the hub the logs of the members the hub certified (``federation``):
+their reports come in clear where the member's policy made them public,
+as headers (stubs) otherwise. ``check_summary`` then checks a hub's
+``regional.summary/1`` against what is held:
+
+- every report it lists is held, is a ``stats.report/1``, and its author
+  was certified by that hub (a ``membership.certificate/1`` in the hub's
+  log) for some of the period; a readable one is of that period;
+- no member is both counted and said ``missing``;
+- when every listed report is readable, their figures summed
+  (``node.regional.sum_figures``) are the summary's.
+
+A listed report not held yet makes the summary *incomplete* (national may
+not have pulled it yet); a broken rule makes it *inconsistent*.
+
+**Log audit**: national keeps, per hub, the last checkpoint of the hub's
+transparency log it checked (``audited_logs``). For each newer checkpoint
+the federation asks the hub a consistency proof from the audited size to
+the new one; a proof that does not verify means the hub rewrote its
+history: the hub is flagged (``rewritten``, kept until an admin looks)
+and an alert raised. The first checkpoint seen is taken as the base.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from node.regional import SignedSummary, certificates, list_summaries, sum_figures
+from node.stats import period_bounds
+from node.stats_reports import own_keys
+from node.store import Reader, Tx, now_ms
+from protocol import canonical
+from protocol.kinds import LogCheckpoint, StatsReport
+
+__all__ = ["AuditedLog", "Checkpoint", "SummaryCheck", "HubReading", "audited_log", "new_checkpoints", "record_audit",
+           "check_summary", "read_hubs", "national_totals"]  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class AuditedLog:
+    """The last checkpoint of a hub's transparency log national checked, and what it found."""
+
+    hub: bytes
+    checkpoint_seq: int
+    tree_size: int
+    root: bytes
+    checked_at: int
+    state: str  # "consistent" | "rewritten"
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    """A hub's checkpoint as held here."""
+
+    seq: int
+    time: int
+    tree_size: int
+    root: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class SummaryCheck:
+    """A summary and what checking it against the held reports found."""
+
+    summary: SignedSummary
+    listed: int
+    held: int
+    readable: int
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def state(self) -> str:
+        """``inconsistent`` (a problem), ``incomplete`` (reports not held yet) or ``verified``."""
+        if self.problems:
+            return "inconsistent"
+        return "verified" if self.held == self.listed else "incomplete"
+
+
+@dataclass(frozen=True, slots=True)
+class HubReading:
+    """One hub as national reads it: its latest summary per period, checked, and its log's audit."""
+
+    hub: bytes
+    name: str
+    network: str | None
+    summaries: list[SummaryCheck]  # the latest version per period, newest period first
+    log: AuditedLog | None
+
+
+async def audited_log(db: Reader, hub: bytes) -> AuditedLog | None:
+    row = await db.one("SELECT hub, checkpoint_seq, tree_size, root, checked_at, state, detail FROM audited_logs"
+                       " WHERE hub = ?", (hub,))  # fmt: skip
+    return None if row is None else AuditedLog(*row)
+
+
+async def new_checkpoints(db: Reader, hub: bytes) -> list[Checkpoint]:
+    """The hub's checkpoints held here after the last one audited, in seq order."""
+    audited = await audited_log(db, hub)
+    rows = await db.all("SELECT seq, time, content FROM log_records WHERE author = ? AND kind = ? AND seq > ?"
+                        " AND content IS NOT NULL ORDER BY seq",
+                        (hub, LogCheckpoint.KIND, audited.checkpoint_seq if audited else 0))  # fmt: skip
+    out = []
+    for row in rows:
+        body = LogCheckpoint.model_validate(canonical.decode(row["content"]))
+        out.append(Checkpoint(row["seq"], row["time"], body.tree_size, body.root))
+    return out
+
+
+async def record_audit(tx: Tx, hub: bytes, checkpoint: Checkpoint, *, state: str, detail: str = "") -> None:
+    """Keep ``checkpoint`` as the hub's audited one (``consistent``), or flag the hub (``rewritten``).
+
+    A flagged hub keeps its last good checkpoint: the next proofs are asked
+    from it again, and the flag stays until an admin clears the row.
+    """
+    if state == "rewritten":
+        await tx.run("INSERT INTO audited_logs (hub, checkpoint_seq, tree_size, root, checked_at, state, detail)"
+                     " VALUES (?, ?, ?, ?, ?, 'rewritten', ?) ON CONFLICT (hub) DO UPDATE SET state = 'rewritten',"
+                     " detail = excluded.detail, checked_at = excluded.checked_at",
+                     (hub, checkpoint.seq, checkpoint.tree_size, checkpoint.root, now_ms(), detail))  # fmt: skip
+        return
+    await tx.run("INSERT INTO audited_logs (hub, checkpoint_seq, tree_size, root, checked_at, state, detail)"
+                 " VALUES (?, ?, ?, ?, ?, 'consistent', '') ON CONFLICT (hub) DO UPDATE SET"
+                 " checkpoint_seq = excluded.checkpoint_seq, tree_size = excluded.tree_size, root = excluded.root,"
+                 " checked_at = excluded.checked_at",
+                 (hub, checkpoint.seq, checkpoint.tree_size, checkpoint.root, now_ms()))  # fmt: skip
+
+
+async def check_summary(db: Reader, hub_keys: tuple[bytes, ...], summary: SignedSummary) -> SummaryCheck:
+    """Check ``summary`` (by the hub of ``hub_keys``) against the reports held here; see the module docstring."""
+    body = summary.body
+    start, end = period_bounds(body.period)
+    members = {c.member for c in await certificates(db, hub_keys) if c.role == "member" and c.covers(start, end)}
+    problems: list[str] = []
+    held = readable = 0
+    figures = []
+    authors: list[bytes] = []
+    for record_id in body.reports:
+        row = await db.one("SELECT author, kind, content FROM log_records WHERE id = ?", (record_id,))
+        if row is None:
+            continue
+        held += 1
+        if row["kind"] != StatsReport.KIND:
+            problems.append(f"listed record {record_id.hex()[:16]} is a {row['kind']}, not a statistics report")
+            continue
+        authors.append(row["author"])
+        if row["author"] not in members:
+            problems.append(f"report {record_id.hex()[:16]}: its author was not certified by the hub for {body.period}")
+        if row["content"] is not None:
+            report = StatsReport.model_validate(canonical.decode(row["content"]))
+            readable += 1
+            if report.period != body.period:
+                problems.append(f"report {record_id.hex()[:16]} is for {report.period}, not {body.period}")
+            figures.append(report.figures)
+    both = set(authors) & set(body.missing)
+    if both:
+        problems.append(f"{len(both)} member(s) both counted and said missing")
+    if len(set(authors)) < len(authors):
+        problems.append("a member is counted twice")
+    if readable == len(body.reports):
+        expected = sum_figures(figures)
+        stated = {k: v for k, v in body.figures.items() if not k.startswith("members.")}
+        if expected != stated:
+            keys = sorted(k for k in expected.keys() | stated.keys() if expected.get(k) != stated.get(k))
+            problems.append(f"figures differ from the sum of the reports: {', '.join(keys[:8])}")
+    return SummaryCheck(summary, len(body.reports), held, readable, problems)
+
+
+async def read_hubs(db: Reader) -> list[HubReading]:
+    """Every hub this node admitted, with its latest summary per period checked, and its log's audit."""
+    hubs = await db.all("SELECT key, name, network FROM peers WHERE relation = 'downstream' AND role = 'hub' ORDER BY name")
+    readings = []
+    for hub in hubs:
+        keys = await own_keys(db, hub["key"])
+        latest: dict[str, SignedSummary] = {}
+        for summary in await list_summaries(db, keys):
+            if summary.body.period not in latest:  # newest first: the first seen is the latest version
+                latest[summary.body.period] = summary
+        checks = [await check_summary(db, keys, latest[p]) for p in sorted(latest, reverse=True)]
+        readings.append(HubReading(hub["key"], hub["name"], hub["network"], checks, await audited_log(db, hub["key"])))
+    return readings
+
+
+def national_totals(readings: list[HubReading]) -> dict[str, dict[str, int]]:
+    """Per period, the hubs' latest summaries added up (``sum_figures``), newest period first."""
+    by_period: dict[str, list[dict[str, int]]] = defaultdict(list)
+    for reading in readings:
+        for check in reading.summaries:
+            by_period[check.summary.body.period].append(dict(check.summary.body.figures))
+    return {period: sum_figures(by_period[period]) for period in sorted(by_period, reverse=True)}

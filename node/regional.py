@@ -1,0 +1,349 @@
+"""A hub's side of the statistics: its members' reports, checked and summed into a signed regional summary.
+
+Members sign a ``stats.report/1`` per period (``node.stats_reports``); the
+hub holds them like any record. A report **counts** toward the hub's
+summary of its period when:
+
+- its content is held here (its audience includes the hub, or is public);
+- its author was a member of this hub during the period: a
+  ``membership.certificate/1`` of this hub (any of its keys) for that key,
+  with role ``member``, whose validity overlaps the period;
+- the period had ended when the report was signed (its header's time);
+- it is its author's latest version for the period (the highest
+  ``version``; a correction names the version it supersedes).
+
+A report that breaks the second or third rule is held all the same (its
+author's log stays whole) and refused at receipt with an alert
+(``not_a_member``, ``period_not_ended``, ``bad_supersedes``), so the hub's
+admin sees it; it never counts.
+
+The **summary** (``regional.summary/1``) of a period lists the reports that
+count (``reports``), the members certified for the period that sent none
+(``missing``), and the figures summed by ``sum_figures``. The hub signs it
+on demand or in its daily upkeep (``due_summaries``); a summary is signed
+again, as version n + 1 superseding n, only when what it would say changed
+(a late report, a correction). Its audience is the hub's ``stats``
+publication policy (the hub and national under ``hub``).
+
+The same ``sum_figures`` adds the hubs' summaries up on a national node
+(``node.national``).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
+
+from node.errors import RuleBroken
+from node.publication import audience_for
+from node.settings import get_setting
+from node.stats import period_bounds
+from node.stats_reports import last_ended_period, own_keys
+from node.store import Reader, Tx, now_ms
+from protocol import canonical
+from protocol.kinds import MembershipCertificate, RegionalSummary, StatsReport
+from protocol.records import Record
+
+__all__ = [
+    "MemberReport", "Membership", "Aggregate", "SignedSummary", "sum_figures", "certificates", "members_during",
+    "member_reports", "aggregate", "sign_summary", "list_summaries", "due_summaries", "report_received",
+    "renew_certificates", "reported_periods",
+]  # fmt: skip
+
+# Figures that are not added up across reports: they are ratios or calendar facts, recomputed or kept apart.
+_REUSE_RATE = "reuse_rate_permille"
+_LEAD_MEAN = "lead_time.mean_days"
+_LEAD_MEDIAN = "lead_time.median_days"
+_YEARS = "impact.years"
+_REUSED, _OTHER_ENDS, _ALL_FATES = ("distributed",), ("recycled", "dismantled"), ("distributed", "recycled",
+                                                                                 "dismantled", "transferred")
+RENEW_DAYS = 30  # a member's certificate is renewed when it ends within this many days
+
+
+@dataclass(frozen=True, slots=True)
+class Membership:
+    """A certificate of this hub for a member, as held in its own log."""
+
+    record_id: bytes
+    member: bytes
+    name: str
+    role: str
+    valid_from: int
+    valid_until: int
+
+    def covers(self, start: int, end: int) -> bool:
+        """Valid for some of the period [start, end)."""
+        return self.valid_from < end and self.valid_until > start
+
+
+@dataclass(frozen=True, slots=True)
+class MemberReport:
+    """A member's report for a period as held here, and whether it counts."""
+
+    id: bytes
+    member: bytes
+    seq: int
+    time: int
+    version: int
+    supersedes: bytes | None
+    figures: dict[str, int]
+    counts: bool
+    why_not: str = ""  # the rule it breaks, for those that do not count
+
+
+@dataclass(frozen=True, slots=True)
+class Aggregate:
+    """What the hub's summary of ``period`` says (or would say)."""
+
+    period: str
+    figures: dict[str, int]
+    reports: list[MemberReport]  # those that count, one per member
+    missing: list[bytes]  # members certified for the period without a report that counts
+    names: dict[bytes, str]  # members' names, from their certificates
+
+    def same_as(self, body: RegionalSummary) -> bool:
+        return (sorted(r.id for r in self.reports) == sorted(body.reports) and sorted(self.missing) == sorted(body.missing)
+                and self.figures == dict(body.figures))  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class SignedSummary:
+    """A regional summary as held: by this hub, or (on a national node) by a hub it reads."""
+
+    id: bytes
+    author: bytes
+    seq: int
+    time: int
+    body: RegionalSummary
+    superseded: bool
+
+
+def sum_figures(reports: Iterable[Mapping[str, int]]) -> dict[str, int]:
+    """The figures of several reports (or summaries) as one: counts and weights added up.
+
+    ``reuse_rate_permille`` is recomputed from the summed fates (distributed
+    × 1000 / (distributed + recycled + dismantled), rounded half up);
+    ``lead_time.mean_days`` is the mean of the reports' means weighted by
+    their number of fates; ``lead_time.median_days`` cannot be combined and
+    is left out; ``impact.years`` is kept when every report says the same.
+    Every other figure is added up.
+    """
+    total: dict[str, int] = defaultdict(int)
+    years: set[int] = set()
+    weighted_days = weight = 0
+    for figures in reports:
+        for key, value in figures.items():
+            if key in (_REUSE_RATE, _LEAD_MEAN, _LEAD_MEDIAN):
+                continue
+            if key == _YEARS:
+                years.add(value)
+                continue
+            total[key] += value
+        if _LEAD_MEAN in figures:
+            fates = _units(figures, _ALL_FATES)
+            weighted_days += figures[_LEAD_MEAN] * fates
+            weight += fates
+    out = dict(total)
+    reused, ended = _units(out, _REUSED), _units(out, _REUSED + _OTHER_ENDS)
+    if ended:
+        out[_REUSE_RATE] = (reused * 1000 * 2 + ended) // (2 * ended)
+    if weight:
+        out[_LEAD_MEAN] = (weighted_days * 2 + weight) // (2 * weight)
+    if len(years) == 1:
+        out[_YEARS] = years.pop()
+    return out
+
+
+def _units(figures: Mapping[str, int], fates: tuple[str, ...]) -> int:
+    return sum(value for key, value in figures.items()
+               if key.endswith(".units") and key.split(".", 1)[0] in fates and key.count(".") == 2)  # fmt: skip
+
+
+async def certificates(db: Reader, issuers: Iterable[bytes]) -> list[Membership]:
+    """The membership certificates ``issuers`` signed (a hub: ``own_keys``), oldest first."""
+    issuers = tuple(issuers)
+    marks = ", ".join("?" * len(issuers))
+    rows = await db.all(f"SELECT id, content FROM log_records WHERE kind = ? AND author IN ({marks})"
+                        f" AND content IS NOT NULL ORDER BY time, seq", (MembershipCertificate.KIND, *issuers))  # fmt: skip
+    out = []
+    for row in rows:
+        body = MembershipCertificate.model_validate(canonical.decode(row["content"]))
+        out.append(Membership(row["id"], body.member, body.member_name, body.role, body.valid_from, body.valid_until))
+    return out
+
+
+async def members_during(db: Reader, issuers: Iterable[bytes], period: str) -> dict[bytes, str]:
+    """Members (role ``member``) certified by ``issuers`` for some of ``period``, with their names."""
+    start, end = period_bounds(period)
+    return {c.member: c.name for c in await certificates(db, issuers) if c.role == "member" and c.covers(start, end)}
+
+
+async def member_reports(db: Reader, hub_keys: tuple[bytes, ...], period: str) -> list[MemberReport]:
+    """Every report held for ``period`` by anyone, oldest first, each said to count or not (and why)."""
+    start, end = period_bounds(period)
+    certified = [c for c in await certificates(db, hub_keys) if c.role == "member"]
+    rows = await db.all("SELECT id, author, seq, time, content FROM log_records WHERE kind = ? AND content IS NOT NULL"
+                        " ORDER BY time, seq", (StatsReport.KIND,))  # fmt: skip
+    found = []
+    for row in rows:
+        body = StatsReport.model_validate(canonical.decode(row["content"]))
+        if body.period != period:
+            continue
+        why = _breaks(row["author"], row["time"], start, end, certified)
+        found.append(MemberReport(row["id"], row["author"], row["seq"], row["time"], body.version, body.supersedes,
+                                  dict(body.figures), counts=not why, why_not=why))  # fmt: skip
+    latest: dict[bytes, MemberReport] = {}
+    for report in found:
+        if report.counts:
+            best = latest.get(report.member)
+            if best is None or (report.version, report.seq) > (best.version, best.seq):
+                latest[report.member] = report
+    chosen = {r.id for r in latest.values()}
+    return [r if not r.counts or r.id in chosen else _not_counted(r, "superseded") for r in found]
+
+
+def _not_counted(report: MemberReport, why: str) -> MemberReport:
+    return MemberReport(report.id, report.member, report.seq, report.time, report.version, report.supersedes,
+                        report.figures, counts=False, why_not=why)  # fmt: skip
+
+
+def _breaks(author: bytes, signed_at: int, start: int, end: int, certified: list[Membership]) -> str:
+    """The rule a report of ``author`` signed at ``signed_at`` for [start, end) breaks, or ``""``."""
+    if not any(c.member == author and c.covers(start, end) for c in certified):
+        return "not_a_member"
+    if signed_at < end:
+        return "period_not_ended"
+    return ""
+
+
+async def aggregate(db: Reader, hub: bytes, period: str) -> Aggregate:
+    """What the summary of ``period`` by the hub of key ``hub`` would say now."""
+    keys = await own_keys(db, hub)
+    members = await members_during(db, keys, period)
+    counted = [r for r in await member_reports(db, keys, period) if r.counts]
+    reported = {r.member for r in counted}
+    missing = sorted(key for key in members if key not in reported)
+    figures = sum_figures(r.figures for r in counted)
+    figures["members.reporting"] = len(counted)
+    figures["members.missing"] = len(missing)
+    return Aggregate(period, figures, counted, missing, members)
+
+
+async def list_summaries(db: Reader, authors: Iterable[bytes], period: str | None = None) -> list[SignedSummary]:
+    """The regional summaries ``authors`` signed that are held with their content, newest first."""
+    authors = tuple(authors)
+    marks = ", ".join("?" * len(authors))
+    rows = await db.all(f"SELECT id, author, seq, time, content FROM log_records WHERE kind = ? AND author IN ({marks})"
+                        f" AND content IS NOT NULL ORDER BY time, seq", (RegionalSummary.KIND, *authors))  # fmt: skip
+    bodies = [RegionalSummary.model_validate(canonical.decode(r["content"])) for r in rows]
+    superseded = {b.supersedes for b in bodies if b.supersedes is not None}
+    out = [SignedSummary(r["id"], r["author"], r["seq"], r["time"], b, r["id"] in superseded)
+           for r, b in zip(rows, bodies) if period is None or b.period == period]  # fmt: skip
+    return out[::-1]
+
+
+async def sign_summary(tx: Tx, period: str, *, now: int | None = None) -> Record | None:
+    """Sign the summary of ``period`` when it would say something new; ``None`` when the last one still holds.
+
+    Refuses (``RuleBroken``): ``not_a_hub`` on a member node, ``not_published``
+    when the policy shares no statistics, ``period_not_ended``.
+    """
+    if not any(c.role == "member" for c in await certificates(tx, await own_keys(tx, tx.author))):
+        raise RuleBroken("this node admitted no member: it has nothing to summarise", code="not_a_hub")
+    _, end = period_bounds(period)
+    if end > (now_ms() if now is None else now):
+        raise RuleBroken(f"{period} has not ended yet: its summary is signed once it has", code="period_not_ended")
+    audience = await audience_for(tx, "stats")
+    if audience is None:
+        raise RuleBroken("the publication policy shares no statistics (publication_policy: stats is none)",
+                         code="not_published")  # fmt: skip
+    current = await aggregate(tx, tx.author, period)
+    previous = await list_summaries(tx, await own_keys(tx, tx.author), period)
+    last = previous[0] if previous else None
+    if last is not None and current.same_as(last.body):
+        return None
+    body = RegionalSummary(period=period, figures=current.figures, reports=sorted(r.id for r in current.reports),
+                           missing=current.missing, version=1 if last is None else last.body.version + 1,
+                           supersedes=None if last is None else last.id)  # fmt: skip
+    return await tx.append(body, audience)
+
+
+async def reported_periods(db: Reader) -> list[str]:
+    """Every period for which a report or a summary is held, newest first (periods sort as text)."""
+    periods = set()
+    for kind, model in ((StatsReport.KIND, StatsReport), (RegionalSummary.KIND, RegionalSummary)):
+        for row in await db.all("SELECT content FROM log_records WHERE kind = ? AND content IS NOT NULL", (kind,)):
+            periods.add(model.model_validate(canonical.decode(row["content"])).period)
+    return sorted(periods, reverse=True)
+
+
+async def due_summaries(db: Reader, today: date, hub: bytes) -> list[str]:
+    """Periods whose summary the daily upkeep should sign: the last ended one, and those already summarised.
+
+    ``sign_summary`` signs nothing for a period whose summary still holds,
+    so a late report or a correction is taken in the day after it arrives.
+    """
+    periods = {s.body.period for s in await list_summaries(db, await own_keys(db, hub))}
+    last = last_ended_period(await get_setting(db, "stats_schedule"), today)
+    if last is not None:
+        periods.add(last)
+    return sorted(periods)
+
+
+async def report_received(tx: Tx, record: Record, body: StatsReport) -> None:
+    """At a hub, a member's report arrives: refuse it (``RuleBroken``, an alert) if it cannot count.
+
+    Held either way. Checked: the author was certified by this hub for the
+    period, the period had ended when it was signed, and a correction
+    supersedes the author's previous version of the same period.
+    """
+    author = record.header.author
+    keys = await own_keys(tx, tx.author)
+    start, end = period_bounds(body.period)
+    why = _breaks(author, record.header.time, start, end,
+                  [c for c in await certificates(tx, keys) if c.role == "member"])  # fmt: skip
+    if why == "not_a_member":
+        raise RuleBroken(f"report for {body.period}: its author was not certified by this hub during the period",
+                         code="not_a_member")  # fmt: skip
+    if why:
+        raise RuleBroken(f"report for {body.period} signed before the period ended", code=why)
+    if body.supersedes is not None:
+        row = await tx.one("SELECT author, content FROM log_records WHERE id = ? AND kind = ? AND content IS NOT NULL",
+                           (body.supersedes, StatsReport.KIND))  # fmt: skip
+        earlier = None if row is None else StatsReport.model_validate(canonical.decode(row["content"]))
+        if (earlier is None or row["author"] not in await own_keys(tx, author) or earlier.period != body.period
+                or earlier.version >= body.version):  # fmt: skip
+            raise RuleBroken(f"report for {body.period} version {body.version} supersedes no earlier version "
+                             f"of its author for that period", code="bad_supersedes")  # fmt: skip
+
+
+async def renew_certificates(tx: Tx, *, now: int | None = None, days: int = 366) -> list[Record]:
+    """Sign a new certificate for each active downstream peer whose last one ends within ``RENEW_DAYS``.
+
+    A certificate that ended more than ``RENEW_DAYS`` ago is not renewed
+    (the membership lapsed; a new invitation admits the node again), nor
+    is a revoked peer's: its certificate runs out, and its later reports no
+    longer count.
+    """
+    now = now_ms() if now is None else now
+    last: dict[bytes, Membership] = {}
+    for cert in await certificates(tx, await own_keys(tx, tx.author)):
+        if cert.member not in last or cert.valid_until > last[cert.member].valid_until:
+            last[cert.member] = cert
+    active = {row["key"] for row in await tx.all("SELECT key FROM peers WHERE relation = 'downstream' AND state = 'active'")}
+    renewed = []
+    for member, cert in sorted(last.items()):
+        if member in active and abs(cert.valid_until - now) < RENEW_DAYS * 86_400_000:
+            start = max(now, cert.valid_until)  # the new one follows the old one without a gap
+            renewed.append(await tx.append(MembershipCertificate(
+                member=member, member_name=cert.name, role=cert.role, network=await _network(tx, cert.record_id),
+                valid_from=start, valid_until=start + days * 86_400_000)))  # fmt: skip
+    return renewed
+
+
+async def _network(db: Reader, certificate: bytes) -> str:
+    row = await db.one("SELECT content FROM log_records WHERE id = ?", (certificate,))
+    return MembershipCertificate.model_validate(canonical.decode(row["content"])).network
+

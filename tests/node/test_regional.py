@@ -1,0 +1,277 @@
+"""A hub's regional summaries of its members' reports, and national's checks of them."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from node import national, peers, regional
+from node.errors import RuleBroken
+from node.replica import store_records
+from node.settings import set_setting
+from node.store import Store
+from protocol import canonical
+from protocol.keys import SigningKey
+from protocol.kinds import MembershipCertificate, RegionalSummary, StatsReport
+from protocol.records import Record, open_envelope, sign_record
+
+PARIS = ZoneInfo("Europe/Paris")
+HUB = SigningKey.from_seed(hashlib.sha256(b"node tests").digest()).public.raw  # the `store` fixture's key
+MARCH = "2024-03"
+DAY = 86_400_000
+
+
+def paris(text: str) -> int:
+    return int(datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=PARIS).timestamp()) * 1000
+
+
+def key(name: str) -> SigningKey:
+    return SigningKey.from_seed(hashlib.sha256(name.encode()).digest())
+
+
+ANNE, BERT, CHLO = key("anne"), key("bert"), key("chlo")
+
+
+class Member:
+    """A member's log: its reports, signed in order, as the hub would receive them."""
+
+    def __init__(self, signing: SigningKey) -> None:
+        self.key = signing
+        self.records: list[Record] = []
+
+    def report(self, period: str, figures: dict[str, int], *, at: str, supersedes: Record | None = None,
+               audience: tuple[bytes, ...] = ()) -> Record:  # fmt: skip
+        version = 1 if supersedes is None else StatsReport.model_validate(canonical.decode(supersedes.content)).version + 1
+        body = StatsReport(period=period, version=version, figures=figures,
+                           supersedes=None if supersedes is None else supersedes.id)  # fmt: skip
+        prev = self.records[-1] if self.records else None
+        record = sign_record(self.key, seq=len(self.records) + 1, prev=prev.id if prev else None, time=paris(at),
+                             kind=StatsReport.KIND, content=body.to_content(), audience=audience)  # fmt: skip
+        self.records.append(record)
+        return record
+
+
+async def hold(store: Store, *records: Record) -> None:
+    async with store.transaction() as tx:
+        stored = await store_records(tx, [(record, None) for record in records])
+    assert all(s.error is None for s in stored), [s.error for s in stored]
+
+
+async def certify(store: Store, member: SigningKey, name: str, *, start: str, days: int = 366) -> Record:
+    async with store.transaction() as tx:
+        await peers.pin_peer(tx, member.public.raw, name=name, role="member", relation="downstream")
+        return await tx.append(MembershipCertificate(member=member.public.raw, member_name=name, role="member",
+                                                     network="Ordi Test", valid_from=paris(start),
+                                                     valid_until=paris(start) + days * DAY))  # fmt: skip
+
+
+FIG_A = {"received.laptop.units": 10, "received.laptop.weight_g": 20_000, "distributed.laptop.units": 6,
+         "recycled.laptop.units": 2, "recycled.weight_g": 4_000, "reuse_rate_permille": 750,
+         "lead_time.mean_days": 10, "lead_time.median_days": 9, "impact.years": 4, "beneficiaries.person": 5}  # fmt: skip
+FIG_B = {"received.laptop.units": 4, "received.desktop.units": 3, "distributed.desktop.units": 1,
+         "dismantled.desktop.units": 1, "recycled.weight_g": 1_000, "reuse_rate_permille": 500,
+         "lead_time.mean_days": 40, "lead_time.median_days": 41, "impact.years": 4, "beneficiaries.school": 1}  # fmt: skip
+
+
+def test_figures_are_added_up_and_ratios_recomputed():
+    total = regional.sum_figures([FIG_A, FIG_B])
+    assert total["received.laptop.units"] == 14 and total["received.desktop.units"] == 3
+    assert total["recycled.weight_g"] == 5_000 and total["beneficiaries.person"] == 5
+    # 7 distributed over 7 + 2 recycled + 1 dismantled
+    assert total["reuse_rate_permille"] == 700
+    # weighted by fates: A 8 fates at 10 days, B 2 fates at 40 days -> 16 days
+    assert total["lead_time.mean_days"] == 16
+    assert "lead_time.median_days" not in total
+    assert total["impact.years"] == 4
+    assert "impact.years" not in regional.sum_figures([FIG_A, {**FIG_B, "impact.years": 5}])
+    assert regional.sum_figures([]) == {}
+
+
+@pytest.fixture
+async def hub(store):
+    """A hub with Anne and Bert certified from January 2024, Chlo only for 2023 (expired since)."""
+    await certify(store, ANNE, "Anne", start="2024-01-01")
+    await certify(store, BERT, "Bert", start="2024-01-01")
+    await certify(store, CHLO, "Chlo", start="2023-01-01", days=365)
+    return store
+
+
+async def test_a_summary_counts_the_latest_report_of_each_member_and_names_those_missing(hub):
+    anne, bert, chlo = Member(ANNE), Member(BERT), Member(CHLO)
+    first = anne.report(MARCH, {"received.laptop.units": 1}, at="2024-04-02")
+    second = anne.report(MARCH, FIG_A, at="2024-04-10", supersedes=first)
+    early = bert.report(MARCH, FIG_B, at="2024-03-20")  # signed before the period ended
+    stray = chlo.report(MARCH, FIG_B, at="2024-04-02")  # Chlo's certificate ran out in 2023
+    await hold(hub, first, second, early, stray)
+
+    async with hub.reader() as db:
+        result = await regional.aggregate(db, HUB, MARCH)
+        reports = await regional.member_reports(db, (HUB,), MARCH)
+    assert [r.id for r in result.reports] == [second.id]
+    assert result.missing == [BERT.public.raw]
+    assert result.figures == {**regional.sum_figures([FIG_A]), "members.reporting": 1, "members.missing": 1}
+    assert {r.id: r.why_not for r in reports} == {first.id: "superseded", second.id: "", early.id: "period_not_ended",
+                                                  stray.id: "not_a_member"}  # fmt: skip
+
+
+async def test_a_summary_is_signed_again_only_when_what_it_says_changed(hub):
+    anne, bert = Member(ANNE), Member(BERT)
+    await hold(hub, anne.report(MARCH, FIG_A, at="2024-04-02"))
+    async with hub.transaction() as tx:
+        v1 = await regional.sign_summary(tx, MARCH)
+    async with hub.transaction() as tx:
+        assert await regional.sign_summary(tx, MARCH) is None  # nothing new
+
+    late = bert.report(MARCH, FIG_B, at="2024-05-20")
+    await hold(hub, late)
+    async with hub.transaction() as tx:
+        v2 = await regional.sign_summary(tx, MARCH)
+    first, second = v1.body(), v2.body()
+    assert (first.version, first.missing, len(first.reports)) == (1, [BERT.public.raw], 1)
+    assert (second.version, second.supersedes, second.missing) == (2, v1.id, [])
+    assert sorted(second.reports) == sorted([anne.records[0].id, late.id])
+    assert second.figures["members.reporting"] == 2
+    assert v2.header.audience == (HUB,)  # the hub's stats policy: the hub (and its upstream, none here)
+    async with hub.reader() as db:
+        listed = await regional.list_summaries(db, (HUB,))
+    assert [(s.body.version, s.superseded) for s in listed] == [(2, False), (1, True)]
+
+
+async def test_a_summary_is_refused_before_the_period_ends_or_when_statistics_are_not_published(hub):
+    async with hub.transaction() as tx:
+        with pytest.raises(RuleBroken) as early:
+            await regional.sign_summary(tx, "2024-04", now=paris("2024-04-15"))
+    assert early.value.code == "period_not_ended"
+    async with hub.transaction() as tx:
+        await set_setting(tx, "publication_policy", json.dumps({"fates": "hub", "stats": "none", "workforce": "none"}))
+    async with hub.transaction() as tx:
+        with pytest.raises(RuleBroken) as hidden:
+            await regional.sign_summary(tx, MARCH)
+    assert hidden.value.code == "not_published"
+    async with hub.reader() as db:
+        assert await regional.list_summaries(db, (HUB,)) == []
+
+
+async def test_a_node_that_admitted_no_member_has_nothing_to_summarise(store):
+    async with store.transaction() as tx:
+        with pytest.raises(RuleBroken) as refused:
+            await regional.sign_summary(tx, MARCH)
+    assert refused.value.code == "not_a_hub"
+
+
+async def test_a_report_that_cannot_count_is_refused_at_receipt(hub):
+    anne, chlo = Member(ANNE), Member(CHLO)
+    good = anne.report(MARCH, FIG_A, at="2024-04-02")
+    async with hub.transaction() as tx:
+        await regional.report_received(tx, good, good.body())
+    cases = [
+        (chlo.report(MARCH, FIG_B, at="2024-04-02"), "not_a_member"),
+        (anne.report("2024-04", FIG_B, at="2024-04-20"), "period_not_ended"),
+        (Member(ANNE).report(MARCH, FIG_B, at="2024-04-03", supersedes=Member(BERT).report(MARCH, {}, at="2024-04-02")),
+         "bad_supersedes"),
+    ]  # fmt: skip
+    for record, code in cases:
+        async with hub.transaction() as tx:
+            with pytest.raises(RuleBroken) as refused:
+                await regional.report_received(tx, record, record.body())
+        assert refused.value.code == code
+
+
+async def test_certificates_of_active_members_are_renewed_before_they_run_out(hub):
+    async with hub.transaction() as tx:
+        await peers.revoke_peer(tx, BERT.public.raw, 1)
+    now = paris("2024-12-15")  # Anne's and Bert's end on 2025-01-01
+    async with hub.transaction() as tx:
+        renewed = await regional.renew_certificates(tx, now=now)
+    assert [r.body().member for r in renewed] == [ANNE.public.raw]
+    body = renewed[0].body()
+    assert body.valid_from == paris("2024-01-01") + 366 * DAY and body.network == "Ordi Test"
+    async with hub.transaction() as tx:
+        assert await regional.renew_certificates(tx, now=now) == []  # once
+    async with hub.reader() as db:
+        assert ANNE.public.raw in await regional.members_during(db, (HUB,), "2025-06")
+        assert BERT.public.raw not in await regional.members_during(db, (HUB,), "2025-06")
+
+
+async def test_the_daily_upkeep_of_a_hub_signs_the_last_period_and_takes_late_reports_in(hub):
+    from node.commands import daily_upkeep
+
+    await hold(hub, Member(ANNE).report(MARCH, FIG_A, at="2024-04-02"))
+    await daily_upkeep(hub, today=date(2024, 4, 5))
+    async with hub.reader() as db:
+        (summary,) = await regional.list_summaries(db, (HUB,))
+    assert (summary.body.period, summary.body.missing) == (MARCH, [BERT.public.raw])
+    await hold(hub, Member(BERT).report(MARCH, FIG_B, at="2024-05-02"))
+    await daily_upkeep(hub, today=date(2024, 5, 5))
+    async with hub.reader() as db:
+        latest = (await regional.list_summaries(db, (HUB,), MARCH))[0]
+    assert (latest.body.version, latest.body.missing) == (2, [])
+
+
+# national -------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def nation(tmp_path):
+    store = await Store.open(tmp_path / "national.db", key("national"))
+    async with store.transaction() as tx:
+        await peers.pin_peer(tx, HUB, name="Ordi Test", role="hub", relation="downstream")
+    yield store
+    await store.close()
+
+
+async def copy_log(source: Store, target: Store, author: bytes, *, readable: bool = True) -> None:
+    async with source.reader() as db:
+        rows = await db.all("SELECT envelope, content FROM log_records WHERE author = ? ORDER BY seq", (author,))
+    records = []
+    for row in rows:
+        record = open_envelope(row["envelope"])
+        records.append(Record(record.envelope, record.header_bytes, record.signature, record.header, record.id,
+                              row["content"] if readable or not record.header.audience else None))  # fmt: skip
+    await hold(target, *records)
+
+
+async def test_national_verifies_a_summary_against_the_reports_it_lists(hub, nation):
+    anne, bert = Member(ANNE), Member(BERT)
+    reports = [anne.report(MARCH, FIG_A, at="2024-04-02"), bert.report(MARCH, FIG_B, at="2024-04-03")]
+    await hold(hub, *reports)
+    async with hub.transaction() as tx:
+        await regional.sign_summary(tx, MARCH)
+    await copy_log(hub, nation, HUB)
+
+    async with nation.reader() as db:
+        (reading,) = await national.read_hubs(db)
+    (check,) = reading.summaries
+    assert (check.state, check.held, check.listed) == ("incomplete", 0, 2)  # member logs not pulled yet
+
+    await hold(nation, reports[0])
+    await hold(nation, Record(*(getattr(reports[1], f) for f in ("envelope", "header_bytes", "signature", "header",
+                                                                 "id")), None))  # fmt: skip
+    async with nation.reader() as db:
+        (check,) = (await national.read_hubs(db))[0].summaries
+    assert (check.state, check.held, check.readable) == ("verified", 2, 1)
+
+    async with nation.reader() as db:
+        totals = national.national_totals(await national.read_hubs(db))
+    assert totals[MARCH]["received.laptop.units"] == 14 and totals[MARCH]["members.reporting"] == 2
+
+
+async def test_national_finds_a_summary_whose_figures_are_not_the_sum_of_its_reports(hub, nation):
+    anne = Member(ANNE)
+    report = anne.report(MARCH, FIG_A, at="2024-04-02")
+    await hold(hub, report)
+    async with hub.transaction() as tx:  # the hub inflates what its member reported
+        figures = {**regional.sum_figures([FIG_A]), "received.laptop.units": 99, "members.reporting": 1}
+        await tx.append(RegionalSummary(period=MARCH, version=1, figures=figures, reports=[report.id],
+                                        missing=[ANNE.public.raw]))  # fmt: skip
+    await copy_log(hub, nation, HUB)
+    await hold(nation, report)
+    async with nation.reader() as db:
+        (check,) = (await national.read_hubs(db))[0].summaries
+    assert check.state == "inconsistent"
+    assert any("received.laptop.units" in p for p in check.problems)
+    assert any("both counted and said missing" in p for p in check.problems)
