@@ -21,11 +21,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
-	$(BIN)/python bench/protocol_bench.py
-	$(BIN)/python bench/node_bench.py
-	$(BIN)/python bench/ui_bench.py
-	$(BIN)/python bench/federation_bench.py
-	$(BIN)/python bench/handoff_bench.py
+	$(BIN)/python bench/run_all.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis

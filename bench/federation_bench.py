@@ -47,6 +47,7 @@ import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import aiohttp  # noqa: E402
 from aiohttp import web  # noqa: E402
@@ -66,6 +67,7 @@ from protocol.kinds import (  # noqa: E402
 )  # fmt: skip
 from protocol.records import Record, open_entry, sign_record, stored_header  # noqa: E402
 from protocol.seal import encryption_key, open_sealed, seal  # noqa: E402
+from result_lines import print_result  # noqa: E402
 from web_ui.app import make_app  # noqa: E402
 
 GOAL = 0.7
@@ -318,6 +320,9 @@ def main() -> None:
               "   (HTTP both ways, wire, SQL)")  # fmt: skip
         print(f"  ingest: wall                                 {best['wall'] / total * 1e6:8.1f}"
               f"   ({(best['cpu'] + best['workers_cpu']) / best['wall']:.2f} of {os.cpu_count()} cores busy)")
+        print_result("federation", f"hub ingest of {total} records from {len(members)} members, records/s / Ed25519"
+                     f" verify/s{' (no effects)' if args.no_effects else ''}", rate, "records/s", limit=verify,
+                     limit_unit="verify/s", ratio=rate / verify, goal=f">= {GOAL}", ok=rate / verify >= GOAL)
     finally:
         shutil.rmtree(root, ignore_errors=True)
 

@@ -52,6 +52,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import aiosqlite  # noqa: E402
 from aiohttp import web  # noqa: E402
@@ -69,6 +70,7 @@ from node.store import Store  # noqa: E402
 from protocol.keys import SigningKey  # noqa: E402
 from protocol.records import open_envelope, stored_header  # noqa: E402
 from protocol.seal import encryption_key, open_sealed, seal  # noqa: E402
+from result_lines import print_result  # noqa: E402
 from web_ui.app import make_app  # noqa: E402
 
 GOAL = 3.0
@@ -423,6 +425,8 @@ def main() -> None:
             profile = cProfile.Profile()
             asyncio.run(handoff_once(root / "profiled", args.items, seed=2026, profile=profile))
             print_profile(profile)
+        print_result("handoff", f"hand-off of a {args.items}-item lot over HTTP / raw crypto and SQL of the same work",
+                     run.total * 1000, "ms", limit=raw * 1000, ratio=ratio, goal=f"<= {GOAL:g}", ok=ratio <= GOAL)
     finally:
         shutil.rmtree(root, ignore_errors=True)
 

@@ -17,10 +17,14 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from protocol.keys import SigningKey  # noqa: E402
 from protocol.kinds import LotAccept, StatsReport  # noqa: E402
 from protocol.records import open_entry, sign_record  # noqa: E402
+from result_lines import print_result  # noqa: E402
+
+GOAL = 0.85
 
 
 def make_entries(count: int, authors: int) -> list[bytes]:
@@ -79,6 +83,12 @@ def main() -> None:
     print(f"bare Ed25519 verify:            {best['bare']:10.0f} /s")
     print(f"open_entry (decode + verify):   {best['ours']:10.0f} /s   ratio {best['ours'] / best['bare']:.3f} (goal >= 0.85)")
     print(f"open_entry + body validation:   {best['ours+body']:10.0f} /s   ratio {best['ours+body'] / best['bare']:.3f}")
+
+    ratio = best["ours"] / best["bare"]
+    print_result("protocol", "open_entry (decode + verify) / bare Ed25519 verify", best["ours"], "records/s",
+                 limit=best["bare"], limit_unit="verify/s", ratio=ratio, goal=f">= {GOAL}", ok=ratio >= GOAL)
+    print_result("protocol", "open_entry + body validation / bare Ed25519 verify", best["ours+body"], "records/s",
+                 limit=best["bare"], limit_unit="verify/s", ratio=best["ours+body"] / best["bare"])
 
 
 if __name__ == "__main__":

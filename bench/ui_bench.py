@@ -45,6 +45,7 @@ from node import users  # noqa: E402
 from node.config import Config, init_node  # noqa: E402
 from node.store import Store  # noqa: E402
 from node_bench import build, free_port, generate  # noqa: E402
+from result_lines import print_result  # noqa: E402
 from web_ui.app import make_app  # noqa: E402
 
 PASSWORD = "bench password 1234"
@@ -259,6 +260,11 @@ async def main_async(items: int, requests: int) -> None:
     print(f"{'stage':22s}" + "".join(f"{n[:22]:>24s}" for n in names))
     for stage in (*STAGES, "total"):
         print(f"{stage:22s}" + "".join(f"{stages[n][stage]:24.3f}" for n in names))
+    for name, value in results.items():
+        if name != "bare handler":
+            ratio = value / limit
+            print_result("ui", f"{name}, p95 / bare aiohttp handler p95 ({items} items)", value * 1000, "ms",
+                         limit=limit * 1000, ratio=ratio, goal="<= 3", ok=ratio <= 3)
 
 
 def main() -> None:
