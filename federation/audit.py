@@ -5,7 +5,7 @@
 - **Inclusion** (a node with an upstream): have the upstream prove that it
   holds one of this node's records in its log, at its latest checkpoint;
   the node does it on its own for its statistics reports until each is
-  proved ("included at checkpoint N"). A hub that says it does not hold a
+  proved ("included at checkpoint N"), then again every day. A hub that says it does not hold a
   record it was given, or whose proof does not verify, raises an alert.
 - **Reading** (national): pull each admitted hub's log and the logs of the
   members it certified (their reports come in clear where published), then
@@ -20,9 +20,10 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from node import national, peers as trust, regional, transparency
+from node import memberships, national, peers as trust, transparency
 from node.replica import Held, record_by_id
 from node.stats_reports import own_keys
+from node.store import now_ms
 from protocol.errors import ProofInvalid, ProtocolError, Reason
 from protocol.kinds import LogCheckpoint, StatsReport
 from protocol.merkle import leaf_hash, verify_consistency, verify_inclusion
@@ -141,15 +142,18 @@ class Audit:
         return InclusionFailed(reason, message)
 
     async def check_reports_included(self) -> int:
-        """Ask the upstream to prove each of this node's statistics reports not proved yet; return how many were.
+        """Have the upstream prove this node's statistics reports in its log; return how many it proved.
 
-        A report that is not in the upstream's checkpoint yet is asked again
-        at the next round; a failure raised its alert and is asked again too.
+        A report not proved yet is asked at every round (it may not be in
+        the upstream's checkpoint yet; a failure raised its alert); one
+        proved is asked again once ``timing.recheck`` has passed (a day), so
+        that a hub that later drops it from its log is caught.
         """
+        since = now_ms() - int(self.fed.timing.recheck * 1000)
         async with self.store.reader() as db:
             rows = await db.all("SELECT r.id FROM log_records r LEFT JOIN inclusions i ON i.record_id = r.id"
-                                " WHERE r.author = ? AND r.kind = ? AND i.record_id IS NULL ORDER BY r.seq",
-                                (self.fed.me, StatsReport.KIND))  # fmt: skip
+                                " WHERE r.author = ? AND r.kind = ? AND (i.record_id IS NULL OR i.verified_at < ?)"
+                                " ORDER BY r.seq", (self.fed.me, StatsReport.KIND, since))  # fmt: skip
         proved = 0
         for row in rows:
             try:
@@ -167,7 +171,7 @@ class Audit:
         """Pull a hub's log and the logs of the members it certified, then audit its log; return records received."""
         received = await self.fed.pull_log(peer, peer.key)
         async with self.store.reader() as db:
-            members = {c.member for c in await regional.certificates(db, await own_keys(db, peer.key))}
+            members = {c.member for c in await memberships.certificates(db, await own_keys(db, peer.key))}
         for member in sorted(members):
             received += await self.fed.pull_log(peer, member)
         await self.audit_log(peer)

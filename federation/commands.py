@@ -27,7 +27,7 @@ from protocol.records import Record
 from protocol.seal import encryption_key
 
 from federation.client import FedClient
-from federation.membership import accept_certificate, check_descriptor, network_name
+from federation.membership import accept_certificate, check_descriptor, membership_start, network_name
 
 __all__ = ["register", "join", "add_peer", "invite_text", "propose_convention", "accept_convention"]
 
@@ -48,6 +48,9 @@ def register(sub: argparse._SubParsersAction, data) -> None:
     invite_p.add_argument("--role", default="member", choices=["member", "hub"], help="what the new node will be")
     invite_p.add_argument("--note", default="", help="who it is for (kept with the invitation)")
     invite_p.add_argument("--days", type=int, default=7, help="days before the invitation expires (1 to 90)")
+    invite_p.add_argument("--member-since", type=_day, metavar="YYYY-MM-DD",
+                          help="when its membership began, if before it joins: its reports for the periods"
+                          " since then count in the network's summaries (default: the day it joins)")  # fmt: skip
     invite_p.set_defaults(handler=_cmd_invite)
 
     peers_p = sub.add_parser("peers", help="the nodes this node trusts", description="the nodes this node trusts")
@@ -123,10 +126,18 @@ def _cmd_join(args: argparse.Namespace) -> int:
     return 0
 
 
+def _day(text: str) -> int:
+    try:
+        return membership_start(text)
+    except Invalid as exc:
+        raise argparse.ArgumentTypeError(exc.message) from None
+
+
 def _cmd_invite(args: argparse.Namespace) -> int:
     async def act(node: Node, store: Store) -> str:
         async with store.transaction() as tx:
-            token = await trust.create_invitation(tx, role=args.role, note=args.note, days=args.days)
+            token = await trust.create_invitation(tx, role=args.role, note=args.note, days=args.days,
+                                                  member_since=args.member_since)  # fmt: skip
         return invite_text(node, token)
 
     text = with_store(args, act)

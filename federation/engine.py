@@ -67,12 +67,14 @@ class Timing:
     backoff_first_ms: int = 5_000
     backoff_cap_ms: int = 3_600_000
     checkpoint: float = 3600.0  # a hub or national signs a transparency checkpoint (if its log grew)
+    recheck: float = 86_400.0  # a member has its statistics reports proved again in its hub's log
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> "Timing":
         """``MAILLON_FEDERATION_FAST=1`` (tests, the local demo): everything in about a second."""
         if environ.get("MAILLON_FEDERATION_FAST") == "1":
-            return cls(supervise=0.5, pull=1.0, idle=2.0, backoff_first_ms=300, backoff_cap_ms=3_000, checkpoint=1.0)
+            return cls(supervise=0.5, pull=1.0, idle=2.0, backoff_first_ms=300, backoff_cap_ms=3_000, checkpoint=1.0,
+                       recheck=2.0)  # fmt: skip
         return cls()
 
 NETWORK_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError, OSError, PeerRefused, ProtocolError)
@@ -467,21 +469,39 @@ class Federation:
             cursor = next_cursor
 
     async def pull_log(self, peer: trust.Peer, author: bytes) -> int:
-        """Catch up ``author``'s log from ``peer``; return how many records were new."""
-        assert self.client is not None and peer.url is not None
+        """Catch up ``author``'s log from ``peer``; return how many records were new.
+
+        The next page is asked while this one is checked and written (from
+        the seq this page ends at); should a record of this page be refused,
+        that early answer is dropped and the next page asked from the head.
+        """
+        client = self.client
+        assert client is not None and peer.url is not None
         received = 0
-        while True:
-            async with self.store.reader() as db:
-                after, _ = await head(db, author)
-            items, more = await self.client.log(peer.url, peer.key, author, after=after)
-            if not items:
-                return received
-            checked = await check(self.key, items)  # before the write lock
-            async with self.store.transaction() as tx:
-                results = await hold(tx, checked, sender=peer.key, leaves=self.keeps_log)
-            received += sum(r.status == "accepted" for r in results)
-            if not more or all(r.status == "refused" for r in results):
-                return received
+        async with self.store.reader() as db:
+            after, _ = await head(db, author)
+        page = asyncio.ensure_future(client.log(peer.url, peer.key, author, after=after))
+        try:
+            while True:
+                items, more = await page
+                if not items:
+                    return received
+                checked = await check(self.key, items)  # before the write lock
+                last = checked.verdicts[-1].record
+                if more and last is not None:
+                    page = asyncio.ensure_future(client.log(peer.url, peer.key, author, after=last.header.seq))
+                async with self.store.transaction() as tx:
+                    results = await hold(tx, checked, sender=peer.key, leaves=self.keeps_log)
+                received += sum(r.status == "accepted" for r in results)
+                if not more or all(r.status == "refused" for r in results):
+                    return received
+                if last is None or any(r.status == "refused" for r in results):
+                    _drop(page)
+                    async with self.store.reader() as db:
+                        after, _ = await head(db, author)
+                    page = asyncio.ensure_future(client.log(peer.url, peer.key, author, after=after))
+        finally:
+            _drop(page)
 
     # the transparency log -------------------------------------------------------
 
@@ -529,6 +549,15 @@ def _host_ip(host: str) -> str:
             return socket.gethostbyname(host)
         except OSError:
             return "127.0.0.1"
+
+
+def _drop(page: asyncio.Future) -> None:
+    """Give up on an answer asked ahead; a failure it had is not ours to report."""
+    if page.done():
+        if not page.cancelled():
+            page.exception()
+    else:
+        page.cancel()
 
 
 def _author(item: Item) -> bytes:

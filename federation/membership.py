@@ -5,13 +5,17 @@ one-time token and the hub's fingerprint, given to the member's admin as
 text or a QR code. The member fetches the hub's descriptor, compares its
 author's fingerprint with the one given (a mismatch stops everything: pin
 nothing), then calls ``/fed/v1/join`` signed with its own key. The hub checks
-the token, pins the member's key and signs a ``membership.certificate/1``;
+the token, pins the member's key and signs a ``membership.certificate/1`` (valid from the
+membership's start, the join unless the invitation says an earlier date,
+for a year);
 the member pins the hub's key and queues its whole log for it.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from node import outbox, peers as trust
 from node.config import Node
@@ -22,7 +26,7 @@ from protocol.keys import fingerprint
 from protocol.kinds import MembershipCertificate, NodeDescriptor
 from protocol.records import open_entry
 
-__all__ = ["admit", "check_descriptor", "accept_certificate", "CERTIFICATE_DAYS"]
+__all__ = ["admit", "check_descriptor", "accept_certificate", "membership_start", "CERTIFICATE_DAYS"]
 
 CERTIFICATE_DAYS = 366
 
@@ -45,9 +49,22 @@ async def admit(store: Store, node: Node, member: bytes, request: dict[str, Any]
         now = now_ms()
         record = await tx.append(MembershipCertificate(
             member=member, member_name=name, role=invitation.role, network=network_name(node),
-            valid_from=now, valid_until=now + CERTIFICATE_DAYS * 86_400_000,
+            valid_from=invitation.member_since or now, valid_until=now + CERTIFICATE_DAYS * 86_400_000,
         ))  # fmt: skip
     return record.entry()
+
+
+def membership_start(text: str) -> int:
+    """A membership's first day, ``YYYY-MM-DD`` (Paris time, where the networks are), as the millis of its midnight.
+
+    Raises ``Invalid`` (``invalid``) for anything else; ``create_invitation``
+    checks the day is not in the future nor too far back.
+    """
+    try:
+        day = datetime.strptime(text.strip(), "%Y-%m-%d").replace(tzinfo=ZoneInfo("Europe/Paris"))
+    except ValueError:
+        raise Invalid(f"{text!r} is not a day: write YYYY-MM-DD", code="invalid") from None
+    return int(day.timestamp()) * 1000
 
 
 def network_name(node: Node) -> str:

@@ -350,12 +350,16 @@ async def fates_received(tx: Tx, record: Record, body: ItemFates) -> int:
     if body.corrects is not None:
         await tx.run("UPDATE downstream_fates SET superseded = 1 WHERE record_id = ? AND reporter = ?",
                      (body.corrects, reporter))  # fmt: skip
+    if not await tx.value("SELECT 1 FROM handoffs WHERE direction = 'out' AND peer = ? LIMIT 1", (reporter,)):
+        return 0  # this node never handed anything to the reporter (a hub or national reading the fates of others)
     gids = [f.gid for f in body.fates]
     ours = {r["gid"]: r for r in await tx.all(
         f"SELECT i.id, i.gid, i.origin_node FROM items i JOIN handoff_items h ON h.item_id = i.id"
         f" JOIN handoffs o ON o.offer = h.offer WHERE o.direction = 'out' AND o.peer = ? AND h.outcome = 'received'"
         f" AND i.gid IN ({_marks(gids)})", (reporter, *gids))}  # fmt: skip
     kept = [f for f in body.fates if f.gid in ours]
+    if not kept:
+        return 0
     await tx.run_many(
         "INSERT INTO downstream_fates (item_id, record_id, reporter, fate, time, beneficiary_category, weight_g, to_node)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",

@@ -445,6 +445,11 @@ CREATE TABLE audited_logs (
     state          TEXT NOT NULL CHECK (state IN ('consistent', 'rewritten')),
     detail         TEXT NOT NULL DEFAULT ''
 ) STRICT;
+
+-- When the invited node's membership began (millis), if before it joins: a
+-- network that adopts Maillon enrols its members with their real start, so
+-- their reports for earlier periods count. NULL: from the join.
+ALTER TABLE invitations ADD COLUMN member_since INTEGER;
 """
 
 MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9]

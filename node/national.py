@@ -6,9 +6,10 @@ their reports come in clear where the member's policy made them public,
 as headers (stubs) otherwise. ``check_summary`` then checks a hub's
 ``regional.summary/1`` against what is held:
 
-- every report it lists is held, is a ``stats.report/1``, and its author
-  was certified by that hub (a ``membership.certificate/1`` in the hub's
-  log) for some of the period; a readable one is of that period;
+- every report it lists is held, is a ``stats.report/1`` signed after the
+  period ended, and its author was certified by that hub (a
+  ``membership.certificate/1`` in the hub's log) for some of the period; a
+  readable one is of that period;
 - no member is both counted and said ``missing``;
 - when every listed report is readable, their figures summed
   (``node.regional.sum_figures``) are the summary's.
@@ -29,7 +30,8 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from node.regional import SignedSummary, certificates, list_summaries, sum_figures
+from node.memberships import certificates
+from node.regional import SignedSummary, list_summaries, sum_figures
 from node.stats import period_bounds
 from node.stats_reports import own_keys
 from node.store import Reader, Tx, now_ms
@@ -140,7 +142,7 @@ async def check_summary(db: Reader, hub_keys: tuple[bytes, ...], summary: Signed
     figures = []
     authors: list[bytes] = []
     for record_id in body.reports:
-        row = await db.one("SELECT author, kind, content FROM log_records WHERE id = ?", (record_id,))
+        row = await db.one("SELECT author, kind, time, content FROM log_records WHERE id = ?", (record_id,))
         if row is None:
             continue
         held += 1
@@ -150,6 +152,8 @@ async def check_summary(db: Reader, hub_keys: tuple[bytes, ...], summary: Signed
         authors.append(row["author"])
         if row["author"] not in members:
             problems.append(f"report {record_id.hex()[:16]}: its author was not certified by the hub for {body.period}")
+        if row["time"] < end:
+            problems.append(f"report {record_id.hex()[:16]} was signed before {body.period} ended")
         if row["content"] is not None:
             report = StatsReport.model_validate(canonical.decode(row["content"]))
             readable += 1

@@ -200,23 +200,35 @@ class Invitation:
     expires: int
     used: int | None
     used_by: bytes | None
+    member_since: int | None = None  # the membership's start when before the join (millis)
+
+
+MEMBER_SINCE_MAX_DAYS = 3660  # how far back a membership may be said to have begun
 
 
 def _token_digest(token: str) -> bytes:
     return hashlib.sha256(token.strip().encode("utf-8")).digest()
 
 
-async def create_invitation(tx: Tx, *, role: str = "member", note: str = "", days: int = 7) -> str:
-    """A one-time token for a node to join this one; returned once, stored hashed."""
+async def create_invitation(tx: Tx, *, role: str = "member", note: str = "", days: int = 7,
+                            member_since: int | None = None) -> str:  # fmt: skip
+    """A one-time token for a node to join this one; returned once, stored hashed.
+
+    ``member_since`` (millis, in the past, at most ``MEMBER_SINCE_MAX_DAYS``
+    ago): the membership began before the node joins; its certificate is
+    valid from then, so its reports for those periods count.
+    """
     if role not in ("member", "hub"):
         raise Invalid("an invitation admits a member or a hub", code="invalid")
     if not 1 <= days <= 90:
         raise Invalid("an invitation is valid 1 to 90 days", code="invalid")
+    now = now_ms()
+    if member_since is not None and not now - MEMBER_SINCE_MAX_DAYS * 86_400_000 <= member_since <= now:
+        raise Invalid(f"a membership begins today or in the last {MEMBER_SINCE_MAX_DAYS} days", code="invalid")
     # base32: letters and digits only, so it never starts with "-" on a command line
     token = base64.b32encode(secrets.token_bytes(15)).decode("ascii").lower()
-    now = now_ms()
-    await tx.run("INSERT INTO invitations (sha256, role, note, created, expires) VALUES (?, ?, ?, ?, ?)",
-                 (_token_digest(token), role, note.strip()[:200], now, now + days * 86_400_000))  # fmt: skip
+    await tx.run("INSERT INTO invitations (sha256, role, note, created, expires, member_since) VALUES (?, ?, ?, ?, ?, ?)",
+                 (_token_digest(token), role, note.strip()[:200], now, now + days * 86_400_000, member_since))  # fmt: skip
     return token
 
 
@@ -231,11 +243,13 @@ async def use_invitation(tx: Tx, token: str, key: bytes) -> Invitation:
         raise RuleBroken("this invitation has expired", code="bad_invitation")
     await tx.run("UPDATE invitations SET used = coalesce(used, ?), used_by = ? WHERE id = ?",
                  (now_ms(), key, row["id"]))  # fmt: skip
-    return Invitation(row["id"], row["role"], row["note"], row["created"], row["expires"], now_ms(), key)
+    return Invitation(row["id"], row["role"], row["note"], row["created"], row["expires"], now_ms(), key,
+                      row["member_since"])  # fmt: skip
 
 
 async def list_invitations(db: Reader) -> list[Invitation]:
-    rows = await db.all("SELECT id, role, note, created, expires, used, used_by FROM invitations ORDER BY id DESC")
+    rows = await db.all("SELECT id, role, note, created, expires, used, used_by, member_since FROM invitations"
+                        " ORDER BY id DESC")  # fmt: skip
     return [Invitation(*row) for row in rows]
 
 

@@ -18,10 +18,9 @@ from __future__ import annotations
 
 import json
 
+from node.memberships import certificates
 from node.settings import get_setting
 from node.store import Reader, Tx, now_ms
-from protocol import canonical
-from protocol.kinds import MembershipCertificate
 from protocol.records import MAX_AUDIENCE
 
 __all__ = ["audience_for", "fates_audience", "TOPICS"]
@@ -50,16 +49,8 @@ async def audience_for(tx: Tx, topic: str) -> tuple[bytes, ...] | None:
 
 async def _certified(db: Reader, issuers: list[bytes]) -> set[bytes]:
     """Keys the issuers certified, with a certificate valid now."""
-    keys: set[bytes] = set()
     now = now_ms()
-    for issuer in issuers:
-        rows = await db.all("SELECT content FROM log_records WHERE author = ? AND kind = ? AND content IS NOT NULL",
-                            (issuer, MembershipCertificate.KIND))  # fmt: skip
-        for row in rows:
-            body = MembershipCertificate.model_validate(canonical.decode(row["content"]))
-            if body.valid_from <= now < body.valid_until:
-                keys.add(body.member)
-    return keys
+    return {c.member for c in await certificates(db, issuers) if c.valid_at(now)}
 
 
 def fates_audience(policy: tuple[bytes, ...] | None, me: bytes, origin: bytes | None) -> tuple[bytes, ...]:

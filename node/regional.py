@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from node.errors import RuleBroken
+from node.memberships import Membership, certificates, members_during
 from node.publication import audience_for
 from node.settings import get_setting
 from node.stats import period_bounds
@@ -47,9 +48,8 @@ from protocol.kinds import MembershipCertificate, RegionalSummary, StatsReport
 from protocol.records import Record
 
 __all__ = [
-    "MemberReport", "Membership", "Aggregate", "SignedSummary", "sum_figures", "certificates", "members_during",
-    "member_reports", "aggregate", "sign_summary", "list_summaries", "due_summaries", "report_received",
-    "renew_certificates", "reported_periods",
+    "MemberReport", "Aggregate", "SignedSummary", "sum_figures", "member_reports", "aggregate", "sign_summary",
+    "list_summaries", "due_summaries", "report_received", "renew_certificates", "reported_periods",
 ]  # fmt: skip
 
 # Figures that are not added up across reports: they are ratios or calendar facts, recomputed or kept apart.
@@ -60,22 +60,6 @@ _YEARS = "impact.years"
 _REUSED, _OTHER_ENDS, _ALL_FATES = ("distributed",), ("recycled", "dismantled"), ("distributed", "recycled",
                                                                                  "dismantled", "transferred")
 RENEW_DAYS = 30  # a member's certificate is renewed when it ends within this many days
-
-
-@dataclass(frozen=True, slots=True)
-class Membership:
-    """A certificate of this hub for a member, as held in its own log."""
-
-    record_id: bytes
-    member: bytes
-    name: str
-    role: str
-    valid_from: int
-    valid_until: int
-
-    def covers(self, start: int, end: int) -> bool:
-        """Valid for some of the period [start, end)."""
-        return self.valid_from < end and self.valid_until > start
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +85,7 @@ class Aggregate:
     figures: dict[str, int]
     reports: list[MemberReport]  # those that count, one per member
     missing: list[bytes]  # members certified for the period without a report that counts
-    names: dict[bytes, str]  # members' names, from their certificates
+    names: dict[bytes, str]  # the names of every node the hub certified, from their certificates
 
     def same_as(self, body: RegionalSummary) -> bool:
         return (sorted(r.id for r in self.reports) == sorted(body.reports) and sorted(self.missing) == sorted(body.missing)
@@ -161,25 +145,6 @@ def _units(figures: Mapping[str, int], fates: tuple[str, ...]) -> int:
                if key.endswith(".units") and key.split(".", 1)[0] in fates and key.count(".") == 2)  # fmt: skip
 
 
-async def certificates(db: Reader, issuers: Iterable[bytes]) -> list[Membership]:
-    """The membership certificates ``issuers`` signed (a hub: ``own_keys``), oldest first."""
-    issuers = tuple(issuers)
-    marks = ", ".join("?" * len(issuers))
-    rows = await db.all(f"SELECT id, content FROM log_records WHERE kind = ? AND author IN ({marks})"
-                        f" AND content IS NOT NULL ORDER BY time, seq", (MembershipCertificate.KIND, *issuers))  # fmt: skip
-    out = []
-    for row in rows:
-        body = MembershipCertificate.model_validate(canonical.decode(row["content"]))
-        out.append(Membership(row["id"], body.member, body.member_name, body.role, body.valid_from, body.valid_until))
-    return out
-
-
-async def members_during(db: Reader, issuers: Iterable[bytes], period: str) -> dict[bytes, str]:
-    """Members (role ``member``) certified by ``issuers`` for some of ``period``, with their names."""
-    start, end = period_bounds(period)
-    return {c.member: c.name for c in await certificates(db, issuers) if c.role == "member" and c.covers(start, end)}
-
-
 async def member_reports(db: Reader, hub_keys: tuple[bytes, ...], period: str) -> list[MemberReport]:
     """Every report held for ``period`` by anyone, oldest first, each said to count or not (and why)."""
     start, end = period_bounds(period)
@@ -228,7 +193,8 @@ async def aggregate(db: Reader, hub: bytes, period: str) -> Aggregate:
     figures = sum_figures(r.figures for r in counted)
     figures["members.reporting"] = len(counted)
     figures["members.missing"] = len(missing)
-    return Aggregate(period, figures, counted, missing, members)
+    names = {c.member: c.name for c in await certificates(db, keys)}
+    return Aggregate(period, figures, counted, missing, names)
 
 
 async def list_summaries(db: Reader, authors: Iterable[bytes], period: str | None = None) -> list[SignedSummary]:
@@ -338,12 +304,7 @@ async def renew_certificates(tx: Tx, *, now: int | None = None, days: int = 366)
         if member in active and abs(cert.valid_until - now) < RENEW_DAYS * 86_400_000:
             start = max(now, cert.valid_until)  # the new one follows the old one without a gap
             renewed.append(await tx.append(MembershipCertificate(
-                member=member, member_name=cert.name, role=cert.role, network=await _network(tx, cert.record_id),
+                member=member, member_name=cert.name, role=cert.role, network=cert.network,
                 valid_from=start, valid_until=start + days * 86_400_000)))  # fmt: skip
     return renewed
-
-
-async def _network(db: Reader, certificate: bytes) -> str:
-    row = await db.one("SELECT content FROM log_records WHERE id = ?", (certificate,))
-    return MembershipCertificate.model_validate(canonical.decode(row["content"])).network
 

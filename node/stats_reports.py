@@ -30,6 +30,7 @@ from datetime import date
 
 from node.errors import RuleBroken
 from node.impact import FACTOR_TABLES
+from node.memberships import covered
 from node.publication import audience_for
 from node.settings import POLICY_AUDIENCES, get_setting
 from node.stats import compute_stats, period_bounds
@@ -206,12 +207,21 @@ def last_ended_period(schedule: str, today: date) -> str | None:
 
 
 async def due_reports(db: Reader, today: date, me: bytes) -> list[str]:
-    """The periods to report automatically: the last one ended under ``stats_schedule``, if not reported yet."""
+    """The periods to report automatically: the last one ended under ``stats_schedule``, if not reported yet.
+
+    Only when a certificate of this node's hub (held from the hub's log)
+    covers the period: the hub counts no report of a period its member was
+    not a member in, so a node that joined after it sends none.
+    """
     period = last_ended_period(await get_setting(db, "stats_schedule"), today)
     if period is None:
         return []
-    sent = {r.period for r in await list_reports(db, await own_keys(db, me))}
-    return [] if period in sent else [period]
+    keys = await own_keys(db, me)
+    sent = {r.period for r in await list_reports(db, keys)}
+    hubs = [row[0] for row in await db.all("SELECT key FROM peers WHERE relation = 'upstream' AND state = 'active'")]
+    if period in sent or not any([await covered(db, hubs, key, period) for key in keys]):
+        return []
+    return [period]
 
 
 async def reader_names(db: Reader, audience: tuple[bytes, ...], me: bytes) -> list[str]:

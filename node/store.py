@@ -17,8 +17,9 @@ import sqlite3
 import time
 from datetime import UTC, date, datetime
 from datetime import time as dtime
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,7 @@ from protocol.kinds import Body
 from protocol.keys import SigningKey
 from protocol.records import Record, sign_record
 
-__all__ = ["Store", "Tx", "Reader", "now_ms", "day_ms", "restore"]
+__all__ = ["Store", "Tx", "Reader", "now_ms", "clock_at", "day_ms", "restore"]
 
 READERS = 2
 RESYNC_COUNTER = "federation.resync_required"
@@ -38,9 +39,28 @@ RESYNC_MESSAGE = ("this node was restored from a backup: it is catching its own 
                   " before it signs anything new; try again in a moment")  # fmt: skip
 
 
+_CLOCK: ContextVar[int | None] = ContextVar("maillon_clock", default=None)
+
+
 def now_ms() -> int:
-    """The current time as protocol time: integer milliseconds UTC."""
-    return time.time_ns() // 1_000_000
+    """The current time as protocol time: integer milliseconds UTC (or the time ``clock_at`` set)."""
+    fixed = _CLOCK.get()
+    return time.time_ns() // 1_000_000 if fixed is None else fixed
+
+
+@contextmanager
+def clock_at(ms: int) -> Iterator[None]:
+    """Within the block, ``now_ms`` in this task says ``ms``: to write a history that happened before.
+
+    For generated data (the demonstration federation) and imports of past
+    activity; a node's own log stays in order, since ``Tx.append`` never
+    dates a record before the one it follows.
+    """
+    token = _CLOCK.set(ms)
+    try:
+        yield
+    finally:
+        _CLOCK.reset(token)
 
 
 def day_ms(day: date) -> int:

@@ -19,16 +19,18 @@ from node.errors import Invalid, RuleBroken
 from node.impact import FACTOR_TABLES
 from node.items import ItemInput, create_items
 from node.lots import LotInput, create_lot
+from node.replica import store_records
 from node.settings import set_setting
 from node.stats import compute_stats, period_bounds
 from node.stats_reports import build_report, due_reports, list_reports, preview, publish_report
 from node.validation import parse
 from node.workflow import StepInput, record_step
 from protocol.keys import SigningKey
-from protocol.kinds import StatsReport
-from protocol.records import open_envelope
+from protocol.kinds import MembershipCertificate, StatsReport
+from protocol.records import open_envelope, sign_record
 
-HUB = SigningKey.from_seed(bytes([7]) * 32).public.raw
+HUB_KEY = SigningKey.from_seed(bytes([7]) * 32)
+HUB = HUB_KEY.public.raw
 PARIS = ZoneInfo("Europe/Paris")
 MARCH = "2024-03"
 
@@ -75,6 +77,15 @@ async def set_value(store, name, value):
 async def join_hub(store):
     async with store.transaction() as tx:
         await peers.pin_peer(tx, HUB, name="Hub", role="hub", relation="upstream", url="http://hub")
+
+
+async def certify(store, since: str, until: str) -> None:
+    """The hub's certificate for this node, held from the hub's log (its first record here)."""
+    body = MembershipCertificate(member=store.key.public.raw, member_name="Atelier", role="member", network="Réseau",
+                                 valid_from=paris(since), valid_until=paris(until))  # fmt: skip
+    record = sign_record(HUB_KEY, seq=1, prev=None, time=paris(since), kind=body.KIND, content=body.to_content())
+    async with store.transaction() as tx:
+        await store_records(tx, [(record, None)])
 
 
 async def send(store, period=MARCH):
@@ -180,8 +191,13 @@ async def test_due_reports_pick_the_last_ended_period_once(workshop):
         async with workshop.reader() as db:
             return await due_reports(db, today, me)
 
+    assert await due(date(2024, 4, 5)) == []  # no hub
+    await join_hub(workshop)
+    assert await due(date(2024, 4, 5)) == []  # its certificate is not held yet: maybe not a member then
+    await certify(workshop, "2023-12-15 00:00", "2024-12-15 00:00")
     assert await due(date(2024, 4, 5)) == [MARCH]
     assert await due(date(2024, 1, 1)) == ["2023-12"]
+    assert await due(date(2023, 12, 1)) == []  # November 2023: before the membership began
     assert await due(date(2024, 4, 5), "quarterly") == ["2024-Q1"]
     assert await due(date(2024, 2, 29), "quarterly") == ["2023-Q4"]
     assert await due(date(2024, 4, 5), "yearly") == ["2023"]
@@ -199,6 +215,9 @@ async def test_daily_upkeep_sends_due_reports_only_with_a_hub(workshop):
     await commands.daily_upkeep(workshop, today=date(2024, 4, 5))
     assert await reports_signed(workshop) == 0
     await set_policy(workshop, stats="hub")
+    await commands.daily_upkeep(workshop, today=date(2024, 4, 5))
+    assert await reports_signed(workshop) == 0  # not certified by the hub for March
+    await certify(workshop, "2024-01-01 00:00", "2025-01-01 00:00")
     await commands.daily_upkeep(workshop, today=date(2024, 4, 5))
     await commands.daily_upkeep(workshop, today=date(2024, 4, 6))
     async with workshop.reader() as db:

@@ -113,3 +113,21 @@ def test_restore_refuses_what_is_not_a_backup(tmp_path):
     other.close()
     with pytest.raises(StoreError):
         restore(tmp_path / "other.db", tmp_path / "node.db")
+
+
+async def test_clock_at_dates_what_is_written_inside_it_and_never_breaks_the_log_order(store):
+    from node.store import clock_at, now_ms
+    from protocol.kinds import LotDecline
+
+    past = 1_700_000_000_000
+    with clock_at(past):
+        assert now_ms() == past
+        async with store.transaction() as tx:
+            first = await tx.append(LotDecline(offer=bytes(32), reason="then"))
+    assert now_ms() > past + 10**9  # back to the real time outside the block
+    async with store.transaction() as tx:
+        second = await tx.append(LotDecline(offer=bytes(32), reason="now"))
+    with clock_at(past - 1000):  # earlier than the last record: dated as that record, not before it
+        async with store.transaction() as tx:
+            third = await tx.append(LotDecline(offer=bytes(32), reason="before"))
+    assert first.header.time == past and second.header.time > past and third.header.time == second.header.time

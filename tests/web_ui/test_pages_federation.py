@@ -176,6 +176,20 @@ async def test_a_refused_invitation_makes_nothing(hub, admin, web):
     assert await value(member_store, "SELECT count(*) FROM invitations") == 0
 
 
+async def test_an_invitation_may_say_since_when_the_node_is_a_member(hub):
+    _, store, client, _ = hub
+    admin = await logged_in(client)
+    for day in ("2999-01-01", "1 janvier"):  # in the future; not a day
+        response, html = await admin.post("/federation/invitations", {"role": "member", "days": "7", "member_since": day})
+        assert response.status == 422 and "pas dans le futur" in text_of(html) and "--token" not in html
+    assert await value(store, "SELECT count(*) FROM invitations") == 0
+    response, html = await admin.post("/federation/invitations", {"role": "member", "days": "7",
+                                                                  "member_since": "2025-01-01"})  # fmt: skip
+    assert response.status == 200 and "--token" in html
+    # midnight in Paris on 1 January 2025
+    assert await value(store, "SELECT member_since FROM invitations") == 1_735_686_000_000
+
+
 # --- joining a hub ----------------------------------------------------------------------------------
 
 

@@ -30,6 +30,7 @@ from yarl import URL
 
 from federation.client import PeerRefused
 from federation.commands import add_peer, invite_text, join
+from federation.membership import membership_start
 from node import handoffs, outbox, peers as trust
 from node.config import Node
 from node.errors import DomainError
@@ -377,17 +378,20 @@ async def create_invitation(request: web.Request) -> web.Response:
     node, store = request.app[NODE], request.app[STORE]
     _ = translator(request.get(LANGUAGE, "fr"))
     form = await request.post()
-    entered = {name: str(form.get(name, "")).strip() for name in ("role", "note", "days")}
+    entered = {name: str(form.get(name, "")).strip() for name in ("role", "note", "days", "member_since")}
     headline = _("No invitation was made.")
     if node.config.role == "member":
         error = _refusal(_, headline, "not_a_hub", "a member node admits no one")
         return await _page(request, status=422, form="invite", error=error, entered=entered)
     days = int(entered["days"]) if entered["days"].isascii() and entered["days"].isdigit() else 0
     try:
+        since = membership_start(entered["member_since"]) if entered["member_since"] else None
         async with store.transaction() as tx:
-            token = await trust.create_invitation(tx, role=entered["role"], note=entered["note"], days=days)
+            token = await trust.create_invitation(tx, role=entered["role"], note=entered["note"], days=days,
+                                                  member_since=since)  # fmt: skip
     except DomainError as exc:
-        error = (f"{headline} {_('Choose a role, and from 1 to 90 days.')}", exc.message)
+        advice = _("Choose a role, from 1 to 90 days, and a membership start that is not in the future.")
+        error = (f"{headline} {advice}", exc.message)
         return await _page(request, status=422, form="invite", error=error, entered=entered)
     line = invite_text(node, token)
     invitation = {"line": line, "qr": qr_svg(line, _("QR code of the invitation")), "days": days}
