@@ -63,7 +63,8 @@ from node.config import Config, Node, init_node, load_node  # noqa: E402
 from node.store import Store  # noqa: E402
 from protocol.keys import SigningKey  # noqa: E402
 from protocol.kinds import (  # noqa: E402
-    CATEGORIES, Fate, ItemFates, KeyRevocation, KeyRotation, NodeDescriptor, StatsReport,
+    CATEGORIES, Fate, ItemFates, KeyRevocation, KeyRotation, MembershipCertificate, NodeDescriptor,
+    StatsReport,
 )  # fmt: skip
 from protocol.records import Record, open_entry, sign_record, stored_header  # noqa: E402
 from protocol.seal import encryption_key, open_sealed, seal  # noqa: E402
@@ -112,7 +113,7 @@ def _body(name: str, seq: int, my_x: bytes, rng: random.Random):
     if rng.random() < 0.25:
         figures = {f"{state}.{category}.units": rng.randrange(200) for state in ("received", "distributed", "recycled")
                    for category in rng.sample(CATEGORIES, 4)}  # fmt: skip
-        return StatsReport(period=f"2026-{seq % 12 + 1:02d}", version=1, figures=figures)
+        return StatsReport(period=f"2025-{seq % 12 + 1:02d}", version=1, figures=figures)
     fates = []
     for _ in range(rng.randint(1, 6)):
         fate = rng.choice(("distributed", "distributed", "recycled", "transferred"))
@@ -144,6 +145,16 @@ def children_cpu() -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
+async def admit(tx, members: list[Member]) -> None:
+    """The hub pins its members and certifies them, members since 2025 (so that their reports count)."""
+    since = 1_735_686_000_000  # 2025-01-01 00:00, Paris
+    for member in members:
+        key = member.key.public.raw
+        await trust.pin_peer(tx, key, name=member.name, role="member", relation="downstream")
+        await tx.append(MembershipCertificate(member=key, member_name=member.name, role="member", network="Bench",
+                                              valid_from=since, valid_until=since + 730 * 86_400_000))  # fmt: skip
+
+
 async def ingest(node: Node, members: list[Member], batch: int) -> dict:
     """Run the hub, let every member push its items; the wall time, CPU times and the answers."""
     store = await Store.open(node.db_path, node.key)
@@ -151,8 +162,7 @@ async def ingest(node: Node, members: list[Member], batch: int) -> dict:
     fed = Federation(node, store)
     try:
         async with store.transaction() as tx:
-            for member in members:
-                await trust.pin_peer(tx, member.key.public.raw, name=member.name, role="member", relation="downstream")
+            await admit(tx, members)
         await fed.start()
         await inbox.start_workers()  # as in a running hub after its first batch
         runner = web.AppRunner(make_app(node, store, fed), access_log=None)
@@ -223,8 +233,7 @@ async def receive_us(root: Path, hub: SigningKey, members: list[Member], batch: 
     inbox.apply_effects = timed
     try:
         async with store.transaction() as tx:
-            for member in members:
-                await trust.pin_peer(tx, member.key.public.raw, name=member.name, role="member", relation="downstream")
+            await admit(tx, members)
         began = time.perf_counter()
         for member in members:
             for start in range(0, len(member.items), batch):

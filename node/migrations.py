@@ -450,6 +450,9 @@ CREATE TABLE audited_logs (
 -- network that adopts Maillon enrols its members with their real start, so
 -- their reports for earlier periods count. NULL: from the join.
 ALTER TABLE invitations ADD COLUMN member_since INTEGER;
+
+-- Records of one kind whoever wrote them (a hub's members' reports, key rotations).
+CREATE INDEX log_records_by_kind ON log_records (kind, author);
 """
 
 MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9]

@@ -269,7 +269,7 @@ async def report_received(tx: Tx, record: Record, body: StatsReport) -> None:
     keys = await own_keys(tx, tx.author)
     start, end = period_bounds(body.period)
     why = _breaks(author, record.header.time, start, end,
-                  [c for c in await certificates(tx, keys) if c.role == "member"])  # fmt: skip
+                  [c for c in await certificates(tx, keys, member=author) if c.role == "member"])  # fmt: skip
     if why == "not_a_member":
         raise RuleBroken(f"report for {body.period}: its author was not certified by this hub during the period",
                          code="not_a_member")  # fmt: skip
