@@ -345,12 +345,23 @@ async def record_receipt(tx: Tx, offer: bytes, receipt: ReceiptInput, *, operato
 
 
 async def fates_received(tx: Tx, record: Record, body: ItemFates) -> int:
-    """Fates of items this node handed to the record's author: keep them, forward them to our origin."""
+    """Fates of items this node handed to the record's author: keep them, forward them to our origin.
+
+    A correction (``corrects``) sets the fates of the corrected record
+    aside; where that record's fates were forwarded, the forwarded record is
+    corrected the same way, with the fates that remain (possibly none), so
+    the correction travels as far as the fates did.
+    """
     reporter = record.header.author
+    forwarded: dict[bytes, bytes] = {}  # origin -> our record that carried the corrected fates there
     if body.corrects is not None:
         await tx.run("UPDATE downstream_fates SET superseded = 1 WHERE record_id = ? AND reporter = ?",
                      (body.corrects, reporter))  # fmt: skip
-    if not await tx.value("SELECT 1 FROM handoffs WHERE direction = 'out' AND peer = ? LIMIT 1", (reporter,)):
+        forwarded = {r["origin"]: r["forwarded"] for r in await tx.all(
+            "SELECT origin, forwarded FROM fates_forwarded WHERE source = ?", (body.corrects,))}  # fmt: skip
+    if not forwarded and not await tx.value(
+        "SELECT 1 FROM handoffs WHERE direction = 'out' AND peer = ? LIMIT 1", (reporter,)
+    ):
         return 0  # this node never handed anything to the reporter (a hub or national reading the fates of others)
     gids = [f.gid for f in body.fates]
     ours = {r["gid"]: r for r in await tx.all(
@@ -358,22 +369,25 @@ async def fates_received(tx: Tx, record: Record, body: ItemFates) -> int:
         f" JOIN handoffs o ON o.offer = h.offer WHERE o.direction = 'out' AND o.peer = ? AND h.outcome = 'received'"
         f" AND i.gid IN ({_marks(gids)})", (reporter, *gids))}  # fmt: skip
     kept = [f for f in body.fates if f.gid in ours]
-    if not kept:
-        return 0
-    await tx.run_many(
-        "INSERT INTO downstream_fates (item_id, record_id, reporter, fate, time, beneficiary_category, weight_g, to_node)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-        [(ours[f.gid]["id"], record.id, reporter, f.fate, f.time, f.beneficiary_category, f.weight_g, f.to)
-         for f in kept],
-    )  # fmt: skip
-    by_origin: dict[bytes, list[Fate]] = {}
+    if kept:
+        await tx.run_many(
+            "INSERT INTO downstream_fates (item_id, record_id, reporter, fate, time, beneficiary_category, weight_g,"
+            " to_node) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            [(ours[f.gid]["id"], record.id, reporter, f.fate, f.time, f.beneficiary_category, f.weight_g, f.to)
+             for f in kept],
+        )  # fmt: skip
+    by_origin: dict[bytes, list[Fate]] = {origin: [] for origin in forwarded}
     for fate in kept:
         origin = ours[fate.gid]["origin_node"]
         if origin is not None:
             by_origin.setdefault(origin, []).append(fate)
-    policy = await audience_for(tx, "fates")
-    for origin, fates in by_origin.items():
-        await tx.append(ItemFates(fates=fates), audience=fates_audience(policy, tx.author, origin))
+    if by_origin:
+        policy = await audience_for(tx, "fates")
+        for origin, fates in by_origin.items():
+            sent = await tx.append(ItemFates(fates=fates, corrects=forwarded.get(origin)),
+                                   audience=fates_audience(policy, tx.author, origin))  # fmt: skip
+            await tx.run("INSERT INTO fates_forwarded (source, origin, forwarded) VALUES (?, ?, ?)",
+                         (record.id, origin, sent.id))  # fmt: skip
     return len(kept)
 
 

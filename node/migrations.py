@@ -453,6 +453,16 @@ ALTER TABLE invitations ADD COLUMN member_since INTEGER;
 
 -- Records of one kind whoever wrote them (a hub's members' reports, key rotations).
 CREATE INDEX log_records_by_kind ON log_records (kind, author);
+
+-- Fates a node forwarded up the chain (node.handoffs.fates_received): the
+-- item.fates/1 it received (source) went on to origin as its own record
+-- (forwarded), so that a correction of the source corrects the forwarded one.
+CREATE TABLE fates_forwarded (
+    source    BLOB NOT NULL,
+    origin    BLOB NOT NULL,
+    forwarded BLOB NOT NULL,
+    PRIMARY KEY (source, origin)
+) STRICT;
 """
 
 MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9]

@@ -295,3 +295,43 @@ async def test_a_corrected_fate_is_corrected_at_the_origin_too(nodes):
         await correct_event(tx, events[1], "the school returned it")
     await sync_logs(member, hub)
     assert await live_fates() == []
+
+
+async def test_a_correction_travels_as_far_as_the_fates_it_corrects(nodes):
+    hub, member, other = nodes["hub"], nodes["member"], nodes["other"]
+    lot, ids = await stock(hub, 1, erased=1)
+    (gid,) = await gids(hub, ids)
+    await sync_logs(hub, member)
+    await sync_logs(hub, other)
+    offer = await signed(hub, lambda tx: handoffs.create_offer(tx, handoffs.OfferInput(recipient=member.raw, lot_id=lot)))
+    await carry([offer], hub, member)
+    await signed(member, lambda tx: handoffs.answer_offer(tx, offer.id, accept=True))
+    await signed(member, lambda tx: handoffs.record_receipt(tx, offer.id, handoffs.ReceiptInput(received=[gid], weight_g=2000)))
+    await sync_logs(member, hub)
+    async with member.store.reader() as db:
+        item = await db.value("SELECT id FROM items WHERE gid = ?", (gid,))
+    await sync_logs(member, other)
+    second = await signed(member, lambda tx: handoffs.create_offer(
+        tx, handoffs.OfferInput(recipient=other.raw, item_ids=[item])))  # fmt: skip
+    await carry([second], member, other)
+    await signed(other, lambda tx: handoffs.answer_offer(tx, second.id, accept=True))
+    await signed(other, lambda tx: handoffs.record_receipt(tx, second.id, handoffs.ReceiptInput(received=[gid], weight_g=2000)))
+    await sync_logs(other, member)
+    async with other.store.transaction() as tx:
+        other_item = await tx.value("SELECT id FROM items WHERE gid = ?", (gid,))
+        await move_items(tx, [other_item], "ready")
+        (event,) = await move_items(tx, [other_item], "distributed", fate={"beneficiary_category": "person"})
+    await sync_logs(other, member)
+    await sync_logs(member, hub)
+
+    async def at_the_hub():
+        async with hub.store.reader() as db:
+            return sorted(r[0] for r in await db.all("SELECT fate FROM downstream_fates WHERE superseded = 0"))
+
+    assert await at_the_hub() == ["distributed", "transferred"]
+    # two hops down, the distribution is undone: the member corrects what it forwarded, and the hub follows
+    async with other.store.transaction() as tx:
+        await correct_event(tx, event, "handed to the wrong family")
+    await sync_logs(other, member)
+    await sync_logs(member, hub)
+    assert await at_the_hub() == ["transferred"]
