@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import socket
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -84,7 +86,24 @@ def register(sub: argparse._SubParsersAction, data) -> None:
 
 
 def base_url(node: Node) -> str:
-    return (node.config.url or f"http://{node.config.host}:{node.config.port}").rstrip("/")
+    """Where other nodes reach this one: its ``url``, else its listening address (a LAN address for 0.0.0.0)."""
+    if node.config.url:
+        return node.config.url.rstrip("/")
+    host = node.config.host
+    if host in ("0.0.0.0", "::", ""):
+        host = lan_address()
+    return f"http://{f'[{host}]' if ':' in host else host}:{node.config.port}"
+
+
+def lan_address() -> str:
+    """This machine's address on its local network (the interface of its default route), else loopback.
+
+    Connecting a UDP socket sends nothing: it only picks the interface.
+    """
+    with contextlib.suppress(OSError), socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.connect(("192.0.2.1", 9))  # TEST-NET-1: never routed anywhere
+        return probe.getsockname()[0]
+    return "127.0.0.1"
 
 
 def invite_text(node: Node, token: str) -> str:
