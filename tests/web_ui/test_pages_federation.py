@@ -321,3 +321,22 @@ async def test_old_invitations_read_as_expired(hub):
     reader = await logged_in(client, "reader")
     _, html = await reader.get("/federation")
     assert "Ressourcerie" in text_of(html) and "expirée le" in text_of(html) and "inutilisée" in text_of(html)
+
+
+async def test_the_reports_this_node_signed_say_who_reads_them_and_whether_the_hub_holds_them(admin, web):
+    from node.transparency import record_inclusion
+    from protocol.kinds import StatsReport
+
+    _, store, _ = web
+    _, html = await admin.get("/federation")
+    assert "Aucun signé pour l'instant" in text_of(html) and 'href="/reports/network"' in html
+    hub = SigningKey.generate().public.raw
+    async with store.transaction() as tx:
+        first = await tx.append(StatsReport(period="2026-09", version=1, figures={"received.laptop.units": 3}),
+                                (hub, tx.author))  # fmt: skip
+        await tx.append(StatsReport(period="2026-10", version=1, figures={}))
+        await record_inclusion(tx, first.id, checkpoint_seq=7, tree_size=40, leaf_index=12)
+    _, html = await admin.get("/federation")
+    text = text_of(html)
+    assert "2026-09 1" in text and "2 nœud(s)" in text and "inclus au point de contrôle 7" in text
+    assert "2026-10 1" in text and "tout le monde" in text and "pas encore prouvé" in text

@@ -31,6 +31,8 @@ from yarl import URL
 from federation.client import PeerRefused
 from federation.commands import add_peer, invite_text, join
 from federation.membership import membership_start
+from node.stats_reports import SentReport, list_reports, own_keys
+from node.transparency import Inclusion, inclusion_of
 from node import handoffs, outbox, peers as trust
 from node.config import Node
 from node.errors import DomainError
@@ -228,9 +230,16 @@ async def offers_section(db: Reader, node: Node) -> Section:
     return {"offers": [OfferRow(h, names.get(h.peer), fingerprint(h.peer)) for h in waiting]}
 
 
+@dataclass(frozen=True, slots=True)
+class ReportRow:
+    report: SentReport
+    included: Inclusion | None
+
+
 async def reports_section(db: Reader, node: Node) -> Section:
-    """Reports this node has published (statistics, fates) and their audience. None yet."""
-    return {"reports": []}
+    """The statistics reports this node signed, who may read them, and whether its hub proved it holds them."""
+    reports = await list_reports(db, await own_keys(db, node.key.public.raw))
+    return {"reports": [ReportRow(report, await inclusion_of(db, report.id)) for report in reports[:24]]}
 
 
 SECTIONS = (peers_section, outbox_section, alerts_section, invitations_section, offers_section,
