@@ -92,6 +92,10 @@ async def move_items(tx: Tx, item_ids: list[int], state: str, *, step: str | Non
                      handoff: bool = False) -> list[int]:  # fmt: skip
     """Append one event per item after checking every move; the single door to a new state.
 
+    An item that may still hold data (``node.erasure.needs_erasure``) leaves
+    the workshop (distributed, sent to recycling, transferred outside the
+    federation) only with a successful erasure recorded, or its storage
+    removed or destroyed (``erasure_required``).
     ``handoff``: a transfer to another node of the federation (``node.handoffs``),
     where custody and the erasure duty travel with the items, so no erasure
     is required before it.
@@ -106,8 +110,8 @@ async def move_items(tx: Tx, item_ids: list[int], state: str, *, step: str | Non
     refused = [f"{r['asset_tag']} ({r['state']})" for r in rows if not can_move(r["state"], state)]
     if refused:
         raise RuleBroken(f"cannot move to {state}: {', '.join(refused[:10])}", code="invalid_transition")
-    if state == "distributed" or (state == "transferred" and not handoff):
-        await require_erased(tx, [r["id"] for r in rows], action="hand over")
+    if state in ("distributed", "recycled") or (state == "transferred" and not handoff):
+        await require_erased(tx, [r["id"] for r in rows], action="send to recycling" if state == "recycled" else "hand over")
     time = at if at is not None else now_ms()
     detail_json = json.dumps(detail or {}, ensure_ascii=False, sort_keys=True)
     base = await tx.value("SELECT coalesce(max(id), 0) + 1 FROM events")  # the one writer: ids taken in a block

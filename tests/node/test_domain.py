@@ -146,6 +146,24 @@ async def test_no_item_with_storage_leaves_without_erasure(store):
         assert [(await get_item(db, i)).state for i in ids] == ["distributed"] * 3 + ["ready"]
 
 
+async def test_no_item_with_storage_goes_to_recycling_without_erasure(store):
+    _, ids, *_ = await setup_lot(store)  # laptop SN-A, screen, desktop with a disk, tablet
+    await step(store, ids, state="sorted", orientation="recycle")
+    ecologic = {"recipient": "Ecologic", "waste_code": "16 02 14", "treatment": "R4"}
+    with pytest.raises(RuleBroken) as info:
+        async with store.transaction() as tx:
+            await recycle(tx, parse(OutflowInput, {"item_ids": ids, **ecologic}))
+    assert info.value.code == "erasure_required" and "send to recycling" in info.value.message
+    assert await count(store, "outflows") == 0
+    # the laptop's disk is wiped, the desktop's and the tablet's destroyed: all four may go
+    await erase(store, "SN-A")
+    async with store.transaction() as tx:
+        await remove_storage(tx, [ids[2], ids[3]], destroyed=True)
+        await recycle(tx, parse(OutflowInput, {"item_ids": ids, **ecologic}))
+    async with store.reader() as db:
+        assert [(await get_item(db, i)).state for i in ids] == ["recycled"] * 4
+
+
 async def test_failed_erasure_does_not_count(store):
     _, ids, person, _ = await setup_lot(store)
     await make_ready(store, ids[:1])
