@@ -84,6 +84,10 @@ def register(sub: argparse._SubParsersAction, data) -> None:
     data(listing)
     listing.set_defaults(handler=_cmd_conventions)
 
+    from federation.demo import register as register_demo  # noqa: PLC0415  (it imports this module)
+
+    register_demo(sub)
+
 
 def base_url(node: Node) -> str:
     """Where other nodes reach this one: its ``url``, else its listening address (a LAN address for 0.0.0.0)."""

@@ -28,8 +28,6 @@ from protocol.records import read_record_file
 
 __all__ = ["main", "build_parser"]
 
-DEFAULT_DEMO_DIR = Path("demo-data")
-
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="maillon", description="Maillon: trace donated computers, node by node.")
@@ -53,10 +51,6 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument("--network", default="", help="a hub's network name (default: its name)")
 
     data(command("run", "start a node", _cmd_run))
-
-    demo = command("demo", "start a local demonstration node with its data", _cmd_demo)
-    demo.add_argument("--data", type=Path, default=DEFAULT_DEMO_DIR, help="where the demo keeps its data")
-    demo.add_argument("--port", type=int, default=8470)
 
     backup = command("backup", "write a consistent copy of the database (the node may be running)", commands.backup)
     data(backup)
@@ -200,19 +194,6 @@ def _cmd_init(args: argparse.Namespace) -> int:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     return _serve(load_node(args.data))
-
-
-def _cmd_demo(args: argparse.Namespace) -> int:
-    logins = args.data / "demo-logins.txt"
-    if not (args.data / "node.toml").exists():
-        node = init_node(args.data, Config(name="Atelier de démonstration", port=args.port))
-        asyncio.run(commands.create_database(node))
-        logins.write_text(asyncio.run(commands.demo_accounts(node)), encoding="utf-8")
-    node = load_node(args.data)
-    print(f"demo: http://{node.config.host}:{node.config.port}/ (data in {args.data}; delete it to start afresh)")
-    if logins.exists():
-        print(logins.read_text(encoding="utf-8"), end="")
-    return _serve(node)
 
 
 def _cmd_log_verify(args: argparse.Namespace) -> int:
