@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from node import memberships, national, peers as trust, transparency
+from node import memberships, national, outbox, peers as trust, transparency
 from node.replica import Held, record_by_id
 from node.stats_reports import own_keys
 from node.store import now_ms
@@ -121,8 +121,9 @@ class Audit:
             if exc.reason != "not_in_log":
                 raise
             async with self.store.reader() as db:
-                queued = await db.value("SELECT 1 FROM outbox WHERE peer = ? AND record_id = ?", (peer.key, record_id))
-            if queued or held.header.time > record.header.time:
+                delivered = await outbox.delivered_at(db, record_id, peer.key)
+            # a record the upstream took after (or about when) it signed its checkpoint is in the next one
+            if delivered is None or delivered + self.fed.timing.skew_ms >= record.header.time:
                 raise InclusionFailed("not_yet", f"the record reached the upstream after its {at}") from exc
             raise await self._not_included(held, peer, "not_included", f"the upstream says it is not in its log at {at}")
         try:

@@ -68,13 +68,14 @@ class Timing:
     backoff_cap_ms: int = 3_600_000
     checkpoint: float = 3600.0  # a hub or national signs a transparency checkpoint (if its log grew)
     recheck: float = 86_400.0  # a member has its statistics reports proved again in its hub's log
+    skew_ms: int = 300_000  # how far two nodes' clocks may differ (the signed requests' window)
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> "Timing":
         """``MAILLON_FEDERATION_FAST=1`` (tests, the local demo): everything in about a second."""
         if environ.get("MAILLON_FEDERATION_FAST") == "1":
             return cls(supervise=0.5, pull=1.0, idle=2.0, backoff_first_ms=300, backoff_cap_ms=3_000, checkpoint=1.0,
-                       recheck=2.0)  # fmt: skip
+                       recheck=2.0, skew_ms=0)  # fmt: skip
         return cls()
 
 NETWORK_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError, OSError, PeerRefused, ProtocolError)
@@ -413,10 +414,11 @@ class Federation:
         return items
 
     async def _settle(self, tx, peer: bytes, held: list[Held], results: list[Result]) -> None:
-        done = []
+        done, holds = [], []
         for record, result in zip(held, results):
             if result.status != "refused":
                 done.append(record.id)
+                holds.append(record.id)
                 continue
             if result.reason == Reason.GAP.value and result.have is not None:
                 missing = await held_ids(tx, record.header.author, after=result.have, before=record.header.seq)
@@ -426,7 +428,7 @@ class Federation:
             done.append(record.id)
             await trust.raise_alert(tx, "refused_by_peer", result.reason or "refused", peer=peer,
                                     author=record.header.author, seq=record.header.seq)  # fmt: skip
-        await outbox.delivered(tx, peer, done)
+        await outbox.delivered(tx, peer, done, held=holds)
 
     async def _pull_loop(self, key: bytes) -> None:
         while True:

@@ -463,6 +463,15 @@ CREATE TABLE fates_forwarded (
     forwarded BLOB NOT NULL,
     PRIMARY KEY (source, origin)
 ) STRICT;
+
+-- When a peer answered that it holds one of this node's own records (node.outbox):
+-- a hub's checkpoint signed well after it must include the record.
+CREATE TABLE deliveries (
+    record_id BLOB NOT NULL,
+    peer      BLOB NOT NULL,
+    at        INTEGER NOT NULL,
+    PRIMARY KEY (record_id, peer)
+) STRICT;
 """
 
 MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9]

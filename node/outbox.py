@@ -12,13 +12,15 @@ everything up to that id is then deleted.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from node.replica import _HELD, _HELD_COLUMNS, _HELD_FROM, Held, _held
 from node.store import Reader, Tx, now_ms
 from protocol import canonical
 from protocol.kinds import PeeringConvention
 from protocol.records import stored_header
 
-__all__ = ["enqueue", "enqueue_log", "pending", "delivered", "mailbox", "acknowledge_mailbox", "queue_sizes", "routed_seq",
+__all__ = ["enqueue", "enqueue_log", "pending", "delivered", "delivered_at", "mailbox", "acknowledge_mailbox", "queue_sizes", "routed_seq",
            "set_routed_seq", "route_own"]  # fmt: skip
 
 _ROUTED = "federation.routed_seq."
@@ -46,9 +48,22 @@ async def pending(db: Reader, peer: bytes, *, limit: int = 500) -> list[Held]:
     return [_held(row) for row in rows]
 
 
-async def delivered(tx: Tx, peer: bytes, record_ids: list[bytes]) -> None:
-    """The peer holds these records (or refused them for good): drop them from its queue."""
+async def delivered(tx: Tx, peer: bytes, record_ids: list[bytes], *, held: Sequence[bytes] = ()) -> None:
+    """The peer holds these records (or refused them for good): drop them from its queue.
+
+    ``held``: those it said it holds; for this node's own records, the time
+    is kept (``delivered_at``).
+    """
     await tx.run_many("DELETE FROM outbox WHERE peer = ? AND record_id = ?", [(peer, rid) for rid in record_ids])
+    if held:
+        marks = ", ".join("?" * len(held))
+        await tx.run(f"INSERT OR IGNORE INTO deliveries (record_id, peer, at) SELECT id, ?, ? FROM log_records"
+                     f" WHERE author = ? AND id IN ({marks})", (peer, now_ms(), tx.author, *held))  # fmt: skip
+
+
+async def delivered_at(db: Reader, record_id: bytes, peer: bytes) -> int | None:
+    """When ``peer`` first said it holds this node's record ``record_id``; None if it has not (or not since V9)."""
+    return await db.value("SELECT at FROM deliveries WHERE record_id = ? AND peer = ?", (record_id, peer))
 
 
 async def mailbox(db: Reader, peer: bytes, *, after: int, limit: int = 500) -> tuple[list[Held], int]:

@@ -220,3 +220,17 @@ def test_figures_the_policy_keeps_home_never_leave_the_node(make_node):
     member.cli("settings", "--data", str(member.data), "publication_policy",
                json.dumps({"fates": "hub", "stats": "hub", "workforce": "hub"}))  # fmt: skip
     assert "workforce.volunteers" in member.cli("report", "preview", "--data", str(member.data), "--period", PERIOD)
+
+
+def test_a_report_signed_before_a_checkpoint_but_delivered_after_it_raises_no_alarm(network):
+    national, hub, (lien, repair) = network
+    lien.stop()
+    lien.cli("report", "send", "--data", str(lien.data), "--period", PERIOD)  # signed while the node is down
+    (report,) = report_ids(lien)
+    signed_at = lien.value("SELECT time FROM log_records WHERE id = ?", (report,))
+    repair.cli("report", "send", "--data", str(repair.data), "--period", PERIOD)  # the hub's log grows meanwhile
+    wait_for(lambda: (hub.value("SELECT max(time) FROM log_records WHERE author = ? AND kind = 'log.checkpoint/1'",
+                                (hub.key,)) or 0) > signed_at, what="a checkpoint signed after the report")  # fmt: skip
+    lien.start()
+    wait_for(lambda: lien.value("SELECT 1 FROM inclusions WHERE record_id = ?", (report,)), what="the report proved")
+    assert lien.value("SELECT count(*) FROM alerts WHERE kind = 'inclusion_failed'") == 0
