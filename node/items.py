@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-import time
 import uuid
 from dataclasses import dataclass
 from typing import Annotated, Literal
@@ -109,8 +108,8 @@ class ItemPage:
 
 
 def new_gid() -> str:
-    """A UUIDv7 (RFC 9562): time-ordered, so ids sort by creation."""
-    millis = time.time_ns() // 1_000_000
+    """A UUIDv7 (RFC 9562): time-ordered, so ids sort by creation (``now_ms``: the history's time under ``clock_at``)."""
+    millis = now_ms()
     value = (millis & ((1 << 48) - 1)) << 80 | int.from_bytes(os.urandom(10), "big")
     value = (value & ~(0xF << 76)) | (0x7 << 76)  # version 7
     value = (value & ~(0x3 << 62)) | (0x2 << 62)  # RFC variant
