@@ -35,6 +35,7 @@ PAGES = (
     "web_ui.pages.federation",
     "web_ui.pages.handoffs",
     "web_ui.pages.handoffs_reception",
+    "web_ui.pages.network",
 )
 
 _CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "

@@ -10,7 +10,7 @@ Codes the dicts do not know are shown as they are: use :func:`name_of`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 __all__ = [
     "STATE_NAMES",
@@ -24,7 +24,12 @@ __all__ = [
     "LOT_SOURCES",
     "DOCUMENT_KINDS",
     "SORT_ORIENTATIONS",
+    "FIGURE_NAMES",
+    "CATEGORY_FIGURE_NAMES",
     "name_of",
+    "ordered_categories",
+    "figure_name",
+    "figure_unit",
 ]
 
 
@@ -139,3 +144,73 @@ def name_of(names: Mapping[str, str], code: str | None, translate: Callable[[str
     if code is None:
         return ""
     return translate(names[code]) if code in names else code
+
+
+# The figures of a statistics report (node.stats.Stats.as_figures, node.stats_reports, node.regional):
+# the keys without a category or beneficiary category in them.
+FIGURE_NAMES: dict[str, str] = {
+    "recycled.weight_g": _("Weight handed to recyclers"),
+    "reuse_rate_permille": _("Reuse rate"),
+    "lead_time.median_days": _("Days from reception to fate (median)"),
+    "lead_time.mean_days": _("Days from reception to fate (mean)"),
+    "impact.years": _("Years of second life assumed"),
+    "impact.co2e_g": _("Greenhouse gases avoided (total)"),
+    "impact.materials_g": _("Raw materials avoided (total)"),
+    "workforce.fte_hundredths": _("Full-time equivalents (FTE)"),
+    "workforce.insertion_jobs": _("Work-integration jobs"),
+    "workforce.volunteers": _("Volunteers"),
+    "members.reporting": _("Member associations whose report counts"),
+    "members.missing": _("Member associations without a report"),
+}
+
+# "<first>.<category>.<last>" keys; {category} is the category's translated name.
+CATEGORY_FIGURE_NAMES: dict[tuple[str, str], str] = {
+    ("received", "units"): _("Received: {category} (units)"),
+    ("received", "weight_g"): _("Received: {category} (weight)"),
+    ("distributed", "units"): _("Distributed: {category} (units)"),
+    ("transferred", "units"): _("Handed over to another node: {category} (units)"),
+    ("recycled", "units"): _("Recycled: {category} (units)"),
+    ("recycled", "weight_g"): _("Recycled: {category} (weight)"),
+    ("dismantled", "units"): _("Dismantled: {category} (units)"),
+    ("dismantled", "weight_g"): _("Dismantled: {category} (weight)"),
+    ("impact", "co2e_g"): _("CO2e avoided: {category}"),
+    ("impact", "materials_g"): _("Raw materials avoided: {category}"),
+    ("unfactored", "units"): _("Distributed without an impact factor: {category} (units)"),
+}
+_BENEFICIARIES = _("Beneficiaries served: {category}")
+
+
+def figure_name(key: str, translate: Callable[..., str]) -> str:
+    """The translated name of a report's figure ``key``; an unknown key is shown as it is."""
+    if key in FIGURE_NAMES:
+        return translate(FIGURE_NAMES[key])
+    parts = key.split(".")
+    if len(parts) == 2 and parts[0] == "beneficiaries":
+        return translate(_BENEFICIARIES, category=name_of(BENEFICIARY_CATEGORIES, parts[1], translate))
+    if len(parts) == 4 and parts[:2] == ["impact", "unfactored"]:
+        parts = parts[1:]
+    if len(parts) == 3 and (parts[0], parts[2]) in CATEGORY_FIGURE_NAMES:
+        category = name_of(CATEGORY_NAMES, parts[1], translate)
+        return translate(CATEGORY_FIGURE_NAMES[(parts[0], parts[2])], category=category)
+    return key
+
+
+def figure_unit(key: str) -> str:
+    """How a figure's value reads: ``grams``, ``permille``, ``days``, ``hundredths``, ``years`` or ``count``."""
+    if key.endswith(("weight_g", "co2e_g", "materials_g")):
+        return "grams"
+    if key.endswith("_permille"):
+        return "permille"
+    if key.endswith("_days"):
+        return "days"
+    if key.endswith("_hundredths"):
+        return "hundredths"
+    if key == "impact.years":
+        return "years"
+    return "count"
+
+
+def ordered_categories(categories: Iterable[str]) -> list[str]:
+    """Item categories in the order the interface lists them (``CATEGORY_NAMES``), unknown ones after."""
+    present = set(categories)
+    return [c for c in CATEGORY_NAMES if c in present] + sorted(present - set(CATEGORY_NAMES))

@@ -1,4 +1,5 @@
-"""Statistics and impact of any period, with the impact's formula written out, and the same figures as CSV.
+"""Statistics and impact of any period, with the impact's formula written out, and the same figures as CSV;
+a member's report of a period to its network (``/reports/network``).
 
 The figures are ``node.stats.compute_stats``'s; the impact is never shown
 without its arithmetic (units × years × factor, per category), its factor
@@ -16,31 +17,40 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from federation.audit import Audit, InclusionFailed
+from node import peers as trust
 from node.errors import DomainError
 from node.impact import Impact, factor_table
 from node.settings import get_setting
 from node.states import FATES, STATES
 from node.stats import Amount, Stats, compute_stats
-from web_ui.app import STORE
+from node.stats_reports import SentReport, last_ended_period, list_reports, own_keys, preview, publish_report
+from node.store import Reader
+from node.transparency import inclusion_of
+from protocol.keys import fingerprint
+from web_ui.app import FEDERATION, NODE, STORE
+from web_ui.auth import requires
 from web_ui.i18n import Formats
-from web_ui.labels import BENEFICIARY_CATEGORIES, CATEGORY_NAMES, STATE_NAMES, name_of
+from web_ui.labels import BENEFICIARY_CATEGORIES, CATEGORY_NAMES, STATE_NAMES, name_of, ordered_categories
+from web_ui.pages.federation import CALL_ERRORS
+from web_ui.pages.handoffs import wake_federation
+from web_ui.pages.network_common import (
+    BAR_HEIGHT, CHART_WIDTH, NAME_WIDTH, POLICY_LEVELS, Bar, bar_chart, checked_period, ended_periods,
+    figure_rows, has_ended, known_text, period_choices, period_name, today,
+)  # fmt: skip
 from web_ui.pages.outputs_common import download, error_of, parse_period, translate
+from web_ui.pages.workshop_common import see_other, status_of
 from web_ui.render import LANGUAGE, page
 
 routes = web.RouteTableDef()
 
+
+def _(text: str) -> str:
+    """Mark ``text`` for translation; translated where it is shown."""
+    return text
+
+
 _ZERO = Amount(0, 0)
-
-# The chart's drawing, in SVG user units (it scales to the page's width).
-CHART_WIDTH, ROW_HEIGHT, BAR_HEIGHT, NAME_WIDTH, VALUE_ROOM = 640, 32, 22, 210, 70
-
-
-@dataclass(frozen=True, slots=True)
-class Bar:
-    name: str
-    units: int
-    y: int
-    width: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,22 +60,13 @@ class FateRow:
     total: int
 
 
-def _ordered(categories: object) -> list[str]:
-    """Categories in the order the interface lists them, unknown ones after."""
-    present = set(categories)  # type: ignore[arg-type]
-    return [c for c in CATEGORY_NAMES if c in present] + sorted(present - set(CATEGORY_NAMES))
+_ordered = ordered_categories
 
 
 def chart(distributed: Mapping[str, int], _: Callable[..., str]) -> tuple[list[Bar], int]:
     """Horizontal bars of distributed units by category, scaled to the largest; and the drawing's height."""
-    top = max(distributed.values(), default=0) or 1
-    room = CHART_WIDTH - NAME_WIDTH - VALUE_ROOM
-    bars = [
-        Bar(name_of(CATEGORY_NAMES, category, _), distributed[category], 8 + n * ROW_HEIGHT,
-            max(1, round(distributed[category] * room / top)) if distributed[category] else 0)
-        for n, category in enumerate(_ordered(distributed))
-    ]  # fmt: skip
-    return bars, 16 + len(bars) * ROW_HEIGHT
+    drawn = bar_chart((name_of(CATEGORY_NAMES, c, _), distributed[c]) for c in _ordered(distributed))
+    return drawn.bars, drawn.height
 
 
 def formula(impact: Impact, fmt: Formats, _: Callable[..., str]) -> list[str]:
@@ -144,6 +145,7 @@ async def stats_page(request: web.Request) -> web.Response:
         stock=stock, stock_total=sum(n for _name, n in stock),
         bars=bars, chart_size=(CHART_WIDTH, chart_height, NAME_WIDTH, BAR_HEIGHT),
         formula=formula(stats.impact, fmt, _), impact=stats.impact, neighbours=neighbours(period),
+        report_period=period if has_ended(period) else "",
     )  # fmt: skip
 
 
@@ -169,3 +171,180 @@ async def stats_csv(request: web.Request) -> web.Response:
         writer.writerow([key, value])
     body = out.getvalue().encode("utf-8-sig")
     return download(body, "text/csv", f"stats-{period}.csv", charset="utf-8")
+
+
+# --- a member's report to its network --------------------------------------------------------------
+
+REPORT_REFUSALS: dict[str, str] = {
+    "not_published": _("The publication policy shares no statistics: nothing was signed. An administrator can change it in the settings."),
+    "period_not_ended": _("This period has not ended: its report can be sent once it has. Nothing was signed."),
+}  # fmt: skip
+REPORT_REFUSED = _("The report was not sent. Nothing was signed.")
+# federation.audit.InclusionFailed.reason, and what the page itself finds
+INCLUSION_FAILURES: dict[str, str] = {
+    "not_yet": _("Not yet in the network's latest checkpoint: try again later."),
+    "not_included": _("Warning: the hub says this report is not in its log, although it received it. The hub may have dropped it. An alert was recorded (Federation page): tell the hub's administrator."),
+    "bad_proof": _("Warning: the hub's proof that it holds this report does not verify: its log may have been altered. An alert was recorded (Federation page): tell the hub's administrator."),
+    "bad_checkpoint": _("Warning: the hub answered with a checkpoint that is not a valid one of its log. An alert was recorded (Federation page): tell the hub's administrator."),
+    "no_upstream": _("This node has no hub to ask: it has not joined a network, or its hub has no address."),
+    "not_held": _("This report is not held on this node."),
+    "unreachable": _("The hub could not be reached: try again later."),
+    "no_federation": _("The federation is not running in this process: the node checks its reports by itself while it runs."),
+}  # fmt: skip
+ALARMING = frozenset({"not_included", "bad_proof", "bad_checkpoint"})
+# node.peers.Peer.relation, as the reader of a report
+READER_RELATIONS: dict[str, str] = {
+    "upstream": _("our hub"),
+    "downstream": _("a member of our network"),
+    "peer": _("a peer node"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ReaderRow:
+    """Who may read a report: this node, a peer (name, relation), or a member of the network not met yet."""
+
+    name: str
+    relation: str
+    fingerprint: str
+
+
+@dataclass(frozen=True, slots=True)
+class SentRow:
+    """A report this node signed, its readers, and the hub's checkpoint proved to hold it."""
+
+    report: SentReport
+    readers: list[ReaderRow] | None  # None: anyone (public)
+    checkpoint: int | None
+    verified_at: int | None
+
+
+async def readers_of(db: Reader, audience: tuple[bytes, ...], me: bytes, own_name: str,
+                     _: Callable[..., str]) -> list[ReaderRow] | None:  # fmt: skip
+    """An audience in words (``node.stats_reports.reader_names`` in English); None for anyone (public)."""
+    if not audience:
+        return None
+    known = {peer.key: peer for peer in await trust.list_peers(db)}
+    rows = []
+    for key in audience:
+        if key == me:
+            rows.append(ReaderRow(own_name, _("this node"), fingerprint(key)))
+        elif key in known:
+            relation = READER_RELATIONS.get(known[key].relation)
+            rows.append(ReaderRow(known[key].name, _(relation) if relation else "", fingerprint(key)))
+        else:
+            rows.append(ReaderRow("", _("a member of the network"), fingerprint(key)))
+    return rows
+
+
+def _inclusion_check(request: web.Request) -> Audit | None:
+    """The running federation's audit, if this process runs one that can call the hub."""
+    fed = request.app.get(FEDERATION)
+    return fed.audit if fed is not None and getattr(fed, "client", None) is not None else None
+
+
+async def report_page(request: web.Request, text: str, *, status: int = 200,
+                      refused: tuple[str, str] | None = None,
+                      check: tuple[str, str, str] | None = None) -> web.Response:  # fmt: skip
+    """What the report of a period would carry and for whom, the button to send it, the reports sent."""
+    node, store = request.app[NODE], request.app[STORE]
+    me = node.key.public.raw
+    language = request.get(LANGUAGE, "fr")
+    _ = translate(request)
+    async with store.reader() as db:
+        schedule = await get_setting(db, "stats_schedule")
+        sent = await list_reports(db, await own_keys(db, me))
+    period_text = text.strip() or last_ended_period(schedule, today()) or ended_periods(today())["month"][0]
+    error, draft = None, None
+    try:
+        period = checked_period(period_text)
+        async with store.transaction() as tx:  # writes nothing: the audience is computed as when signing
+            draft = await preview(tx, period)
+    except DomainError as exc:
+        period, status = period_text[:20], 422
+        error = error_of(request, exc)
+    async with store.reader() as db:
+        readers = None
+        if draft is not None and draft.audience:
+            readers = await readers_of(db, draft.audience, me, node.config.name, _)
+        rows = []
+        for report in sent:
+            included = await inclusion_of(db, report.id)
+            rows.append(SentRow(report, await readers_of(db, report.audience, me, node.config.name, _),
+                                included.checkpoint_seq if included else None,
+                                included.verified_at if included else None))  # fmt: skip
+    figures = figure_rows(draft.figures, language) if draft is not None else []
+    flashes = []
+    earlier = [row.report for row in rows if row.report.period == period]
+    if request.query.get("done") == "sent" and status == 200 and earlier:
+        message = _("The report of {period} was signed (version {version}). It leaves for the hub as soon as this node reaches it.",
+                    period=period_name(period, language), version=earlier[0].version)  # fmt: skip
+        flashes.append(("ok", message))
+    return page(
+        request, "network/report.html", status=status, period=period, error=error, draft=draft,
+        period_label=period_name(period, language) if error is None else period, figures=figures,
+        notes=[known_text(note, _) for note in draft.notes] if draft else [], readers=readers,
+        level=POLICY_LEVELS.get(draft.level, draft.level) if draft else "", earlier=earlier, sent=rows,
+        ended=error is None and has_ended(period), refused=refused, flashes=flashes,
+        choices=period_choices(today(), {r.period for r in sent}),
+        period_name=lambda p: period_name(p, language), can_check=_inclusion_check(request) is not None, role=node.config.role, check=check,
+    )  # fmt: skip
+
+
+@routes.get("/reports/network")
+async def network_report(request: web.Request) -> web.Response:
+    """"Rapport au réseau": choose an ended period, see exactly what would leave and for whom, send it."""
+    return await report_page(request, request.query.get("period", ""))
+
+
+@routes.post("/reports/network/send")
+@requires("admin")
+async def send_report(request: web.Request) -> web.Response:
+    """Sign the period's report (``node.stats_reports.publish_report``); sending again signs a correction."""
+    _ = translate(request)
+    text = str((await request.post()).get("period", ""))
+    try:
+        period = checked_period(text)
+        async with request.app[STORE].transaction() as tx:
+            await publish_report(tx, period)
+    except DomainError as exc:
+        if exc.code == "invalid_period":
+            return await report_page(request, text)
+        why = f" {_(REPORT_REFUSALS[exc.code])}" if exc.code in REPORT_REFUSALS else ""
+        message = _(REPORT_REFUSED) + why
+        return await report_page(request, text, status=status_of(exc), refused=(message, exc.message))
+    wake_federation(request)
+    return see_other(f"/reports/network?period={period}&done=sent")
+
+
+@routes.post("/reports/network/check")
+async def check_report(request: web.Request) -> web.Response:
+    """"Vérifier maintenant": have the hub prove now that its log holds one of our reports."""
+    _ = translate(request)
+    form = await request.post()
+    text, wanted = str(form.get("period", "")), str(form.get("report", ""))
+    try:
+        record_id = bytes.fromhex(wanted)
+    except ValueError:
+        record_id = b""
+    audit = _inclusion_check(request)
+    code, detail = "", ""
+    if len(record_id) != 32:
+        code = "not_held"
+    elif audit is None:
+        code = "no_federation"
+    else:
+        try:
+            included = await audit.check_inclusion(record_id)
+        except InclusionFailed as exc:
+            code, detail = exc.reason, exc.message
+        except CALL_ERRORS as exc:
+            code, detail = "unreachable", f"{type(exc).__name__}: {exc}"
+    if not code:
+        message = _("Proved: the hub's log holds this report, at its checkpoint {number}.",
+                    number=included.checkpoint_seq)
+        return await report_page(request, text, check=("ok", message, ""))
+    message = _(INCLUSION_FAILURES.get(code, INCLUSION_FAILURES["unreachable"]))
+    kind = "alarm" if code in ALARMING else "later" if code == "not_yet" else "error"
+    status = 409 if code in ALARMING else 200 if code == "not_yet" else 503
+    return await report_page(request, text, status=status, check=(kind, message, detail))

@@ -1,0 +1,392 @@
+"""The network's statistics: a hub's members' reports and signed summaries; national's reading of them.
+
+- ``/network`` (a hub): the network's figures for a period as the hub's
+  summary says them or would say them (``node.regional.aggregate``): each
+  member, reporting or missing, with its main figures; the figures by
+  category, drawn as bars and written in tables; the reports that do not
+  count and why; the summaries signed; "Signer le résumé" (admins).
+- ``/network.csv``: the same figures, one row per member and a total row.
+- ``/network/figures?year=2025`` (a hub): "Quelques chiffres", the year's
+  figures in short French sentences to paste into the activity report.
+- ``/national`` (the national federation): each hub, its latest summary per
+  period checked (``node.national.read_hubs``), its log's audit, and the
+  totals across networks per period; ``/national.csv``.
+
+The member's side (its report to the network) is on the statistics pages
+(``outputs_stats``); what both share is in ``network_common``. Nothing here
+writes SQL: the figures come from ``node.regional`` and ``node.national``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from node import national, regional
+from node.errors import DomainError
+from node.handoffs import node_names
+from node.stats_reports import own_keys
+from protocol.keys import fingerprint
+from web_ui.app import NODE, STORE
+from web_ui.auth import requires
+from web_ui.i18n import Formats, translator
+from web_ui.labels import BENEFICIARY_CATEGORIES, name_of
+from web_ui.pages.handoffs import wake_federation
+from web_ui.pages.network_common import (
+    CATEGORY_COLUMNS, Main, bar_chart, by_category, checked_period, csv_download, ended_periods, figure_rows,
+    has_ended, known_text, main_figures, mass, not_here, percent, period_choices, period_name, sum_of, today,
+    totals,
+)  # fmt: skip
+from web_ui.pages.workshop_common import see_other
+from web_ui.render import LANGUAGE, page
+
+__all__ = ["routes", "year_figures", "sentences"]
+
+routes = web.RouteTableDef()
+
+
+def _(text: str) -> str:
+    """Mark ``text`` for translation; translated where it is shown."""
+    return text
+
+
+# --- a hub: its network's figures ----------------------------------------------------------------
+
+# node.regional.MemberReport.why_not
+WHY_NOT: dict[str, str] = {
+    "superseded": _("superseded by a later version"),
+    "not_a_member": _("the member's certificate is not valid for the period"),
+    "period_not_ended": _("signed before the period ended"),
+}
+SIGN_REFUSALS: dict[str, str] = {
+    "not_a_hub": _("This node admitted no member yet: there is nothing to summarise."),
+    "not_published": _("The publication policy shares no statistics: no summary is signed. Change it in the settings."),
+    "period_not_ended": _("This period has not ended: its summary is signed once it has."),
+    "invalid_period": _("This is not a period. Write a year (2026), a month (2026-10) or a quarter (2026-Q3)."),
+}  # fmt: skip
+SIGN_REFUSED = _("The summary was not signed.")
+
+
+@dataclass(frozen=True, slots=True)
+class MemberRow:
+    """A member certified for the period: its report that counts (None: missing) and its main figures."""
+
+    key: bytes
+    name: str
+    fingerprint: str
+    report: regional.MemberReport | None
+    main: Main | None
+    refused: int  # its reports of the period that do not count, other than the versions a correction replaced
+
+
+@dataclass(frozen=True, slots=True)
+class Ignored:
+    """A report held for the period that does not count, and whose it is."""
+
+    report: regional.MemberReport
+    name: str
+    fingerprint: str
+
+
+@dataclass(frozen=True, slots=True)
+class Network:
+    """What the hub's page and its CSV show of a period."""
+
+    aggregate: regional.Aggregate
+    members: list[MemberRow]
+    ignored: list[Ignored]
+    summaries: list[regional.SignedSummary]  # newest first
+    held: list[str]  # the periods something is held for
+
+
+async def network_of(request: web.Request, period: str) -> Network:
+    me = request.app[NODE].key.public.raw
+    async with request.app[STORE].reader() as db:
+        keys = await own_keys(db, me)
+        agg = await regional.aggregate(db, me, period)
+        reports = await regional.member_reports(db, keys, period)
+        summaries = await regional.list_summaries(db, keys, period)
+        held = await regional.reported_periods(db)
+        names = {**await node_names(db, [r.member for r in reports]), **agg.names}
+    counted = {r.member: r for r in agg.reports}
+    certified = {*counted, *agg.missing}  # agg.names also names the members of other periods
+    ignored = [Ignored(r, names.get(r.member, ""), fingerprint(r.member)) for r in reports if not r.counts]
+    members = []
+    for key, name in sorted(names.items(), key=lambda item: (item[1].casefold(), item[0])):
+        if key not in certified:
+            continue
+        report = counted.get(key)
+        refused = sum(1 for i in ignored if i.report.member == key and i.report.why_not != "superseded")
+        main = main_figures(report.figures) if report else None
+        members.append(MemberRow(key, name, fingerprint(key), report, main, refused))
+    return Network(agg, members, ignored, summaries, held)
+
+
+async def _network_page(request: web.Request, period: str, *, status: int = 200,
+                        refused: tuple[str, str] | None = None) -> web.Response:  # fmt: skip
+    language = request.get(LANGUAGE, "fr")
+    _ = translator(language)
+    node = request.app[NODE]
+    data = await network_of(request, period)
+    agg, summaries = data.aggregate, data.summaries
+    latest = summaries[0] if summaries else None
+    flashes = []
+    done = request.query.get("done", "") if status == 200 else ""
+    if done == "signed" and latest is not None:
+        message = _("The summary was signed: version {version}. It leaves for the national federation when this node reaches it.",
+                    version=latest.body.version)  # fmt: skip
+        flashes.append(("ok", message))
+    elif done == "unchanged":
+        flashes.append(("ok", _("Nothing changed since the last summary: nothing was signed.")))
+    categories = by_category(agg.figures, _)
+    return page(
+        request, "network/hub.html", status=status, period=period, period_label=period_name(period, language),
+        choices=period_choices(today(), data.held), aggregate=agg, main=main_figures(agg.figures),
+        members=data.members, ignored=data.ignored, summaries=summaries, latest=latest,
+        up_to_date=latest is not None and agg.same_as(latest.body), ended=has_ended(period),
+        categories=categories, columns=CATEGORY_COLUMNS, category_totals=totals(categories),
+        all_figures=figure_rows(agg.figures, language),
+        member_chart=bar_chart((m.name, m.main.distributed if m.main else 0) for m in data.members),
+        category_chart=bar_chart((c.name, c.values[("distributed", "units")]) for c in categories),
+        why_not=WHY_NOT, refused=refused, flashes=flashes, error=None,
+        network_name=node.config.network or node.config.name, period_name=lambda p: period_name(p, language),
+    )  # fmt: skip
+
+
+def _bad_period(request: web.Request, text: str) -> web.Response:
+    language = request.get(LANGUAGE, "fr")
+    error = (translator(language)(SIGN_REFUSALS["invalid_period"]), "")
+    return page(request, "network/hub.html", status=422, error=error, period=text[:20],
+                choices=period_choices(today()), period_name=lambda p: period_name(p, language))  # fmt: skip
+
+
+def default_period() -> str:
+    """The last ended month."""
+    return ended_periods(today())["month"][0]
+
+
+@routes.get("/network")
+async def network_page(request: web.Request) -> web.Response:
+    """The network's figures for a period (default: the last ended month), its members, its summaries."""
+    if request.app[NODE].config.role != "hub":
+        return not_here(request, "hub")
+    text = request.query.get("period", "") or default_period()
+    try:
+        period = checked_period(text)
+    except DomainError:
+        return _bad_period(request, text)
+    return await _network_page(request, period)
+
+
+@routes.post("/network/sign")
+@requires("admin")
+async def sign(request: web.Request) -> web.Response:
+    """Sign the period's summary (``node.regional.sign_summary``), a new version only if something changed."""
+    if request.app[NODE].config.role != "hub":
+        return not_here(request, "hub")
+    _ = translator(request.get(LANGUAGE, "fr"))
+    text = str((await request.post()).get("period", ""))
+    try:
+        period = checked_period(text)
+        async with request.app[STORE].transaction() as tx:
+            record = await regional.sign_summary(tx, period)
+    except DomainError as exc:
+        if exc.code == "invalid_period":
+            return _bad_period(request, text)
+        message = _(SIGN_REFUSED) + (f" {_(SIGN_REFUSALS[exc.code])}" if exc.code in SIGN_REFUSALS else "")
+        return await _network_page(request, period, status=409, refused=(message, exc.message))
+    if record is None:
+        return see_other(f"/network?period={period}&done=unchanged")
+    wake_federation(request)
+    return see_other(f"/network?period={period}&done=signed")
+
+
+@routes.get("/network.csv")
+async def network_csv(request: web.Request) -> web.Response:
+    """One row per member (its counted report's figures, empty when missing), then the network's total."""
+    if request.app[NODE].config.role != "hub":
+        return not_here(request, "hub")
+    text = request.query.get("period", "") or default_period()
+    try:
+        period = checked_period(text)
+    except DomainError:
+        return _bad_period(request, text)
+    data = await network_of(request, period)
+    agg = data.aggregate
+    reported = [row.report for row in data.members if row.report]
+    columns = sorted({key for report in reported for key in report.figures} | set(agg.figures))
+    rows: list[list[object]] = [["period", "member", "fingerprint", "state", "version", *columns]]
+    for row in data.members:
+        figures = row.report.figures if row.report else {}
+        state, version = ("reported", row.report.version) if row.report else ("missing", "")
+        rows.append([period, row.name, row.fingerprint, state, version, *(figures.get(k, "") for k in columns)])
+    rows.append([period, "total", "", "", "", *(agg.figures.get(c, "") for c in columns)])
+    return csv_download(rows, f"network-{period}.csv")
+
+
+# --- a hub: the year's figures for the activity report ------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Year:
+    """A year's figures from the members' reports, and how many members they cover."""
+
+    figures: dict[str, int]
+    certified: int
+    reporting: int
+    partial: int  # members whose reports cover only part of the year
+
+
+async def year_figures(request: web.Request, year: str) -> Year:
+    """The year's figures: per member, its yearly report if one counts; else its quarters', else its months'.
+
+    Members send reports monthly, quarterly or yearly (``stats_schedule``):
+    this takes each one's at the coarsest level it sent, quarter by
+    quarter, so nothing is counted twice.
+    """
+    me = request.app[NODE].key.public.raw
+    quarters = [f"{year}-Q{q}" for q in range(1, 5)]
+    async with request.app[STORE].reader() as db:
+        keys = await own_keys(db, me)
+        certified = await regional.members_during(db, keys, year)
+        counted: dict[str, dict[bytes, regional.MemberReport]] = {}
+        for period in (year, *quarters, *(f"{year}-{m:02d}" for m in range(1, 13))):
+            reports = await regional.member_reports(db, keys, period)
+            counted[period] = {r.member: r for r in reports if r.counts}
+    chosen: list[dict[str, int]] = []
+    covered: dict[bytes, int] = {}  # member -> months covered
+    for member in {m for by in counted.values() for m in by}:
+        if member in counted[year]:
+            chosen.append(counted[year][member].figures)
+            covered[member] = 12
+            continue
+        for q, quarter in enumerate(quarters):
+            if member in counted[quarter]:
+                chosen.append(counted[quarter][member].figures)
+                covered[member] = covered.get(member, 0) + 3
+                continue
+            for month in range(3 * q + 1, 3 * q + 4):
+                report = counted[f"{year}-{month:02d}"].get(member)
+                if report is not None:
+                    chosen.append(report.figures)
+                    covered[member] = covered.get(member, 0) + 1
+    return Year(regional.sum_figures(chosen), len(set(certified) | set(covered)), len(covered),
+                sum(1 for months in covered.values() if months < 12))  # fmt: skip
+
+
+def sentences(year: Year, language: str) -> list[str]:
+    """The year's figures in short sentences, the French way (narrow no-break spaces, decimal comma)."""
+    _, locale = translator(language), Formats(language).locale
+    number = Formats(language).number
+    figures, main = year.figures, main_figures(year.figures)
+    out = []
+    if main.received:
+        computers = sum_of(figures, "received", "units") == sum(figures.get(f"received.{c}.units", 0)
+                                                               for c in ("desktop", "laptop"))  # fmt: skip
+        units, weight = number(main.received), mass(main.received_g, locale)
+        out.append(_("{units} computers received ({weight})", units=units, weight=weight) if computers
+                   else _("{units} devices received ({weight})", units=units, weight=weight))
+    if main.distributed:
+        out.append(_("{units} handed to families, schools and associations", units=number(main.distributed)))
+    if main.recycled_g:
+        out.append(_("{weight} handed to recyclers", weight=mass(main.recycled_g, locale)))
+    if main.reuse_permille is not None:
+        out.append(_("reuse rate: {rate}", rate=percent(main.reuse_permille, locale)))
+    if main.co2e_g:
+        tonnes = abs(main.co2e_g) >= 1_000_000
+        value = mass(main.co2e_g, locale).rsplit("\u00a0", 1)[0]
+        out.append(_("{weight} t of CO2e avoided", weight=value) if tonnes
+                   else _("{weight} kg of CO2e avoided", weight=value))
+    if main.materials_g:
+        out.append(_("{weight} of raw materials avoided", weight=mass(main.materials_g, locale)))
+    if "impact.years" in figures:
+        out.append(_("impact assuming {years} years of second life (ADEME factors)",
+                     years=number(figures["impact.years"])))  # fmt: skip
+    out.append(_("{reporting} member associations out of {certified} reported",
+                 reporting=number(year.reporting), certified=number(year.certified)))  # fmt: skip
+    if year.partial:
+        out.append(_("{count} of them for part of the year only", count=number(year.partial)))
+    return out
+
+
+@routes.get("/network/figures")
+async def few_figures(request: web.Request) -> web.Response:
+    """"Quelques chiffres": the year's figures as sentences for the activity report, and by category."""
+    if request.app[NODE].config.role != "hub":
+        return not_here(request, "hub")
+    language = request.get(LANGUAGE, "fr")
+    text = request.query.get("year", "").strip() or str(today().year - 1)
+    if not (len(text) == 4 and text.isdigit()):
+        _ = translator(language)
+        return page(request, "network/figures.html", status=422, year=text[:8], years=[], lines=[],
+                    result=None, error=_("Choose a year, e.g. 2025."))  # fmt: skip
+    result = await year_figures(request, text)
+    categories = by_category(result.figures, translator(language))
+    async with request.app[STORE].reader() as db:
+        held = {p[:4] for p in await regional.reported_periods(db)}
+    years = sorted(held | {str(today().year - n) for n in (0, 1, 2)}, reverse=True)
+    return page(
+        request, "network/figures.html", year=text, years=years, lines=sentences(result, language),
+        result=result, categories=categories, columns=CATEGORY_COLUMNS, category_totals=totals(categories),
+        error=None,
+        beneficiaries=[(name_of(BENEFICIARY_CATEGORIES, key.split(".", 1)[1], translator(language)), value)
+                       for key, value in sorted(result.figures.items()) if key.startswith("beneficiaries.")],
+    )  # fmt: skip
+
+
+# --- national: the hubs' summaries ---------------------------------------------------------------
+
+CHECK_STATES: dict[str, str] = {
+    "verified": _("verified"),
+    "incomplete": _("incomplete"),
+    "inconsistent": _("inconsistent"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class CheckRow:
+    check: national.SummaryCheck
+    main: Main
+    problems: list[tuple[str, bool]]  # (text, known: False when shown in English)
+
+
+@dataclass(frozen=True, slots=True)
+class HubRow:
+    reading: national.HubReading
+    fingerprint: str
+    checks: list[CheckRow]
+
+
+async def _readings(request: web.Request) -> list[national.HubReading]:
+    async with request.app[STORE].reader() as db:
+        return await national.read_hubs(db)
+
+
+@routes.get("/national")
+async def national_page(request: web.Request) -> web.Response:
+    """Each hub: its latest summary per period checked, its log's audit; the totals across networks."""
+    if request.app[NODE].config.role != "national":
+        return not_here(request, "national")
+    language = request.get(LANGUAGE, "fr")
+    _ = translator(language)
+    readings = await _readings(request)
+    hubs = [HubRow(r, fingerprint(r.hub), [
+        CheckRow(c, main_figures(c.summary.body.figures), [known_text(p, _) for p in c.problems])
+        for c in r.summaries]) for r in readings]  # fmt: skip
+    by_period = national.national_totals(readings)
+    return page(request, "network/national.html", hubs=hubs, states=CHECK_STATES,
+                totals=[(period, main_figures(figures), figures) for period, figures in by_period.items()],
+                period_name=lambda p: period_name(p, language))  # fmt: skip
+
+
+@routes.get("/national.csv")
+async def national_csv(request: web.Request) -> web.Response:
+    """The totals across networks: one row per period, one column per figure."""
+    if request.app[NODE].config.role != "national":
+        return not_here(request, "national")
+    by_period = national.national_totals(await _readings(request))
+    columns = sorted({key for figures in by_period.values() for key in figures})
+    rows: list[list[object]] = [["period", *columns]]
+    rows += [[period, *(figures.get(c, "") for c in columns)] for period, figures in by_period.items()]
+    return csv_download(rows, "national.csv")
