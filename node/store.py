@@ -13,6 +13,7 @@ change and the record that shares it are committed together or not at all.
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 import time
 from datetime import UTC, date, datetime
@@ -246,11 +247,21 @@ class Store:
         if destination.exists():
             raise StoreError(f"{destination} already exists; choose a new file")
         async with self._write_lock:
+            _private(destination)
             target = sqlite3.connect(destination)
             try:
                 await self._writer.backup(target)
             finally:
                 target.close()
+
+
+def _private(path: Path) -> None:
+    """Create the database file readable by this user alone (it holds beneficiaries' personal data).
+
+    SQLite gives its -wal and -shm files the database file's permissions.
+    """
+    if not path.exists():
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
 
 
 async def _connect(path: Path, *, read_only: bool) -> aiosqlite.Connection:
@@ -259,6 +270,7 @@ async def _connect(path: Path, *, read_only: bool) -> aiosqlite.Connection:
         await db.execute("PRAGMA query_only = ON")
         await db.execute("PRAGMA cache_size = -32768")  # 32 MiB: the item list's indexes stay in memory
     else:
+        _private(path)
         db = await aiosqlite.connect(path, isolation_level=None)
         await db.execute("PRAGMA journal_mode = WAL")
         await db.execute("PRAGMA synchronous = NORMAL")

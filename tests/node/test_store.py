@@ -131,3 +131,13 @@ async def test_clock_at_dates_what_is_written_inside_it_and_never_breaks_the_log
         async with store.transaction() as tx:
             third = await tx.append(LotDecline(offer=bytes(32), reason="before"))
     assert first.header.time == past and second.header.time > past and third.header.time == second.header.time
+
+
+async def test_the_database_and_its_backups_are_readable_by_their_owner_alone(store, tmp_path):
+    import stat
+
+    await store.backup(tmp_path / "copy.db")
+    for path in (store.path, tmp_path / "copy.db"):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+    wal = store.path.with_name(store.path.name + "-wal")
+    assert not wal.exists() or stat.S_IMODE(wal.stat().st_mode) == 0o600
