@@ -1,0 +1,131 @@
+"""A hub's administrator signs the network's summary of a month in a real browser, against a real hub process.
+
+The hub's database is filled before it starts, as the federation would
+have left it: two members certified for 2024 (the hub's own certificates)
+and one member's signed report of March 2024.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from browsertools import CHROMIUM, PASSWORD, login, shoot
+
+pytestmark = pytest.mark.browser
+MAILLON = [sys.executable, "-c", "from node.cli import main; raise SystemExit(main())"]
+
+
+def paris(day: str) -> int:
+    return int(datetime.strptime(day, "%Y-%m-%d").replace(tzinfo=ZoneInfo("Europe/Paris")).timestamp()) * 1000
+
+
+async def fill(data: Path) -> None:
+    """Anne and Bert certified by the hub for 2024; Anne's report of March 2024 held."""
+    from node import peers
+    from node.config import load_node
+    from node.replica import store_records
+    from node.store import Store
+    from protocol.keys import SigningKey
+    from protocol.kinds import MembershipCertificate, StatsReport
+    from protocol.records import sign_record
+
+    node = load_node(data)
+    store = await Store.open(node.db_path, node.key)
+    try:
+        members = {name: SigningKey.from_seed(hashlib.sha256(name.encode()).digest()) for name in ("Anne", "Bert")}
+        async with store.transaction() as tx:
+            for name, key in members.items():
+                await peers.pin_peer(tx, key.public.raw, name=name, role="member", relation="downstream")
+                await tx.append(MembershipCertificate(member=key.public.raw, member_name=name, role="member",
+                                                      network="Ordi Test", valid_from=paris("2024-01-01"),
+                                                      valid_until=paris("2025-01-01")))  # fmt: skip
+        body = StatsReport(period="2024-03", version=1, figures={
+            "received.laptop.units": 120, "received.laptop.weight_g": 240_000, "distributed.laptop.units": 90,
+            "recycled.laptop.units": 10, "recycled.weight_g": 20_000, "reuse_rate_permille": 900,
+        })  # fmt: skip
+        report = sign_record(members["Anne"], seq=1, prev=None, time=paris("2024-04-02"), kind=StatsReport.KIND,
+                             content=body.to_content())  # fmt: skip
+        async with store.transaction() as tx:
+            (stored,) = await store_records(tx, [(report, None)])
+        assert stored.error is None, stored.error
+    finally:
+        await store.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def live_hub(tmp_path_factory):
+    """A running hub with an administrator, two members and one report of March 2024."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's chromium is not installed")
+    data = tmp_path_factory.mktemp("hub") / "node"
+    port = _free_port()
+    run = {"text": True, "check": True, "capture_output": True}
+    subprocess.run([*MAILLON, "init", "--data", str(data), "--name", "Ordi Test", "--role", "hub",
+                    "--port", str(port)], **run)  # fmt: skip
+    subprocess.run([*MAILLON, "user", "add", "--data", str(data), "admin", "--role", "admin"], input=PASSWORD + "\n",
+                   **run)  # fmt: skip
+    asyncio.run(fill(data))
+    process = subprocess.Popen([*MAILLON, "run", "--data", str(data)], stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(150):
+        try:
+            urllib.request.urlopen(base + "/health", timeout=1)
+            break
+        except OSError:
+            time.sleep(0.1)
+    else:
+        process.kill()
+        pytest.fail("the hub did not start: " + (process.stdout.read() if process.stdout else ""))
+    yield base
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+async def test_a_hub_admin_signs_the_summary_of_a_month(live_hub, browser):
+    base = live_hub
+    page = await browser.new_page(locale="fr-FR")
+    await login(page, base, "admin")
+    await page.get_by_role("link", name="Réseau", exact=True).click()
+    await page.wait_for_url(base + "/network")
+    await page.get_by_label("Période", exact=True).select_option("2024-03")
+    await page.get_by_role("button", name="Afficher les chiffres").click()
+    await page.wait_for_url(base + "/network?period=2024-03")
+    assert await page.get_by_role("heading", level=1).inner_text() == "Réseau · mars 2024"
+    members = page.locator("table.members")
+    assert "a rendu compte (version 1)" in await members.locator("tr", has_text="Anne").inner_text()
+    assert "manquant" in await members.locator("tr", has_text="Bert").inner_text()
+    assert "pas encore signé" in await page.locator("section", has_text="Résumé signé").first.inner_text()
+    await shoot(page, "network")
+
+    await page.get_by_role("button", name="Signer le résumé").click()
+    await page.wait_for_url(base + "/network?period=2024-03&done=signed")
+    assert "Le résumé a été signé : version 1." in await page.get_by_role("status").first.inner_text()
+    summaries = page.locator("section", has_text="Résumés signés pour cette période")
+    assert "en vigueur" in await summaries.inner_text()
+
+    await page.get_by_role("button", name="Signer le résumé").click()  # nothing new since
+    await page.wait_for_url(base + "/network?period=2024-03&done=unchanged")
+    assert "Rien n'a changé" in await page.get_by_role("status").first.inner_text()
+    await page.close()
