@@ -142,7 +142,7 @@ async def _network_page(request: web.Request, period: str, *, status: int = 200,
     categories = by_category(agg.figures, _)
     return page(
         request, "network/hub.html", status=status, period=period, period_label=period_name(period, language),
-        choices=period_choices(today(), data.held), aggregate=agg, main=main_figures(agg.figures),
+        choices=period_choices(today(), [*data.held, period]), aggregate=agg, main=main_figures(agg.figures),
         members=data.members, ignored=data.ignored, summaries=summaries, latest=latest,
         up_to_date=latest is not None and agg.same_as(latest.body), ended=has_ended(period),
         categories=categories, columns=CATEGORY_COLUMNS, category_totals=totals(categories),
@@ -220,7 +220,8 @@ async def network_csv(request: web.Request) -> web.Response:
     for row in data.members:
         figures = row.report.figures if row.report else {}
         state, version = ("reported", row.report.version) if row.report else ("missing", "")
-        rows.append([period, row.name, row.fingerprint, state, version, *(figures.get(k, "") for k in columns)])
+        values = [figures.get(key, "") for key in columns]
+        rows.append([period, row.name, row.fingerprint, state, version, *values])
     rows.append([period, "total", "", "", "", *(agg.figures.get(c, "") for c in columns)])
     return csv_download(rows, f"network-{period}.csv")
 

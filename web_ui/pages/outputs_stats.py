@@ -286,8 +286,9 @@ async def report_page(request: web.Request, text: str, *, status: int = 200,
         notes=[known_text(note, _) for note in draft.notes] if draft else [], readers=readers,
         level=POLICY_LEVELS.get(draft.level, draft.level) if draft else "", earlier=earlier, sent=rows,
         ended=error is None and has_ended(period), refused=refused, flashes=flashes,
-        choices=period_choices(today(), {r.period for r in sent}),
-        period_name=lambda p: period_name(p, language), can_check=_inclusion_check(request) is not None, role=node.config.role, check=check,
+        choices=period_choices(today(), {r.period for r in sent} | ({period} if error is None else set())),
+        period_name=lambda p: period_name(p, language), can_check=_inclusion_check(request) is not None,
+        role=node.config.role, check=check,
     )  # fmt: skip
 
 
