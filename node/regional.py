@@ -49,7 +49,8 @@ from protocol.records import Record
 
 __all__ = [
     "MemberReport", "Aggregate", "SignedSummary", "sum_figures", "member_reports", "aggregate", "sign_summary",
-    "list_summaries", "due_summaries", "report_received", "renew_certificates", "reported_periods",
+    "list_summaries", "due_summaries", "report_received", "renew_certificates", "reported_periods", "Year",
+    "year_figures",
 ]  # fmt: skip
 
 # Figures that are not added up across reports: they are ratios or calendar facts, recomputed or kept apart.
@@ -308,3 +309,47 @@ async def renew_certificates(tx: Tx, *, now: int | None = None, days: int = 366)
                 valid_from=start, valid_until=start + days * 86_400_000)))  # fmt: skip
     return renewed
 
+
+
+@dataclass(frozen=True, slots=True)
+class Year:
+    """A year's figures from the members' reports, and how many members they cover."""
+
+    figures: dict[str, int]
+    certified: int  # members certified for some of the year, or reporting in it
+    reporting: int
+    partial: int  # members whose reports cover only part of the year
+
+
+async def year_figures(db: Reader, hub: bytes, year: str) -> Year:
+    """The year's figures: per member, its yearly report if one counts; else its quarters', else its months'.
+
+    Members send reports monthly, quarterly or yearly (``stats_schedule``):
+    each one's is taken at the coarsest level it sent, quarter by quarter,
+    so nothing is counted twice.
+    """
+    keys = await own_keys(db, hub)
+    quarters = [f"{year}-Q{q}" for q in range(1, 5)]
+    certified = await members_during(db, keys, year)
+    counted: dict[str, dict[bytes, MemberReport]] = {}
+    for period in (year, *quarters, *(f"{year}-{m:02d}" for m in range(1, 13))):
+        counted[period] = {r.member: r for r in await member_reports(db, keys, period) if r.counts}
+    chosen: list[dict[str, int]] = []
+    covered: dict[bytes, int] = {}  # member -> months covered
+    for member in {m for by in counted.values() for m in by}:
+        if member in counted[year]:
+            chosen.append(counted[year][member].figures)
+            covered[member] = 12
+            continue
+        for q, quarter in enumerate(quarters):
+            if member in counted[quarter]:
+                chosen.append(counted[quarter][member].figures)
+                covered[member] = covered.get(member, 0) + 3
+                continue
+            for month in range(3 * q + 1, 3 * q + 4):
+                report = counted[f"{year}-{month:02d}"].get(member)
+                if report is not None:
+                    chosen.append(report.figures)
+                    covered[member] = covered.get(member, 0) + 1
+    return Year(sum_figures(chosen), len(set(certified) | set(covered)), len(covered),
+                sum(1 for months in covered.values() if months < 12))  # fmt: skip

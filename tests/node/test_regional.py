@@ -275,3 +275,16 @@ async def test_national_finds_a_summary_whose_figures_are_not_the_sum_of_its_rep
     assert check.state == "inconsistent"
     assert any("received.laptop.units" in p for p in check.problems)
     assert any("both counted and said missing" in p for p in check.problems)
+
+
+async def test_a_years_figures_take_each_member_at_the_coarsest_level_it_reported(hub):
+    anne, bert = Member(ANNE), Member(BERT)
+    months = [anne.report(f"2024-{m:02d}", {"received.laptop.units": m}, at=f"2024-{m + 1:02d}-02") for m in (1, 2, 3)]
+    quarter = anne.report("2024-Q1", {"received.laptop.units": 100}, at="2024-04-03")  # Q1 again, as a quarter
+    yearly = bert.report("2024", {"received.laptop.units": 1000}, at="2025-01-05")
+    monthly = bert.report("2024-06", {"received.laptop.units": 7}, at="2024-07-02")  # within its yearly report
+    await hold(hub, *months, quarter, yearly, monthly)
+    async with hub.reader() as db:
+        year = await regional.year_figures(db, HUB, "2024")
+    assert year.figures["received.laptop.units"] == 100 + 1000  # never a month counted twice
+    assert (year.certified, year.reporting, year.partial) == (2, 2, 1)  # Chlo was a member in 2023 only; Anne: Q1

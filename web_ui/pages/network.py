@@ -41,7 +41,7 @@ from web_ui.pages.network_common import (
 from web_ui.pages.workshop_common import see_other
 from web_ui.render import LANGUAGE, page
 
-__all__ = ["routes", "year_figures", "sentences"]
+__all__ = ["routes", "sentences"]
 
 routes = web.RouteTableDef()
 
@@ -229,54 +229,7 @@ async def network_csv(request: web.Request) -> web.Response:
 # --- a hub: the year's figures for the activity report ------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Year:
-    """A year's figures from the members' reports, and how many members they cover."""
-
-    figures: dict[str, int]
-    certified: int
-    reporting: int
-    partial: int  # members whose reports cover only part of the year
-
-
-async def year_figures(request: web.Request, year: str) -> Year:
-    """The year's figures: per member, its yearly report if one counts; else its quarters', else its months'.
-
-    Members send reports monthly, quarterly or yearly (``stats_schedule``):
-    this takes each one's at the coarsest level it sent, quarter by
-    quarter, so nothing is counted twice.
-    """
-    me = request.app[NODE].key.public.raw
-    quarters = [f"{year}-Q{q}" for q in range(1, 5)]
-    async with request.app[STORE].reader() as db:
-        keys = await own_keys(db, me)
-        certified = await regional.members_during(db, keys, year)
-        counted: dict[str, dict[bytes, regional.MemberReport]] = {}
-        for period in (year, *quarters, *(f"{year}-{m:02d}" for m in range(1, 13))):
-            reports = await regional.member_reports(db, keys, period)
-            counted[period] = {r.member: r for r in reports if r.counts}
-    chosen: list[dict[str, int]] = []
-    covered: dict[bytes, int] = {}  # member -> months covered
-    for member in {m for by in counted.values() for m in by}:
-        if member in counted[year]:
-            chosen.append(counted[year][member].figures)
-            covered[member] = 12
-            continue
-        for q, quarter in enumerate(quarters):
-            if member in counted[quarter]:
-                chosen.append(counted[quarter][member].figures)
-                covered[member] = covered.get(member, 0) + 3
-                continue
-            for month in range(3 * q + 1, 3 * q + 4):
-                report = counted[f"{year}-{month:02d}"].get(member)
-                if report is not None:
-                    chosen.append(report.figures)
-                    covered[member] = covered.get(member, 0) + 1
-    return Year(regional.sum_figures(chosen), len(set(certified) | set(covered)), len(covered),
-                sum(1 for months in covered.values() if months < 12))  # fmt: skip
-
-
-def sentences(year: Year, language: str) -> list[str]:
+def sentences(year: regional.Year, language: str) -> list[str]:
     """The year's figures in short sentences, the French way (narrow no-break spaces, decimal comma)."""
     _, locale = translator(language), Formats(language).locale
     number = Formats(language).number
@@ -322,7 +275,8 @@ async def few_figures(request: web.Request) -> web.Response:
         _ = translator(language)
         return page(request, "network/figures.html", status=422, year=text[:8], years=[], lines=[],
                     result=None, error=_("Choose a year, e.g. 2025."))  # fmt: skip
-    result = await year_figures(request, text)
+    async with request.app[STORE].reader() as db:
+        result = await regional.year_figures(db, request.app[NODE].key.public.raw, text)
     categories = by_category(result.figures, translator(language))
     async with request.app[STORE].reader() as db:
         held = {p[:4] for p in await regional.reported_periods(db)}
