@@ -30,6 +30,7 @@ from pydantic import Field, ValidationError
 
 from node.errors import Invalid, NotFound, RuleBroken
 from node.items import Category, new_gid
+from node.memberships import Membership, certificates
 from node.publication import audience_for, fates_audience
 from node.states import TERMINAL
 from node.store import Reader, Tx, now_ms
@@ -462,13 +463,8 @@ async def _check_recipient(tx: Tx, key: bytes) -> None:
         if peer["role"] == "hub" and await peered(tx, tx.author, key):
             return
         raise RuleBroken("no peering convention in force with this node's network", code="not_peered")
-    now = now_ms()
-    for (content,) in await tx.all(
-        "SELECT r.content FROM log_records r JOIN peers p ON p.key = r.author WHERE p.relation = 'upstream'"
-        " AND p.state = 'active' AND r.kind = ? AND r.content IS NOT NULL", (MembershipCertificate.KIND,)):  # fmt: skip
-        certificate = MembershipCertificate.model_validate(canonical.decode(content))
-        if certificate.member == key and certificate.valid_from <= now < certificate.valid_until:
-            return
+    if any(certificate.member == key for certificate in await _certificates(tx)):
+        return
     raise RuleBroken("this node is neither a peer nor a member of this node's network", code="unknown_node")
 
 
@@ -580,18 +576,11 @@ class Recipient:
         return node_id(self.key)
 
 
-async def _certificates(db: Reader) -> list[MembershipCertificate]:
-    """The membership certificates our active upstream signed, valid now."""
+async def _certificates(db: Reader) -> list[Membership]:
+    """The membership certificates our active upstream signed, valid now, newest first."""
+    upstream = [row[0] for row in await db.all("SELECT key FROM peers WHERE relation = 'upstream' AND state = 'active'")]
     now = now_ms()
-    found = []
-    for (content,) in await db.all(
-        "SELECT r.content FROM log_records r JOIN peers p ON p.key = r.author WHERE p.relation = 'upstream'"
-        " AND p.state = 'active' AND r.kind = ? AND r.content IS NOT NULL ORDER BY r.time DESC",
-        (MembershipCertificate.KIND,)):  # fmt: skip
-        certificate = MembershipCertificate.model_validate(canonical.decode(content))
-        if certificate.valid_from <= now < certificate.valid_until:
-            found.append(certificate)
-    return found
+    return [c for c in reversed(await certificates(db, upstream)) if c.valid_at(now)]
 
 
 async def recipients(db: Reader, own: bytes) -> list[Recipient]:
@@ -607,7 +596,7 @@ async def recipients(db: Reader, own: bytes) -> list[Recipient]:
         found[row["key"]] = Recipient(row["key"], row["name"], row["role"], row["relation"], row["network"])
     for certificate in await _certificates(db):
         if certificate.member != own and certificate.member not in found:
-            found[certificate.member] = Recipient(certificate.member, certificate.member_name, certificate.role,
+            found[certificate.member] = Recipient(certificate.member, certificate.name, certificate.role,
                                                   "member", certificate.network)  # fmt: skip
     return sorted(found.values(), key=lambda r: (_RELATION_ORDER.get(r.relation, 9), r.name.casefold()))
 
