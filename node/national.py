@@ -30,6 +30,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from node.errors import NotFound
 from node.memberships import certificates
 from node.regional import SignedSummary, list_summaries, sum_figures
 from node.stats import period_bounds
@@ -39,7 +40,7 @@ from protocol import canonical
 from protocol.kinds import LogCheckpoint, StatsReport
 
 __all__ = ["AuditedLog", "Checkpoint", "SummaryCheck", "HubReading", "audited_log", "new_checkpoints", "record_audit",
-           "check_summary", "read_hubs", "national_totals"]  # fmt: skip
+           "reset_audit", "check_summary", "read_hubs", "national_totals"]  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +131,22 @@ async def record_audit(tx: Tx, hub: bytes, checkpoint: Checkpoint, *, state: str
                  " checkpoint_seq = excluded.checkpoint_seq, tree_size = excluded.tree_size, root = excluded.root,"
                  " checked_at = excluded.checked_at",
                  (hub, checkpoint.seq, checkpoint.tree_size, checkpoint.root, now_ms()))  # fmt: skip
+
+
+async def reset_audit(tx: Tx, hub: bytes) -> AuditedLog:
+    """An admin looked at a flagged hub: its latest checkpoint held becomes the base its later ones must extend.
+
+    Returns the audit as it was. Raises ``NotFound`` (``not_audited``) when
+    the hub's log was never audited.
+    """
+    audited = await audited_log(tx, hub)
+    if audited is None:
+        raise NotFound("this hub's log was never audited", code="not_audited")
+    await tx.run("DELETE FROM audited_logs WHERE hub = ?", (hub,))
+    pending = await new_checkpoints(tx, hub)
+    if pending:
+        await record_audit(tx, hub, pending[-1], state="consistent")
+    return audited
 
 
 async def check_summary(db: Reader, hub_keys: tuple[bytes, ...], summary: SignedSummary) -> SummaryCheck:

@@ -4,7 +4,8 @@ On a hub: ``preview`` says what the summary of a period would say now
 (reports that count, members missing, reports refused and why), ``sign``
 signs it (a new version only when something changed), ``list`` shows the
 summaries signed. On a national node, ``list`` shows each hub's latest
-summaries with what checking them found, and each hub's log audit.
+summaries with what checking them found, and each hub's log audit;
+``reset-audit`` clears a hub's flag once an admin has looked into it.
 
 Exit codes, as for every command: 0 done, 1 refused (the domain's code and
 reason on standard error; nothing was changed), 2 wrong arguments.
@@ -24,7 +25,8 @@ from node.config import Node
 from node.errors import DomainError
 from node.stats_reports import own_keys
 from node.store import Store
-from protocol.keys import fingerprint
+from protocol.errors import ProtocolError
+from protocol.keys import fingerprint, parse_node_id
 
 __all__ = ["register"]
 
@@ -46,6 +48,11 @@ def register(sub: argparse._SubParsersAction, data: Callable[[argparse.ArgumentP
     listing = actions.add_parser("list", help="the summaries this hub signed; on national, the hubs' summaries checked")
     data(listing)
     listing.set_defaults(handler=list_command)
+    reset = actions.add_parser("reset-audit", help="national: after looking at a hub flagged for a rewritten log,"
+                               " take its next checkpoint as a new base")  # fmt: skip
+    data(reset)
+    reset.add_argument("hub", metavar="HUB", help="the hub's node id (base32) or 64 hex digits")
+    reset.set_defaults(handler=reset_command)
 
 
 def _when(ms: int) -> str:
@@ -119,4 +126,25 @@ def list_command(args: argparse.Namespace) -> int:
                   f" {check.readable} readable, {len(body.missing)} missing")  # fmt: skip
             for problem in check.problems:
                 print(f"    problem: {problem}")
+    return 0
+
+
+def reset_command(args: argparse.Namespace) -> int:
+    try:
+        hub = parse_node_id(args.hub).raw
+    except ProtocolError as exc:
+        print(f"maillon: {args.hub!r} is not a node id: {exc.message}", file=sys.stderr)
+        return 2
+
+    async def act(node: Node, store: Store) -> Any:
+        async with store.transaction() as tx:
+            return await national.reset_audit(tx, hub)
+
+    try:
+        audited = with_store(args, act)
+    except DomainError as exc:
+        print(f"maillon: refused ({exc.code}): {exc.message}", file=sys.stderr)
+        return 1
+    print(f"audit of {fingerprint(hub)} reset (it was {audited.state} at checkpoint {audited.checkpoint_seq});"
+          " its next checkpoint is the new base")  # fmt: skip
     return 0

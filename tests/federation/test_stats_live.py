@@ -139,6 +139,11 @@ def test_a_hub_that_drops_a_report_is_flagged_by_national_and_by_the_member(netw
     # the member, proving its report again, finds it gone
     wait_for(lambda: lien.value("SELECT reason FROM alerts WHERE kind = 'inclusion_failed' AND peer = ?",
                                 (hub.key,)) == "not_included", what="the member's alert")  # fmt: skip
+    # national's admin looks into it, then audits the hub afresh from its next checkpoint
+    assert "reset" in national.cli("summary", "reset-audit", "--data", str(national.data), hub.node_id)
+    lien.cli("report", "send", "--data", str(lien.data), "--period", PERIOD)  # the hub's log grows again
+    wait_for(lambda: national.value("SELECT state FROM audited_logs WHERE hub = ?", (hub.key,)) == "consistent",
+             what="a new base")  # fmt: skip
 
 
 class Recorder:

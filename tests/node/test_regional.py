@@ -10,13 +10,13 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from node import national, peers, regional
-from node.errors import RuleBroken
+from node.errors import NotFound, RuleBroken
 from node.replica import store_records
 from node.settings import set_setting
 from node.store import Store
 from protocol import canonical
 from protocol.keys import SigningKey
-from protocol.kinds import MembershipCertificate, RegionalSummary, StatsReport
+from protocol.kinds import LogCheckpoint, MembershipCertificate, RegionalSummary, StatsReport
 from protocol.records import Record, open_envelope, sign_record
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -288,3 +288,27 @@ async def test_a_years_figures_take_each_member_at_the_coarsest_level_it_reporte
         year = await regional.year_figures(db, HUB, "2024")
     assert year.figures["received.laptop.units"] == 100 + 1000  # never a month counted twice
     assert (year.certified, year.reporting, year.partial) == (2, 2, 1)  # Chlo was a member in 2023 only; Anne: Q1
+
+
+async def test_an_admin_resets_the_audit_of_a_flagged_hub(hub, nation):
+    async with hub.transaction() as tx:
+        first = await tx.append(LogCheckpoint(tree_size=10, root=bytes(32)))
+        forged = await tx.append(LogCheckpoint(tree_size=9, root=bytes([1]) * 32))
+    await copy_log(hub, nation, HUB)
+    async with nation.transaction() as tx:
+        (base, bad) = await national.new_checkpoints(tx, HUB)
+        await national.record_audit(tx, HUB, base, state="consistent")
+        await national.record_audit(tx, HUB, bad, state="rewritten", detail="smaller tree")
+    async with nation.reader() as db:
+        flagged = await national.audited_log(db, HUB)
+    assert (flagged.state, flagged.checkpoint_seq) == ("rewritten", first.header.seq)  # the last good one kept
+    async with nation.transaction() as tx:
+        assert (await national.reset_audit(tx, HUB)).state == "rewritten"
+    async with nation.reader() as db:
+        fresh = await national.audited_log(db, HUB)
+        assert await national.new_checkpoints(db, HUB) == []
+    assert (fresh.state, fresh.checkpoint_seq, fresh.tree_size) == ("consistent", forged.header.seq, 9)
+    with pytest.raises(NotFound) as never:
+        async with nation.transaction() as tx:
+            await national.reset_audit(tx, key("another hub").public.raw)
+    assert never.value.code == "not_audited"
