@@ -40,7 +40,12 @@ async def test_a_volunteers_day(live_node, browser):
     context = await browser.new_context(locale="fr-FR", accept_downloads=True)
     page = await context.new_page()
     dialogs: list[str] = []
-    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.accept()))
+
+    async def answer(dialog) -> None:
+        dialogs.append(dialog.message)
+        await dialog.accept()
+
+    page.on("dialog", answer)
     await login(page, base, "tech")
 
     # A donor and its lot.
@@ -127,11 +132,15 @@ async def test_a_volunteers_day(live_node, browser):
     assert db.execute("SELECT price_cents FROM distributions").fetchall() == [(12000,)]
     db.close()
 
-    # Recycle another one.
+    # Recycle another one: its disk destroyed first (nothing that may hold data goes to recycling otherwise).
     second_id = items[1][0]
     await page.goto(f"{base}/items/{second_id}")
     async with page.expect_navigation():
         await page.locator("button[name=move][value='sorted:recycle']").click()
+    async with page.expect_navigation():
+        await page.locator(f"form[action='/items/{second_id}/storage-removal'] button[name=destroyed][value='1']").click()
+    assert dialogs == ["Enregistrer que le disque de ce matériel a été détruit ?"]  # asked before it is recorded
+    dialogs.clear()
     await page.goto(f"{base}/recycle?item_id={second_id}")
     outflow = "form[method=post][action='/recycle']"
     await page.check(f"{outflow} input[name=item_id][value='{second_id}']")
