@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 
 from node.errors import NotFound
 from node.memberships import certificates
+from node.notes import Note
 from node.regional import SignedSummary, list_summaries, sum_figures
 from node.stats import period_bounds
 from node.stats_reports import own_keys
@@ -74,7 +75,7 @@ class SummaryCheck:
     listed: int
     held: int
     readable: int
-    problems: list[str] = field(default_factory=list)
+    problems: list[Note] = field(default_factory=list)
 
     @property
     def state(self) -> str:
@@ -154,7 +155,7 @@ async def check_summary(db: Reader, hub_keys: tuple[bytes, ...], summary: Signed
     body = summary.body
     start, end = period_bounds(body.period)
     members = {c.member for c in await certificates(db, hub_keys) if c.role == "member" and c.covers(start, end)}
-    problems: list[str] = []
+    problems: list[Note] = []
     held = readable = 0
     figures = []
     authors: list[bytes] = []
@@ -163,31 +164,38 @@ async def check_summary(db: Reader, hub_keys: tuple[bytes, ...], summary: Signed
         if row is None:
             continue
         held += 1
+        short = record_id.hex()[:16]
         if row["kind"] != StatsReport.KIND:
-            problems.append(f"listed record {record_id.hex()[:16]} is a {row['kind']}, not a statistics report")
+            problems.append(Note("not_a_report", f"listed record {short} is a {row['kind']}, not a statistics report",
+                                 {"record": short, "kind": row["kind"]}))  # fmt: skip
             continue
         authors.append(row["author"])
         if row["author"] not in members:
-            problems.append(f"report {record_id.hex()[:16]}: its author was not certified by the hub for {body.period}")
+            problems.append(Note("not_certified", f"report {short}: its author was not certified by the hub for"
+                                 f" {body.period}", {"record": short, "period": body.period}))  # fmt: skip
         if row["time"] < end:
-            problems.append(f"report {record_id.hex()[:16]} was signed before {body.period} ended")
+            problems.append(Note("signed_early", f"report {short} was signed before {body.period} ended",
+                                 {"record": short, "period": body.period}))  # fmt: skip
         if row["content"] is not None:
             report = StatsReport.model_validate(canonical.decode(row["content"]))
             readable += 1
             if report.period != body.period:
-                problems.append(f"report {record_id.hex()[:16]} is for {report.period}, not {body.period}")
+                problems.append(Note("other_period", f"report {short} is for {report.period}, not {body.period}",
+                                     {"record": short, "other": report.period, "period": body.period}))  # fmt: skip
             figures.append(report.figures)
     both = set(authors) & set(body.missing)
     if both:
-        problems.append(f"{len(both)} member(s) both counted and said missing")
+        problems.append(Note("counted_and_missing", f"{len(both)} member(s) both counted and said missing",
+                             {"count": str(len(both))}))  # fmt: skip
     if len(set(authors)) < len(authors):
-        problems.append("a member is counted twice")
+        problems.append(Note("counted_twice", "a member is counted twice"))
     if readable == len(body.reports):
         expected = sum_figures(figures)
         stated = {k: v for k, v in body.figures.items() if not k.startswith("members.")}
         if expected != stated:
             keys = sorted(k for k in expected.keys() | stated.keys() if expected.get(k) != stated.get(k))
-            problems.append(f"figures differ from the sum of the reports: {', '.join(keys[:8])}")
+            problems.append(Note("figures_differ", f"figures differ from the sum of the reports: {', '.join(keys[:8])}",
+                                 {"keys": ", ".join(keys[:8])}))  # fmt: skip
     return SummaryCheck(summary, len(body.reports), held, readable, problems)
 
 

@@ -31,6 +31,7 @@ from datetime import date
 from node.errors import RuleBroken
 from node.impact import FACTOR_TABLES
 from node.memberships import covered
+from node.notes import Note
 from node.publication import audience_for
 from node.settings import POLICY_AUDIENCES, get_setting
 from node.stats import compute_stats, period_bounds
@@ -64,7 +65,7 @@ class ReportPreview:
     level: str
     audience: tuple[bytes, ...] | None
     body: StatsReport | None
-    notes: tuple[str, ...]
+    notes: tuple[Note, ...]
 
     @property
     def figures(self) -> dict[str, int]:
@@ -143,18 +144,21 @@ async def _draft(tx: Tx, period: str, *, now: int | None) -> ReportPreview:
     audience = await audience_for(tx, "stats")
     if audience is None:
         period_bounds(period)  # a wrong period is still said to be wrong
-        return ReportPreview(period, level, None, None, ("the publication policy shares no statistics",))
+        return ReportPreview(period, level, None, None,
+                             (Note("not_published", "the publication policy shares no statistics"),))  # fmt: skip
     report = await build_report(tx, period, now=now)
-    notes = ["stock figures describe the workshop today, not the period: not reported"]
+    notes = [Note("stock_kept", "stock figures describe the workshop today, not the period: not reported")]
     if period_bounds(period)[1] > (now_ms() if now is None else now):
-        notes.append(f"{period} has not ended: these figures are partial, and the report is sent once it has")
+        notes.append(Note("period_not_ended", f"{period} has not ended: these figures are partial, and the report is"
+                          " sent once it has", {"period": period}))  # fmt: skip
     figures = dict(report.figures)
     workforce = [key for key in figures if key.startswith("workforce.")]
     if workforce and POLICY_AUDIENCES.index(policy["workforce"]) < POLICY_AUDIENCES.index(level):
         for key in workforce:
             del figures[key]
-        notes.append(f"workforce figures kept here: the policy shares them with {policy['workforce']}, "
-                     f"statistics with {level}")  # fmt: skip
+        notes.append(Note("workforce_kept", f"workforce figures kept here: the policy shares them with"
+                          f" {policy['workforce']}, statistics with {level}",
+                          {"workforce": policy["workforce"], "stats": level}))  # fmt: skip
     previous = [r for r in await list_reports(tx, await own_keys(tx, tx.author)) if r.period == period]
     last = max(previous, key=lambda r: r.version, default=None)
     body = StatsReport(period=period, figures=figures, factor_version=report.factor_version,

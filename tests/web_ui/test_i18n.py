@@ -58,3 +58,13 @@ def test_whole_numbers_are_written_as_babel_writes_them(language):
         assert formats.number(value) == format_decimal(value, locale=formats.locale)
     assert formats.number(1234.5) == format_decimal(1234.5, locale=formats.locale)
     assert formats.number(None) == ""
+
+
+def test_every_note_the_node_writes_has_its_french_form():
+    from web_ui.pages.network_common import NOTES
+
+    root = Path(__file__).parents[2] / "node"
+    codes = {code for path in root.glob("*.py") for code in re.findall(r'\bNote\(\s*"([a-z_]+)"', path.read_text())}
+    assert codes and codes <= set(NOTES), f"add to web_ui.pages.network_common.NOTES: {sorted(codes - set(NOTES))}"
+    for message in NOTES.values():
+        assert message in catalogue("fr")

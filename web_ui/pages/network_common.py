@@ -2,16 +2,15 @@
 node's notes in French, the main figures, charts, CSV.
 
 The node's notes (``node.stats_reports.ReportPreview.notes``) and problems
-(``node.national.SummaryCheck.problems``) are English sentences, some with
-values in them: ``known_text`` gives the French of each known form (the
-values keep their place) and shows one it does not know as the node wrote it.
+(``node.national.SummaryCheck.problems``) are ``node.notes.Note``: a code
+and its values; ``known_text`` gives the French of each known code (the
+values in place) and shows one it does not know as the node wrote it.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -20,6 +19,7 @@ from aiohttp import web
 from babel.dates import format_date
 from babel.numbers import format_decimal
 
+from node.notes import Note
 from node.stats import period_bounds
 from node.store import now_ms
 from web_ui.i18n import TIMEZONE, Formats, translator
@@ -53,43 +53,32 @@ _LEVELS = ("workforce", "stats")  # the values of NOTES that name a level of the
 _LEVEL_WORDS: dict[str, str] = {"none": _("nobody"), "hub": _("the hub"), "network": _("the network"),
                                 "public": _("everyone")}  # fmt: skip
 
-# The node's notes and problems are English sentences, some with values in them: each known form has its
-# French one (the values keep their place); a sentence not known here is shown as the node says it.
-NOTES: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"the publication policy shares no statistics"),
-     _("The publication policy shares no statistics: nothing leaves this node.")),
-    (re.compile(r"stock figures describe the workshop today, not the period: not reported"),
-     _("The workshop's stock is not reported: it describes the workshop today, not the period.")),
-    (re.compile(r"(?P<period>\S+) has not ended: these figures are partial, "
-                r"and the report is sent once it has"),
-     _("{period} has not ended: these figures are partial, and the report can be sent once it has.")),
-    (re.compile(r"workforce figures kept here: the policy shares them with (?P<workforce>\w+), "
-                r"statistics with (?P<stats>\w+)"),
-     _("Workforce figures are kept on this node: the publication policy shares them with {workforce}, and the statistics with {stats}.")),
+# The node's notes and problems (``node.notes.Note``) by code: each has its French form, its values in place.
+NOTES: dict[str, str] = {
+    # node.stats_reports.preview
+    "not_published": _("The publication policy shares no statistics: nothing leaves this node."),
+    "stock_kept": _("The workshop's stock is not reported: it describes the workshop today, not the period."),
+    "period_not_ended": _("{period} has not ended: these figures are partial, and the report can be sent once it has."),
+    "workforce_kept": _("Workforce figures are kept on this node: the publication policy shares them with {workforce}, and the statistics with {stats}."),
     # node.national.check_summary
-    (re.compile(r"listed record (?P<record>\w+) is a (?P<kind>\S+), not a statistics report"),
-     _("The summary lists record {record}, which is a {kind}, not a statistics report.")),
-    (re.compile(r"report (?P<record>\w+): its author was not certified by the hub for (?P<period>\S+)"),
-     _("Report {record}: its author was not certified by the hub for {period}.")),
-    (re.compile(r"report (?P<record>\w+) is for (?P<other>\S+), not (?P<period>\S+)"),
-     _("Report {record} is for {other}, not {period}.")),
-    (re.compile(r"(?P<count>\d+) member\(s\) both counted and said missing"),
-     _("{count} member(s) both counted and said missing.")),
-    (re.compile(r"a member is counted twice"), _("A member is counted twice.")),
-    (re.compile(r"figures differ from the sum of the reports: (?P<keys>.*)"),
-     _("The figures differ from the sum of the reports it lists: {keys}.")),
-)  # fmt: skip
+    "not_a_report": _("The summary lists record {record}, which is a {kind}, not a statistics report."),
+    "not_certified": _("Report {record}: its author was not certified by the hub for {period}."),
+    "signed_early": _("Report {record} was signed before {period} ended."),
+    "other_period": _("Report {record} is for {other}, not {period}."),
+    "counted_and_missing": _("{count} member(s) both counted and said missing."),
+    "counted_twice": _("A member is counted twice."),
+    "figures_differ": _("The figures differ from the sum of the reports it lists: {keys}."),
+}  # fmt: skip
 
 
-def known_text(text: str, translate: Callable[..., str]) -> tuple[str, bool]:
-    """``text`` (a note or a problem the node wrote) in the reader's language, and whether it was known."""
-    for pattern, message in NOTES:
-        found = pattern.fullmatch(text)
-        if found:
-            values = {name: translate(_LEVEL_WORDS[value]) if name in _LEVELS and value in _LEVEL_WORDS
-                      else value for name, value in found.groupdict().items()}  # fmt: skip
-            return translate(message, **values), True
-    return text, False
+def known_text(note: Note, translate: Callable[..., str]) -> tuple[str, bool]:
+    """A note or a problem of the node in the reader's language, and whether its code is known here."""
+    message = NOTES.get(note.code)
+    if message is None:
+        return note.text, False
+    values = {name: translate(_LEVEL_WORDS[value]) if name in _LEVELS and value in _LEVEL_WORDS else value
+              for name, value in note.values.items()}  # fmt: skip
+    return translate(message, **values), True
 
 
 def ended_periods(day: date) -> dict[str, list[str]]:
