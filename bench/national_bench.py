@@ -14,11 +14,12 @@ the hub would hold them after receiving them (content, sealed copy): how
 they got there is not what this bench measures.
 
 A national node (role ``national``; a fresh database for each run) has the
-hubs pinned as downstream peers with their URLs. The catch-up does what a
-national node does with a hub: it pulls the hub's own log with
-``Federation.pull_log``, reads the certificates it holds now, and pulls
-each certified member's log from that hub; the hubs concurrently
-(``asyncio.gather``), each hub's authors one after the other. The time runs
+hubs pinned as downstream peers with their URLs. The catch-up is what a
+national node does with a hub (``Audit.read_hub``): it pulls the hub's own
+log, reads the certificates it holds, pulls each certified member's log
+from that hub, then audits the hub's transparency log; the hubs
+concurrently (``asyncio.gather``), each hub's authors one after the other
+(each log's next page asked while one is written). The time runs
 from the first request to the last answer. National's own loops are not
 started: a running national reads its hubs on its own schedule, which would
 pull the same logs during the timed pulls. Then the bench checks that
@@ -88,10 +89,10 @@ from federation_bench import TRUST_KINDS, children_cpu, free_port, verify_rate  
 from node import peers as trust  # noqa: E402
 from node.config import Config, Node, init_node, load_node  # noqa: E402
 from node.replica import held_records, store_records  # noqa: E402
-from node.store import Store, now_ms  # noqa: E402
+from node.store import Store  # noqa: E402
 from protocol import canonical  # noqa: E402
 from protocol.keys import SigningKey  # noqa: E402
-from protocol.kinds import CATEGORIES, Fate, ItemFates, MembershipCertificate, NodeDescriptor, StatsReport  # noqa: E402
+from protocol.kinds import CATEGORIES, Fate, ItemFates, NodeDescriptor, StatsReport  # noqa: E402
 from protocol.records import Record, sign_record, stored_header  # noqa: E402
 from protocol.seal import encryption_key, seal  # noqa: E402
 from result_lines import print_result  # noqa: E402
@@ -228,23 +229,6 @@ async def expected_logs(hub: Hub, national: bytes) -> list[Expected]:
 # national ------------------------------------------------------------------------
 
 
-async def read_hub(fed: Federation, peer: trust.Peer) -> int:
-    """Pull a hub's own log, then the log of each member its certificates name; return the records received."""
-    received = await fed.pull_log(peer, peer.key)
-    async with fed.store.reader() as db:
-        held = await held_records(db, peer.key, after=0, limit=10**7)
-    now = now_ms()
-    members = []
-    for record in held:
-        if record.header.kind == MembershipCertificate.KIND and record.content is not None:
-            certificate = MembershipCertificate.model_validate(canonical.decode(record.content))
-            if certificate.valid_from <= now < certificate.valid_until and certificate.member not in members:
-                members.append(certificate.member)
-    for member in members:
-        received += await fed.pull_log(peer, member)
-    return received
-
-
 @dataclass
 class Run:
     wall: float
@@ -278,7 +262,7 @@ async def catch_up(pristine: Path, run_dir: Path, sample_hub: bytes | None) -> R
         async with store.reader() as db:
             hubs = await trust.list_peers(db, relation="downstream", active_only=True)
         cpu, workers_cpu, began = time.process_time(), children_cpu(), time.perf_counter()
-        counts = await asyncio.gather(*(read_hub(fed, peer) for peer in hubs))
+        counts = await asyncio.gather(*(fed.audit.read_hub(peer) for peer in hubs))
         wall = time.perf_counter() - began
         cpu, workers_cpu = time.process_time() - cpu, children_cpu() - workers_cpu
         return Run(wall, cpu, workers_cpu, sum(counts), batches)
