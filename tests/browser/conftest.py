@@ -7,66 +7,25 @@ Chromium the tests are skipped on a developer's machine, but fail in CI
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
-
 import pytest
 
-from browsertools import CHROMIUM, PASSWORD
+from browsertools import CHROMIUM, PASSWORD, free_port, maillon, require_chromium, running
 
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]  # fmt: skip
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _maillon(*args: str, stdin: str | None = None) -> None:
-    subprocess.run([sys.executable, "-c", "from node.cli import main; raise SystemExit(main())", *args],
-                   input=stdin, text=True, check=True, capture_output=True)  # fmt: skip
-
-
 @pytest.fixture(scope="module")
 def live_node(tmp_path_factory):
     """A running node with three accounts: admin, tech (technician), lecteur (read-only)."""
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"{CHROMIUM} is missing: .ci/run should have installed it")
-        pytest.skip("Debian's chromium is not installed")
+    require_chromium()
     data = tmp_path_factory.mktemp("browser") / "node"
-    port = _free_port()
-    _maillon("init", "--data", str(data), "--name", "Atelier Solidaire", "--port", str(port))
+    port = free_port()
+    maillon("init", "--data", str(data), "--name", "Atelier Solidaire", "--port", str(port))
     for name, role in (("admin", "admin"), ("tech", "technician"), ("lecteur", "read_only")):
-        _maillon("user", "add", "--data", str(data), name, "--role", role, stdin=PASSWORD + "\n")
-    process = subprocess.Popen(
-        [sys.executable, "-c", "from node.cli import main; raise SystemExit(main())", "run", "--data", str(data)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(150):
-        try:
-            urllib.request.urlopen(base + "/health", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.1)
-    else:
-        process.kill()
-        pytest.fail("the node did not start: " + (process.stdout.read() if process.stdout else ""))
-    yield base, data
-    process.send_signal(signal.SIGINT)
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
+        maillon("user", "add", "--data", str(data), name, "--role", role, stdin=PASSWORD + "\n")
+    with running(data, port) as base:
+        yield base, data
 
 
 @pytest.fixture

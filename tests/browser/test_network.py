@@ -9,22 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from browsertools import CHROMIUM, PASSWORD, login, shoot
+from browsertools import PASSWORD, free_port, login, maillon, require_chromium, running, shoot
 
 pytestmark = pytest.mark.browser
-MAILLON = [sys.executable, "-c", "from node.cli import main; raise SystemExit(main())"]
 
 
 def paris(day: str) -> int:
@@ -64,43 +57,17 @@ async def fill(data: Path) -> None:
         await store.close()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def live_hub(tmp_path_factory):
     """A running hub with an administrator, two members and one report of March 2024."""
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed")
+    require_chromium()
     data = tmp_path_factory.mktemp("hub") / "node"
-    port = _free_port()
-    run = {"text": True, "check": True, "capture_output": True}
-    subprocess.run([*MAILLON, "init", "--data", str(data), "--name", "Ordi Test", "--role", "hub",
-                    "--port", str(port)], **run)  # fmt: skip
-    subprocess.run([*MAILLON, "user", "add", "--data", str(data), "admin", "--role", "admin"], input=PASSWORD + "\n",
-                   **run)  # fmt: skip
+    port = free_port()
+    maillon("init", "--data", str(data), "--name", "Ordi Test", "--role", "hub", "--port", str(port))
+    maillon("user", "add", "--data", str(data), "admin", "--role", "admin", stdin=PASSWORD + "\n")
     asyncio.run(fill(data))
-    process = subprocess.Popen([*MAILLON, "run", "--data", str(data)], stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True)  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(150):
-        try:
-            urllib.request.urlopen(base + "/health", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.1)
-    else:
-        process.kill()
-        pytest.fail("the hub did not start: " + (process.stdout.read() if process.stdout else ""))
-    yield base
-    process.send_signal(signal.SIGINT)
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
+    with running(data, port) as base:
+        yield base
 
 
 async def test_a_hub_admin_signs_the_summary_of_a_month(live_hub, browser):
