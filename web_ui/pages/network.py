@@ -166,16 +166,23 @@ def default_period() -> str:
     return ended_periods(today())["month"][0]
 
 
-@routes.get("/network")
-async def network_page(request: web.Request) -> web.Response:
-    """The network's figures for a period (default: the last ended month), its members, its summaries."""
+def _asked(request: web.Request) -> str | web.Response:
+    """The period a hub's page asks for (default: the last ended month), or the page that says why not."""
     if request.app[NODE].config.role != "hub":
         return not_here(request, "hub")
     text = request.query.get("period", "") or default_period()
     try:
-        period = checked_period(text)
+        return checked_period(text)
     except DomainError:
         return _bad_period(request, text)
+
+
+@routes.get("/network")
+async def network_page(request: web.Request) -> web.Response:
+    """The network's figures for a period (default: the last ended month), its members, its summaries."""
+    period = _asked(request)
+    if isinstance(period, web.Response):
+        return period
     return await _network_page(request, period)
 
 
@@ -205,13 +212,9 @@ async def sign(request: web.Request) -> web.Response:
 @routes.get("/network.csv")
 async def network_csv(request: web.Request) -> web.Response:
     """One row per member (its counted report's figures, empty when missing), then the network's total."""
-    if request.app[NODE].config.role != "hub":
-        return not_here(request, "hub")
-    text = request.query.get("period", "") or default_period()
-    try:
-        period = checked_period(text)
-    except DomainError:
-        return _bad_period(request, text)
+    period = _asked(request)
+    if isinstance(period, web.Response):
+        return period
     data = await network_of(request, period)
     agg = data.aggregate
     reported = [row.report for row in data.members if row.report]
