@@ -54,8 +54,11 @@ async def _rotation(tx: Tx, me: bytes, record: Record, body: KeyRotation) -> Non
 
 async def _stats_report(tx: Tx, me: bytes, record: Record, body: StatsReport) -> None:
     """At a hub, a member's report: refused (an alert) when it cannot count in the summary."""
-    peer = await trust.get_peer(tx, record.header.author)
-    if peer is not None and peer.relation == "downstream" and peer.role == "member":
+    key = ("downstream member", record.header.author)  # a relation and role no received record changes
+    if key not in tx.memo:
+        peer = await trust.get_peer(tx, record.header.author)
+        tx.memo[key] = peer is not None and peer.relation == "downstream" and peer.role == "member"
+    if tx.memo[key]:
         await regional.report_received(tx, record, body)
 
 

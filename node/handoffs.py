@@ -360,9 +360,11 @@ async def fates_received(tx: Tx, record: Record, body: ItemFates) -> int:
                      (body.corrects, reporter))  # fmt: skip
         forwarded = {r["origin"]: r["forwarded"] for r in await tx.all(
             "SELECT origin, forwarded FROM fates_forwarded WHERE source = ?", (body.corrects,))}  # fmt: skip
-    if not forwarded and not await tx.value(
-        "SELECT 1 FROM handoffs WHERE direction = 'out' AND peer = ? LIMIT 1", (reporter,)
-    ):
+    handed = ("handed to", reporter)  # only this node's own offers add to it, never a record it receives
+    if handed not in tx.memo:
+        tx.memo[handed] = await tx.value("SELECT 1 FROM handoffs WHERE direction = 'out' AND peer = ? LIMIT 1",
+                                         (reporter,)) is not None  # fmt: skip
+    if not forwarded and not tx.memo[handed]:
         return 0  # this node never handed anything to the reporter (a hub or national reading the fates of others)
     gids = [f.gid for f in body.fates]
     ours = {r["gid"]: r for r in await tx.all(

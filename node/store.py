@@ -97,6 +97,9 @@ class Tx(Reader):
         self._key = key
         self._held = held
         self.records: list[Record] = []
+        # Facts looked up once per transaction by code that runs for many records in a row (the
+        # effects of a received batch), keyed by the caller; only facts no step of it can change.
+        self.memo: dict[tuple, Any] = {}
 
     @property
     def author(self) -> bytes:
