@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from protocol import canonical
@@ -86,6 +86,9 @@ class Header(NamedTuple):
         return not self.audience or reader in self.audience or reader == self.author
 
 
+_UNREAD = object()  # a Record's content not decoded yet
+
+
 @dataclass(slots=True, eq=False)
 class Record:
     """A verified record: its exact envelope bytes, and its content if carried.
@@ -102,6 +105,8 @@ class Record:
     header: Header
     id: bytes
     content: bytes | None = None
+    # The content as decoded when it was checked, so that ``body`` does not decode it again.
+    decoded: Any = field(default=_UNREAD, repr=False)
 
     @property
     def is_stub(self) -> bool:
@@ -117,14 +122,15 @@ class Record:
 
     def with_content(self, content: bytes) -> "Record":
         """Attach content received apart from the header, checking its hash."""
-        _check_content(self.header, content)
-        return Record(self.envelope, self.header_bytes, self.signature, self.header, self.id, content)
+        value = _check_content(self.header, content)
+        return Record(self.envelope, self.header_bytes, self.signature, self.header, self.id, content, value)
 
     def body(self) -> Any:
         """The content decoded and validated against the model of its kind."""
         if self.content is None:
             raise RecordInvalid(Reason.BAD_ENTRY, "this record is a stub: no content")
-        return parse_body(self.header.kind, canonical.decode(self.content, max_size=MAX_CONTENT))
+        value = self.decoded if self.decoded is not _UNREAD else canonical.decode(self.content, max_size=MAX_CONTENT)
+        return parse_body(self.header.kind, value)
 
 
 def sign_record(
@@ -157,9 +163,10 @@ def sign_record(
     signature = key.sign(header_bytes)
     envelope = canonical.encode([ENVELOPE_VERSION, header_bytes, signature])
     record_id = hashlib.sha256(header_bytes).digest()
-    record = Record(envelope, header_bytes, signature, header, record_id, content_bytes)
-    _check_content(header, content_bytes)
-    return record
+    if isinstance(content, bytes):  # bytes from elsewhere: canonical, or refused
+        return Record(envelope, header_bytes, signature, header, record_id, content_bytes,
+                      _check_content(header, content_bytes))  # fmt: skip
+    return Record(envelope, header_bytes, signature, header, record_id, content_bytes)  # encoded here: canonical
 
 
 def open_envelope(envelope: bytes) -> Record:
@@ -229,12 +236,13 @@ def read_record_file(data: bytes) -> Record:
     return record
 
 
-def _check_content(header: Header, content: bytes) -> None:
+def _check_content(header: Header, content: bytes) -> Any:
+    """Check ``content`` against the header (size, hash, canonical form); return it decoded."""
     if len(content) > MAX_CONTENT:
         raise EncodingError(Reason.TOO_LARGE, f"content of {len(content)} bytes")
     if hashlib.sha256(content).digest() != header.content_hash:
         raise RecordInvalid(Reason.CONTENT_MISMATCH, "content does not match the header's hash")
-    canonical.decode(content, max_size=MAX_CONTENT)
+    return canonical.decode(content, max_size=MAX_CONTENT)
 
 
 def _parse_header(header_bytes: bytes) -> Header:
