@@ -328,11 +328,12 @@ async def record_receipt(tx: Tx, offer: bytes, receipt: ReceiptInput, *, operato
         await tx.run("UPDATE items SET origin_node = ?, origin_offer = ?, origin_receipt = ? WHERE id BETWEEN ? AND ?",
                      (handoff.peer, offer, record.id, ids[0], ids[len(body.received) - 1]))  # fmt: skip
     # erasures done at A travel as its signed statement in the offer
-    erased = [(i, gid) for i, gid in zip(ids, body.received) if lines[gid].line.get("erasure") == "erased"]
+    erased = [i for i, gid in zip(ids, body.received) if lines[gid].line.get("erasure") == "erased"]
+    tool, evidence = f"maillon {node_id(handoff.peer)[:16]}", offer.hex()
     await tx.run_many(
         "INSERT INTO erasures (item_id, method, level, tool, result, time, evidence_sha256, source)"
         " VALUES (?, 'attested by the origin node', 'clear', ?, 'success', ?, ?, 'handoff')",
-        [(i, f"maillon {node_id(handoff.peer)[:16]}", record.header.time, offer.hex()) for i, _ in erased],
+        [(i, tool, record.header.time, evidence) for i in erased],
     )
     await _mark_outcomes(tx, body)
     await tx.run("UPDATE handoff_items SET item_id = (SELECT i.id FROM items i WHERE i.gid = handoff_items.gid)"
