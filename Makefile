@@ -15,7 +15,7 @@ $(STAMP): $(BIN)/python pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/maillon demo
+	$(BIN)/maillon demo $(DEMO_ARGS)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
