@@ -68,6 +68,7 @@ class Timing:
     backoff_cap_ms: int = 3_600_000
     checkpoint: float = 3600.0  # a hub or national signs a transparency checkpoint (if its log grew)
     recheck: float = 86_400.0  # a member has its statistics reports proved again in its hub's log
+    read: float = 300.0  # national reads each hub it admitted (its members' logs, its transparency log)
     skew_ms: int = 300_000  # how far two nodes' clocks may differ (the signed requests' window)
 
     @classmethod
@@ -75,7 +76,7 @@ class Timing:
         """``MAILLON_FEDERATION_FAST=1`` (tests, the local demo): everything in about a second."""
         if environ.get("MAILLON_FEDERATION_FAST") == "1":
             return cls(supervise=0.5, pull=1.0, idle=2.0, backoff_first_ms=300, backoff_cap_ms=3_000, checkpoint=1.0,
-                       recheck=2.0, skew_ms=0)  # fmt: skip
+                       recheck=2.0, skew_ms=0, read=1.0)  # fmt: skip
         return cls()
 
 NETWORK_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError, OSError, PeerRefused, ProtocolError)
@@ -538,7 +539,7 @@ class Federation:
                 log.info("reading hub %s failed: %s", peer.name, _describe(exc))
             except Exception:  # a bug: say it, and keep the node running
                 log.exception("reading hub %s failed", peer.name)
-            await self._wait(key, self.timing.pull)
+            await self._wait(key, self.timing.read)
 
 
 def _host_ip(host: str) -> str:

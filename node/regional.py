@@ -150,8 +150,9 @@ async def member_reports(db: Reader, hub_keys: tuple[bytes, ...], period: str) -
     """Every report held for ``period`` by anyone, oldest first, each said to count or not (and why)."""
     start, end = period_bounds(period)
     certified = [c for c in await certificates(db, hub_keys) if c.role == "member"]
+    # the period's text is in the content's bytes: a cheap filter before decoding (then checked exactly)
     rows = await db.all("SELECT id, author, seq, time, content FROM log_records WHERE kind = ? AND content IS NOT NULL"
-                        " ORDER BY time, seq", (StatsReport.KIND,))  # fmt: skip
+                        " AND instr(content, ?) > 0 ORDER BY time, seq", (StatsReport.KIND, period.encode()))  # fmt: skip
     found = []
     for row in rows:
         body = StatsReport.model_validate(canonical.decode(row["content"]))
