@@ -25,16 +25,23 @@ __all__ = ["apply_effects", "EFFECTS"]
 Effect = Callable[[Tx, bytes, Record, Any], Awaitable[None]]
 
 
-async def _descriptor(tx: Tx, me: bytes, record: Record, body: NodeDescriptor) -> None:
+def _read(record: Record, body: Any) -> Any:
+    """The record's body: as parsed when it was checked, or parsed now (checks made on a worker process send none)."""
+    return body if body is not None else record.body()
+
+
+async def _descriptor(tx: Tx, me: bytes, record: Record, body: NodeDescriptor | None) -> None:
     """A peer tells who it is and where it is now."""
+    body = _read(record, body)
     await trust.update_peer_descriptor(
         tx, record.header.author, name=body.name, role=body.role, url=body.endpoints[0] if body.endpoints else None,
         encryption_key=body.encryption_key, network=body.network,
     )  # fmt: skip
 
 
-async def _revocation(tx: Tx, me: bytes, record: Record, body: KeyRevocation) -> None:
+async def _revocation(tx: Tx, me: bytes, record: Record, body: KeyRevocation | None) -> None:
     """A key revoked by itself, or by the node that admitted it (this node's upstream)."""
+    body = _read(record, body)
     issuer = record.header.author
     if issuer != body.key:
         upstream = await trust.get_peer(tx, issuer)
@@ -47,29 +54,36 @@ async def _revocation(tx: Tx, me: bytes, record: Record, body: KeyRevocation) ->
         await trust.revoke_peer(tx, body.key, body.from_seq)
 
 
-async def _rotation(tx: Tx, me: bytes, record: Record, body: KeyRotation) -> None:
+async def _rotation(tx: Tx, me: bytes, record: Record, body: KeyRotation | None) -> None:
     """The old key names its successor: a peer stays trusted under its new key."""
-    await trust.rotate_peer(tx, record.header.author, body.new_key)
+    await trust.rotate_peer(tx, record.header.author, _read(record, body).new_key)
 
 
-async def _stats_report(tx: Tx, me: bytes, record: Record, body: StatsReport) -> None:
+async def _stats_report(tx: Tx, me: bytes, record: Record, body: StatsReport | None) -> None:
     """At a hub, a member's report: refused (an alert) when it cannot count in the summary."""
     key = ("downstream member", record.header.author)  # a relation and role no received record changes
     if key not in tx.memo:
         peer = await trust.get_peer(tx, record.header.author)
         tx.memo[key] = peer is not None and peer.relation == "downstream" and peer.role == "member"
     if tx.memo[key]:
-        await regional.report_received(tx, record, body)
+        await regional.report_received(tx, record, _read(record, body))
 
 
 _stats_report.checks_first = True  # type: ignore[attr-defined]
 
 
-def _domain(function: Callable[[Tx, Record, Any], Awaitable[Any]], *, checks_first: bool = True) -> Effect:
-    """An effect of node/: ``checks_first`` when it refuses before it writes anything (no savepoint needed)."""
+def _domain(function: Callable[[Tx, Record, Any], Awaitable[Any]], *, checks_first: bool = True,
+            concerns: Callable[[Tx, bytes], Awaitable[bool]] | None = None) -> Effect:  # fmt: skip
+    """An effect of node/: ``checks_first`` when it refuses before it writes anything (no savepoint needed).
+
+    ``concerns(tx, author)``: whether records of that author may concern
+    this node at all; when not, the body is not even parsed.
+    """
 
     async def effect(tx: Tx, me: bytes, record: Record, body: Any) -> None:
-        await function(tx, record, body)
+        if concerns is not None and not await concerns(tx, record.header.author):
+            return
+        await function(tx, record, _read(record, body))
 
     effect.checks_first = checks_first  # type: ignore[attr-defined]
     return effect
@@ -84,13 +98,16 @@ EFFECTS: dict[str, Effect] = {
     LotDecline.KIND: _domain(handoffs.answer_received),
     LotCancel.KIND: _domain(handoffs.answer_received),
     LotReceipt.KIND: _domain(handoffs.receipt_received, checks_first=False),
-    ItemFates.KIND: _domain(handoffs.fates_received),
+    ItemFates.KIND: _domain(handoffs.fates_received, concerns=handoffs.handed_to),
     StatsReport.KIND: _stats_report,
 }
 
 
 async def apply_effects(tx: Tx, me: bytes, record: Record, body: Any) -> None:
     """Apply what ``record`` changes here; a rule it breaks undoes its effect alone and raises an alert.
+
+    ``body``: the record's parsed body, or None when it was checked on a
+    worker process (then parsed here, only if an effect needs it).
 
     The record itself stays held (its author's log must stay whole); only
     its effect is refused, with the rule's code, for the admin to see.

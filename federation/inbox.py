@@ -75,7 +75,7 @@ class _Verdict(NamedTuple):
     """An item after the first pass: its record (None if it could not be read), body for effects, refusal."""
 
     record: Record | None
-    body: Any = None  # parsed once, kept only when the kind has an effect
+    body: Any = None  # parsed once, kept only when the kind has an effect (PARSED: parsed on a worker, not kept)
     refusal: _Refusal | None = None
 
 
@@ -108,6 +108,8 @@ def _check(entry: bytes, sealed: bytes | None, key: SigningKey) -> _Verdict:
     return _Verdict(record, body if header.kind in EFFECTS else None)
 
 
+# A verdict's body checked on a worker process: valid, and parsed again only if an effect needs it.
+PARSED = True
 # A record crosses between processes as a plain tuple: pickling the dataclass costs four times more.
 _Packed = tuple[bytes, bytes, bytes, tuple, bytes, bytes | None]
 _keys: dict[bytes, SigningKey] = {}
@@ -123,7 +125,8 @@ def _check_chunk(seed: bytes, items: list[tuple[bytes, bytes | None]]) -> list[t
         record, body, refusal = _check(entry, sealed, key)
         packed = None if record is None else (record.envelope, record.header_bytes, record.signature,
                                               tuple(record.header), record.id, record.content)  # fmt: skip
-        out.append((packed, body, refusal))
+        # The body was checked here; sending it back costs more than parsing it again where an effect needs it.
+        out.append((packed, PARSED if body is not None else None, refusal))
     return out
 
 
@@ -348,7 +351,7 @@ class _Receiving:
                 if body is not None:
                     if record.header.kind in _TRUST_KINDS:  # the last of the segment
                         await self._flush(relays)
-                    await apply_effects(tx, self.me, record, body)
+                    await apply_effects(tx, self.me, record, None if body is PARSED else body)
                     if record.header.kind in _TRUST_KINDS:
                         peers.clear()
                 if outcome.outcome == "new":

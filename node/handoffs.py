@@ -346,6 +346,19 @@ async def record_receipt(tx: Tx, offer: bytes, receipt: ReceiptInput, *, operato
 # fates flowing back ---------------------------------------------------------
 
 
+async def handed_to(tx: Tx, node: bytes) -> bool:
+    """Whether this node ever offered anything to ``node`` (so that fates it reports may be about our items).
+
+    Looked up once per transaction: only this node's own offers change it,
+    never a record it receives.
+    """
+    key = ("handed to", node)
+    if key not in tx.memo:
+        tx.memo[key] = await tx.value("SELECT 1 FROM handoffs WHERE direction = 'out' AND peer = ? LIMIT 1",
+                                      (node,)) is not None  # fmt: skip
+    return tx.memo[key]
+
+
 async def fates_received(tx: Tx, record: Record, body: ItemFates) -> int:
     """Fates of items this node handed to the record's author: keep them, forward them to our origin.
 
@@ -361,11 +374,7 @@ async def fates_received(tx: Tx, record: Record, body: ItemFates) -> int:
                      (body.corrects, reporter))  # fmt: skip
         forwarded = {r["origin"]: r["forwarded"] for r in await tx.all(
             "SELECT origin, forwarded FROM fates_forwarded WHERE source = ?", (body.corrects,))}  # fmt: skip
-    handed = ("handed to", reporter)  # only this node's own offers add to it, never a record it receives
-    if handed not in tx.memo:
-        tx.memo[handed] = await tx.value("SELECT 1 FROM handoffs WHERE direction = 'out' AND peer = ? LIMIT 1",
-                                         (reporter,)) is not None  # fmt: skip
-    if not forwarded and not tx.memo[handed]:
+    if not forwarded and not await handed_to(tx, reporter):
         return 0  # this node never handed anything to the reporter (a hub or national reading the fates of others)
     gids = [f.gid for f in body.fates]
     ours = {r["gid"]: r for r in await tx.all(

@@ -253,13 +253,17 @@ async def test_big_batches_are_checked_on_workers_with_the_same_outcome(tmp_path
                     rows = await db.all("SELECT author, seq, id, envelope, content FROM log_records ORDER BY author, seq")
                     sealed = await db.all("SELECT record_id, sealed FROM sealed ORDER BY record_id")
                     queued = await db.all("SELECT peer, record_id FROM outbox ORDER BY id")
-                outcomes.append((results, [tuple(r) for r in rows], [tuple(r) for r in sealed], [tuple(r) for r in queued]))
+                    # the effects ran the same (A's reports, A not certified: refused as not_a_member)
+                    effects = await db.all("SELECT kind, reason, author FROM alerts WHERE kind = 'refused_effect'")
+                outcomes.append((results, [tuple(r) for r in rows], [tuple(r) for r in sealed], [tuple(r) for r in queued],
+                                 [tuple(r) for r in effects]))  # fmt: skip
             finally:
                 await store.close()
     finally:
         inbox.stop_workers()
     assert outcomes[0] == outcomes[1]
-    results, rows, sealed, queued = outcomes[0]
+    results, rows, sealed, queued, effects = outcomes[0]
+    assert effects == [("refused_effect", "not_a_member", A.public.raw)]  # folded: one alert an hour
     assert results == ([ACCEPTED] * 100 + [("refused", "bad_signature", None), ("refused", "gap", 100)]
                        + [ACCEPTED] * 20 + [("refused", "bad_entry", None)])  # fmt: skip
     assert len(rows) == 120 and all(row[4] is not None for row in rows if row[0] == A.public.raw)
