@@ -26,7 +26,7 @@ from node.config import Node, load_node, load_node_rotating, next_key, retire_ke
 from node.errors import ConfigError, DomainError, Invalid, NodeError
 from node.exports import CSV_EXPORTS, nwipe_customers, write_csv
 from node.settings import get_setting
-from node.store import Store, restore as restore_database
+from node.store import Store, Tx, restore as restore_database
 from protocol.kinds import KeyRotation, NodeDescriptor
 from protocol.log import write_log
 from protocol.records import open_envelope
@@ -78,24 +78,24 @@ async def daily_upkeep(store: Store, *, today: date | None = None) -> None:
         has_hub = await db.value("SELECT 1 FROM peers WHERE relation = 'upstream' AND state = 'active' LIMIT 1")
         published = json.loads(await get_setting(db, "publication_policy"))["stats"] != "none"
         due = await due_reports(db, today, store.key.public.raw) if has_hub and published else []
-    for period in due:
-        try:
-            async with store.transaction() as tx:
-                await publish_report(tx, period)
-        except NodeError as exc:
-            logger.warning("statistics report %s not sent: %s", period, exc.message)
+    await _sign_each(store, due, publish_report, "statistics report")
     async with store.transaction() as tx:
         await renew_certificates(tx)
     async with store.reader() as db:
         me = store.key.public.raw
         has_members = any(c.role == "member" for c in await certificates(db, await own_keys(db, me)))
         summaries = await due_summaries(db, today, me) if has_members else []
-    for period in summaries:
+    await _sign_each(store, summaries, sign_summary, "regional summary")
+
+
+async def _sign_each(store: Store, periods: list[str], sign: Callable[[Tx, str], Awaitable[Any]], what: str) -> None:
+    """Sign each period's record in its own transaction; one that cannot be signed today is tried tomorrow."""
+    for period in periods:
         try:
             async with store.transaction() as tx:
-                await sign_summary(tx, period)
+                await sign(tx, period)
         except NodeError as exc:
-            logger.warning("regional summary %s not signed: %s", period, exc.message)
+            logger.warning("%s %s not signed: %s", what, period, exc.message)
 
 
 def with_store(args: argparse.Namespace, action: Callable[[Node, Store], Awaitable[T]]) -> T:
