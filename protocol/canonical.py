@@ -116,6 +116,26 @@ def _key_bytes(key: str) -> bytes:
 
 
 def _normalise(value: Any, depth: int) -> Any:
+    # The exact built-in types first (most of a body); anything else (subclasses, tuples, bytearray...)
+    # goes through the general rules below.
+    kind = type(value)
+    if kind is str or kind is bytes or kind is bool or value is None:
+        return value
+    if kind is int:
+        if not _INT_MIN <= value <= _INT_MAX:
+            raise EncodingError(Reason.FORBIDDEN_TYPE, "integer out of the 64-bit range")
+        return value
+    if kind is dict and depth < MAX_DEPTH:
+        for key in value:
+            if type(key) is not str:
+                return _normalise_any(value, depth)
+        return {key: _normalise(value[key], depth + 1) for key in sorted(value, key=_key_bytes)}
+    if kind is list and depth < MAX_DEPTH:
+        return [_normalise(item, depth + 1) for item in value]
+    return _normalise_any(value, depth)
+
+
+def _normalise_any(value: Any, depth: int) -> Any:
     # Order of the checks matters: bool is an int, str subclasses are str.
     if value is None or value is True or value is False:
         return value
