@@ -215,12 +215,13 @@ async def list_summaries(db: Reader, authors: Iterable[bytes], period: str | Non
 async def sign_summary(tx: Tx, period: str, *, now: int | None = None) -> Record | None:
     """Sign the summary of ``period`` when it would say something new; ``None`` when the last one still holds.
 
-    Refuses (``RuleBroken``): ``not_a_hub`` on a member node, ``not_published``
-    when the policy shares no statistics, ``period_not_ended``.
+    Refuses: ``Invalid`` (``invalid_period``) for a text that is no period;
+    ``RuleBroken`` ``not_a_hub`` on a node that admitted no member,
+    ``period_not_ended``, ``not_published`` when the policy shares no statistics.
     """
+    _, end = period_bounds(period)
     if not any(c.role == "member" for c in await certificates(tx, await own_keys(tx, tx.author))):
         raise RuleBroken("this node admitted no member: it has nothing to summarise", code="not_a_hub")
-    _, end = period_bounds(period)
     if end > (now_ms() if now is None else now):
         raise RuleBroken(f"{period} has not ended yet: its summary is signed once it has", code="period_not_ended")
     audience = await audience_for(tx, "stats")

@@ -412,8 +412,9 @@ async def test_a_few_figures_of_the_year_in_french(hub):
     assert f"2{NBSP}100{NBSP}kg confiés au recyclage" in page or f"2,1{NBSP}t confiés au recyclage" in page
     assert "2 structures membres sur 2 ont rendu compte" in page
     assert "dont 1 pour une partie de l'année seulement" in page
-    response, html = await admin.get("/network/figures?year=20x4")
-    assert response.status == 422
+    for year in ("20x4", "0000"):  # not a year; a year the calendar cannot place
+        response, html = await admin.get(f"/network/figures?year={year}")
+        assert response.status == 422, year
 
 
 # --- national ---------------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from node import national, regional
-from node.errors import DomainError
+from node.errors import DomainError, Invalid
 from node.handoffs import node_names
 from node.stats_reports import own_keys
 from protocol.keys import fingerprint
@@ -274,15 +274,17 @@ async def few_figures(request: web.Request) -> web.Response:
         return not_here(request, "hub")
     language = request.get(LANGUAGE, "fr")
     text = request.query.get("year", "").strip() or str(today().year - 1)
-    if not (len(text) == 4 and text.isdigit()):
+    try:
+        if not (len(text) == 4 and text.isdigit()):
+            raise Invalid(f"{text!r} is not a year", code="invalid_period")
+        async with request.app[STORE].reader() as db:
+            result = await regional.year_figures(db, request.app[NODE].key.public.raw, text)
+            held = {p[:4] for p in await regional.reported_periods(db)}
+    except DomainError:  # not a year, or one the calendar cannot place (0000)
         _ = translator(language)
         return page(request, "network/figures.html", status=422, year=text[:8], years=[], lines=[],
                     result=None, error=_("Choose a year, e.g. 2025."))  # fmt: skip
-    async with request.app[STORE].reader() as db:
-        result = await regional.year_figures(db, request.app[NODE].key.public.raw, text)
     categories = by_category(result.figures, translator(language))
-    async with request.app[STORE].reader() as db:
-        held = {p[:4] for p in await regional.reported_periods(db)}
     years = sorted(held | {str(today().year - n) for n in (0, 1, 2)}, reverse=True)
     return page(
         request, "network/figures.html", year=text, years=years, lines=sentences(result, language),
