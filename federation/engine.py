@@ -103,7 +103,7 @@ class Federation:
         self.client: FedClient | None = None
         self._retired_clients: dict[bytes, FedClient] = {}
         self._tasks: dict[tuple[str, bytes], asyncio.Task] = {}
-        self._wake: dict[bytes, asyncio.Event] = {}
+        self._wake: dict[tuple[str, bytes], asyncio.Event] = {}  # (loop's role, peer): what wakes it
         self._route = asyncio.Event()
         self._supervisor: asyncio.Task | None = None
         self._discovery: Discovery | None = None
@@ -144,10 +144,18 @@ class Federation:
     def _committed(self, records: list[Record]) -> None:
         self._route.set()
 
-    def wake(self, peer: bytes | None = None) -> None:
-        """Look at the queues now (after a commit that queued records for peers)."""
-        for key, event in self._wake.items():
-            if peer is None or key == peer:
+    def wake(self, peer: bytes | None = None, *, pull: bool = False) -> None:
+        """Look at the queues now (after a commit that queued records for peers).
+
+        ``pull``: pull from the upstream (and read the hubs) now as well, e.g.
+        just after joining. A node nobody can push to (no URL of its own:
+        behind NAT) pulls whenever it looks at its queues, since that is how
+        what its peers answer reaches it; any other node is pushed to, and
+        pulls only every ``Timing.pull`` seconds, to catch up what it missed.
+        """
+        pull = pull or not self.node.config.url
+        for (role, key), event in self._wake.items():
+            if (peer is None or key == peer) and (role == "send" or pull):
                 event.set()
         self._route.set()
 
@@ -220,7 +228,7 @@ class Federation:
         if peer is not None and peer.url != found.url:
             async with self.store.transaction() as tx:
                 await trust.set_peer_url(tx, key, found.url)
-            self.wake(key)
+            self.wake(key, pull=True)
 
     async def discovered(self) -> list[Found]:
         """Nodes seen on the LAN that this node does not trust yet ("add this node?")."""
@@ -336,7 +344,7 @@ class Federation:
         while True:
             try:
                 self._route.clear()
-                while await self.route():
+                while await self.route() == outbox.ROUTE_BATCH:  # fewer: none left (a later commit wakes us)
                     pass
                 async with self.store.reader() as db:
                     peers = await trust.list_peers(db, active_only=True)
@@ -359,8 +367,8 @@ class Federation:
         if task is None or task.done():
             self._tasks[(role, key)] = asyncio.create_task(loop(key), name=f"federation {role} {key.hex()[:8]}")
 
-    async def _wait(self, key: bytes, seconds: float) -> None:
-        event = self._wake.setdefault(key, asyncio.Event())
+    async def _wait(self, role: str, key: bytes, seconds: float) -> None:
+        event = self._wake.setdefault((role, key), asyncio.Event())
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(event.wait(), max(seconds, 0.0))
         event.clear()
@@ -374,11 +382,11 @@ class Federation:
                 return
             wait_ms = peer.next_attempt - now_ms()
             if wait_ms > 0:
-                await self._wait(key, wait_ms / 1000)
+                await self._wait("send", key, wait_ms / 1000)
                 continue
-            self._wake.setdefault(key, asyncio.Event()).clear()
+            self._wake.setdefault(("send", key), asyncio.Event()).clear()
             if not await self.send_once(peer):
-                await self._wait(key, self.timing.idle)
+                await self._wait("send", key, self.timing.idle)
 
     async def send_once(self, peer: trust.Peer) -> bool:
         """Push one batch to ``peer``; ``False`` when its queue was empty."""
@@ -444,7 +452,7 @@ class Federation:
                 log.info("pull from %s failed: %s", peer.name, _describe(exc))
             except Exception:  # a bug: say it, and keep the node running
                 log.exception("pull from %s failed", peer.name)
-            await self._wait(key, self.timing.pull)
+            await self._wait("pull", key, self.timing.pull)
 
     async def pull_once(self, peer: trust.Peer) -> int:
         """One round of pulling from an upstream: our own log, its log, our mailbox. Returns records received."""
@@ -539,7 +547,7 @@ class Federation:
                 log.info("reading hub %s failed: %s", peer.name, _describe(exc))
             except Exception:  # a bug: say it, and keep the node running
                 log.exception("reading hub %s failed", peer.name)
-            await self._wait(key, self.timing.read)
+            await self._wait("read", key, self.timing.read)
 
 
 def _host_ip(host: str) -> str:

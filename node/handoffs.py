@@ -26,14 +26,14 @@ import json
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, ValidationError
+from pydantic import Field, TypeAdapter, ValidationError
 
 from node.errors import Invalid, NotFound, RuleBroken
-from node.items import Category, new_gid
+from node.items import Category, ItemInput, create_items, new_gid
 from node.memberships import Membership, certificates
 from node.publication import audience_for, fates_audience
 from node.states import TERMINAL
-from node.store import Reader, Tx, now_ms
+from node.store import IN_ARRAY, Reader, Tx, as_array, now_ms
 from node.validation import Id, Input
 from protocol import canonical
 from protocol.keys import node_id
@@ -154,36 +154,27 @@ async def handoff_lines(db: Reader, offer: bytes) -> list[HandoffLine]:
 async def create_offer(tx: Tx, offer: OfferInput) -> Record:
     """Offer a lot (or items) to another node; sign it (audience: that node)."""
     await _check_recipient(tx, offer.recipient)
-    item_ids = list(offer.item_ids)
     lot_ref = None
     if offer.lot_id is not None:
         lot = await tx.one("SELECT reference FROM lots WHERE id = ?", (offer.lot_id,))
         if lot is None:
             raise NotFound(f"no lot {offer.lot_id}", code="unknown_lot")
         lot_ref = lot["reference"]
-        if not item_ids:
-            item_ids = [r[0] for r in await tx.all(
-                f"SELECT id FROM items WHERE lot_id = ? AND state NOT IN ({_TERMINAL_SQL}) ORDER BY id",
-                (offer.lot_id, *TERMINAL))]  # fmt: skip
-    if not item_ids:
-        raise Invalid("nothing to offer: choose a lot with items in stock, or items", code="empty_offer")
-    if len(set(item_ids)) != len(item_ids):
+    if len(set(offer.item_ids)) != len(offer.item_ids):
         raise Invalid("an item is listed twice", code="invalid")
-    rows = await _items(tx, item_ids)
+    rows = await _offerable(tx, lot_id=offer.lot_id, item_ids=offer.item_ids)
+    if len(rows) != len(offer.item_ids) and offer.item_ids:
+        raise NotFound("an item offered does not exist", code="unknown_item")
+    if not rows:
+        raise Invalid("nothing to offer: choose a lot with items in stock, or items", code="empty_offer")
     not_here = [r["asset_tag"] for r in rows if r["state"] in TERMINAL]
     if not_here:
         raise RuleBroken(f"not in stock here: {', '.join(not_here[:10])}", code="not_in_stock")
-    busy = await tx.all(
-        f"SELECT i.asset_tag FROM handoff_items h JOIN handoffs o ON o.offer = h.offer JOIN items i ON i.id = h.item_id"
-        f" WHERE o.direction = 'out' AND o.state IN ('offered', 'accepted') AND h.item_id IN ({_marks(item_ids)})",
-        item_ids,
-    )  # fmt: skip
+    busy = [r["asset_tag"] for r in rows if r["busy"]]
     if busy:
-        raise RuleBroken(f"already in an open offer: {', '.join(r[0] for r in busy[:10])}", code="already_offered")
-    erased = {r[0] for r in await tx.all(
-        f"SELECT DISTINCT item_id FROM erasures WHERE result = 'success' AND item_id IN ({_marks(item_ids)})", item_ids)}  # fmt: skip
+        raise RuleBroken(f"already in an open offer: {', '.join(busy[:10])}", code="already_offered")
     lines = [OfferedItem(gid=r["gid"], category=r["category"], weight_g=r["weight_g"],
-                         erasure=_erasure_state(r, r["id"] in erased), serial=r["serial"] or None,
+                         erasure=_erasure_state(r, r["erased"]), serial=r["serial"] or None,
                          donor_asset=(r["donor_asset"] or None) if offer.share_donor_asset else None,
                          brand=r["brand"] or None, model=r["model"] or None) for r in rows]  # fmt: skip
     orientations, donor_category = await _lot_context(tx, offer.lot_id or rows[0]["lot_id"])
@@ -242,16 +233,17 @@ async def receipt_received(tx: Tx, record: Record, body: LotReceipt) -> None:
         return
     if handoff.state in ("declined", "cancelled"):
         raise RuleBroken(f"a receipt for an offer that was {handoff.state}", code="not_open")
-    offered = {r[0]: r[1] for r in await tx.all("SELECT gid, item_id FROM handoff_items WHERE offer = ?", (body.offer,))}
+    offered = {r[0]: (r[1], r[2]) for r in await tx.all(
+        "SELECT h.gid, h.item_id, i.state FROM handoff_items h LEFT JOIN items i ON i.id = h.item_id WHERE h.offer = ?",
+        (body.offer,))}  # fmt: skip
     _check_counts(set(offered), body)
-    received = [offered[g] for g in body.received]
     time = record.header.time
-    await _mark_outcomes(tx, body)
+    await _mark_outcomes(tx, body, items_here=False)
     from node.workflow import move_items  # the single door to a new state
 
-    stay = [r[0] for start in range(0, len(received), 500) for r in await tx.all(
-        f"SELECT id FROM items WHERE id IN ({_marks(received[start : start + 500])}) AND state NOT IN ({_TERMINAL_SQL})",
-        (*received[start : start + 500], *TERMINAL))]  # fmt: skip
+    # what arrived leaves here, unless it already left (an item's state moved on meanwhile)
+    stay = [item_id for item_id, state in map(offered.__getitem__, body.received)
+            if item_id is not None and state not in TERMINAL]  # fmt: skip
     if stay:
         await move_items(tx, stay, "transferred", detail={"offer": body.offer.hex(), "receipt": record.id.hex(),
                          "to": node_id(record.header.author)}, fate={"to": record.header.author}, at=time,
@@ -269,9 +261,9 @@ async def offer_received(tx: Tx, record: Record, body: LotOffer) -> None:
     if await tx.value("SELECT 1 FROM handoffs WHERE offer = ?", (record.id,)):
         return
     await _insert_handoff(tx, record, body, direction="in", peer=record.header.author, lot_id=None)
-    await tx.run_many("INSERT INTO handoff_items (offer, gid, line) VALUES (?, ?, ?)", [
-        (record.id, item.gid, json.dumps(item.model_dump(exclude_none=True), ensure_ascii=False, sort_keys=True)) for item in body.items
-    ])  # fmt: skip
+    lines = body.model_dump(include={"items"}, exclude_none=True)["items"]  # one call for the whole manifest
+    await tx.run_many("INSERT INTO handoff_items (offer, gid, line) VALUES (?, ?, ?)",
+                      [(record.id, line["gid"], _line_json(line)) for line in lines])  # fmt: skip
 
 
 async def answer_offer(tx: Tx, offer: bytes, *, accept: bool, reason: str = "declined",
@@ -298,46 +290,42 @@ async def record_receipt(tx: Tx, offer: bytes, receipt: ReceiptInput, *, operato
         raise RuleBroken("a receipt is recorded by the node the lot was offered to", code="not_yours")
     if handoff.state != "accepted":
         raise RuleBroken(f"this offer is {handoff.state}: accept it before receiving", code="not_open")
-    lines = {line.gid: line for line in await handoff_lines(tx, offer)}
+    lines = await _manifest_lines(tx, offer)
     body = _body(
         LotReceipt, offer=offer, received=receipt.received, missing=receipt.missing, damaged=receipt.damaged,
         extra=[ExtraItem(**e.model_dump(exclude_none=True)) for e in receipt.extra],
         units_counted=len(receipt.received) + len(receipt.extra), weight_g=receipt.weight_g, note=receipt.note,
     )  # fmt: skip
-    _check_counts(set(lines), body)
-    taken = await tx.all(f"SELECT gid FROM items WHERE gid IN ({_marks(body.received)})", body.received)
+    _check_counts(set(lines.items), body)
+    taken = await tx.all(f"SELECT gid FROM items WHERE gid IN {IN_ARRAY}", (as_array(body.received),))
     if taken:
         raise RuleBroken(f"already held here: {', '.join(r[0] for r in taken[:5])}", code="duplicate_item")
     record = await tx.append(body, audience=[handoff.peer])
-    lot_id = await _receive_lot(tx, handoff, body)
-    from node.items import ItemInput, create_items  # noqa: PLC0415  (items imports nothing of ours)
-
-    inputs, gids = [], []
-    for gid in body.received:
-        line = lines[gid].line
-        inputs.append(ItemInput(category=line["category"], weight_g=line["weight_g"], serial=_short(line.get("serial")),
-                                donor_asset=_short(line.get("donor_asset")), brand=_short(line.get("brand")),
-                                model=_short(line.get("model"))))  # fmt: skip
-        gids.append(gid)
-    for extra in body.extra:
-        inputs.append(ItemInput(category=extra.category, weight_g=extra.weight_g, serial=_short(extra.serial)))
-        gids.append(new_gid())
+    lot_id = await _receive_lot(tx, handoff, body, lines.orientations)
+    described = [{"category": line["category"], "weight_g": line["weight_g"], "serial": _short(line.get("serial")),
+                  "donor_asset": _short(line.get("donor_asset")), "brand": _short(line.get("brand")),
+                  "model": _short(line.get("model"))} for line in map(lines.items.__getitem__, body.received)]  # fmt: skip
+    described += [{"category": e.category, "weight_g": e.weight_g, "serial": _short(e.serial)} for e in body.extra]
+    try:
+        inputs = _ITEM_INPUTS.validate_python(described)  # one call for the whole lot
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        line = body.received[first["loc"][0]] if first["loc"][0] < len(body.received) else "extra"
+        raise Invalid(f"manifest line {line}: {first['msg']}", code="invalid") from exc
+    gids = [*body.received, *(new_gid() for _ in body.extra)]
     detail = json.dumps({"from": node_id(handoff.peer), "offer": offer.hex(), "receipt": record.id.hex()})
-    ids = await create_items(tx, lot_id, inputs, operator=operator, gids=gids, detail=detail) if inputs else []
-    if body.received:  # create_items gives consecutive ids, the received ones first
-        await tx.run("UPDATE items SET origin_node = ?, origin_offer = ?, origin_receipt = ? WHERE id BETWEEN ? AND ?",
-                     (handoff.peer, offer, record.id, ids[0], ids[len(body.received) - 1]))  # fmt: skip
+    origin = (handoff.peer, offer, record.id)  # the received ones; the extra ones have no provenance but this lot
+    origins = [origin] * len(body.received) + [None] * len(body.extra)
+    ids = await create_items(tx, lot_id, inputs, operator=operator, gids=gids, detail=detail, origins=origins)
     # erasures done at A travel as its signed statement in the offer
-    erased = [i for i, gid in zip(ids, body.received) if lines[gid].line.get("erasure") == "erased"]
+    erased = [i for i, gid in zip(ids, body.received) if lines.items[gid].get("erasure") == "erased"]
     tool, evidence = f"maillon {node_id(handoff.peer)[:16]}", offer.hex()
     await tx.run_many(
         "INSERT INTO erasures (item_id, method, level, tool, result, time, evidence_sha256, source)"
         " VALUES (?, 'attested by the origin node', 'clear', ?, 'success', ?, ?, 'handoff')",
         [(i, tool, record.header.time, evidence) for i in erased],
     )
-    await _mark_outcomes(tx, body)
-    await tx.run("UPDATE handoff_items SET item_id = (SELECT i.id FROM items i WHERE i.gid = handoff_items.gid)"
-                 " WHERE offer = ? AND outcome = 'received'", (offer,))  # fmt: skip
+    await _mark_outcomes(tx, body, items_here=True)
     await _set_state(tx, offer, "received", receipt=record.id, counted=body.units_counted, weighed=body.weight_g,
                      lot_id=lot_id)  # fmt: skip
     return record
@@ -380,7 +368,7 @@ async def fates_received(tx: Tx, record: Record, body: ItemFates) -> int:
     ours = {r["gid"]: r for r in await tx.all(
         f"SELECT i.id, i.gid, i.origin_node FROM items i JOIN handoff_items h ON h.item_id = i.id"
         f" JOIN handoffs o ON o.offer = h.offer WHERE o.direction = 'out' AND o.peer = ? AND h.outcome = 'received'"
-        f" AND i.gid IN ({_marks(gids)})", (reporter, *gids))}  # fmt: skip
+        f" AND i.gid IN {IN_ARRAY}", (reporter, as_array(gids)))}  # fmt: skip
     kept = [f for f in body.fates if f.gid in ours]
     if kept:
         await tx.run_many(
@@ -419,6 +407,10 @@ def _body(kind: type[Any], **fields: Any) -> Any:
         raise Invalid(f"{where}: {first['msg']}", code="invalid") from exc
 
 
+_ITEM_INPUTS = TypeAdapter(list[ItemInput])
+_line_json = json.JSONEncoder(ensure_ascii=False, sort_keys=True).encode  # one encoder for every manifest line
+
+
 def _short(text: str | None) -> str | None:
     """Manifest text (up to 500 characters) as an item field (up to 200)."""
     return text[:200] if text else None
@@ -428,17 +420,27 @@ def _marks(values: list[Any]) -> str:
     return ", ".join("?" * len(values)) or "NULL"
 
 
-async def _items(tx: Tx, item_ids: list[int]) -> list[Any]:
-    rows = []
-    for start in range(0, len(item_ids), 500):
-        chunk = item_ids[start : start + 500]
-        rows += await tx.all(
-            "SELECT id, gid, asset_tag, state, category, weight_g, serial, donor_asset, brand, model, storage, lot_id"
-            f" FROM items WHERE id IN ({_marks(chunk)})", chunk)  # fmt: skip
-    if len(rows) != len(item_ids):
-        raise NotFound("an item offered does not exist", code="unknown_item")
-    order = {item_id: n for n, item_id in enumerate(item_ids)}
-    return sorted(rows, key=lambda r: order[r["id"]])
+_OFFERABLE = (
+    "SELECT i.id, i.gid, i.asset_tag, i.state, i.category, i.weight_g, i.serial, i.donor_asset, i.brand, i.model,"
+    " i.storage, i.lot_id, EXISTS (SELECT 1 FROM erasures e WHERE e.item_id = i.id AND e.result = 'success') AS erased,"
+    " EXISTS (SELECT 1 FROM handoff_items h JOIN handoffs o ON o.offer = h.offer WHERE h.item_id = i.id"
+    " AND o.direction = 'out' AND o.state IN ('offered', 'accepted')) AS busy FROM items i"
+)  # fmt: skip
+
+
+async def _offerable(db: Reader, *, lot_id: int | None, item_ids: list[int]) -> list[Any]:
+    """The items an offer lists, with whether each is erased and already in an open offer.
+
+    The items chosen, in their order (those that do not exist left out), else the lot's items still here.
+    """
+    if item_ids:
+        rows = await db.all(f"{_OFFERABLE} WHERE i.id IN {IN_ARRAY}", (as_array(item_ids),))
+        order = {item_id: n for n, item_id in enumerate(item_ids)}
+        return sorted(rows, key=lambda r: order[r["id"]])
+    if lot_id is None:
+        return []
+    return await db.all(f"{_OFFERABLE} WHERE i.lot_id = ? AND i.state NOT IN ({_TERMINAL_SQL}) ORDER BY i.id",
+                        (lot_id, *TERMINAL))  # fmt: skip
 
 
 def _erasure_state(row: Any, erased: bool) -> Literal["erased", "not_applicable", "pending"]:
@@ -522,16 +524,39 @@ def _check_counts(manifest: set[str], body: LotReceipt) -> None:
         )  # fmt: skip
 
 
-async def _mark_outcomes(tx: Tx, body: LotReceipt) -> None:
-    """Every line received (the receipt was checked to cover the manifest), then the exceptions."""
-    await tx.run("UPDATE handoff_items SET outcome = 'received', damaged = 0 WHERE offer = ?", (body.offer,))
-    await tx.run_many("UPDATE handoff_items SET outcome = 'missing' WHERE offer = ? AND gid = ?",
+async def _mark_outcomes(tx: Tx, body: LotReceipt, *, items_here: bool) -> None:
+    """Every line received (the receipt was checked to cover the manifest), then the exceptions.
+
+    ``items_here``: B's side, where the received lines now point at the items just made (by their gid).
+    """
+    if items_here:
+        await tx.run("UPDATE handoff_items SET outcome = 'received', damaged = 0,"
+                     " item_id = (SELECT i.id FROM items i WHERE i.gid = handoff_items.gid) WHERE offer = ?",
+                     (body.offer,))  # fmt: skip
+    else:
+        await tx.run("UPDATE handoff_items SET outcome = 'received', damaged = 0 WHERE offer = ?", (body.offer,))
+    missing = "outcome = 'missing', item_id = NULL" if items_here else "outcome = 'missing'"
+    await tx.run_many(f"UPDATE handoff_items SET {missing} WHERE offer = ? AND gid = ?",
                       [(body.offer, g) for g in body.missing])  # fmt: skip
     await tx.run_many("UPDATE handoff_items SET damaged = 1 WHERE offer = ? AND gid = ?",
                       [(body.offer, g) for g in body.damaged])  # fmt: skip
 
 
-async def _receive_lot(tx: Tx, handoff: Handoff, body: LotReceipt) -> int:
+@dataclass(frozen=True, slots=True)
+class _Manifest:
+    items: dict[str, dict[str, Any]]  # gid: the manifest line
+    orientations: list[str]
+
+
+async def _manifest_lines(tx: Tx, offer: bytes) -> _Manifest:
+    """B's side: the offer's manifest and orientations, from the signed offer (the lines kept here if not held)."""
+    signed = await _content(tx, offer)
+    if signed is None:
+        return _Manifest({line.gid: line.line for line in await handoff_lines(tx, offer)}, [])
+    return _Manifest({line["gid"]: line for line in signed["items"]}, signed.get("orientations", []))
+
+
+async def _receive_lot(tx: Tx, handoff: Handoff, body: LotReceipt, orientations: list[str]) -> int:
     """The lot the received items belong to here: source ``handoff``, counted and weighed."""
     base = f"{handoff.lot_ref[:80]} ({node_id(handoff.peer)[:6]})"
     reference, n = base, 1
@@ -541,16 +566,9 @@ async def _receive_lot(tx: Tx, handoff: Handoff, body: LotReceipt) -> int:
     return await tx.run(
         "INSERT INTO lots (reference, source, declared_units, declared_weight_g, counted_units, weighed_g, received_on,"
         " orientations, created) VALUES (?, 'handoff', ?, ?, ?, ?, date('now'), ?, ?)",
-        (reference, handoff.units, handoff.weight_g, body.units_counted, body.weight_g,
-         await _offer_orientations(tx, handoff.offer), now_ms()),
+        (reference, handoff.units, handoff.weight_g, body.units_counted, body.weight_g, json.dumps(orientations),
+         now_ms()),
     )  # fmt: skip
-
-
-async def _offer_orientations(tx: Tx, offer: bytes) -> str:
-    content = await tx.value("SELECT content FROM log_records WHERE id = ?", (offer,))
-    if content is None:
-        return "[]"
-    return json.dumps(canonical.decode(content).get("orientations", []))
 
 
 # reading, for the command line and the pages --------------------------------
@@ -708,12 +726,9 @@ async def manifest(db: Reader, offer: bytes) -> list[ManifestLine]:
     signed = {line["gid"]: line for line in (body or {}).get("items", [])}
     lines = await handoff_lines(db, offer)
     ids = [line.item_id for line in lines if line.item_id is not None]
-    here: dict[int, Any] = {}
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        for row in await db.all("SELECT id, asset_tag, category, weight_g, serial, donor_asset, brand, model"
-                                f" FROM items WHERE id IN ({_marks(chunk)})", chunk):  # fmt: skip
-            here[row["id"]] = row
+    here = {row["id"]: row for row in await db.all(
+        f"SELECT id, asset_tag, category, weight_g, serial, donor_asset, brand, model FROM items WHERE id IN {IN_ARRAY}",
+        (as_array(ids),))}  # fmt: skip
     found = []
     for line in lines:
         item = here.get(line.item_id) if line.item_id is not None else None
@@ -841,33 +856,13 @@ async def preview_offer(db: Reader, *, lot_id: int | None = None, item_ids: list
         if lot is None:
             raise NotFound(f"no lot {lot_id}", code="unknown_lot")
         lot_ref, orientations = lot["reference"], tuple(json.loads(lot["orientations"] or "[]"))
-    columns = "id, gid, asset_tag, state, category, weight_g, serial, brand, model, storage"
-    if item_ids:
-        rows = []
-        for start in range(0, len(item_ids), 500):
-            chunk = item_ids[start : start + 500]
-            rows += await db.all(f"SELECT {columns} FROM items WHERE id IN ({_marks(chunk)})", chunk)
-        order = {item_id: n for n, item_id in enumerate(item_ids)}
-        rows.sort(key=lambda r: order[r["id"]])
-    elif lot_id is not None:
-        rows = await db.all(f"SELECT {columns} FROM items WHERE lot_id = ? AND state NOT IN ({_TERMINAL_SQL})"
-                            " ORDER BY id", (lot_id, *TERMINAL))  # fmt: skip
+    rows = await _offerable(db, lot_id=lot_id, item_ids=item_ids or [])
+    if lot_id is not None and not item_ids:
         left_out = await db.value(f"SELECT count(*) FROM items WHERE lot_id = ? AND state IN ({_TERMINAL_SQL})",
                                   (lot_id, *TERMINAL))  # fmt: skip
-    else:
-        rows = []
-    ids = [r["id"] for r in rows]
-    erased, busy = set(), set()
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        erased |= {r[0] for r in await db.all(
-            f"SELECT DISTINCT item_id FROM erasures WHERE result = 'success' AND item_id IN ({_marks(chunk)})", chunk)}  # fmt: skip
-        busy |= {r[0] for r in await db.all(
-            "SELECT h.item_id FROM handoff_items h JOIN handoffs o ON o.offer = h.offer WHERE o.direction = 'out'"
-            f" AND o.state IN ('offered', 'accepted') AND h.item_id IN ({_marks(chunk)})", chunk)}  # fmt: skip
     lines = [PreviewLine(r["id"], r["gid"], r["asset_tag"], r["state"], r["category"], r["weight_g"],
-                         _erasure_state(r, r["id"] in erased), r["serial"] or None, r["brand"] or None,
-                         r["model"] or None, r["id"] in busy) for r in rows]  # fmt: skip
+                         _erasure_state(r, r["erased"]), r["serial"] or None, r["brand"] or None,
+                         r["model"] or None, bool(r["busy"])) for r in rows]  # fmt: skip
     return OfferPreview(lot_ref, orientations, lines, left_out)
 
 

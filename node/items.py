@@ -121,6 +121,7 @@ _DESCRIPTION = (
     "storage_gb", "screen_in10", "battery_pct", "weight_g", "grade",
 )  # fmt: skip
 _WEIGHT = _DESCRIPTION.index("weight_g")
+_NO_ORIGIN = (None, None, None)
 
 
 async def create_item(tx: Tx, lot_id: int | None, item: ItemInput, *, operator: str | None = None,
@@ -132,10 +133,12 @@ async def create_item(tx: Tx, lot_id: int | None, item: ItemInput, *, operator: 
 
 async def create_items(tx: Tx, lot_id: int | None, items: list[ItemInput], *, operator: str | None = None,
                        gids: list[str] | None = None, asset_tags: list[str] | None = None,
-                       detail: str = "{}") -> list[int]:  # fmt: skip
+                       detail: str = "{}", origins: list[tuple[bytes, bytes, bytes] | None] | None = None,
+                       ) -> list[int]:  # fmt: skip
     """Register items of a lot in one go (a reception); return their ids in order (consecutive).
 
     ``detail``: the JSON detail of their ``received`` event (where they came from).
+    ``origins``: per item, received from another node: (that node, its offer, our receipt).
     """
     if lot_id is not None and await tx.value("SELECT 1 FROM lots WHERE id = ?", (lot_id,)) is None:
         raise NotFound(f"no lot {lot_id}")
@@ -153,13 +156,14 @@ async def create_items(tx: Tx, lot_id: int | None, items: list[ItemInput], *, op
         if item.weight_g is None:
             values[_WEIGHT] = DEFAULT_WEIGHT_G[item.category]
         rows.append((base + n, gids[n] if gids else new_gid(), asset_tags[n] if asset_tags else f"{prefix}-{first + n:06d}",
-                     lot_id, *values, now, now))  # fmt: skip
+                     lot_id, *values, now, now, *((origins and origins[n]) or _NO_ORIGIN)))  # fmt: skip
     try:
         await tx.run_many(
-            f"INSERT INTO items (id, gid, asset_tag, lot_id, {', '.join(_DESCRIPTION)}, state, state_since, created)"
-            f" VALUES (?, ?, ?, ?, {', '.join('?' * len(_DESCRIPTION))}, 'received', ?, ?)",
+            f"INSERT INTO items (id, gid, asset_tag, lot_id, {', '.join(_DESCRIPTION)}, state, state_since, created,"
+            f" origin_node, origin_offer, origin_receipt) VALUES (?, ?, ?, ?, {', '.join('?' * len(_DESCRIPTION))},"
+            " 'received', ?, ?, ?, ?, ?)",
             rows,
-        )
+        )  # fmt: skip
     except sqlite3.IntegrityError as exc:  # a gid or an asset tag taken
         raise Invalid(f"an item of this batch already exists ({exc})", code="duplicate_item") from exc
     ids = [row[0] for row in rows]

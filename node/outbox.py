@@ -101,7 +101,10 @@ async def queue_summary(db: Reader) -> dict[bytes, tuple[int, int]]:
     return {row[0]: (row[1], row[2]) for row in rows}
 
 
-async def route_own(tx: Tx, author: bytes, *, limit: int = 5000) -> int:
+ROUTE_BATCH = 5000  # records routed in one transaction
+
+
+async def route_own(tx: Tx, author: bytes, *, limit: int = ROUTE_BATCH) -> int:
     """Queue the node's records (key ``author``) not routed yet; return how many were routed.
 
     A record goes to the node's upstream (which keeps its whole log), to the

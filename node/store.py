@@ -13,6 +13,7 @@ change and the record that shares it are committed together or not at all.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import sqlite3
 import time
@@ -32,7 +33,7 @@ from protocol.kinds import Body
 from protocol.keys import SigningKey
 from protocol.records import Record, sign_record
 
-__all__ = ["Store", "Tx", "Reader", "now_ms", "clock_at", "day_ms", "restore"]
+__all__ = ["Store", "Tx", "Reader", "now_ms", "clock_at", "day_ms", "restore", "IN_ARRAY", "as_array"]
 
 READERS = 2
 RESYNC_COUNTER = "federation.resync_required"
@@ -62,6 +63,16 @@ def clock_at(ms: int) -> Iterator[None]:
         yield
     finally:
         _CLOCK.reset(token)
+
+
+# A list bound as one parameter (``as_array``): ``WHERE id IN {IN_ARRAY}``, one statement
+# whatever the list's length (no limit on host parameters, one trip to the database's thread).
+IN_ARRAY = "(SELECT value FROM json_each(?))"
+
+
+def as_array(values: Iterable[int | str]) -> str:
+    """Numbers or texts as the one parameter of ``IN_ARRAY``."""
+    return json.dumps(list(values), ensure_ascii=False)
 
 
 def day_ms(day: date) -> int:

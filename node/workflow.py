@@ -18,7 +18,7 @@ from node.erasure import require_erased
 from node.errors import Invalid, NotFound, RuleBroken
 from node.publication import audience_for, fates_audience
 from node.states import FATES, STATES, STEP_STATES, can_move
-from node.store import Reader, Tx, now_ms
+from node.store import IN_ARRAY, Reader, Tx, as_array, now_ms
 from protocol import canonical
 from protocol.records import stored_header
 from node.validation import Input
@@ -49,14 +49,8 @@ class StepInput(Input):
 async def items_by_ids(db: Reader, item_ids: list[int]) -> list[Any]:
     """The rows (id, gid, asset_tag, state, weight_g...) of these items, or ``NotFound``."""
     unique = list(dict.fromkeys(item_ids))
-    rows = []
-    for start in range(0, len(unique), 500):
-        chunk = unique[start : start + 500]
-        rows += await db.all(
-            f"SELECT id, gid, asset_tag, state, category, weight_g, origin_node FROM items"
-            f" WHERE id IN ({', '.join('?' * len(chunk))})",
-            chunk,
-        )
+    rows = await db.all("SELECT id, gid, asset_tag, state, category, weight_g, origin_node FROM items"
+                        f" WHERE id IN {IN_ARRAY}", (as_array(unique),))  # fmt: skip
     if len(rows) != len(unique):
         missing = sorted(set(unique) - {r["id"] for r in rows})
         raise NotFound(f"no item {', '.join(map(str, missing[:10]))}")
@@ -114,20 +108,22 @@ async def move_items(tx: Tx, item_ids: list[int], state: str, *, step: str | Non
         await require_erased(tx, [r["id"] for r in rows], action="send to recycling" if state == "recycled" else "hand over")
     time = at if at is not None else now_ms()
     detail_json = json.dumps(detail or {}, ensure_ascii=False, sort_keys=True)
+    # A fate is signed first, so that each event is written once, with the record that states it.
+    signed = await _publish_fates(tx, rows, state, time, fate or {}) if state in FATES else [None] * len(rows)
     base = await tx.value("SELECT coalesce(max(id), 0) + 1 FROM events")  # the one writer: ids taken in a block
     event_ids = list(range(base, base + len(rows)))
     await tx.run_many(
-        "INSERT INTO events (id, item_id, time, state, step, detail, operator) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [(event_id, row["id"], time, state, step, detail_json, operator) for event_id, row in zip(event_ids, rows)],
-    )
-    await tx.run_many("UPDATE items SET state = ?, state_since = ? WHERE id = ?", [(state, time, r["id"]) for r in rows])
-    if state in FATES:
-        await _publish_fates(tx, rows, state, time, event_ids, fate or {})
+        "INSERT INTO events (id, item_id, time, state, step, detail, operator, record_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [(event_id, row["id"], time, state, step, detail_json, operator, record_id)
+         for event_id, row, record_id in zip(event_ids, rows, signed)],
+    )  # fmt: skip
+    await tx.run(f"UPDATE items SET state = ?, state_since = ? WHERE id IN {IN_ARRAY}",
+                 (state, time, as_array(r["id"] for r in rows)))  # fmt: skip
     return event_ids
 
 
-async def _publish_fates(tx: Tx, rows: list[Any], state: str, time: int, event_ids: list[int],
-                         fate: dict[str, Any]) -> None:  # fmt: skip
+async def _publish_fates(tx: Tx, rows: list[Any], state: str, time: int, fate: dict[str, Any]) -> list[bytes]:
+    """Sign the items' fates; the id of the record stating each row's fate, in the order of ``rows``."""
     fates = []
     for row in rows:
         extra = dict(fate)
@@ -138,14 +134,17 @@ async def _publish_fates(tx: Tx, rows: list[Any], state: str, time: int, event_i
     # for items another node handed over, that node: their fates flow back to it.
     policy = await audience_for(tx, "fates")
     groups: dict[bytes | None, list[tuple[Fate, int]]] = {}
-    for row, fate_, event_id in zip(rows, fates, event_ids):
-        groups.setdefault(row["origin_node"], []).append((fate_, event_id))
+    for n, (row, fate_) in enumerate(zip(rows, fates)):
+        groups.setdefault(row["origin_node"], []).append((fate_, n))
+    signed: list[bytes] = [b""] * len(rows)
     for origin, group in groups.items():
         audience = fates_audience(policy, tx.author, origin)
         for start in range(0, len(group), 20000):
             chunk = group[start : start + 20000]
             record = await tx.append(ItemFates(fates=[f for f, _ in chunk]), audience=audience, at=time)
-            await tx.run_many("UPDATE events SET record_id = ? WHERE id = ?", [(record.id, e) for _, e in chunk])
+            for _, n in chunk:
+                signed[n] = record.id
+    return signed
 
 
 async def correct_event(tx: Tx, event_id: int, reason: str, operator: str | None = None) -> int:

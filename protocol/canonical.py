@@ -92,18 +92,39 @@ def _plain(value: Any, depth: int) -> bool:
     if kind is dict:
         if depth >= MAX_DEPTH:
             return False
-        previous = b""
-        for key, item in value.items():
-            if type(key) is not str:
-                return False
-            key_bytes = _key_bytes(key)
-            if key_bytes <= previous:
-                return False
-            previous = key_bytes
+        keys = tuple(value)
+        ordered = _ORDERED.get(keys)
+        if ordered is None:
+            ordered = _in_order(keys)
+            if len(keys) <= _KEYS_CACHED and len(_ORDERED) < _SHAPES_CACHED:
+                _ORDERED[keys] = ordered
+        if not ordered:
+            return False
+        for item in value.values():
             if type(item) not in _SCALARS and not _plain(item, depth + 1):
                 return False
         return True
     return kind in _SCALARS
+
+
+# The shapes of maps met so far (their keys, in the order they came): the records of a kind
+# share a few, so that a map's keys are checked (or sorted) once per shape, not once per map.
+_KEYS_CACHED = 32  # keys of larger maps are checked every time
+_SHAPES_CACHED = 4096
+_ORDERED: dict[tuple, bool] = {}  # keys as decoded -> text keys in canonical order
+_ORDER: dict[tuple, tuple[str, ...]] = {}  # text keys as given -> the same keys in canonical order
+
+
+def _in_order(keys: tuple) -> bool:
+    previous = b""
+    for key in keys:
+        if type(key) is not str:
+            return False
+        key_bytes = _key_bytes(key)
+        if key_bytes <= previous:
+            return False
+        previous = key_bytes
+    return True
 
 
 def _refuse_ext(code: int, payload: bytes) -> Any:
@@ -126,10 +147,25 @@ def _normalise(value: Any, depth: int) -> Any:
             raise EncodingError(Reason.FORBIDDEN_TYPE, "integer out of the 64-bit range")
         return value
     if kind is dict and depth < MAX_DEPTH:
-        for key in value:
-            if type(key) is not str:
-                return _normalise_any(value, depth)
-        return {key: _normalise(value[key], depth + 1) for key in sorted(value, key=_key_bytes)}
+        keys = tuple(value)
+        order = _ORDER.get(keys)
+        if order is None:
+            for key in keys:
+                if type(key) is not str:
+                    return _normalise_any(value, depth)
+            order = tuple(sorted(keys, key=_key_bytes))
+            if len(keys) <= _KEYS_CACHED and len(_ORDER) < _SHAPES_CACHED:
+                _ORDER[keys] = order
+        out = {}
+        for key in order:  # the scalars inline: a call per value costs more than the check
+            item = value[key]
+            kind = type(item)
+            if (kind is str or kind is bytes or item is None or kind is bool
+                    or (kind is int and _INT_MIN <= item <= _INT_MAX)):  # fmt: skip
+                out[key] = item
+            else:
+                out[key] = _normalise(item, depth + 1)
+        return out
     if kind is list and depth < MAX_DEPTH:
         return [_normalise(item, depth + 1) for item in value]
     return _normalise_any(value, depth)

@@ -27,7 +27,7 @@ from node.store import Store
 from node.workflow import correct_event, move_items
 from protocol import canonical
 from protocol.keys import SigningKey
-from protocol.kinds import LotReceipt, MembershipCertificate
+from protocol.kinds import LotOffer, LotReceipt, MembershipCertificate, OfferedItem
 from protocol.records import Record, open_entry
 from protocol.seal import encryption_key, seal
 
@@ -240,6 +240,29 @@ async def test_bad_offers_and_receipts_are_refused_and_change_nothing(nodes):
         alert = await db.one("SELECT kind, reason FROM alerts WHERE author = ?", (other.raw,))
         assert await db.value("SELECT 1 FROM log_records WHERE id = ?", (forged.id,))
     assert tuple(alert) == ("refused_effect", "not_addressee")
+
+
+async def test_a_manifest_line_no_item_can_hold_is_refused_at_the_receipt(nodes):
+    hub, member = nodes["hub"], nodes["member"]
+    await sync_logs(hub, member)
+    # valid in the protocol (weights up to 10**12 g), beyond what an item here may weigh (10**7 g)
+    lines = [OfferedItem(gid="0192e0c0-0000-7000-8000-000000000001", category="other", weight_g=2 * 10**7,
+                         erasure="not_applicable")]  # fmt: skip
+    async with hub.store.transaction() as tx:
+        offer = await tx.append(LotOffer(lot_ref="PORTIQUE", recipient=member.raw, items=lines, units=1,
+                                         weight_g=2 * 10**7, orientations=[], expires=2**50), audience=[member.raw])  # fmt: skip
+    assert [r.status for r in await carry([offer], hub, member)] == ["accepted"]
+    await signed(member, lambda tx: handoffs.answer_offer(tx, offer.id, accept=True))
+    async with member.store.reader() as db:
+        head = await db.value("SELECT max(seq) FROM log_records WHERE author = ?", (member.raw,))
+    with pytest.raises(Invalid, match="manifest line 0192e0c0-0000-7000-8000-000000000001") as refused:
+        await signed(member, lambda tx: handoffs.record_receipt(
+            tx, offer.id, handoffs.ReceiptInput(received=[lines[0].gid], weight_g=2 * 10**7)))  # fmt: skip
+    assert refused.value.code == "invalid"
+    async with member.store.reader() as db:  # nothing signed, nothing held
+        assert await db.value("SELECT count(*) FROM items") == 0
+        assert await db.value("SELECT max(seq) FROM log_records WHERE author = ?", (member.raw,)) == head
+        assert (await handoffs.get_handoff(db, offer.id)).state == "accepted"
 
 
 async def test_a_cancel_wins_over_an_accept_that_crossed_it(nodes):

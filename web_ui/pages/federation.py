@@ -376,7 +376,7 @@ async def join_hub(request: web.Request) -> web.Response:
                            entered=entered)  # fmt: skip
     fed = request.app.get(FEDERATION)
     if fed is not None:
-        fed.wake()
+        fed.wake(pull=True)  # the hub's log (our certificate among it) now, not at the next pull
     raise web.HTTPSeeOther("/federation?done=joined#peers-title")
 
 
@@ -438,6 +438,6 @@ async def add_discovered(request: web.Request) -> web.Response:
         return await _page(request, status=422, form="discovered", error=_refusal(_, headline, code, detail),
                            entered=entered)  # fmt: skip
     assert fed is not None
-    fed.wake()
+    fed.wake(pull=True)
     raise web.HTTPSeeOther("/federation?done=added#peers-title")
 
