@@ -34,7 +34,7 @@ import aiohttp
 from node import outbox, peers as trust, transparency
 from node.config import Node
 from node.replica import Held, head, held_ids, latest_of_kind, save_sealed
-from node.store import Store, now_ms
+from node.store import Store, Tx, now_ms
 from protocol import canonical
 from protocol.errors import KeyRefused, ProtocolError, Reason
 from protocol.keys import SigningKey, node_id, parse_node_id
@@ -119,6 +119,7 @@ class Federation:
             self._session = aiohttp.ClientSession()
         self.client = FedClient(self._session, self.key)
         self._retired_clients = {raw: FedClient(self._session, key) for raw, key in self.retired.items()}
+        self.store.before_commit.append(self._route_records)
         self.store.on_commit.append(self._committed)
         if self.store.writes_held and not await self.resync():
             task = asyncio.create_task(self._resync_until_done(), name="federation resync")
@@ -129,6 +130,8 @@ class Federation:
         await self._start_discovery()
 
     async def stop(self) -> None:
+        with contextlib.suppress(ValueError):
+            self.store.before_commit.remove(self._route_records)
         with contextlib.suppress(ValueError):
             self.store.on_commit.remove(self._committed)
         if self._discovery is not None:
@@ -141,8 +144,15 @@ class Federation:
         if self._own_session and self._session is not None:
             await self._session.close()
 
+    async def _route_records(self, tx: Tx) -> None:
+        """In the transaction that signed records: queue them for their peers (a hub: make them leaves)."""
+        await outbox.route_own(tx, self.me)
+        if self.keeps_log:
+            await transparency.append_own(tx, self.me)
+
     def _committed(self, records: list[Record]) -> None:
-        self._route.set()
+        """Records signed here were committed, routed already (``_route_records``): send them now."""
+        self._wake_loops(None, pull=False)
 
     def wake(self, peer: bytes | None = None, *, pull: bool = False) -> None:
         """Look at the queues now (after a commit that queued records for peers).
@@ -153,11 +163,14 @@ class Federation:
         what its peers answer reaches it; any other node is pushed to, and
         pulls only every ``Timing.pull`` seconds, to catch up what it missed.
         """
+        self._wake_loops(peer, pull=pull)
+        self._route.set()
+
+    def _wake_loops(self, peer: bytes | None, *, pull: bool) -> None:
         pull = pull or not self.node.config.url
         for (role, key), event in self._wake.items():
             if (peer is None or key == peer) and (role == "send" or pull):
                 event.set()
-        self._route.set()
 
     async def heard_from(self, peer: trust.Peer) -> None:
         """A valid signed request from ``peer``: it is up; reset its back-off and send to it now."""
@@ -326,9 +339,13 @@ class Federation:
     # routing ----------------------------------------------------------------
 
     async def route(self) -> int:
-        """Queue this node's new records for their peers; return how many records were routed.
+        """Queue this node's records not routed yet for their peers; return how many records were routed.
 
         A hub or national node also makes them leaves of its transparency log.
+        What this process signs is routed in its own transaction
+        (``_route_records``); this catches up the rest: records signed by
+        another process on the same database (a command), or while the
+        federation was not running.
         """
         async with self.store.transaction() as tx:
             routed = await outbox.route_own(tx, self.me)

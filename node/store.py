@@ -19,7 +19,7 @@ import sqlite3
 import time
 from datetime import UTC, date, datetime
 from datetime import time as dtime
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from pathlib import Path
@@ -188,8 +188,12 @@ class Store:
         for reader in readers:
             self._readers.put_nowait(reader)
         self._closed = False
+        # Run in a transaction that appended records to the node's log, just
+        # before its commit: the federation queues them for its peers, so that
+        # the records and their outbox rows are committed together.
+        self.before_commit: list[Callable[[Tx], Awaitable[None]]] = []
         # Called after a commit that appended records to the node's log (the
-        # federation routes them); plain callbacks, they must not block.
+        # federation sends them); plain callbacks, they must not block.
         self.on_commit: list[Callable[[list[Record]], None]] = []
         # Set after a restore: no record may be signed until the node's own
         # log is caught up from its hub (else the log forks). See ``restore``.
@@ -238,6 +242,9 @@ class Store:
             tx = Tx(self._writer, self.key, self.writes_held)
             try:
                 yield tx
+                if tx.records:
+                    for hook in self.before_commit:
+                        await hook(tx)
             except BaseException:
                 await self._writer.rollback()
                 raise

@@ -49,6 +49,34 @@ async def test_an_error_rolls_back_everything_including_the_log(store):
         assert await db.value("SELECT count(*) FROM log_records") == 0
 
 
+async def test_before_commit_hooks_run_inside_a_transaction_that_signed_and_can_undo_it(store):
+    seen = []
+
+    async def queue(tx):  # what the federation does: rows about the records, in their transaction
+        seen.append([r.header.seq for r in tx.records])
+        await tx.run("INSERT INTO settings (name, value) VALUES (?, '1')", (f"queued {tx.records[-1].header.seq}",))
+
+    store.before_commit.append(queue)
+    async with store.transaction() as tx:
+        await tx.run("INSERT INTO settings (name, value) VALUES ('unsigned', '1')")
+    async with store.transaction() as tx:
+        await tx.append(LogCheckpoint(tree_size=0, root=bytes(32)))
+    assert seen == [[1]]  # only the transaction that signed
+    async with store.reader() as db:
+        assert await db.value("SELECT value FROM settings WHERE name = 'queued 1'") == "1"
+
+    async def fail(tx):
+        raise RuntimeError("cannot queue")
+
+    store.before_commit.append(fail)
+    with pytest.raises(RuntimeError):
+        async with store.transaction() as tx:
+            await tx.append(LogCheckpoint(tree_size=0, root=bytes(32)))
+    async with store.reader() as db:  # the record and its rows go together, or not at all
+        assert await db.value("SELECT count(*) FROM log_records") == 1
+        assert await db.value("SELECT count(*) FROM settings WHERE name LIKE 'queued%'") == 1
+
+
 async def test_readers_are_read_only(store):
     async with store.reader() as db:
         with pytest.raises(sqlite3.OperationalError):
