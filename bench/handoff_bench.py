@@ -2,8 +2,10 @@
 
 Two nodes run in this process, each with a fresh data directory, its own
 SQLite file, its ``Federation`` and its real HTTP stack (``make_app``
-served by aiohttp on loopback); the hub and the member are pinned to each
-other with their URLs, so each pushes to the other. The hub holds one lot
+served by aiohttp on loopback), started as ``maillon run`` starts a node
+(its heap frozen once started: ``node.cli.freeze_startup_heap``); the hub
+and the member are pinned to each other with their URLs, so each pushes to
+the other, with the federation's production timing. The hub holds one lot
 of 1 350 items (the size of the State experiment): laptops, desktops and
 screens in a workshop's proportions, described, half of them erased.
 
@@ -65,6 +67,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from federation.engine import Federation, Timing  # noqa: E402
 from node import handoffs, peers as trust  # noqa: E402
+from node.cli import freeze_startup_heap  # noqa: E402
 from node.config import Config, Node, init_node, load_node  # noqa: E402
 from node.donors import DonorInput, create_donor  # noqa: E402
 from node.erasure import ErasureInput, record_erasure  # noqa: E402
@@ -141,6 +144,7 @@ async def start(root: Path, name: str, role: str) -> Side:
     runner = web.AppRunner(make_app(node, store, fed), access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port).start()
+    freeze_startup_heap()  # as ``maillon run`` does once its services started
     return Side(node, store, fed, runner)
 
 
@@ -393,7 +397,7 @@ def print_profile(profile: cProfile.Profile, limit: int = 30) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--items", type=int, default=1350)
-    parser.add_argument("--runs", type=int, default=3, help="hand-offs between fresh nodes, best of")
+    parser.add_argument("--runs", type=int, default=5, help="hand-offs between fresh nodes, best of")
     parser.add_argument("--rounds", type=int, default=5, help="rounds of the raw work after each run, best of")
     parser.add_argument("--profile", action="store_true", help="profile one more hand-off and print the hot spots")
     args = parser.parse_args()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import signal
 import sys
@@ -26,7 +27,7 @@ from protocol.keys import fingerprint, node_id, parse_node_id
 from protocol.log import verify_log
 from protocol.records import read_record_file
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "build_parser", "freeze_startup_heap"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -250,6 +251,7 @@ async def _serve_async(node: Node) -> int:
         for service in entry_points(group="maillon.services"):
             start = service.load()
             stoppers.append(await start(node, store))
+        freeze_startup_heap()
         print(f"{node.config.name}: fingerprint {node.key.public.fingerprint}", flush=True)
         print("Ctrl-C to stop.", flush=True)
         await stop.wait()
@@ -259,6 +261,19 @@ async def _serve_async(node: Node) -> int:
             await stopper()
         await store.close()
     return 0
+
+
+def freeze_startup_heap() -> None:
+    """Take what the started node holds for good (modules, templates, schemas) out of the collector's sight.
+
+    Python's full collections scan every object alive; a running node holds
+    some hundred thousand from its start, and a full collection then stalls
+    the event loop for about 50 ms in the middle of a hand-off. Frozen
+    (``gc.freeze``), they are no longer scanned: a full collection looks at
+    what the node's work allocated since, about 1 ms.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 async def _every_day(store: Store) -> None:

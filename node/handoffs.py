@@ -28,6 +28,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, TypeAdapter, ValidationError
 
+from node.erasure import needs_erasure
 from node.errors import Invalid, NotFound, RuleBroken
 from node.items import Category, ItemInput, create_items, new_gid
 from node.memberships import Membership, certificates
@@ -444,8 +445,6 @@ async def _offerable(db: Reader, *, lot_id: int | None, item_ids: list[int]) -> 
 
 
 def _erasure_state(row: Any, erased: bool) -> Literal["erased", "not_applicable", "pending"]:
-    from node.erasure import needs_erasure  # noqa: PLC0415
-
     if erased:
         return "erased"
     return "pending" if needs_erasure(row["category"], row["storage"]) else "not_applicable"

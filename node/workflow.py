@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import Field, TypeAdapter
 
 from node.erasure import require_erased
 from node.errors import Invalid, NotFound, RuleBroken
@@ -122,14 +122,14 @@ async def move_items(tx: Tx, item_ids: list[int], state: str, *, step: str | Non
     return event_ids
 
 
+_FATES = TypeAdapter(list[Fate])  # a batch's fates checked in one call
+
+
 async def _publish_fates(tx: Tx, rows: list[Any], state: str, time: int, fate: dict[str, Any]) -> list[bytes]:
     """Sign the items' fates; the id of the record stating each row's fate, in the order of ``rows``."""
-    fates = []
-    for row in rows:
-        extra = dict(fate)
-        if state in ("recycled", "dismantled") and "weight_g" not in extra:
-            extra["weight_g"] = row["weight_g"]
-        fates.append(Fate(gid=row["gid"], fate=state, time=time, **extra))
+    weighed = state in ("recycled", "dismantled") and "weight_g" not in fate
+    fates = _FATES.validate_python([{"gid": row["gid"], "fate": state, "time": time, **fate,
+                                     **({"weight_g": row["weight_g"]} if weighed else {})} for row in rows])  # fmt: skip
     # Whom the publication policy shares fates with (itself alone under "none"), plus,
     # for items another node handed over, that node: their fates flow back to it.
     policy = await audience_for(tx, "fates")

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+import typing
 from pathlib import Path
 
 import pytest
+from pydantic import BaseModel
 
 from protocol import canonical
 from protocol.errors import ContentInvalid, Reason
 from protocol.kinds import (
-    KINDS, LotCancel, LotOffer, LotReceipt, MembershipCertificate, StatsReport, parse_body,
+    KINDS, LotCancel, LotOffer, LotReceipt, MembershipCertificate, OfferedItem, StatsReport, parse_body,
 )  # fmt: skip
 
 VECTORS = json.loads((Path(__file__).parents[1] / "vectors" / "records.json").read_text())
@@ -106,3 +108,33 @@ def test_unknown_kind_and_non_map_body():
     with pytest.raises(ContentInvalid) as info:
         parse_body("lot.offer/1", [1])
     assert info.value.code is Reason.BAD_CONTENT
+
+
+@pytest.mark.parametrize("value", [
+    offer(note=None),  # an optional field of the body, present with nil
+    offer(items=[{"gid": GID, "category": "laptop", "weight_g": 2000, "erasure": "erased", "serial": None}]),  # of a part
+])  # fmt: skip
+def test_an_optional_field_is_absent_never_nil(value):
+    with pytest.raises(ContentInvalid, match="never nil") as info:
+        parse_body(LotOffer.KIND, value)
+    assert info.value.code is Reason.BAD_CONTENT
+
+
+def test_no_field_defaults_to_anything_but_absent():
+    """parse_body's nil rule stands for "the body is its own canonical form" only while this holds."""
+    seen, models = set(), list(KINDS.values())
+    while models:
+        model = models.pop()
+        if model in seen:
+            continue
+        seen.add(model)
+        for name, field in model.model_fields.items():
+            assert field.is_required() or field.default is None, f"{model.__name__}.{name}"
+            models += [arg for arg in _types_in(field.annotation) if isinstance(arg, type) and issubclass(arg, BaseModel)]
+    assert OfferedItem in seen
+
+
+def _types_in(annotation):
+    yield annotation
+    for arg in typing.get_args(annotation):
+        yield from _types_in(arg)
