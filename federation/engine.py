@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import ipaddress
 import logging
+import math
 import os
 import socket
 from collections.abc import Mapping
@@ -358,11 +359,17 @@ class Federation:
     # loops ------------------------------------------------------------------
 
     async def _supervise(self) -> None:
+        clock = asyncio.get_running_loop().time
+        routed_at = -math.inf
         while True:
             try:
                 self._route.clear()
-                while await self.route() == outbox.ROUTE_BATCH:  # fewer: none left (a later commit wakes us)
-                    pass
+                # What this process signs is routed as it commits; at start, then every
+                # ``supervise`` seconds, what another process signed on the same database.
+                if clock() - routed_at >= self.timing.supervise:
+                    routed_at = clock()
+                    while await self.route() == outbox.ROUTE_BATCH:  # fewer: none left
+                        pass
                 async with self.store.reader() as db:
                     peers = await trust.list_peers(db, active_only=True)
                 for peer in peers:

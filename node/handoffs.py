@@ -40,7 +40,6 @@ from protocol import canonical
 from protocol.keys import node_id
 from protocol.kinds import (
     ExtraItem, Fate, ItemFates, LotAccept, LotCancel, LotDecline, LotOffer, LotReceipt, MembershipCertificate,
-    OfferedItem,
 )  # fmt: skip
 from protocol.records import Record
 
@@ -174,10 +173,10 @@ async def create_offer(tx: Tx, offer: OfferInput) -> Record:
     busy = [r["asset_tag"] for r in rows if r["busy"]]
     if busy:
         raise RuleBroken(f"already in an open offer: {', '.join(busy[:10])}", code="already_offered")
-    lines = [OfferedItem(gid=r["gid"], category=r["category"], weight_g=r["weight_g"],
-                         erasure=_erasure_state(r, r["erased"]), serial=r["serial"] or None,
-                         donor_asset=(r["donor_asset"] or None) if offer.share_donor_asset else None,
-                         brand=r["brand"] or None, model=r["model"] or None) for r in rows]  # fmt: skip
+    lines = [{"gid": r["gid"], "category": r["category"], "weight_g": r["weight_g"],
+              "erasure": _erasure_state(r, r["erased"]), "serial": r["serial"] or None,
+              "donor_asset": (r["donor_asset"] or None) if offer.share_donor_asset else None,
+              "brand": r["brand"] or None, "model": r["model"] or None} for r in rows]  # checked once, by LotOffer
     orientations, donor_category = await _lot_context(tx, offer.lot_id or rows[0]["lot_id"])
     now = now_ms()
     body = LotOffer(

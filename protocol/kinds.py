@@ -384,4 +384,8 @@ def _nil_in_a_map(value: Any) -> bool:
         inside = value
     else:
         return False
-    return any((type(item) is dict or type(item) is list) and _nil_in_a_map(item) for item in inside)
+    for item in inside:
+        kind = type(item)
+        if (kind is dict or kind is list) and _nil_in_a_map(item):
+            return True
+    return False
