@@ -397,7 +397,7 @@ def print_profile(profile: cProfile.Profile, limit: int = 30) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--items", type=int, default=1350)
-    parser.add_argument("--runs", type=int, default=5, help="hand-offs between fresh nodes, best of")
+    parser.add_argument("--runs", type=int, default=7, help="hand-offs between fresh nodes, best of")
     parser.add_argument("--rounds", type=int, default=5, help="rounds of the raw work after each run, best of")
     parser.add_argument("--profile", action="store_true", help="profile one more hand-off and print the hot spots")
     args = parser.parse_args()
