@@ -96,7 +96,7 @@ def _plain(value: Any, depth: int) -> bool:
         ordered = _ORDERED.get(keys)
         if ordered is None:
             ordered = _in_order(keys)
-            if len(keys) <= _KEYS_CACHED and len(_ORDERED) < _SHAPES_CACHED:
+            if _cacheable(keys) and len(_ORDERED) < _SHAPES_CACHED:
                 _ORDERED[keys] = ordered
         if not ordered:
             return False
@@ -109,10 +109,15 @@ def _plain(value: Any, depth: int) -> bool:
 
 # The shapes of maps met so far (their keys, in the order they came): the records of a kind
 # share a few, so that a map's keys are checked (or sorted) once per shape, not once per map.
-_KEYS_CACHED = 32  # keys of larger maps are checked every time
+_KEYS_CACHED = 32  # keys of larger maps (or longer keys) are checked every time
+_KEY_CACHED = 64  # characters of a key
 _SHAPES_CACHED = 4096
 _ORDERED: dict[tuple, bool] = {}  # keys as decoded -> text keys in canonical order
 _ORDER: dict[tuple, tuple[str, ...]] = {}  # text keys as given -> the same keys in canonical order
+
+
+def _cacheable(keys: tuple) -> bool:
+    return len(keys) <= _KEYS_CACHED and all(type(k) is str and len(k) <= _KEY_CACHED for k in keys)
 
 
 def _in_order(keys: tuple) -> bool:
@@ -131,8 +136,14 @@ def _refuse_ext(code: int, payload: bytes) -> Any:
     raise EncodingError(Reason.FORBIDDEN_TYPE, "ext type")
 
 
-@lru_cache(maxsize=4096)
 def _key_bytes(key: str) -> bytes:
+    # Field names are short and few: cached. Anything longer is encoded each time, so that
+    # the caches hold a bounded amount whatever maps a peer sends.
+    return _short_key_bytes(key) if len(key) <= _KEY_CACHED else msgpack.packb(key, use_bin_type=True)
+
+
+@lru_cache(maxsize=4096)
+def _short_key_bytes(key: str) -> bytes:
     return msgpack.packb(key, use_bin_type=True)
 
 
@@ -154,7 +165,7 @@ def _normalise(value: Any, depth: int) -> Any:
                 if type(key) is not str:
                     return _normalise_any(value, depth)
             order = tuple(sorted(keys, key=_key_bytes))
-            if len(keys) <= _KEYS_CACHED and len(_ORDER) < _SHAPES_CACHED:
+            if _cacheable(keys) and len(_ORDER) < _SHAPES_CACHED:
                 _ORDER[keys] = order
         out = {}
         for key in order:  # the scalars inline: a call per value costs more than the check

@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from protocol import canonical
 from protocol.canonical import MAX_DEPTH, _Reader, decode, encode
 from protocol.errors import EncodingError, ProtocolError, Reason
 
@@ -117,3 +118,17 @@ def test_single_byte_mutations_are_refused_or_decode_to_their_own_canonical_form
         return
     # A mutation may land on another valid value (5 -> 6); then it is canonical.
     assert encode(decoded) == bytes(encoded)
+
+
+def test_maps_with_long_keys_do_not_grow_the_caches():
+    """Map shapes and key encodings are cached for speed; what a peer sends cannot fill memory through them."""
+
+    def sizes():
+        return len(canonical._ORDERED), len(canonical._ORDER), canonical._short_key_bytes.cache_info().currsize
+
+    decode(encode({"a": [{}]}))  # the short key and its shapes, once
+    before = sizes()
+    for n in range(300):
+        value = {f"{n:04d}" + "k" * 10_000: n, "a": [{f"{n:04d}" + "x" * 100: n}]}
+        assert canonical.decode(canonical.encode(value)) == value
+    assert sizes() == before
