@@ -112,8 +112,10 @@ async def route_own(tx: Tx, author: bytes, *, limit: int = ROUTE_BATCH) -> int:
     names (they sign it too).
     """
     last = await routed_seq(tx, author)
-    rows = await tx.all("SELECT seq, id, kind, envelope, content FROM log_records WHERE author = ? AND seq > ?"
-                        " ORDER BY seq LIMIT ?", (author, last, limit))  # fmt: skip
+    # (content only where routing reads it: this runs in every transaction that signs, a manifest is large)
+    rows = await tx.all("SELECT seq, id, kind, envelope, CASE WHEN kind = ? THEN content END AS content"
+                        " FROM log_records WHERE author = ? AND seq > ? ORDER BY seq LIMIT ?",
+                        (PeeringConvention.KIND, author, last, limit))  # fmt: skip
     if not rows:
         return 0
     peers = {row[0]: row[1] for row in await tx.all("SELECT key, relation FROM peers WHERE state = 'active'")}
