@@ -144,16 +144,12 @@ async def mailbox(request: web.Request) -> web.Response:
     fed = request.app[FED]
     after = _int_param(request, "after", 0, 2**63 - 1)
     limit = max(1, _int_param(request, "limit", MAX_LIMIT, MAX_LIMIT))
-    if after:
-        async with fed.store.transaction() as tx:
+    async with fed.store.transaction() as tx:
+        if after:
             await outbox.acknowledge_mailbox(tx, signed.caller, after)
-    async with fed.store.reader() as db:
-        held, cursor = await outbox.mailbox(db, signed.caller, after=after, limit=limit + 1)
-    more = len(held) > limit
-    if more:
-        held = held[:limit]
-        async with fed.store.reader() as db:
-            _, cursor = await outbox.mailbox(db, signed.caller, after=after, limit=limit)
+        held, cursor, more = await outbox.mailbox(tx, signed.caller, after=after, limit=limit)
+        if cursor > after:
+            await outbox.served(tx, signed.caller, cursor)
     items = [await fed.item_for(record, signed.caller, relay=True) for record in held]
     return web.Response(body=wire.encode_items(items, cursor=cursor, more=more), content_type=wire.CONTENT_TYPE)
 

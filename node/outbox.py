@@ -7,7 +7,15 @@ outage loses nothing: the send loop starts again from these rows.
 
 For a peer that cannot be reached (a member behind NAT), the rows wait for
 it to pull them (its *mailbox*): it names the last row id it applied, and
-everything up to that id is then deleted.
+what was served to it up to that id is then deleted.
+
+A row id is that cursor, so ids never go back for the life of the node: a
+new id is above every id given before (the last one is kept in
+``counters``, since SQLite reuses ids once a table empties) and above the
+current time in microseconds, so that a node restored from a backup, whose
+counter went back with it, still gives ids above those it gave before the
+restore. A peer's acknowledgement deletes only rows up to the highest
+cursor served to it (also kept), never rows it cannot have seen.
 """
 
 from __future__ import annotations
@@ -20,23 +28,43 @@ from protocol import canonical
 from protocol.kinds import PeeringConvention
 from protocol.records import stored_header
 
-__all__ = ["enqueue", "enqueue_log", "pending", "delivered", "delivered_at", "mailbox", "acknowledge_mailbox", "queue_sizes", "routed_seq",
+__all__ = ["enqueue", "enqueue_log", "pending", "delivered", "delivered_at", "mailbox", "served", "acknowledge_mailbox", "queue_sizes", "routed_seq",
            "set_routed_seq", "route_own"]  # fmt: skip
 
 _ROUTED = "federation.routed_seq."
+_LAST_ID = "outbox.last_id"
+_SERVED = "outbox.served."  # + a peer's key in hex: the highest mailbox cursor served to it
+
+
+async def _fresh_ids(tx: Tx, count: int, now: int) -> int:
+    """Reserve ``count`` outbox ids above every id given before; return the first."""
+    last = await tx.value("SELECT value FROM counters WHERE name = ?", (_LAST_ID,)) or 0
+    first = max(last + 1, now * 1000)
+    await tx.run("INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = ?",
+                 (_LAST_ID, first + count - 1, first + count - 1))  # fmt: skip
+    return first
 
 
 async def enqueue(tx: Tx, peer: bytes, record_ids: list[bytes]) -> None:
     """Queue records for ``peer`` (already queued ones are left alone)."""
+    if not record_ids:
+        return
     now = now_ms()
-    await tx.run_many("INSERT INTO outbox (peer, record_id, queued) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-                      [(peer, record_id, now) for record_id in record_ids])  # fmt: skip
+    first = await _fresh_ids(tx, len(record_ids), now)
+    await tx.run_many("INSERT INTO outbox (id, peer, record_id, queued) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                      [(first + n, peer, record_id, now) for n, record_id in enumerate(record_ids)])  # fmt: skip
 
 
 async def enqueue_log(tx: Tx, peer: bytes, author: bytes) -> None:
     """Queue every record of ``author`` held here for ``peer`` (a new upstream gets the whole log)."""
-    await tx.run("INSERT INTO outbox (peer, record_id, queued) SELECT ?, id, ? FROM log_records WHERE author = ?"
-                 " ORDER BY seq ON CONFLICT DO NOTHING", (peer, now_ms(), author))  # fmt: skip
+    count = await tx.value("SELECT count(*) FROM log_records WHERE author = ?", (author,))
+    if not count:
+        return
+    now = now_ms()
+    first = await _fresh_ids(tx, count, now)
+    await tx.run("INSERT INTO outbox (id, peer, record_id, queued) SELECT ? + row_number() OVER (ORDER BY seq) - 1,"
+                 " ?, id, ? FROM log_records WHERE author = ? ORDER BY seq ON CONFLICT DO NOTHING",
+                 (first, peer, now, author))  # fmt: skip
 
 
 async def pending(db: Reader, peer: bytes, *, limit: int = 500) -> list[Held]:
@@ -66,19 +94,36 @@ async def delivered_at(db: Reader, record_id: bytes, peer: bytes) -> int | None:
     return await db.value("SELECT at FROM deliveries WHERE record_id = ? AND peer = ?", (record_id, peer))
 
 
-async def mailbox(db: Reader, peer: bytes, *, after: int, limit: int = 500) -> tuple[list[Held], int]:
-    """What waits for ``peer`` after cursor ``after``, and the cursor to name next time."""
+async def mailbox(db: Reader, peer: bytes, *, after: int, limit: int = 500) -> tuple[list[Held], int, bool]:
+    """What waits for ``peer`` after cursor ``after`` (at most ``limit``), the cursor to name next time, and more.
+
+    Only a reader: the caller serving the page records the cursor with ``served``.
+    """
     rows = await db.all(
         f"SELECT {_HELD_COLUMNS}, o.id AS cursor FROM {_HELD_FROM} JOIN outbox o ON o.record_id = r.id"
         " WHERE o.peer = ? AND o.id > ? ORDER BY o.id LIMIT ?",
-        (peer, after, limit),
+        (peer, after, limit + 1),
     )
-    return [_held(row) for row in rows], (rows[-1]["cursor"] if rows else after)
+    rows, more = rows[:limit], len(rows) > limit
+    return [_held(row) for row in rows], (rows[-1]["cursor"] if rows else after), more
 
 
-async def acknowledge_mailbox(tx: Tx, peer: bytes, upto: int) -> None:
-    """The peer applied its mailbox up to row ``upto``."""
-    await tx.run("DELETE FROM outbox WHERE peer = ? AND id <= ?", (peer, upto))
+async def served(tx: Tx, peer: bytes, cursor: int) -> None:
+    """The mailbox was served to ``peer`` up to ``cursor``: what it may acknowledge from now on."""
+    name = _SERVED + peer.hex()
+    await tx.run("INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE"
+                 " SET value = max(value, excluded.value)", (name, cursor))  # fmt: skip
+
+
+async def acknowledge_mailbox(tx: Tx, peer: bytes, upto: int) -> int:
+    """The peer applied its mailbox up to row ``upto``: drop what was served to it up to there; return how many.
+
+    A cursor above what this node served (one it gave before a restore, or
+    a peer's mistake) removes only what was served: a row is never dropped
+    unseen.
+    """
+    served_up_to = await tx.value("SELECT value FROM counters WHERE name = ?", (_SERVED + peer.hex(),)) or 0
+    return await tx.changes("DELETE FROM outbox WHERE peer = ? AND id <= ?", (peer, min(upto, served_up_to)))
 
 
 async def queue_sizes(db: Reader) -> dict[bytes, int]:
