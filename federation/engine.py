@@ -34,8 +34,10 @@ import aiohttp
 
 from node import outbox, peers as trust, transparency
 from node.config import Node
+from node.handoffs import handoff_peers
+from node.recovery import replay
 from node.replica import Held, head, held_ids, latest_of_kind, save_sealed
-from node.store import Store, Tx, now_ms
+from node.store import RESYNC_COUNTER, Store, Tx, now_ms
 from protocol import canonical
 from protocol.errors import KeyRefused, ProtocolError, Reason
 from protocol.keys import SigningKey, node_id, parse_node_id
@@ -184,27 +186,59 @@ class Federation:
     # after a restore -----------------------------------------------------------
 
     async def resync(self) -> bool:
-        """Catch this node's own log up from its upstream, then allow signing again; ``False`` if not reachable.
+        """Take this node's own log back from the nodes that hold it, then sign again; ``False`` if none answered.
 
         A restored backup may lack records this node signed and sent after
         the backup was made; signing anew from the backup's head would fork
-        the log. The upstream holds every record sent to it (headers at
-        least, content sealed to us), so taking them back first avoids it.
+        the log. Its upstream holds every record sent to it, its peers and
+        the members it can reach what it sent them (headers at least,
+        content sealed to it): each that answers gives back what it holds.
+        The records taken back are replayed (``node.recovery``), signing is
+        allowed again, then the logs of the nodes they name are caught up
+        (their answers and receipts to what this node did) and the replay
+        runs again, so the node ends in the state its log says. If no node
+        answers, the node stays read-only until one does or an admin
+        releases it (``maillon resync --accept-fork-risk``).
         """
         async with self.store.reader() as db:
-            upstreams = [p for p in await trust.list_peers(db, relation="upstream", active_only=True) if p.url]
-        for peer in upstreams:
+            if await db.value("SELECT 1 FROM counters WHERE name = ?", (RESYNC_COUNTER,)) is None:
+                self.store.writes_held = None  # released meanwhile by the admin's command
+                return True
+            before, _ = await head(db, self.me)
+            holders = sorted((p for p in await trust.list_peers(db, active_only=True) if p.url),
+                             key=lambda p: (p.relation != "upstream", p.relation != "peer"))  # fmt: skip
+        answered = []
+        for peer in holders:
             try:
                 await self.pull_log(peer, self.me)
             except NETWORK_ERRORS as exc:
                 log.warning("resync from %s failed: %s", peer.name, _describe(exc))
                 continue
-            break
-        else:
-            if upstreams:
-                return False
+            answered.append(peer)
+        if not answered:
+            return False
+        recovered = await self._own_records(after=before)
+        async with self.store.transaction() as tx:
+            await replay(tx, recovered)
         await self.store.release_writes()
+        named = {key for r in recovered for key in r.header.audience} - {self.me}
+        async with self.store.reader() as db:
+            named |= await handoff_peers(db)
+        for author in named:
+            for peer in answered:
+                with contextlib.suppress(*NETWORK_ERRORS):
+                    await self.pull_log(peer, author)
+        async with self.store.transaction() as tx:
+            await replay(tx, recovered)  # what needed the answers and receipts taken back just now
+        log.warning("resync: took back %d records of this node's log from %s", len(recovered),
+                    ", ".join(p.name for p in answered))  # fmt: skip
         return True
+
+    async def _own_records(self, *, after: int) -> list[Record]:
+        async with self.store.reader() as db:
+            rows = await db.all("SELECT envelope, content FROM log_records WHERE author = ? AND seq > ? ORDER BY seq",
+                                (self.me, after))  # fmt: skip
+        return [open_entry(canonical.encode([row[0], row[1]])) for row in rows]
 
     async def _resync_until_done(self) -> None:
         while not await self.resync():

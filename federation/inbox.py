@@ -36,6 +36,7 @@ from typing import Any, NamedTuple
 
 from node import peers as trust
 from node.outbox import enqueue
+from node.recovery import replay
 from node.replica import store_records
 from node.transparency import append_leaves
 from node.store import Tx
@@ -357,6 +358,9 @@ class _Receiving:
                 if outcome.outcome == "new":
                     await self._relay(record, relays, peers)
                     new.append((record.id, record.envelope))
+            elif outcome.outcome == "new" and record.content is not None:
+                # this node's own record, taken back after a restore: what it says is done again here
+                await replay(tx, [record])
             self.results.append(Result(record.id, "duplicate" if outcome.outcome == "duplicate" else "accepted"))
         await self._flush(relays)
         if self.leaves:

@@ -46,7 +46,8 @@ from protocol.records import Record
 __all__ = [
     "OfferInput", "ReceiptInput", "ExtraInput", "Handoff", "HandoffLine", "create_offer", "answer_offer",
     "cancel_offer", "record_receipt", "offer_received", "answer_received", "receipt_received", "fates_received",
-    "list_handoffs", "get_handoff", "handoff_lines", "OPEN",
+    "list_handoffs", "get_handoff", "handoff_lines", "OPEN", "take_delivery", "insert_handoff", "set_state",
+    "handoff_peers",
 ]  # fmt: skip
 
 OPEN = ("offered", "accepted")
@@ -185,7 +186,7 @@ async def create_offer(tx: Tx, offer: OfferInput) -> Record:
         donor_category=donor_category, note=offer.note,
     )  # fmt: skip
     record = await tx.append(body, audience=[offer.recipient])
-    await _insert_handoff(tx, record, body, direction="out", peer=offer.recipient, lot_id=offer.lot_id)
+    await insert_handoff(tx, record, body, direction="out", peer=offer.recipient, lot_id=offer.lot_id)
     await tx.run_many("INSERT INTO handoff_items (offer, gid, item_id) VALUES (?, ?, ?)",
                       [(record.id, r["gid"], r["id"]) for r in rows])  # fmt: skip
     return record
@@ -199,7 +200,7 @@ async def cancel_offer(tx: Tx, offer: bytes, reason: str | None = None) -> Recor
     if handoff.state != "offered":
         raise RuleBroken(f"this offer is {handoff.state}: it can no longer be cancelled", code="not_open")
     record = await tx.append(_body(LotCancel, offer=offer, reason=reason), audience=[handoff.peer])
-    await _set_state(tx, offer, "cancelled", answer=record.id, reason=reason)
+    await set_state(tx, offer, "cancelled", answer=record.id, reason=reason)
     return record
 
 
@@ -214,14 +215,14 @@ async def answer_received(tx: Tx, record: Record, body: LotAccept | LotDecline |
             raise RuleBroken("a cancel for an offer this node made", code="not_addressee")
         if handoff.state in ("received", "cancelled"):
             return
-        await _set_state(tx, body.offer, "cancelled", answer=record.id, reason=body.reason)
+        await set_state(tx, body.offer, "cancelled", answer=record.id, reason=body.reason)
         return
     if handoff.direction != "out":
         raise RuleBroken("an answer to an offer this node did not make", code="not_addressee")
     if handoff.state != "offered":
         return  # cancelled first (our cancel wins), or answered already
     state = "accepted" if isinstance(body, LotAccept) else "declined"
-    await _set_state(tx, body.offer, state, answer=record.id, reason=getattr(body, "reason", None))
+    await set_state(tx, body.offer, state, answer=record.id, reason=getattr(body, "reason", None))
 
 
 async def receipt_received(tx: Tx, record: Record, body: LotReceipt) -> None:
@@ -248,7 +249,7 @@ async def receipt_received(tx: Tx, record: Record, body: LotReceipt) -> None:
         await move_items(tx, stay, "transferred", detail={"offer": body.offer.hex(), "receipt": record.id.hex(),
                          "to": node_id(record.header.author)}, fate={"to": record.header.author}, at=time,
                          handoff=True)  # fmt: skip
-    await _set_state(tx, body.offer, "received", receipt=record.id, counted=body.units_counted, weighed=body.weight_g)
+    await set_state(tx, body.offer, "received", receipt=record.id, counted=body.units_counted, weighed=body.weight_g)
 
 
 # B's side -------------------------------------------------------------------
@@ -260,7 +261,7 @@ async def offer_received(tx: Tx, record: Record, body: LotOffer) -> None:
         raise RuleBroken("an offer addressed to another node", code="not_addressee")
     if await tx.value("SELECT 1 FROM handoffs WHERE offer = ?", (record.id,)):
         return
-    await _insert_handoff(tx, record, body, direction="in", peer=record.header.author, lot_id=None)
+    await insert_handoff(tx, record, body, direction="in", peer=record.header.author, lot_id=None)
     lines = body.model_dump(include={"items"}, exclude_none=True)["items"]  # one call for the whole manifest
     await tx.run_many("INSERT INTO handoff_items (offer, gid, line) VALUES (?, ?, ?)",
                       [(record.id, line["gid"], _line_json(line)) for line in lines])  # fmt: skip
@@ -278,7 +279,7 @@ async def answer_offer(tx: Tx, offer: bytes, *, accept: bool, reason: str = "dec
         raise RuleBroken("this offer has expired", code="expired")
     body = _body(LotAccept, offer=offer, note=note) if accept else _body(LotDecline, offer=offer, reason=reason, note=note)
     record = await tx.append(body, audience=[handoff.peer])
-    await _set_state(tx, offer, "accepted" if accept else "declined", answer=record.id,
+    await set_state(tx, offer, "accepted" if accept else "declined", answer=record.id,
                      reason=None if accept else reason)  # fmt: skip
     return record
 
@@ -301,6 +302,19 @@ async def record_receipt(tx: Tx, offer: bytes, receipt: ReceiptInput, *, operato
     if taken:
         raise RuleBroken(f"already held here: {', '.join(r[0] for r in taken[:5])}", code="duplicate_item")
     record = await tx.append(body, audience=[handoff.peer])
+    await take_delivery(tx, handoff, record, body, lines, operator=operator)
+    return record
+
+
+async def take_delivery(tx: Tx, handoff: Handoff, record: Record, body: LotReceipt, lines: "_Manifest | None" = None,
+                        *, operator: str | None = None) -> int:  # fmt: skip
+    """B's side of its signed receipt ``record``: the items come into its custody; return the lot id.
+
+    Also what a node restored from a backup does again with a receipt it
+    signed after the backup (``node.recovery``).
+    """
+    offer = handoff.offer
+    lines = lines or await _manifest_lines(tx, offer)
     lot_id = await _receive_lot(tx, handoff, body, lines.orientations)
     described = [{"category": line["category"], "weight_g": line["weight_g"], "serial": _short(line.get("serial")),
                   "donor_asset": _short(line.get("donor_asset")), "brand": _short(line.get("brand")),
@@ -326,12 +340,17 @@ async def record_receipt(tx: Tx, offer: bytes, receipt: ReceiptInput, *, operato
         [(i, tool, record.header.time, evidence) for i in erased],
     )
     await _mark_outcomes(tx, body, items_here=True)
-    await _set_state(tx, offer, "received", receipt=record.id, counted=body.units_counted, weighed=body.weight_g,
+    await set_state(tx, offer, "received", receipt=record.id, counted=body.units_counted, weighed=body.weight_g,
                      lot_id=lot_id)  # fmt: skip
-    return record
+    return lot_id
 
 
 # fates flowing back ---------------------------------------------------------
+
+
+async def handoff_peers(db: Reader) -> set[bytes]:
+    """The nodes this node has a hand-off with, either way (whose logs answer or follow its own)."""
+    return {row[0] for row in await db.all("SELECT DISTINCT peer FROM handoffs")}
 
 
 async def handed_to(tx: Tx, node: bytes) -> bool:
@@ -480,7 +499,7 @@ async def _check_recipient(tx: Tx, key: bytes) -> None:
     raise RuleBroken("this node is neither a peer nor a member of this node's network", code="unknown_node")
 
 
-async def _insert_handoff(tx: Tx, record: Record, body: LotOffer, *, direction: str, peer: bytes,
+async def insert_handoff(tx: Tx, record: Record, body: LotOffer, *, direction: str, peer: bytes,
                           lot_id: int | None) -> None:  # fmt: skip
     now = now_ms()
     await tx.run(
@@ -490,7 +509,7 @@ async def _insert_handoff(tx: Tx, record: Record, body: LotOffer, *, direction: 
     )
 
 
-async def _set_state(tx: Tx, offer: bytes, state: str, *, answer: bytes | None = None, receipt: bytes | None = None,
+async def set_state(tx: Tx, offer: bytes, state: str, *, answer: bytes | None = None, receipt: bytes | None = None,
                      reason: str | None = None, counted: int | None = None, weighed: int | None = None,
                      lot_id: int | None = None) -> None:  # fmt: skip
     await tx.run(

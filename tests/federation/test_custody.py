@@ -100,3 +100,46 @@ def test_offers_relayed_one_after_another_all_arrive_and_custody_moves_once(make
     for n in range(3):
         for k in range(2):
             assert custodians(nodes, f"LOT-{n}-{k}") == ["Atelier B"]
+
+
+def hub_and_member(make_node) -> tuple[LiveNode, LiveNode]:
+    hub = make_node("Hub", role="hub").start()
+    member = make_node("Membre", reachable=False)
+    member.join(hub)
+    member.start()
+    wait_for(lambda: hub.value("SELECT count(*) FROM log_records WHERE author = ?", (member.key,)), what="the join")
+    return hub, member
+
+
+def restore(node: LiveNode, backup: str) -> None:
+    node.stop()
+    node.cli("restore", "--data", str(node.data), str(node.data / backup))
+    node.start()
+
+
+def test_a_member_restored_ends_in_the_state_its_log_says(make_node):
+    """The backup was made before the member accepted and received two lots (one offered after the backup)."""
+    hub, member = hub_and_member(make_node)
+    nodes = [hub, member]
+    first = offer(hub, member.key, stock(hub, "ETAT-1"))
+    wait_for(lambda: state(member, first) == "offered", 30, "the first offer at the member")
+    member.cli("backup", "--data", str(member.data), "--out", str(member.data / "old.db"))
+    second = offer(hub, member.key, stock(hub, "ETAT-2"))
+    wait_for(lambda: state(member, second) == "offered", 30, "the second offer at the member")
+    for offer_id in (first, second):
+        accept(member, offer_id)
+        receive_all(member, offer_id)
+        wait_for(lambda: state(hub, offer_id) == "received", 30, "the receipt at the hub")
+    wait_for(lambda: member.value("SELECT count(*) FROM outbox") == 0, what="the member's queue to empty")
+    restore(member, "old.db")
+    for offer_id in (first, second):
+        wait_for(lambda: state(member, offer_id) == "received", 30, "the hand-off taken back at the member")
+    for lot in ("ETAT-1", "ETAT-2"):
+        for k in range(2):
+            assert custodians(nodes, f"{lot}-{k}") == ["Membre"]
+    assert member.value("SELECT count(*) FROM items") == 4  # each once
+    # it signs again, after its log, never over it
+    fresh = stock(member, "APRES")
+    assert member.value("SELECT count(*) FROM frozen_authors") == 0
+    assert hub.value("SELECT count(*) FROM frozen_authors") == 0
+    assert fresh
