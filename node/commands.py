@@ -15,18 +15,17 @@ import re
 import sys
 from collections.abc import Awaitable, Callable
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Iterator, TypeVar
-from zoneinfo import ZoneInfo
 
-from node.beneficiaries import erase_expired
 from node import outbox
 from node.config import Node, load_node, load_node_rotating, next_key, retire_key
-from node.errors import ConfigError, DomainError, Invalid, NodeError
+from node.errors import ConfigError, DomainError, Invalid
 from node.exports import CSV_EXPORTS, nwipe_customers, write_csv
 from node.settings import get_setting
-from node.store import Store, Tx, restore as restore_database
+from node.store import Store, restore as restore_database
+from node.upkeep import daily_upkeep
 from protocol.kinds import KeyRotation, NodeDescriptor
 from protocol.log import write_log
 from protocol.records import open_envelope
@@ -52,50 +51,6 @@ async def create_database(node: Node) -> None:
                                                software="maillon"))  # fmt: skip
     finally:
         await store.close()
-
-
-async def daily_upkeep(store: Store, *, today: date | None = None) -> None:
-    """What must happen at least daily: erase beneficiaries' details past retention, send due reports.
-
-    A statistics report is due when a period of the ``stats_schedule`` ended
-    and was not reported; it is signed only for a node with a hub (an active
-    upstream peer) and a policy that publishes statistics. A report that
-    cannot be signed today is logged and tried again the next day.
-
-    A node that admitted others (a hub, national) also renews the
-    certificates of its active members that end within a month and, when
-    it has members, signs the summaries due (``node.regional.due_summaries``).
-    """
-    from node.regional import certificates, due_summaries, renew_certificates, sign_summary
-    from node.stats_reports import due_reports, own_keys, publish_report
-
-    async with store.transaction() as tx:
-        await erase_expired(tx)
-    if store.writes_held:
-        return
-    today = today or datetime.now(ZoneInfo("Europe/Paris")).date()  # the periods are Paris calendar periods
-    async with store.reader() as db:
-        has_hub = await db.value("SELECT 1 FROM peers WHERE relation = 'upstream' AND state = 'active' LIMIT 1")
-        published = json.loads(await get_setting(db, "publication_policy"))["stats"] != "none"
-        due = await due_reports(db, today, store.key.public.raw) if has_hub and published else []
-    await _sign_each(store, due, publish_report, "statistics report")
-    async with store.transaction() as tx:
-        await renew_certificates(tx)
-    async with store.reader() as db:
-        me = store.key.public.raw
-        has_members = any(c.role == "member" for c in await certificates(db, await own_keys(db, me)))
-        summaries = await due_summaries(db, today, me) if has_members else []
-    await _sign_each(store, summaries, sign_summary, "regional summary")
-
-
-async def _sign_each(store: Store, periods: list[str], sign: Callable[[Tx, str], Awaitable[Any]], what: str) -> None:
-    """Sign each period's record in its own transaction; one that cannot be signed today is tried tomorrow."""
-    for period in periods:
-        try:
-            async with store.transaction() as tx:
-                await sign(tx, period)
-        except NodeError as exc:
-            logger.warning("%s %s not signed: %s", what, period, exc.message)
 
 
 def with_store(args: argparse.Namespace, action: Callable[[Node, Store], Awaitable[T]]) -> T:

@@ -9,13 +9,24 @@ summary of its period when:
   ``membership.certificate/1`` of this hub (any of its keys) for that key,
   with role ``member``, whose validity overlaps the period;
 - the period had ended when the report was signed (its header's time);
+- its figures are within the bounds a summary can add up (``FIGURE_BOUND``,
+  no negative number of items of a fate);
 - it is its author's latest version for the period (the highest
-  ``version``; a correction names the version it supersedes).
+  ``version``; a correction names the version it supersedes);
+- its figures still fit in the summary's 2 000 entries, the reports being
+  taken from those with the fewest figures (``_fits``).
 
-A report that breaks the second or third rule is held all the same (its
-author's log stays whole) and refused at receipt with an alert
-(``not_a_member``, ``period_not_ended``, ``bad_supersedes``), so the hub's
-admin sees it; it never counts.
+The last two rules keep a signed summary within the bounds of
+``regional.summary/1`` whatever its members send: a report that would make
+it overflow does not count, rather than stopping the hub from signing. Since
+every report in bounds sums to a figure in bounds, and the entries are
+shared out from the smallest report up, a member cannot push another out by
+sending huge figures or thousands of keys.
+
+A report that breaks the second, third, fourth or last rule is held all the
+same (its author's log stays whole) and refused at receipt with an alert
+(``not_a_member``, ``period_not_ended``, ``summary_overflow``,
+``bad_supersedes``), so the hub's admin sees it; it never counts.
 
 The **summary** (``regional.summary/1``) of a period lists the reports that
 count (``reports``), the members certified for the period that sent none
@@ -61,6 +72,11 @@ _YEARS = "impact.years"
 _REUSED, _OTHER_ENDS, _ALL_FATES = ("distributed",), ("recycled", "dismantled"), ("distributed", "recycled",
                                                                                  "dismantled", "transferred")
 RENEW_DAYS = 30  # a member's certificate is renewed when it ends within this many days
+# A summary lists at most 10 000 reports (< 2**14): figures within ±2**48 add up within the ±2**62 a figure may hold.
+FIGURE_BOUND = 2**48
+# A summary holds at most 2 000 figures, some of which it may add to those its reports carry.
+MAX_FIGURES = 2000
+_SUMMARY_KEYS = frozenset({"members.reporting", "members.missing", "reuse_rate_permille", "lead_time.mean_days"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,8 +158,12 @@ def sum_figures(reports: Iterable[Mapping[str, int]]) -> dict[str, int]:
 
 
 def _units(figures: Mapping[str, int], fates: tuple[str, ...]) -> int:
-    return sum(value for key, value in figures.items()
-               if key.endswith(".units") and key.split(".", 1)[0] in fates and key.count(".") == 2)  # fmt: skip
+    return sum(value for key, value in figures.items() if _is_fate_units(key, fates))
+
+
+def _is_fate_units(key: str, fates: tuple[str, ...]) -> bool:
+    """``<fate>.<category>.units`` for one of ``fates``: the figures the reuse rate and lead time are weighed by."""
+    return key.endswith(".units") and key.split(".", 1)[0] in fates and key.count(".") == 2
 
 
 async def member_reports(db: Reader, hub_keys: tuple[bytes, ...], period: str) -> list[MemberReport]:
@@ -158,7 +178,7 @@ async def member_reports(db: Reader, hub_keys: tuple[bytes, ...], period: str) -
         body = StatsReport.model_validate(canonical.decode(row["content"]))
         if body.period != period:
             continue
-        why = _breaks(row["author"], row["time"], start, end, certified)
+        why = _breaks(row["author"], row["time"], start, end, certified) or _out_of_bounds(body.figures)
         found.append(MemberReport(row["id"], row["author"], row["seq"], row["time"], body.version, body.supersedes,
                                   dict(body.figures), counts=not why, why_not=why))  # fmt: skip
     latest: dict[bytes, MemberReport] = {}
@@ -168,12 +188,47 @@ async def member_reports(db: Reader, hub_keys: tuple[bytes, ...], period: str) -
             if best is None or (report.version, report.seq) > (best.version, best.seq):
                 latest[report.member] = report
     chosen = {r.id for r in latest.values()}
-    return [r if not r.counts or r.id in chosen else _not_counted(r, "superseded") for r in found]
+    fitting = _fits(latest.values())
+    out = []
+    for report in found:
+        if report.counts and report.id not in fitting:
+            report = _not_counted(report, "summary_overflow" if report.id in chosen else "superseded")
+        out.append(report)
+    return out
 
 
 def _not_counted(report: MemberReport, why: str) -> MemberReport:
     return MemberReport(report.id, report.member, report.seq, report.time, report.version, report.supersedes,
                         report.figures, counts=False, why_not=why)  # fmt: skip
+
+
+def _out_of_bounds(figures: Mapping[str, int]) -> str:
+    """``summary_overflow`` when ``figures`` could make a summary overflow, else ``""``.
+
+    A figure beyond ``FIGURE_BOUND``, or a negative number of items of a fate
+    (the recomputed reuse rate and mean lead time then stay within their
+    parts' bounds).
+    """
+    for key, value in figures.items():
+        if abs(value) > FIGURE_BOUND or (value < 0 and _is_fate_units(key, _ALL_FATES)):
+            return "summary_overflow"
+    return ""
+
+
+def _fits(reports: Iterable[MemberReport]) -> set[bytes]:
+    """The ids of ``reports`` whose figures fit in a summary's entries, taken from the fewest figures up (then id).
+
+    A report whose keys would take the summary past ``MAX_FIGURES`` entries
+    (with those a summary may add) is left out; the next may still fit.
+    """
+    keys = set(_SUMMARY_KEYS)
+    fitting = set()
+    for report in sorted(reports, key=lambda r: (len(r.figures), r.id)):
+        new = report.figures.keys() - keys
+        if len(keys) + len(new) <= MAX_FIGURES:
+            keys |= new
+            fitting.add(report.id)
+    return fitting
 
 
 def _breaks(author: bytes, signed_at: int, start: int, end: int, certified: list[Membership]) -> str:
@@ -265,7 +320,8 @@ async def report_received(tx: Tx, record: Record, body: StatsReport) -> None:
     """At a hub, a member's report arrives: refuse it (``RuleBroken``, an alert) if it cannot count.
 
     Held either way. Checked: the author was certified by this hub for the
-    period, the period had ended when it was signed, and a correction
+    period, the period had ended when it was signed, its figures keep the
+    summary within its bounds (``summary_overflow``), and a correction
     supersedes the author's previous version of the same period.
     """
     author = record.header.author
@@ -280,6 +336,10 @@ async def report_received(tx: Tx, record: Record, body: StatsReport) -> None:
                          code="not_a_member")  # fmt: skip
     if why:
         raise RuleBroken(f"report for {body.period} signed before the period ended", code=why)
+    if _out_of_bounds(body.figures) or not await _fits_at_receipt(tx, record, body):
+        raise RuleBroken(f"report for {body.period}: its figures would take the summary beyond what a "
+                         f"regional.summary/1 holds (a figure beyond ±2^48, a negative count of items, "
+                         f"more than {MAX_FIGURES} figures in all)", code="summary_overflow")  # fmt: skip
     if body.supersedes is not None:
         row = await tx.one("SELECT author, content FROM log_records WHERE id = ? AND kind = ? AND content IS NOT NULL",
                            (body.supersedes, StatsReport.KIND))  # fmt: skip
@@ -288,6 +348,30 @@ async def report_received(tx: Tx, record: Record, body: StatsReport) -> None:
                 or earlier.version >= body.version):  # fmt: skip
             raise RuleBroken(f"report for {body.period} version {body.version} supersedes no earlier version "
                              f"of its author for that period", code="bad_supersedes")  # fmt: skip
+
+
+async def _fits_at_receipt(tx: Tx, record: Record, body: StatsReport) -> bool:
+    """Whether ``record`` (held already) keeps a place among the summary's figures of its period.
+
+    The keys of the period's reports held are gathered once per transaction;
+    only when they could not all fit does it take the reports that count.
+    """
+    gathered = ("report keys", body.period)
+    if gathered not in tx.memo:
+        rows = await tx.all("SELECT content FROM log_records WHERE kind = ? AND content IS NOT NULL"
+                            " AND instr(content, ?) > 0", (StatsReport.KIND, body.period.encode()))  # fmt: skip
+        keys = set(_SUMMARY_KEYS)
+        for row in rows:
+            held = StatsReport.model_validate(canonical.decode(row["content"]))
+            if held.period == body.period:
+                keys.update(held.figures)
+        tx.memo[gathered] = keys
+    keys = tx.memo[gathered]
+    keys.update(body.figures)
+    if len(keys) <= MAX_FIGURES:
+        return True
+    reports = await member_reports(tx, await own_keys(tx, tx.author), body.period)
+    return any(r.id == record.id and r.why_not != "summary_overflow" for r in reports)
 
 
 async def renew_certificates(tx: Tx, *, now: int | None = None, days: int = 366) -> list[Record]:

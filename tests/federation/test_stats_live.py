@@ -13,7 +13,9 @@ from aiohttp import ClientSession, web
 from livenodes import LiveNode, free_port, wait_for
 from test_transparency_live import drop_and_sign
 from node.config import load_node
+from node.publication import audience_for
 from node.stats_reports import last_ended_period
+from node.store import Store
 from protocol import canonical
 from protocol.kinds import StatsReport
 from protocol.records import open_entry
@@ -119,6 +121,39 @@ def test_a_report_the_members_certificate_does_not_cover_is_refused_and_never_co
     hub.cli("summary", "sign", "--data", str(hub.data), "--period", PERIOD)
     summary = hub.value("SELECT content FROM log_records WHERE author = ? AND kind = 'regional.summary/1'", (hub.key,))
     assert report_ids(newcomer)[0] not in canonical.decode(summary)["reports"]
+
+
+def sign_report(member: LiveNode, figures: dict[str, int]) -> bytes:
+    """A member turned hostile signs a report of its own making (valid, as the kind allows) in its running node."""
+
+    async def go() -> bytes:
+        loaded = load_node(member.data)
+        store = await Store.open(loaded.db_path, loaded.key)
+        try:
+            async with store.transaction() as tx:
+                body = StatsReport(period=PERIOD, version=1, figures=figures)
+                return (await tx.append(body, await audience_for(tx, "stats"))).id
+        finally:
+            await store.close()
+
+    return asyncio.run(go())
+
+
+def test_a_report_that_would_make_the_summary_overflow_is_refused_and_the_hub_still_sums_up(network):
+    national, hub, (lien, repair) = network
+    repair.cli("report", "send", "--data", str(repair.data), "--period", PERIOD)
+    wait_for(lambda: reports(hub, repair.key), what="Repair Café's report at the hub")
+    # every figure of Lien's within what a stats.report/1 allows, but added to Repair Café's, past any summary
+    huge = sign_report(lien, {"recycled.weight_g": 2**62, "received.laptop.units": 2**62})
+    wait_for(lambda: hub.value("SELECT reason FROM alerts WHERE kind = 'refused_effect' AND author = ?",
+                               (lien.key,)) == "summary_overflow", what="the hub refusing the report")  # fmt: skip
+    assert reports(hub, lien.key)  # held all the same: Lien's log stays whole
+    preview = hub.cli("summary", "preview", "--data", str(hub.data), "--period", PERIOD)
+    assert any(line.startswith("  ignored  Atelier du Lien") and line.endswith("summary_overflow")
+               for line in preview.splitlines())  # fmt: skip
+    assert "version 1: 1 report(s), 1 missing" in hub.cli("summary", "sign", "--data", str(hub.data), "--period", PERIOD)
+    summary = hub.value("SELECT content FROM log_records WHERE author = ? AND kind = 'regional.summary/1'", (hub.key,))
+    assert huge not in canonical.decode(summary)["reports"]
 
 
 def test_a_hub_that_drops_a_report_is_flagged_by_national_and_by_the_member(network):

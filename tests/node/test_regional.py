@@ -312,3 +312,119 @@ async def test_an_admin_resets_the_audit_of_a_flagged_hub(hub, nation):
         async with nation.transaction() as tx:
             await national.reset_audit(tx, key("another hub").public.raw)
     assert never.value.code == "not_audited"
+
+
+# figures a summary cannot hold ----------------------------------------------------------
+
+
+async def receipt(hub: Store, record: Record) -> str:
+    """What the hub says when ``record`` (held) arrives: ``""`` when it may count, else the code refused."""
+    async with hub.transaction() as tx:
+        try:
+            await regional.report_received(tx, record, record.body())
+        except RuleBroken as exc:
+            return exc.code
+    return ""
+
+
+async def test_a_report_whose_figures_would_overflow_the_summary_is_refused_and_not_counted(hub):
+    anne, bert, chlo = Member(ANNE), Member(BERT), Member(key("dora"))
+    await certify(hub, chlo.key, "Dora", start="2024-01-01")
+    # each a valid stats.report/1 (figures up to 2^62), but a summary adding them up could not be signed
+    huge = anne.report(MARCH, {"recycled.weight_g": 2**62, "received.laptop.units": 3}, at="2024-04-02")
+    negative = chlo.report(MARCH, {"distributed.laptop.units": 10**6, "recycled.laptop.units": -(10**6) + 1},
+                           at="2024-04-02")  # a reuse rate of a billion per mille  # fmt: skip
+    fair = bert.report(MARCH, {"recycled.weight_g": 1_000, "received.laptop.units": 2}, at="2024-04-03")
+    await hold(hub, huge, negative, fair)
+    assert [await receipt(hub, r) for r in (huge, negative, fair)] == ["summary_overflow", "summary_overflow", ""]
+
+    async with hub.reader() as db:
+        why = {r.id: r.why_not for r in await regional.member_reports(db, (HUB,), MARCH)}
+    assert why == {huge.id: "summary_overflow", negative.id: "summary_overflow", fair.id: ""}
+    async with hub.transaction() as tx:
+        summary = (await regional.sign_summary(tx, MARCH)).body()
+    assert summary.reports == [fair.id] and summary.missing == sorted([ANNE.public.raw, chlo.key.public.raw])
+    assert summary.figures["recycled.weight_g"] == 1_000
+
+
+async def test_an_earlier_version_in_bounds_counts_when_its_correction_is_not(hub):
+    anne = Member(ANNE)
+    first = anne.report(MARCH, FIG_A, at="2024-04-02")
+    wild = anne.report(MARCH, {**FIG_A, "received.laptop.weight_g": -(2**49)}, at="2024-04-03", supersedes=first)
+    await hold(hub, first, wild)
+    assert await receipt(hub, wild) == "summary_overflow"
+    async with hub.reader() as db:
+        assert [r.id for r in (await regional.aggregate(db, HUB, MARCH)).reports] == [first.id]
+
+
+def keys(prefix: str, count: int) -> dict[str, int]:
+    return {f"{prefix}.{n}": 1 for n in range(count)}
+
+
+async def test_the_summarys_2000_figures_go_to_the_reports_with_the_fewest_first(hub):
+    anne, bert = Member(ANNE), Member(BERT)
+    many = anne.report(MARCH, keys("anne", 1_200), at="2024-04-02")  # alone, it fits
+    fewer = bert.report(MARCH, keys("bert", 900), at="2024-04-03")  # but not both: 2 100 figures and more
+    await hold(hub, many)
+    assert await receipt(hub, many) == ""
+    await hold(hub, fewer)
+    assert await receipt(hub, fewer) == ""  # the smaller report keeps its place: a member cannot crowd others out
+    async with hub.reader() as db:
+        why = {r.id: r.why_not for r in await regional.member_reports(db, (HUB,), MARCH)}
+    assert why == {many.id: "summary_overflow", fewer.id: ""}
+    later = anne.report(MARCH, keys("bert", 900), at="2024-04-04", supersedes=many)  # the same keys as Bert's
+    await hold(hub, later)
+    assert await receipt(hub, later) == ""
+    async with hub.transaction() as tx:
+        summary = (await regional.sign_summary(tx, MARCH)).body()
+    assert sorted(summary.reports) == sorted([fewer.id, later.id]) and summary.figures["bert.0"] == 2
+    assert len(summary.figures) == 900 + 2
+
+
+async def test_a_report_refused_at_receipt_for_its_size_when_others_took_the_place(hub):
+    anne, bert = Member(ANNE), Member(BERT)
+    await hold(hub, anne.report(MARCH, keys("anne", 1_000), at="2024-04-02"))
+    crowd = bert.report(MARCH, keys("bert", 1_500), at="2024-04-03")
+    await hold(hub, crowd)
+    assert await receipt(hub, crowd) == "summary_overflow"
+
+
+# the daily upkeep ---------------------------------------------------------------------------
+
+
+async def alerts(store: Store) -> list[tuple[str, str, str]]:
+    async with store.reader() as db:
+        return [tuple(r) for r in await db.all("SELECT kind, reason, detail FROM alerts ORDER BY id")]
+
+
+async def test_reports_that_would_overflow_together_no_longer_stop_the_daily_upkeep(hub):
+    from node.commands import daily_upkeep
+
+    await hold(hub, Member(ANNE).report(MARCH, FIG_A, at="2024-04-02"))
+    await daily_upkeep(hub, today=date(2024, 4, 5))
+    # a late report, valid, whose figure added to Anne's goes past 2^62: summing March's again raised, and
+    # the upkeep ended there (no April summary, and until a restart no more upkeep at all)
+    await hold(hub, Member(BERT).report(MARCH, {"recycled.weight_g": 2**62}, at="2024-05-02"))
+    await daily_upkeep(hub, today=date(2024, 5, 5))
+    async with hub.reader() as db:
+        march = await regional.list_summaries(db, (HUB,), MARCH)
+        april = await regional.list_summaries(db, (HUB,), "2024-04")
+    assert [s.body.version for s in march] == [1]  # Bert's report does not count: March's summary still holds
+    assert len(april) == 1 and april[0].body.missing == sorted([ANNE.public.raw, BERT.public.raw])
+    assert await alerts(hub) == []
+
+
+async def test_a_failing_upkeep_task_raises_an_alert_naming_it_and_the_others_still_run(hub, monkeypatch):
+    from node import upkeep
+
+    async def broken(tx, **_):
+        raise OverflowError("a task that fails for a reason nobody foresaw")
+
+    monkeypatch.setattr(upkeep, "renew_certificates", broken)
+    await hold(hub, Member(ANNE).report(MARCH, FIG_A, at="2024-04-02"))
+    await upkeep.daily_upkeep(hub, today=date(2024, 4, 5))
+    async with hub.reader() as db:
+        assert len(await regional.list_summaries(db, (HUB,), MARCH)) == 1  # signed after the failed task
+    ((kind, reason, detail),) = await alerts(hub)
+    assert (kind, reason) == ("upkeep_failed", "renew_certificates")
+    assert "renewing members' certificates failed: OverflowError: a task that fails" in detail

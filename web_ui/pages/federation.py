@@ -151,6 +151,13 @@ def reason_messages(_: Any) -> dict[str, str]:
         "not_seen": _("This node is no longer seen on the local network: reload the page."),
         "no_discovery": _("Discovery of the local network is not running in this process."),
         "refused": _("Refused, without a reason given."),
+        # statistics
+        "summary_overflow": _("The report's figures would take the regional summary beyond what it can hold (a figure too large, a negative number of items, too many figures): it does not count."),
+        # the tasks of the daily upkeep (node.upkeep.UPKEEP_TASKS)
+        "erase_expired": _("Daily upkeep: erasing beneficiaries' details past their retention period."),
+        "stats_report": _("Daily upkeep: signing this node's statistics report."),
+        "renew_certificates": _("Daily upkeep: renewing the members' certificates."),
+        "regional_summary": _("Daily upkeep: signing the regional summary of the members' reports."),
         "invalid": _("A value is out of range."),
     }  # fmt: skip
 
@@ -170,6 +177,7 @@ def alert_kinds(_: Any) -> dict[str, str]:
         "refused_effect": _("Record held but its effect refused"),
         "inclusion_failed": _("The hub could not prove it holds a record of ours"),
         "log_tampered": _("Transparency log altered: no checkpoint signed"),
+        "upkeep_failed": _("A task of the daily upkeep failed"),
     }
 
 

@@ -58,6 +58,7 @@ WHY_NOT: dict[str, str] = {
     "superseded": _("superseded by a later version"),
     "not_a_member": _("the member's certificate is not valid for the period"),
     "period_not_ended": _("signed before the period ended"),
+    "summary_overflow": _("its figures would take the summary beyond what it can hold"),
 }
 SIGN_REFUSALS: dict[str, str] = {
     "not_a_hub": _("This node admitted no member yet: there is nothing to summarise."),
