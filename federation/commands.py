@@ -1,4 +1,4 @@
-"""``maillon join``, ``maillon invite`` and ``maillon peers``: the federation's commands.
+"""``maillon join``, ``invite``, ``peers`` and ``resync``: the federation's commands.
 
 Registered under the ``maillon.commands`` entry point group, so that the
 CLI in node/ lists them without importing the federation.
@@ -83,6 +83,16 @@ def register(sub: argparse._SubParsersAction, data) -> None:
     listing = peers_sub.add_parser("conventions", help="the peering conventions this node holds, and their state")
     data(listing)
     listing.set_defaults(handler=_cmd_conventions)
+
+    resync_p = sub.add_parser("resync", help="after a restore: whether the node signs again, or release it",
+                              description="a node restored from a backup signs nothing until it has taken its own"
+                              " log back from a node that holds it (its hub, national, a peer, a member it can"
+                              " reach); this says where it stands, and --accept-fork-risk releases it by hand")  # fmt: skip
+    data(resync_p)
+    resync_p.add_argument("--accept-fork-risk", action="store_true",
+                          help="sign again without the log taken back: whatever this node signed after the backup"
+                          " and did not get back is signed over, a fork its peers will freeze it for")  # fmt: skip
+    resync_p.set_defaults(handler=_cmd_resync)
 
     from federation.demo import register as register_demo  # noqa: PLC0415  (it imports this module)
 
@@ -176,11 +186,13 @@ def _cmd_peers_list(args: argparse.Namespace) -> int:
         print("maillon: peers needs --data DIR (or an action: add, revoke)", file=sys.stderr)
         return 2
 
-    async def act(node: Node, store: Store) -> tuple[list[trust.Peer], dict[bytes, int]]:
+    async def act(node: Node, store: Store) -> tuple[list[trust.Peer], dict[bytes, int], str | None]:
         async with store.reader() as db:
-            return await trust.list_peers(db), await outbox.queue_sizes(db)
+            return await trust.list_peers(db), await outbox.queue_sizes(db), store.writes_held
 
-    peers, queues = with_store(args, act)
+    peers, queues, held = with_store(args, act)
+    if held:
+        print(f"READ-ONLY: {held}\n  (`maillon resync --data DIR` tells more)")
     if not peers:
         print("no peer yet: `maillon join` (a member) or `maillon invite` (a hub)")
         return 0
@@ -191,6 +203,31 @@ def _cmd_peers_list(args: argparse.Namespace) -> int:
               f"\n  url {peer.url or '(unreachable: it calls us)'}; last contact {contact}; queued {queues.get(peer.key, 0)}"
               + (f"; {peer.failures} failures, last: {peer.last_error}" if peer.failures else ""))  # fmt: skip
     return 0
+
+
+def _cmd_resync(args: argparse.Namespace) -> int:
+    async def act(node: Node, store: Store) -> tuple[str | None, list[trust.Peer]]:
+        async with store.reader() as db:
+            holders = [p for p in await trust.list_peers(db, active_only=True) if p.url]
+        held = store.writes_held
+        if held and args.accept_fork_risk:
+            await store.release_writes()
+        return held, holders
+
+    held, holders = with_store(args, act)
+    if not held:
+        print("this node signs: its log is whole as far as it knows (nothing to take back)")
+        return 0
+    if args.accept_fork_risk:
+        print("released: this node signs again without its log taken back. If it signed records after the backup"
+              " that no node gave back, its next records fork its log: the nodes that hold the old ones freeze it"
+              " and raise an alert, and its admin must then revoke this key and join again with a new one.")  # fmt: skip
+        return 0
+    names = ", ".join(f"{p.name} ({p.relation} {p.role}, {p.url})" for p in holders) or "none (no node it can call)"
+    print(f"read-only: {held}\n  nodes it asks, while `maillon run` runs: {names}\n  once one of them answers, it"
+          " signs again by itself. If none ever can (the hub alone was restored and its members are behind NAT"
+          " or gone), `maillon resync --data DIR --accept-fork-risk` releases it, at the risk it names.")  # fmt: skip
+    return 1
 
 
 async def add_peer(node: Node, store: Store, url: str, expected: str) -> trust.Peer:

@@ -58,6 +58,7 @@ __all__ = ["Federation", "SendBlocked", "Timing"]
 log = logging.getLogger(__name__)
 
 CONTACT_REFRESH_MS = 60_000
+_RESTORED_HEAD = "federation.restored_head"  # this node's own head when it was restored (set at the first resync)
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,8 +206,15 @@ class Federation:
                 self.store.writes_held = None  # released meanwhile by the admin's command
                 return True
             before, _ = await head(db, self.me)
-            holders = sorted((p for p in await trust.list_peers(db, active_only=True) if p.url),
-                             key=lambda p: (p.relation != "upstream", p.relation != "peer"))  # fmt: skip
+            peers = await trust.list_peers(db, active_only=True)
+        holders = sorted((p for p in peers if p.url), key=lambda p: (p.relation != "upstream", p.relation != "peer"))
+        if not peers:  # it never gave its log to anyone it still knows: nothing to take back
+            await self.store.release_writes()
+            return True
+        async with self.store.transaction() as tx:  # the head the backup had, noted at the first attempt
+            await tx.run("INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                         (_RESTORED_HEAD, before))  # fmt: skip
+            restored = await tx.value("SELECT value FROM counters WHERE name = ?", (_RESTORED_HEAD,))
         answered = []
         for peer in holders:
             try:
@@ -215,12 +223,17 @@ class Federation:
                 log.warning("resync from %s failed: %s", peer.name, _describe(exc))
                 continue
             answered.append(peer)
-        if not answered:
+        async with self.store.reader() as db:
+            now_held, _ = await head(db, self.me)
+        # a node it cannot call (a member behind NAT) may have given records back by pushing them
+        if not answered and now_held <= restored:
             return False
-        recovered = await self._own_records(after=before)
+        recovered = await self._own_records(after=restored)
         async with self.store.transaction() as tx:
             await replay(tx, recovered)
         await self.store.release_writes()
+        async with self.store.transaction() as tx:
+            await tx.run("DELETE FROM counters WHERE name = ?", (_RESTORED_HEAD,))
         named = {key for r in recovered for key in r.header.audience} - {self.me}
         async with self.store.reader() as db:
             named |= await handoff_peers(db)
@@ -548,13 +561,21 @@ class Federation:
         assert client is not None and peer.url is not None
         received = 0
         async with self.store.reader() as db:
-            after, _ = await head(db, author)
+            held, _ = await head(db, author)
+        # Another's log starts one record back: the last one held is asked again. A node that lost
+        # records (restored from a backup) answers none of it; one that signed over them answers
+        # another record at that seq, a fork, which freezes it.
+        probe = author != self.me and held > 0
+        after = held - 1 if probe else held
         page = asyncio.ensure_future(client.log(peer.url, peer.key, author, after=after))
         try:
             while True:
                 items, more = await page
                 if not items:
+                    if probe and author == peer.key:
+                        await self._give_back(peer, held)
                     return received
+                probe = False
                 checked = await check(self.key, items)  # before the write lock
                 last = checked.verdicts[-1].record
                 if more and last is not None:
@@ -571,6 +592,18 @@ class Federation:
                     page = asyncio.ensure_future(client.log(peer.url, peer.key, author, after=after))
         finally:
             _drop(page)
+
+    async def _give_back(self, peer: trust.Peer, held: int) -> None:
+        """``peer`` lacks records of its own log that this node holds (it was restored): push them back to it.
+
+        The last one is queued; the peer answers ``gap`` with what it has,
+        and the send loop queues the rest (``_settle``).
+        """
+        async with self.store.transaction() as tx:
+            ids = await held_ids(tx, peer.key, after=held - 1, before=held + 1)
+            await outbox.enqueue(tx, peer.key, ids)
+        log.warning("%s lacks its own records up to seq %d: giving them back", peer.name, held)
+        self.wake(peer.key)
 
     # the transparency log -------------------------------------------------------
 

@@ -26,7 +26,7 @@ from federation.membership import admit
 if TYPE_CHECKING:
     from federation.engine import Federation
 
-__all__ = ["add_routes", "FED"]
+__all__ = ["add_routes", "FED", "refuse_unreadable_requests"]
 
 FED: web.AppKey["Federation"] = web.AppKey("federation")
 MAX_LIMIT = 500
@@ -48,6 +48,41 @@ def add_routes(app: web.Application, fed: "Federation") -> None:
     app.router.add_get("/fed/v1/checkpoint", checkpoint)
     app.router.add_get("/fed/v1/proof/inclusion", inclusion_proof)
     app.router.add_get("/fed/v1/proof/consistency", consistency_proof)
+
+
+class _RefusingHandler(web.RequestHandler):
+    """A connection whose request the HTTP parser refuses gets a protocol refusal, not plain text."""
+
+    __slots__ = ()
+
+    def handle_error(self, request, status: int = 500, exc: BaseException | None = None,
+                     message: str | None = None) -> web.StreamResponse:  # fmt: skip
+        if status != 400:
+            return super().handle_error(request, status, exc, message)
+        # The parser (llhttp) refused the request line or a header before any route or
+        # handler ran: a method not in capitals ("post") is refused here, not by the router.
+        first = (message or "malformed request").splitlines()[0].rstrip(":")
+        response = refusal(Reason.BAD_REQUEST.value, f"not an HTTP request this node reads: {first}", 400)
+        response.force_close()
+        return response
+
+
+class _RefusingServer(web.Server):
+    def __call__(self) -> web.RequestHandler:
+        handler = super().__call__()
+        handler.__class__ = _RefusingHandler  # same slots: only handle_error differs
+        return handler
+
+
+def refuse_unreadable_requests(runner: web.AppRunner) -> None:
+    """Answer what ``runner``'s HTTP parser refuses with ``{"reason": "bad_request", ...}`` (after ``setup``).
+
+    PROTOCOL.md ("Verifying a request", step 2): a method that is not 1 to
+    16 capitals is ``bad_request``; aiohttp's parser refuses it before the
+    application sees it, with a plain-text 400 of its own.
+    """
+    assert runner.server is not None, "call it after runner.setup()"
+    runner.server.__class__ = _RefusingServer
 
 
 def _answer(value: object, status: int = 200) -> web.Response:

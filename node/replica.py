@@ -136,8 +136,8 @@ async def store_records(tx: Tx, batch: Sequence[tuple[Record, bytes | None]]) ->
             continue
         last_seq, last_id = heads[h.author]
         if h.seq != last_seq + 1:
-            if h.seq <= last_seq:  # below what we hold but absent: cannot happen with contiguous logs
-                out.append(_refused(Reason.FORK, f"seq {h.seq} is behind the log"))
+            if h.seq <= last_seq:  # below what we hold but absent: a gap (PROTOCOL.md "Logs"), not a fork
+                out.append(_refused(Reason.GAP, f"seq {h.seq} is below the last held seq {last_seq}, not held"))
             else:
                 out.append(Stored("refused", LogBroken(Reason.GAP, f"missing seq {last_seq + 1} to {h.seq - 1};"
                                                                    f" have {last_seq}"), last_seq))  # fmt: skip

@@ -37,8 +37,8 @@ __all__ = ["Store", "Tx", "Reader", "now_ms", "clock_at", "day_ms", "restore", "
 
 READERS = 2
 RESYNC_COUNTER = "federation.resync_required"
-RESYNC_MESSAGE = ("this node was restored from a backup: it is catching its own signed log up from its hub"
-                  " before it signs anything new; try again in a moment")  # fmt: skip
+RESYNC_MESSAGE = ("this node was restored from a backup: it is taking its own signed log back from the nodes"
+                  " that hold it before it signs anything new; try again in a moment")  # fmt: skip
 
 
 _CLOCK: ContextVar[int | None] = ContextVar("maillon_clock", default=None)

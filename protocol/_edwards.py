@@ -2,7 +2,8 @@
 
 Used once per key, when a key is first registered, never on the hot path:
 the ``cryptography`` verifier accepts keys that must be refused (the
-identity point verifies a forged signature for every message).
+identity point verifies a forged signature for every message). The hot path
+only compares a signature's R with ``SMALL_ORDER_ENCODINGS`` (a set lookup).
 """
 
 from __future__ import annotations
@@ -14,6 +15,20 @@ SQRT_M1 = pow(2, (P - 1) // 4, P)
 
 Point = tuple[int, int, int, int]  # extended coordinates (X, Y, Z, T)
 IDENTITY: Point = (0, 1, 1, 0)
+
+# The 7 values of y (mod 2^255, the sign bit aside) whose points have small
+# order, canonical or not: 0 and p (order 4), 1 and p + 1 (the identity),
+# p - 1 (order 2), and the two y of the points of order 8. With the sign bit
+# clear and set: the 14 encodings libsodium refuses as a signature's R (and
+# as a key), whether or not they decode canonically.
+_SMALL_ORDER_Y = (
+    0, 1, P - 1, P, P + 1,
+    0x05FC536D880238B13933C6D305ACDFD5F098EFF289F4C345B027B2C28F95E826,
+    0x7A03AC9277FDC74EC6CC392CFA53202A0F67100D760B3CBA4FD84D3D706A17C7,
+)  # fmt: skip
+SMALL_ORDER_ENCODINGS: frozenset[bytes] = frozenset(
+    (y | sign << 255).to_bytes(32, "little") for y in _SMALL_ORDER_Y for sign in (0, 1)
+)
 
 
 def decode_point(encoded: bytes) -> Point | None:
@@ -82,3 +97,14 @@ def is_prime_order(encoded: bytes) -> bool:
     if point is None or is_identity(point):
         return False
     return is_identity(multiply(L, point))
+
+
+def encode_point(point: Point) -> bytes:
+    """The canonical 32-byte encoding of a point (RFC 8032 5.1.2)."""
+    x, y, z, _ = point
+    z_inv = pow(z, P - 2, P)
+    x, y = x * z_inv % P, y * z_inv % P
+    return (y | (x & 1) << 255).to_bytes(32, "little")
+
+
+BASE: Point = decode_point(bytes.fromhex("58" + "66" * 31))  # type: ignore[assignment]

@@ -17,6 +17,7 @@ __all__ = ["SigningKey", "PublicKey", "node_id", "fingerprint", "parse_node_id"]
 
 KEY_SIZE = 32
 SIGNATURE_SIZE = 64
+_SMALL_ORDER_R = _edwards.SMALL_ORDER_ENCODINGS
 
 
 class PublicKey:
@@ -41,9 +42,19 @@ class PublicKey:
         return _checked_key(raw)
 
     def verify(self, signature: bytes, message: bytes) -> None:
-        """Raise ``SignatureInvalid`` unless ``signature`` signs ``message``."""
+        """Raise ``SignatureInvalid`` unless ``signature`` signs ``message``.
+
+        The rule of PROTOCOL.md ("Keys and identity"), libsodium's: S < L, R
+        not one of the 14 small-order encodings, and [S]B - [k]A encoded
+        byte for byte equal to R. OpenSSL checks all but the R blacklist,
+        which with a prime-order key only ever lets R = identity through
+        (a signature made with the nonce 0): that one set lookup costs
+        nothing beside the curve work.
+        """
         if len(signature) != SIGNATURE_SIZE:
             raise SignatureInvalid(Reason.BAD_SIGNATURE, "a signature is 64 bytes")
+        if signature[:32] in _SMALL_ORDER_R:
+            raise SignatureInvalid(Reason.BAD_SIGNATURE, "R is a point of small order")
         try:
             self._key.verify(signature, message)
         except InvalidSignature as exc:

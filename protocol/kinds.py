@@ -9,9 +9,10 @@ meaning makes a new version of the kind; the envelope does not change.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from protocol.errors import ContentInvalid, Reason
 
@@ -51,7 +52,16 @@ Grams = Annotated[int, Field(ge=0, le=10**12)]
 Count = Annotated[int, Field(ge=0, le=10**9)]
 # Items keep one global id for life: a UUID in its 36-character text form.
 GlobalId = Annotated[str, Field(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")]
-Period = Annotated[str, Field(pattern=r"^[0-9]{4}(-(0[1-9]|1[0-2])|-Q[1-4])?$")]
+
+
+def _real_year(text: str) -> str:
+    # The pattern leaves one case to refuse: the year 0000, which no calendar has.
+    if text.startswith("0000"):
+        raise ValueError("the year is 0001 to 9999")
+    return text
+
+
+Period = Annotated[str, Field(pattern=r"^[0-9]{4}(-(0[1-9]|1[0-2])|-Q[1-4])?$"), AfterValidator(_real_year)]
 
 Category = Literal[
     "desktop", "laptop", "tablet", "smartphone", "screen", "printer",
@@ -258,7 +268,17 @@ class ItemFates(Body):
     def _check(self) -> "ItemFates":
         if not self.fates and self.corrects is None:
             raise ValueError("at least one fate, unless the record corrects another (then possibly none)")
+        # ``to`` names the node an item was handed to; a transfer outside the federation names none.
+        if any(fate.to is not None and fate.fate != "transferred" for fate in self.fates):
+            raise ValueError("to is given only with the fate transferred")
         return self
+
+
+def _first_supersedes_nothing(model: Any) -> Any:
+    # Version 1 has no earlier version; from version 2 on ``supersedes`` stays optional (PROTOCOL.md).
+    if model.version == 1 and model.supersedes is not None:
+        raise ValueError("version 1 supersedes nothing")
+    return model
 
 
 Figures = Annotated[
@@ -277,6 +297,8 @@ class StatsReport(Body):
     supersedes: RecordId | None = None
     factor_version: Text | None = None
 
+    _check = model_validator(mode="after")(_first_supersedes_nothing)
+
 
 class RegionalSummary(Body):
     """A hub's aggregate for a period, naming the reports it contains."""
@@ -288,6 +310,14 @@ class RegionalSummary(Body):
     reports: Annotated[list[RecordId], Field(max_length=10000)]
     missing: Annotated[list[Key], Field(max_length=10000)]
     supersedes: RecordId | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> "RegionalSummary":
+        for name in ("reports", "missing"):  # one order, so one body for one summary
+            values = getattr(self, name)
+            if any(a >= b for a, b in zip(values, values[1:])):
+                raise ValueError(f"{name} are distinct and in ascending byte order")
+        return _first_supersedes_nothing(self)
 
 
 class ReportedErasure(_Part):
@@ -311,7 +341,16 @@ class ReportedItem(_Part):
     processed_by: Text | None = None
 
 
-Day = Annotated[str, Field(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$")]
+def _real_day(text: str) -> str:
+    # A day of the (proleptic Gregorian) calendar: not 2026-02-30, not 2025-02-29, not year 0000.
+    try:
+        date(int(text[:4]), int(text[5:7]), int(text[8:]))
+    except ValueError as exc:
+        raise ValueError("not a day of the calendar (years 0001 to 9999)") from exc
+    return text
+
+
+Day = Annotated[str, Field(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"), AfterValidator(_real_day)]
 
 
 class DonorReport(Body):

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from protocol.errors import EncodingError, LogBroken, ProtocolError, Reason, RecordInvalid
 from protocol.keys import node_id
-from protocol.records import MAX_ENTRY, Record, open_entry
+from protocol.records import MAX_ENTRY, Record, open_envelope, split_entry
 
 __all__ = [
     "LOG_MAGIC",
@@ -37,7 +37,8 @@ class LogVerifier:
     ``add`` returns ``True`` for a record that extends the log, ``False`` for
     an exact duplicate (a no-op), and raises ``LogBroken`` otherwise:
     ``wrong_author``, ``fork`` (same seq, other id: the author is frozen and
-    every later record is refused with ``fork``), ``gap``, ``bad_prev``.
+    every later record is refused with ``fork``), ``gap`` (any seq but the
+    next one that is not held, below the head too), ``bad_prev``.
     """
 
     def __init__(self, author: bytes | None = None, *, after: tuple[int, bytes] | None = None) -> None:
@@ -66,8 +67,9 @@ class LogVerifier:
             self.forked = True
             raise LogBroken(Reason.FORK, f"two records with seq {header.seq}")
         if header.seq <= self.last_seq:
-            # Below our window (resumed verifier): we cannot tell; refuse.
-            raise LogBroken(Reason.FORK, f"seq {header.seq} is behind the log")
+            # Not held, below the head (a resumed verifier, or a file read on past a gap): nothing
+            # to check it against, and no proof of misbehaviour either, so not a fork.
+            raise LogBroken(Reason.GAP, f"seq {header.seq} is below the last accepted seq {self.last_seq}, not held")
         if header.seq != self.last_seq + 1:
             missing = range(self.last_seq + 1, header.seq)
             raise LogBroken(Reason.GAP, f"missing seq {missing[0]}" + (f" to {missing[-1]}" if len(missing) > 1 else ""))
@@ -78,7 +80,9 @@ class LogVerifier:
         return True
 
     def skip_to(self, record: Record) -> None:
-        """Take ``record`` as the new head after a reported gap (file reading)."""
+        """Take ``record`` as the new head after a reported gap above it (file reading)."""
+        if record.header.seq <= self.last_seq:
+            return  # a gap below the head leaves the head where it is
         self.ids[record.header.seq] = record.id
         self.last_seq, self.last_id = record.header.seq, record.id
 
@@ -101,7 +105,13 @@ class Problem:
 
 @dataclass(slots=True)
 class LogReport:
-    """The outcome of verifying a log file."""
+    """The outcome of verifying a log file.
+
+    ``entries`` counts the frames read whole; each is exactly one of: valid
+    (it extended the log; ``stubs`` counts the stubs among them), a
+    duplicate (not in ``valid``), or a problem. ``problems`` may hold one
+    more line than that, for a broken file (magic line, framing).
+    """
 
     author: bytes | None = None
     entries: int = 0
@@ -172,9 +182,14 @@ def verify_log(data: bytes, author: bytes | None = None, *, check_bodies: bool =
 
 
 def _check_entry(entry: bytes, index: int, chain: LogVerifier, report: LogReport, check_bodies: bool) -> None:
+    # A problem line names seq and id once the header is known to be signed by its author
+    # (steps 1-5), never from bytes that did not verify.
     record: Record | None = None
     try:
-        record = open_entry(entry)
+        envelope, content = split_entry(entry)
+        record = open_envelope(envelope)
+        if content is not None:
+            record = record.with_content(content)
         if check_bodies and record.content is not None:
             record.body()
         if chain.add(record):

@@ -32,6 +32,7 @@ __all__ = [
     "sign_record",
     "open_envelope",
     "open_entry",
+    "split_entry",
     "stored_header",
     "write_record_file",
     "read_record_file",
@@ -191,8 +192,8 @@ def open_envelope(envelope: bytes) -> Record:
     return Record(envelope, header_bytes, signature, header, hashlib.sha256(header_bytes).digest())
 
 
-def open_entry(entry: bytes) -> Record:
-    """Decode and verify a log entry; the record keeps its content if carried."""
+def split_entry(entry: bytes) -> tuple[bytes, bytes | None]:
+    """Step 1 of checking an entry: its envelope bytes and its content (``None``: a stub)."""
     value = canonical.decode(entry, max_size=MAX_ENTRY)
     if (
         not isinstance(value, list)
@@ -201,8 +202,14 @@ def open_entry(entry: bytes) -> Record:
         or not (value[1] is None or isinstance(value[1], bytes))
     ):
         raise RecordInvalid(Reason.BAD_ENTRY, "an entry is [envelope: bin, content: bin | nil]")
-    record = open_envelope(value[0])
-    return record if value[1] is None else record.with_content(value[1])
+    return value[0], value[1]
+
+
+def open_entry(entry: bytes) -> Record:
+    """Decode and verify a log entry; the record keeps its content if carried."""
+    envelope, content = split_entry(entry)
+    record = open_envelope(envelope)
+    return record if content is None else record.with_content(content)
 
 
 def stored_header(envelope: bytes) -> Header:
@@ -226,12 +233,17 @@ def write_record_file(record: Record) -> bytes:
 
 
 def read_record_file(data: bytes) -> Record:
-    """Open a signed document: entry checks, then its body against its kind."""
+    """Open a signed document: entry checks, then its body against its kind.
+
+    A stub is refused (``bad_entry``) with the entry's shape, before its
+    envelope is read: a stub with a bad signature is ``bad_entry`` too.
+    """
     if not data.startswith(RECORD_FILE_MAGIC):
         raise RecordInvalid(Reason.BAD_ENTRY, "not a signed document (magic line missing)")
-    record = open_entry(data[len(RECORD_FILE_MAGIC) :])
-    if record.content is None:
+    envelope, content = split_entry(data[len(RECORD_FILE_MAGIC) :])
+    if content is None:
         raise RecordInvalid(Reason.BAD_ENTRY, "a signed document carries its content")
+    record = open_envelope(envelope).with_content(content)
     record.body()
     return record
 

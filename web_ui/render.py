@@ -45,7 +45,7 @@ def _query(args: dict[str, Any], **changes: Any) -> str:
 
 def page(request: web.Request, template: str, status: int = 200, **context: Any) -> web.Response:
     """Render ``template`` for this request, in its language."""
-    from web_ui.app import NODE
+    from web_ui.app import NODE, STORE
 
     language = request.get(LANGUAGE, "fr")
     session = request.get(SESSION)
@@ -58,6 +58,7 @@ def page(request: web.Request, template: str, status: int = 200, **context: Any)
         "node": request.app[NODE],
         "path": request.path,
         "args": dict(request.query),
+        "read_only": getattr(request.app.get(STORE), "writes_held", None) is not None,  # restored, log not back yet
     }
     response = aiohttp_jinja2.render_template(template, request, {**base, **context}, status=status)
     return response

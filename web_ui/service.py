@@ -15,6 +15,7 @@ from node.config import Node
 from node.store import Store
 from node.users import has_users
 from federation.engine import Federation
+from federation.server import refuse_unreadable_requests
 from web_ui.app import make_app
 from web_ui.auth import setup_code
 
@@ -29,6 +30,7 @@ async def start(node: Node, store: Store) -> Callable[[], Awaitable[None]]:
     await fed.start()
     runner = web.AppRunner(make_app(node, store, fed))
     await runner.setup()
+    refuse_unreadable_requests(runner)
     site = web.TCPSite(runner, node.config.host, node.config.port)
     await site.start()
     print(f"web interface: http://{node.config.host}:{node.config.port}/", flush=True)

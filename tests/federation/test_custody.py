@@ -9,13 +9,16 @@ sides of every hand-off agree.
 from __future__ import annotations
 
 import asyncio
+import urllib.request
 
 from livenodes import LiveNode, wait_for
 from node import handoffs
 from node.config import load_node
 from node.items import ItemInput, create_items
 from node.lots import LotInput, create_lot
+from node.errors import StoreError
 from node.store import Store
+from protocol.kinds import LotDecline
 
 
 def run(node: LiveNode, action):
@@ -143,3 +146,55 @@ def test_a_member_restored_ends_in_the_state_its_log_says(make_node):
     assert member.value("SELECT count(*) FROM frozen_authors") == 0
     assert hub.value("SELECT count(*) FROM frozen_authors") == 0
     assert fresh
+
+
+def signs(node: LiveNode) -> bool:
+    """Whether the node signs again (it refuses to while its log is not taken back)."""
+    try:
+        run(node, lambda tx: tx.append(LotDecline(offer=bytes(32), reason="probe")))
+        return True
+    except StoreError:
+        return False
+
+
+def test_a_hub_restored_with_no_upstream_takes_its_log_back_from_a_member_behind_nat(make_node):
+    hub, member = hub_and_member(make_node)
+    hub.cli("backup", "--data", str(hub.data), "--out", str(hub.data / "old.db"))
+    made = offer(hub, member.key, stock(hub, "ETAT-1"))
+    wait_for(lambda: state(member, made) == "offered", 30, "the offer at the member")
+    signed = hub.value("SELECT max(seq) FROM log_records WHERE author = ?", (hub.key,))
+    restore(hub, "old.db")
+    # the member sees its hub lacks its own records, and gives them back; only then does the hub sign
+    wait_for(lambda: hub.value("SELECT max(seq) FROM log_records WHERE author = ?", (hub.key,)) == signed, 60,
+             "the hub's log given back")  # fmt: skip
+    wait_for(lambda: signs(hub), 30, "the hub signing again")
+    assert state(hub, made) == "offered"  # its own offer, replayed
+    accept(member, made)
+    wait_for(lambda: state(hub, made) == "accepted", 30, "the accept at the hub")
+    for node in (hub, member):
+        assert node.value("SELECT count(*) FROM frozen_authors") == 0
+
+
+def test_a_hub_no_one_answers_stays_read_only_until_released_and_a_fork_is_then_frozen(make_node):
+    hub, member = hub_and_member(make_node)
+    hub.cli("backup", "--data", str(hub.data), "--out", str(hub.data / "old.db"))
+    stock(hub, "AVANT")
+    offer(hub, member.key, hub.value("SELECT id FROM lots WHERE reference = 'AVANT'"))
+    wait_for(lambda: member.value("SELECT count(*) FROM handoffs"), 30, "the offer at the member")
+    member.stop()  # the only node holding the hub's later records is away
+    restore(hub, "old.db")
+    assert not signs(hub)
+    peers = hub.cli("peers", "--data", str(hub.data))
+    assert "READ-ONLY" in peers and "restored from a backup" in peers
+    told = hub.cli("resync", "--data", str(hub.data), check=False)
+    assert "--accept-fork-risk" in told
+    page = urllib.request.urlopen(hub.url + "/login").read().decode()
+    assert "restauré depuis une sauvegarde" in page
+    released = hub.cli("resync", "--data", str(hub.data), "--accept-fork-risk")
+    assert "fork" in released
+    wait_for(lambda: signs(hub), 30, "the hub released")
+    # it signed over its lost records: the member, back, sees two records with one seq and freezes its hub
+    member.start()
+    wait_for(lambda: member.value("SELECT count(*) FROM frozen_authors WHERE author = ?", (hub.key,)), 60,
+             "the fork frozen at the member")  # fmt: skip
+    assert member.value("SELECT count(*) FROM alerts WHERE kind = 'fork'")

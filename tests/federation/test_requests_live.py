@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import secrets
 import time
 import urllib.error
@@ -78,6 +79,30 @@ def test_a_forged_request_is_refused(hub_and_member, tamper, status, reason):
     body = canonical.encode({"items": []})
     got, answer = call(hub, key, "POST", "/fed/v1/push", body, tamper=tamper)
     assert (got, answer["reason"]) == (status, reason)
+
+
+@pytest.mark.parametrize(("method", "target"), [("post", "/fed/v1/push"), ("Post", "/fed/v1/push"),
+                                                ("get", "/fed/v1/mailbox?after=0&limit=10")])
+def test_a_method_not_in_capitals_is_a_bad_request_with_its_reason(hub_and_member, method, target):
+    # PROTOCOL.md, "Verifying a request", step 2: the method is 1 to 16 capitals, else bad_request,
+    # answered as every refusal is: {"reason", "message"}. The HTTP parser refuses it before any route.
+    hub, member, key = hub_and_member
+    path, _, query = target.partition("?")
+    body = canonical.encode({"items": []}) if method.upper() == "POST" else b""
+    headers = sign_request(key, method=method.upper(), path=path, query=query, body=body, callee=hub.key,
+                           created=int(time.time()), nonce=secrets.token_bytes(16))  # fmt: skip
+    host, port = hub.url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=10)
+    try:
+        connection.request(method, target, body=body, headers={**headers, "Content-Type": "application/msgpack"})
+        response = connection.getresponse()
+        status, content_type, answer = response.status, response.getheader("Content-Type"), response.read()
+    finally:
+        connection.close()
+    assert (status, content_type) == (400, "application/msgpack")
+    assert canonical.decode(answer)["reason"] == "bad_request"
+    # the node still serves a well-formed request afterwards
+    assert call(hub, key, "GET", "/fed/v1/mailbox", query="after=0&limit=10")[0] == 200
 
 
 def test_unknown_stale_and_misaddressed_requests_are_refused(hub_and_member):

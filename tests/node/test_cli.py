@@ -50,6 +50,34 @@ def test_log_verify_names_each_problem(tmp_path, capsys, vector):
     assert lines[1].startswith("summary ") and lines[1].endswith("verdict=fail")
 
 
+@pytest.mark.parametrize("vector", VECTORS["log_exports"], ids=lambda v: v["name"])
+def test_log_verify_prints_the_lines_of_the_vectors(tmp_path, capsys, vector):
+    # PROTOCOL.md, "Log export": each problem line up to its reason, then the summary, exactly.
+    path = tmp_path / "x.log"
+    path.write_bytes(bytes.fromhex(vector["log_export"]))
+    args = ["log", "verify", str(path)] + (["--author", vector["author"]] if vector["author"] else [])
+    assert main(args) == (1 if vector["problems"] else 0)
+    *problems, summary = capsys.readouterr().out.splitlines()
+    assert [line.split(" reason=")[0] + " reason=" + line.split(" reason=")[1].split(" ")[0] for line in problems] \
+        == vector["problems"]
+    assert summary == vector["summary"]
+
+
+@pytest.mark.parametrize("vector", VECTORS["documents"]["valid"] + VECTORS["documents"]["invalid"],
+                         ids=lambda v: v["name"])
+def test_record_verify_follows_the_document_vectors(tmp_path, capsys, vector):
+    path = tmp_path / "x.mlnrec"
+    path.write_bytes(bytes.fromhex(vector["file"]))
+    code = main(["record", "verify", str(path)])
+    out = capsys.readouterr().out.splitlines()
+    if "reason" in vector:
+        assert code == 1 and out[0].startswith(f"problem reason={vector['reason']} ")
+    else:
+        assert code == 0 and out == [f"kind={vector['kind']} author={vector['author']} "
+                                     f"fingerprint={vector['fingerprint']} seq={vector['seq']} time={vector['time']} "
+                                     f"id={vector['id']} verdict=ok"]
+
+
 def test_log_verify_bad_arguments(tmp_path, capsys):
     assert main(["log", "verify", str(tmp_path / "missing.log")]) == 2
     path = tmp_path / "x.log"

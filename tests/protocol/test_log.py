@@ -71,6 +71,16 @@ def test_resume_after_a_known_head():
     assert verifier.add(records[2]) and verifier.add(records[3])
 
 
+def test_a_lower_seq_not_held_is_a_gap_and_freezes_nothing():
+    # PROTOCOL.md "Logs", step 4: one rule for any seq but the next that is not held.
+    records = chain(ALICE, 4)
+    verifier = LogVerifier(ALICE.public.raw, after=(3, records[2].id))
+    with pytest.raises(LogBroken) as info:
+        verifier.add(records[1])
+    assert info.value.code is Reason.GAP and not verifier.forked
+    assert verifier.add(records[3]) and verifier.last_seq == 4
+
+
 def test_export_round_trip():
     records = chain(ALICE, 3)
     data = write_log(records)

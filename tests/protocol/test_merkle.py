@@ -258,6 +258,7 @@ def test_larger_tree_against_free_functions() -> None:
 sizes = st.integers(min_value=1, max_value=70)
 
 
+@settings(deadline=None)  # a shared machine: no timing in tests
 @given(sizes)
 def test_class_and_free_functions_match_reference(n: int) -> None:
     leaves = hashes(n)
@@ -280,6 +281,7 @@ def test_class_and_free_functions_match_reference(n: int) -> None:
         assert bulk.consistency_proof(old) == want
 
 
+@settings(deadline=None)  # a shared machine: no timing in tests
 @given(sizes)
 def test_every_proof_verifies(n: int) -> None:
     leaves = hashes(n, b"v")
@@ -312,6 +314,7 @@ def _mutations(data: st.DataObject, proof: list[bytes]) -> list[bytes]:
     return bad
 
 
+@settings(deadline=None)  # a shared machine: no timing in tests
 @given(st.data(), sizes)
 def test_mutated_inclusion_proof_fails(data: st.DataObject, n: int) -> None:
     leaves = hashes(n, b"m")
@@ -321,6 +324,7 @@ def test_mutated_inclusion_proof_fails(data: st.DataObject, n: int) -> None:
     _rejects(verify_inclusion, leaves[index], index, n, bad, tree.root())
 
 
+@settings(deadline=None)  # a shared machine: no timing in tests
 @given(st.data(), sizes)
 def test_mutated_consistency_proof_fails(data: st.DataObject, n: int) -> None:
     tree = MerkleTree(hashes(n, b"c"))
@@ -329,6 +333,7 @@ def test_mutated_consistency_proof_fails(data: st.DataObject, n: int) -> None:
     _rejects(verify_consistency, old, n, tree.root(old), tree.root(), bad)
 
 
+@settings(deadline=None)  # a shared machine: no timing in tests
 @given(st.data(), st.integers(min_value=2, max_value=70))
 def test_proof_for_other_position_fails(data: st.DataObject, n: int) -> None:
     leaves = hashes(n, b"o")
@@ -345,7 +350,7 @@ def test_proof_for_other_position_fails(data: st.DataObject, n: int) -> None:
     _rejects(verify_consistency, old, n, tree.root(other_old), tree.root(), cproof)
 
 
-@settings(max_examples=25)
+@settings(max_examples=25, deadline=None)
 @given(st.lists(st.binary(max_size=40), max_size=40))
 def test_root_of_data_matches_reference(leaves: list[bytes]) -> None:
     assert root_of_data(leaves) == ref_mth([hashlib.sha256(b"\x00" + d).digest() for d in leaves])

@@ -68,3 +68,32 @@ def test_request_worked_example():
         assert f"{name}: {value}\n" in text
     signature = base64.b64decode(example["headers"]["Signature"].removeprefix("maillon=:").removesuffix(":"))
     assert signature.hex() in "".join(re.findall(r"`([0-9a-f]{64})`", text))
+
+
+def test_small_order_encodings_listed_are_the_vectors_and_the_code():
+    from protocol._edwards import SMALL_ORDER_ENCODINGS
+
+    text = section("Keys and identity")
+    listed = re.findall(r"^  ([0-9a-f]{64})$", text, flags=re.MULTILINE)
+    keys = json.loads((VECTORS / "keys.json").read_text())
+    assert sorted(listed) == keys["small_order_r"] == sorted(b.hex() for b in SMALL_ORDER_ENCODINGS)
+    names = {v["name"] for v in keys["signatures"]}
+    for name in re.findall(r"vectors? `([a-z_0-9]+)`(?: and `([a-z_0-9]+)`)?", text):
+        assert set(filter(None, name)) <= names
+
+
+def test_the_days_given_as_examples_are_judged_as_the_text_says():
+    from protocol.errors import ContentInvalid
+    from protocol.kinds import parse_body
+
+    row = next(line for line in section("Record kinds").splitlines() if line.startswith("| `day` |"))
+    good, bad = row.split(" is one, ")
+    days_good, days_bad = re.findall(r"`(\d{4}-\d\d-\d\d)`", good), re.findall(r"`(\d{4}-\d\d-\d\d)`", bad)
+    assert days_good and len(days_bad) >= 4
+    body = {"donor": "x", "lots": [], "items": [], "period_to": "9999-12-31"}
+    for day in days_good:
+        parse_body("donor.report/1", body | {"period_from": day})
+    for day in days_bad:
+        with pytest.raises(ContentInvalid) as info:
+            parse_body("donor.report/1", body | {"period_from": day})
+        assert info.value.code is Reason.BAD_CONTENT

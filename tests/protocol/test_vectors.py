@@ -13,8 +13,9 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from protocol import canonical
 from protocol.errors import KeyRefused, ProtocolError
 from protocol.keys import PublicKey, SigningKey, fingerprint, node_id
-from protocol.log import LogVerifier, verify_log
-from protocol.records import open_entry
+from protocol._edwards import SMALL_ORDER_ENCODINGS
+from protocol.log import LOG_MAGIC, LogVerifier, verify_log
+from protocol.records import open_entry, read_record_file
 from protocol.requests import SignedRequest, sign_request, verify_request
 from protocol.seal import encryption_key, encryption_private, open_sealed, seal, sealed_recipients
 
@@ -43,6 +44,14 @@ def test_there_are_enough_vectors():
     assert len(RECORDS["valid"]) >= 12
     assert len(RECORDS["invalid"]) >= 15
     assert len({v["reason"] for v in RECORDS["invalid"]}) >= 12
+    # a bad_content case for every one of the 15 kinds
+    kinds = {canonical.decode(canonical.decode(canonical.decode(bytes.fromhex(v["entry"]))[0])[1])[5]
+             for v in RECORDS["invalid"] if v["reason"] == "bad_content"}
+    assert kinds == {v["kind"] for v in RECORDS["valid"]} and len(kinds) == 15
+    assert {v["reason"] for v in RECORDS["documents"]["invalid"]} >= {"bad_entry", "bad_signature", "bad_content"}
+    assert {p.split("reason=")[1] for v in RECORDS["log_exports"] for p in v["problems"]} >= {
+        "bad_entry", "malformed", "too_large", "gap", "fork", "wrong_author", "bad_signature", "content_mismatch"
+    }
     assert {len(v["recipients"]) for v in SEAL["valid"]} >= {1, 3}
     assert {v["reason"] for v in SEAL["invalid"]} == {"bad_seal", "not_a_recipient"}
     assert {v["reason"] for v in REQUESTS["invalid"]} == {
@@ -119,6 +128,52 @@ def test_invalid_records(vector):
     # The same case as a log export: exactly one problem, on the last entry.
     report = verify_log(bytes.fromhex(vector["log_export"]), author)
     assert [(p.index, p.reason.value) for p in report.problems] == [(len(vector["context"]), vector["reason"])]
+
+
+@pytest.mark.parametrize("vector", RECORDS["accepted"], ids=lambda v: v["name"])
+def test_accepted_records(vector):
+    entry = bytes.fromhex(vector["entry"])
+    open_entry(entry).body()
+    assert verify_log(LOG_MAGIC + len(entry).to_bytes(4, "big") + entry).ok
+
+
+@pytest.mark.parametrize("vector", RECORDS["log_exports"], ids=lambda v: v["name"])
+def test_log_export_output(vector):
+    author = bytes.fromhex(vector["author"]) if vector["author"] else None
+    report = verify_log(bytes.fromhex(vector["log_export"]), author)
+    assert [p.line().split(" reason=")[0] + f" reason={p.reason.value}" for p in report.problems] == vector["problems"]
+    assert report.summary() == vector["summary"]
+
+
+@pytest.mark.parametrize("vector", RECORDS["documents"]["valid"], ids=lambda v: v["name"])
+def test_signed_documents(vector):
+    record = read_record_file(bytes.fromhex(vector["file"]))
+    header = record.header
+    assert (header.kind, node_id(header.author), fingerprint(header.author), header.seq, header.time,
+            record.id.hex()) == tuple(vector[k] for k in ("kind", "author", "fingerprint", "seq", "time", "id"))
+
+
+@pytest.mark.parametrize("vector", RECORDS["documents"]["invalid"], ids=lambda v: v["name"])
+def test_refused_signed_documents(vector):
+    with pytest.raises(ProtocolError) as info:
+        read_record_file(bytes.fromhex(vector["file"]))
+    assert info.value.code == vector["reason"]
+
+
+def test_small_order_encodings_are_the_vectors_list():
+    assert sorted(b.hex() for b in SMALL_ORDER_ENCODINGS) == KEYS["small_order_r"]
+
+
+@pytest.mark.parametrize("vector", KEYS["signatures"], ids=lambda v: v["name"])
+def test_signature_vectors(vector):
+    public = PublicKey.from_bytes(bytes.fromhex(vector["public"]))
+    signature, message = bytes.fromhex(vector["signature"]), bytes.fromhex(vector["message"])
+    if vector["reason"] is None:
+        public.verify(signature, message)
+    else:
+        with pytest.raises(ProtocolError) as info:
+            public.verify(signature, message)
+        assert info.value.code == vector["reason"]
 
 
 @pytest.mark.parametrize("vector", SEAL["keys"], ids=lambda v: v["name"])

@@ -31,6 +31,9 @@ from protocol.records import Record, open_entry, sign_record  # noqa: E402
 from protocol.seal import encryption_key  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from contract_vectors import (  # noqa: E402
+    accepted_vectors, content_cases, document_vectors, log_export_vectors, signature_cases, signature_vectors,
+)
 from federation_vectors import request_vectors, seal_vectors  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
@@ -310,6 +313,7 @@ def invalid_vectors(hub: list[Record], member: list[Record]) -> list[dict[str, A
         context=ctx1)
     add("wrong_author", "wrong_author", member[0].entry(), author=pub("hub"),
         note="the verifier expects the hub's log; this is the member's first record")
+    cases += signature_cases(KEYS) + content_cases(KEYS, hub, member)
     return [
         {"name": name, "reason": reason, "context": [c.hex() for c in context], "entry": entry.hex(),
          "author": None if author is None else author.hex(), "note": note,
@@ -388,6 +392,15 @@ def key_vectors() -> dict[str, Any]:
            {"public": "0200000000000000000000000000000000000000000000000000000000000000", "reason": "weak_key",
             "why": "not on the curve"},
            {"public": mixed.hex(), "reason": "weak_key", "why": "a valid key plus a point of order 8"}],
+        "small_order_r": sorted(small_order + [
+            "0100000000000000000000000000000000000000000000000000000000000080",  # identity, x = 0 with sign
+            "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",  # order 2, x = 0 with sign
+            "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",  # y = p (0 mod p), order 4
+            "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
+            "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",  # y = p + 1 (1 mod p): identity
+            "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
+        ]),
+        "signatures": signature_vectors(KEYS),
     }
 
 
@@ -415,6 +428,9 @@ def build() -> dict[str, str]:
         "hub_log_export": write_log(hub).hex(),
         "member_log_export": write_log(member).hex(),
         "invalid": invalid_vectors(hub, member),
+        "accepted": accepted_vectors(KEYS),
+        "log_exports": log_export_vectors(KEYS, hub, member),
+        "documents": document_vectors(KEYS, hub),
     }
     for record in hub + member:
         assert open_entry(record.entry()).id == record.id
