@@ -69,7 +69,7 @@ class LogVerifier:
         if header.seq <= self.last_seq:
             # Not held, below the head (a resumed verifier, or a file read on past a gap): nothing
             # to check it against, and no proof of misbehaviour either, so not a fork.
-            raise LogBroken(Reason.GAP, f"seq {header.seq} is below the last accepted seq {self.last_seq}, not held")
+            raise LogBroken(Reason.GAP, f"seq {header.seq} is not held, below the last accepted {self.last_seq}")
         if header.seq != self.last_seq + 1:
             missing = range(self.last_seq + 1, header.seq)
             raise LogBroken(Reason.GAP, f"missing seq {missing[0]}" + (f" to {missing[-1]}" if len(missing) > 1 else ""))

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import http.client
 import secrets
+import sys
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -17,6 +20,8 @@ from protocol.keys import SigningKey, node_id
 from protocol.kinds import LotDecline
 from protocol.records import sign_record, stored_header
 from protocol.requests import sign_request
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "vectors"))
 
 
 def call(node: LiveNode, key: SigningKey, method: str, path: str, body: bytes = b"", *, query: str = "",
@@ -154,6 +159,57 @@ def test_a_fork_freezes_its_author_and_raises_an_alert(hub_and_member):
                             content=LotDecline(offer=bytes(32), reason="after").to_content())  # fmt: skip
     answer = call(hub, key, "POST", "/fed/v1/push", canonical.encode({"items": [[following.entry(), None]]}))[1]
     assert answer["results"][0]["reason"] == "fork"
+
+
+def test_records_the_contract_refuses_are_refused_by_a_live_hub_and_change_nothing(hub_and_member):
+    # PROTOCOL.md "Keys and identity" (R of small order) and "Record kinds" (calendar days,
+    # version 1 without supersedes, to only with transferred): pushed between real nodes.
+    from contract_vectors import sign_with_nonce
+
+    hub, member, key = hub_and_member
+    member.start()
+    wait_for(lambda: hub.value("SELECT count(*) FROM log_records WHERE author = ?", (member.key,))
+             == member.value("SELECT count(*) FROM log_records WHERE author = ?", (member.key,)))  # fmt: skip
+    member.stop()
+    last = member.query("SELECT seq, id, time FROM log_records WHERE author = ? ORDER BY seq DESC LIMIT 1",
+                        (member.key,))[0]  # fmt: skip
+    held = hub.value("SELECT count(*) FROM log_records WHERE author = ?", (member.key,))
+
+    def next_record(body) -> bytes:
+        return sign_record(key, seq=last["seq"] + 1, prev=last["id"], time=last["time"] + 1, kind=body.KIND,
+                           content=body.to_content()).entry()  # fmt: skip
+
+    def with_content(kind: str, content: dict) -> bytes:
+        data = canonical.encode(content)
+        header = canonical.encode(["maillon/record/v1", key.public.raw, last["seq"] + 1, last["id"], last["time"] + 1,
+                                   kind, [], hashlib.sha256(data).digest()])  # fmt: skip
+        return canonical.encode([canonical.encode([1, header, key.sign(header)]), data])
+
+    accepted = next_record(LotDecline(offer=bytes(32), reason="no_capacity"))
+    envelope, content = canonical.decode(accepted)
+    header = canonical.decode(envelope)[1]
+    identity_r = sign_with_nonce(key, header, nonce=0, r_bytes=bytes([1]) + bytes(31))  # nonce 0: R = identity
+    refused = {
+        "bad_signature": canonical.encode([canonical.encode([1, header, identity_r]), content]),
+        "bad_content": [
+            with_content("donor.report/1", {"donor": "Mairie", "lots": [], "period_from": "2026-02-30",
+                                            "period_to": "2026-12-31", "items": []}),
+            with_content("stats.report/1", {"period": "2026-01", "version": 1, "figures": {},
+                                            "supersedes": bytes(32)}),
+            with_content("item.fates/1", {"fates": [{"gid": "01890a5d-ac96-7ab0-9c1e-000000000001",
+                                                     "fate": "distributed", "time": 0, "to": hub.key}]}),
+        ],
+    }
+    items = [[refused["bad_signature"], None]] + [[entry, None] for entry in refused["bad_content"]]
+    status, answer = call(hub, key, "POST", "/fed/v1/push", canonical.encode({"items": items}))
+    assert status == 200
+    assert [(r["status"], r["reason"]) for r in answer["results"]] == [("refused", "bad_signature")] + [
+        ("refused", "bad_content")] * 3
+    assert hub.value("SELECT count(*) FROM log_records WHERE author = ?", (member.key,)) == held
+    assert hub.value("SELECT count(*) FROM frozen_authors") == 0
+    # the honest record at that seq is still taken
+    answer = call(hub, key, "POST", "/fed/v1/push", canonical.encode({"items": [[accepted, None]]}))[1]
+    assert answer["results"][0]["status"] == "accepted"
 
 
 def test_what_a_node_did_not_publish_cannot_be_pulled(hub_and_member, make_node):
