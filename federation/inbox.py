@@ -10,8 +10,9 @@ A refused item changes nothing but an alert; the others are held.
 
 A batch goes through two passes, with the outcome its items would have one
 after the other. ``check`` needs no database: decoding, signatures, sealed
-content, bodies; for a big batch it runs on worker processes, one per core
-(``start_workers``), since the signatures cost more than all the rest, and
+content, bodies; for a big batch it runs on worker processes, one per core,
+once they are up (the first big batch starts them, ``start_workers`` at
+once), since the signatures cost more than all the rest, and
 a caller may run it before taking the transaction. ``hold`` reads what it
 needs once per author (``node.replica.store_records``) and writes with one
 statement per table, then applies the effects in order. A record with an
@@ -196,11 +197,20 @@ class _Workers:
     HTTP) that a fork would copy in the middle of their work. If they cannot
     run (a worker killed, a script that starts its work on import), batches
     are checked on the node's process from then on.
+
+    A batch never waits for them to start: that takes a second, and many
+    more on a busy machine, while the node's process checks a batch of
+    MAX_ITEMS in a fraction of that. The first big batch starts them and is
+    checked here; the next ones go to them once they are all up. (A peer's
+    push that waited was cut short each time by a restart of a node killed
+    every few seconds, and never went through.)
     """
 
     def __init__(self, count: int) -> None:
         self.count = min(count, 8)
         self._pool: ProcessPoolExecutor | None = None
+        self._up: ProcessPoolExecutor | None = None  # the pool whose processes are all started
+        self._starting: asyncio.Task | None = None
         self._idle: asyncio.TimerHandle | None = None
 
     @property
@@ -235,14 +245,25 @@ class _Workers:
             pool.shutdown(wait=False)
 
     async def start(self) -> None:
+        """Start the processes and wait until each one is up."""
         if not self.usable:
             return
         try:
             await self._run([(_ready,)] * self.count)
-        except (BrokenProcessPool, asyncio.TimeoutError) as exc:
+        except (BrokenProcessPool, asyncio.TimeoutError, OSError) as exc:
             self._broken(exc)
+        else:
+            self._up = self._pool  # None if stopped meanwhile
+
+    def _start_soon(self) -> None:
+        loop = asyncio.get_running_loop()
+        if self._starting is None or self._starting.done() or self._starting.get_loop() is not loop:
+            self._starting = loop.create_task(self.start(), name="inbox workers start")
 
     def stop(self) -> None:
+        if self._starting is not None:
+            self._starting.cancel()
+            self._starting = None
         if self._idle is not None:
             self._idle.cancel()
             self._idle = None
@@ -252,6 +273,9 @@ class _Workers:
 
     async def check(self, key: SigningKey, items: list[Item]) -> list[_Verdict]:
         if not self.usable or len(items) < PARALLEL_MIN:
+            return [_check(item.entry, item.sealed, key) for item in items]
+        if self._pool is None or self._up is not self._pool:  # not (all) up yet: this batch does not wait
+            self._start_soon()
             return [_check(item.entry, item.sealed, key) for item in items]
         pairs = [(item.entry, item.sealed) for item in items]
         size = -(-len(pairs) // self.count)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -240,6 +243,7 @@ async def test_big_batches_are_checked_on_workers_with_the_same_outcome(tmp_path
     batch = [item(r) for r in records[:100]] + [tampered(records[100]), item(records[101])]
     batch += [item(r) for r in relayed] + [Item(records[102].entry())]
     outcomes = []
+    await inbox.start_workers()  # else this first big batch is checked here while they start
     try:
         for parallel in (True, False):
             store = await Store.open(tmp_path / f"{parallel}.db", HUB)
@@ -290,6 +294,29 @@ async def test_when_the_workers_die_batches_are_checked_on_the_node_process():
     finally:
         workers.stop()
     assert workers.count == 1  # and from now on, without trying again
+    assert [(v.record.id, v.record.content, v.refusal) for v in verdicts] == [
+        (v.record.id, v.record.content, v.refusal) for v in (inbox._check(i.entry, i.sealed, HUB) for i in items)
+    ]
+
+
+async def test_a_big_batch_does_not_wait_for_the_workers_to_start():
+    """Workers take a second to start, many more on a busy machine: the batch that starts them is checked here.
+
+    (A hub killed and started again every few seconds never answered a big
+    push that waited for them: the member's pushes failed forever.)
+    """
+    items = [item(r) for r in chain(A, 70, audience=(HUB.public.raw,))]
+    workers = inbox._Workers(2)
+    starting = threading.Event()
+    slow = ThreadPoolExecutor(1)  # stands for worker processes that are still starting
+    slow.submit(starting.wait)
+    workers._executor = lambda: slow
+    try:
+        verdicts = await asyncio.wait_for(workers.check(HUB, items), 30)
+    finally:
+        starting.set()
+        workers.stop()
+        slow.shutdown()
     assert [(v.record.id, v.record.content, v.refusal) for v in verdicts] == [
         (v.record.id, v.record.content, v.refusal) for v in (inbox._check(i.entry, i.sealed, HUB) for i in items)
     ]
