@@ -157,7 +157,7 @@ async def admit(tx, members: list[Member]) -> None:
 
 async def ingest(node: Node, members: list[Member], batch: int) -> dict:
     """Run the hub, let every member push its items; the wall time, CPU times and the answers."""
-    store = await Store.open(node.db_path, node.key)
+    store = await Store.open(node.db_path, node.key, create=True)
     runner = None
     fed = Federation(node, store)
     try:
@@ -220,7 +220,7 @@ def per_record_us(fn, values) -> float:
 async def receive_us(root: Path, hub: SigningKey, members: list[Member], batch: int) -> tuple[float, float]:
     """``receive`` on one core (no worker processes) into a fresh database, as a hub (transparency leaves too),
     and the effects in it, per record."""
-    store = await Store.open(root / "single-core.db", hub)
+    store = await Store.open(root / "single-core.db", hub, create=True)
     effects = 0.0
     apply_effects = inbox.apply_effects
 

@@ -139,7 +139,7 @@ class Side:
 async def start(root: Path, name: str, role: str) -> Side:
     port = free_port()
     node = init_node(root / name.lower(), Config(name=name, role=role, port=port, url=f"http://127.0.0.1:{port}"))
-    store = await Store.open(node.db_path, node.key)
+    store = await Store.open(node.db_path, node.key, create=True)
     fed = Federation(node, store, timing=TIMING)
     runner = web.AppRunner(make_app(node, store, fed), access_log=None)
     await runner.setup()

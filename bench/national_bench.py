@@ -170,7 +170,7 @@ def _body(name: str, seq: int, my_x: bytes, rng: random.Random, to_hub: dict, to
 async def start_hub(root: Path, n: int, national: bytes) -> Hub:
     """A hub running on loopback, with national as its upstream."""
     node = init_node(root / f"hub{n}", Config(name=f"Hub {n + 1}", role="hub", port=free_port()))
-    store = await Store.open(node.db_path, node.key)
+    store = await Store.open(node.db_path, node.key, create=True)
     fed = Federation(node, store)
     # National is pinned without a URL: the hub pushes nothing to it and pulls nothing from it
     # (this bench measures national's pulls), but answers its signed requests.
@@ -242,7 +242,7 @@ async def catch_up(pristine: Path, run_dir: Path, sample_hub: bytes | None) -> R
     """A fresh national node pulls every hub; the wall time, CPU times, and one hub's answers."""
     shutil.copytree(pristine, run_dir)
     node = load_node(run_dir)
-    store = await Store.open(node.db_path, node.key)
+    store = await Store.open(node.db_path, node.key, create=True)
     session = aiohttp.ClientSession()
     # National's own loops are not started: a running national reads its hubs on its own schedule,
     # which would pull the same logs concurrently with the timed pulls. Its client is all they need.
@@ -273,7 +273,7 @@ async def catch_up(pristine: Path, run_dir: Path, sample_hub: bytes | None) -> R
 
 async def check_held(path: Path, key: SigningKey, expected: list[Expected]) -> None:
     """National holds every record: exact envelope bytes in seq order, content exactly where it may read it."""
-    store = await Store.open(path, key)
+    store = await Store.open(path, key, create=True)
     try:
         async with store.reader() as db:
             for log in expected:
@@ -290,7 +290,7 @@ async def breakdown(pristine: Path, root: Path, batches: list[tuple[bytes, list[
     """One hub's answers received again on one core into a fresh national database; µs per record."""
     shutil.copytree(pristine, root)
     node = load_node(root)
-    store = await Store.open(node.db_path, node.key)
+    store = await Store.open(node.db_path, node.key, create=True)
     effects = 0.0
     apply_effects = inbox.apply_effects
 
@@ -356,7 +356,7 @@ async def national_catch_up(root: Path, args: argparse.Namespace) -> CatchUp:
         await asyncio.sleep(0.2)  # the hubs' first checkpoints are signed
         expected = [log for hub in hubs for log in await expected_logs(hub, national.key.public.raw)]
         prepared_s = time.perf_counter() - began
-        store = await Store.open(national.db_path, national.key)
+        store = await Store.open(national.db_path, national.key, create=True)
         try:
             async with store.transaction() as tx:
                 for hub in hubs:

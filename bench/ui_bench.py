@@ -216,7 +216,7 @@ async def breakdown(store, node, pages: dict[str, list[str]], ui_url: str) -> di
 async def main_async(items: int, requests: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         node = init_node(Path(tmp) / "node", Config(name="Bench"))
-        store = await Store.open(node.db_path, node.key)
+        store = await Store.open(node.db_path, node.key, create=True)
         await build(store, generate(items, YEAR_START, YEAR_END))
         await describe(store)
         async with store.transaction() as tx:

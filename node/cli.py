@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Sequence
 
 from node import commands, handoff_commands, summary_commands
-from node.config import Config, Node, init_node, load_node
-from node.errors import NodeError
+from node.config import DB_FILE, Config, Node, init_node, load_node
+from node.errors import AlreadyExists, NodeError
 from node.store import Store
 from protocol.errors import ProtocolError
 from protocol.keys import fingerprint, node_id, parse_node_id
@@ -184,6 +184,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _cmd_init(args: argparse.Namespace) -> int:
+    if (args.data / DB_FILE).exists():  # a database of some other key: never sign this new node into it
+        raise AlreadyExists(f"{args.data} already holds a node's database ({DB_FILE}): choose another directory")
     node = init_node(args.data, Config(name=args.name, role=args.role, host=args.host, port=args.port,
                                            url=args.url, network=args.network))
     asyncio.run(commands.create_database(node))
@@ -245,6 +247,11 @@ async def _serve_async(node: Node) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     store = await Store.open(node.db_path, node.key)
+    try:
+        await store.check()  # a damaged database is refused before it serves anything
+    except BaseException:
+        await store.close()
+        raise
     stoppers = []
     upkeep = asyncio.create_task(_every_day(store))
     try:

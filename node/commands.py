@@ -21,7 +21,7 @@ from typing import Any, Iterator, TypeVar
 
 from node import outbox
 from node.config import Node, load_node, load_node_rotating, next_key, retire_key
-from node.errors import ConfigError, DomainError, Invalid
+from node.errors import AlreadyExists, ConfigError, DomainError, Invalid, StoreError
 from node.exports import CSV_EXPORTS, nwipe_customers, write_csv
 from node.settings import get_setting
 from node.store import Store, restore as restore_database
@@ -42,21 +42,41 @@ T = TypeVar("T")
 
 
 async def create_database(node: Node) -> None:
-    """Create the database and sign the node's first record: its descriptor."""
-    store = await Store.open(node.db_path, node.key)
+    """Create the database and sign the node's first record, its descriptor: both, or neither.
+
+    The database is made under a temporary name and takes its own only
+    with the descriptor signed in it, so a data directory never holds a
+    database without this node's history (``Store.open`` refuses one).
+    """
+    if node.db_path.exists():
+        raise AlreadyExists(f"{node.db_path} already exists: move it away, it is not this new node's")
+    making = node.db_path.with_name(node.db_path.name + ".new")
+    for leftover in _sqlite_files(making):  # from an init interrupted before
+        leftover.unlink(missing_ok=True)
     try:
-        async with store.transaction() as tx:
-            if await tx.value("SELECT count(*) FROM log_records") == 0:
+        store = await Store.open(making, node.key, create=True)
+        try:
+            async with store.transaction() as tx:
                 await tx.append(NodeDescriptor(name=node.config.name, role=node.config.role, endpoints=[],
                                                software="maillon"))  # fmt: skip
+        finally:
+            await store.close()  # the last connection closed folds the WAL into the file
+        if any(path.exists() for path in _sqlite_files(making)[1:]):
+            raise StoreError(f"the new database {making} was not closed cleanly; run `maillon init` again")
+        making.rename(node.db_path)
     finally:
-        await store.close()
+        for leftover in _sqlite_files(making):
+            leftover.unlink(missing_ok=True)
+
+
+def _sqlite_files(path: Path) -> list[Path]:
+    """A database and the files SQLite keeps beside it."""
+    return [path, *(path.with_name(path.name + suffix) for suffix in ("-wal", "-shm", "-journal"))]
 
 
 def with_store(args: argparse.Namespace, action: Callable[[Node, Store], Awaitable[T]]) -> T:
+    """Open the node of ``--data`` and its database (refused if missing, damaged or another node's), run ``action``."""
     node = load_node(args.data)
-    if not node.db_path.exists():
-        raise ConfigError(f"{node.data_dir} has no database yet (run `maillon init`)")
 
     async def go() -> T:
         store = await Store.open(node.db_path, node.key)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 from pathlib import Path
+from typing import BinaryIO
 
-from node.errors import Invalid
+from node.errors import Invalid, StoreError
 
 __all__ = ["FILES_DIR", "store_file", "file_path", "MAX_FILE"]
 
@@ -21,14 +23,27 @@ def store_file(data_dir: Path, data: bytes) -> str:
     digest = hashlib.sha256(data).hexdigest()
     path = file_path(data_dir, digest)
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_suffix(".partial")
-        with partial.open("wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        partial.replace(path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with partial.open("wb") as handle:
+                _write(handle, data)
+            partial.replace(path)
+        except OSError as exc:
+            partial.unlink(missing_ok=True)  # never a half file left behind
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise StoreError(f"the disk is full: {path.parent} has no room for a {len(data)}-byte file, and"
+                                 f" nothing was written. Free some space (old backups, logs), then try again.",
+                                 code="disk_full") from exc  # fmt: skip
+            raise StoreError(f"cannot write {path}: {exc.strerror}", code="disk_error") from exc
     return digest
+
+
+def _write(handle: BinaryIO, data: bytes) -> None:
+    """Write ``data`` and wait until the disk holds it."""
+    handle.write(data)
+    handle.flush()
+    os.fsync(handle.fileno())
 
 
 def file_path(data_dir: Path, digest: str) -> Path:

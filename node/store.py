@@ -13,6 +13,7 @@ change and the record that shares it are committed together or not at all.
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
 import os
 import sqlite3
@@ -29,6 +30,8 @@ import aiosqlite
 
 from node.errors import StoreError
 from node.migrations import MIGRATIONS
+from node.storage_failures import (file_state, is_no_space, lost_database, no_space_for, not_a_database, quick_check,
+                                   require_maillon, require_own, storage_error)  # fmt: skip
 from protocol.kinds import Body
 from protocol.keys import SigningKey
 from protocol.records import Record, sign_record
@@ -139,8 +142,11 @@ class Tx(Reader):
         try:
             yield
         except BaseException:
-            await self.run(f"ROLLBACK TO {name}")
-            await self.run(f"RELEASE {name}")
+            # A full disk may have made SQLite roll the whole transaction back already:
+            # there is no savepoint left to return to, and the error must go up as it is.
+            if self._db.in_transaction:
+                await self.run(f"ROLLBACK TO {name}")
+                await self.run(f"RELEASE {name}")
             del self.records[kept:]
             raise
         await self.run(f"RELEASE {name}")
@@ -200,24 +206,53 @@ class Store:
         self.writes_held: str | None = None
 
     @classmethod
-    async def open(cls, path: Path, key: SigningKey) -> "Store":
-        """Open (creating if needed) and migrate the database at ``path``."""
+    async def open(cls, path: Path, key: SigningKey, *, create: bool = False) -> "Store":
+        """Open and migrate this node's database at ``path``; refuse one it cannot trust (``node.storage_failures``).
+
+        The file must be a Maillon database holding this node's history: a
+        record ``key`` signed (or a rotation to it), and not knowing ``key`` as
+        a peer. Missing, empty, foreign or damaged, it is refused with what to
+        do, and nothing is written to it. ``create=True`` (``maillon init``,
+        tests) makes a new database where there is none, and accepts one that
+        holds no record yet.
+        """
+        state = file_state(path)
+        if state in ("missing", "empty") and not create:
+            raise lost_database(path, state)
+        if state == "other":
+            raise not_a_database(path, "not a database (it does not start as a SQLite file does)")
+        opened: list[aiosqlite.Connection] = []
         try:
+            if state == "sqlite":  # looked at read-only first: another program's file is not touched
+                opened.append(await _connect(path, read_only=True))
+                await require_maillon(opened[0], path)
             writer = await _connect(path, read_only=False)
-        except sqlite3.Error as exc:
-            raise StoreError(f"cannot open the database {path}: {exc}") from exc
-        try:
+            opened.append(writer)
             await _migrate(writer)
-            readers = [await _connect(path, read_only=True) for _ in range(READERS)]
+            readers = [c for c in opened if c is not writer]
+            while len(readers) < READERS:
+                readers.append(await _connect(path, read_only=True))
+                opened.append(readers[-1])
+            await require_own(writer, path, key.public.raw, history=not create)
             async with writer.execute("SELECT value FROM counters WHERE name = ?", (RESYNC_COUNTER,)) as cursor:
                 resync = await cursor.fetchone()
-        except BaseException:
-            await writer.close()
+        except BaseException as exc:
+            for connection in reversed(opened):  # else their threads keep the process alive for ever
+                try:
+                    await connection.close()
+                except Exception:  # noqa: BLE001 - the first error is the one to report
+                    pass
+            if isinstance(exc, sqlite3.Error):
+                raise storage_error(exc, path) or StoreError(f"cannot open the database {path}: {exc}") from exc
             raise
         store = cls(path, key, writer, readers)
         if resync is not None:
             store.writes_held = RESYNC_MESSAGE
         return store
+
+    async def check(self) -> None:
+        """SQLite's quick check of the whole file, bounded; ``StoreError`` (``database_damaged``) if damaged."""
+        await asyncio.to_thread(quick_check, self.path)
 
     async def release_writes(self) -> None:
         """The node's own log is caught up (or there is no hub to catch up from): sign again."""
@@ -245,11 +280,15 @@ class Store:
                 if tx.records:
                     for hook in self.before_commit:
                         await hook(tx)
-            except BaseException:
-                await self._writer.rollback()
-                raise
-            else:
                 await self._writer.commit()
+            except BaseException as exc:
+                # A commit that failed (a full disk) left the transaction open: roll it back
+                # too, else every later BEGIN fails and the node stays stuck until restarted.
+                await self._writer.rollback()
+                failure = storage_error(exc, self.path)
+                if failure is None:
+                    raise
+                raise failure from exc
         if tx.records:
             for callback in self.on_commit:
                 callback(tx.records)
@@ -260,20 +299,50 @@ class Store:
         connection = await self._readers.get()
         try:
             yield Reader(connection)
+        except sqlite3.DatabaseError as exc:
+            failure = storage_error(exc, self.path)
+            if failure is None:
+                raise
+            raise failure from exc
         finally:
             self._readers.put_nowait(connection)
 
     async def backup(self, destination: Path) -> None:
-        """Write a consistent copy of the live database to ``destination``."""
+        """Write a consistent copy of the live database to ``destination``, whole or not at all.
+
+        A damaged database is refused (a copy of it would be restored one
+        day as if it were sound). The copy is written beside the destination
+        and takes its name only once complete, so a full disk or a crash
+        never leaves a half copy that looks like a backup.
+        """
         if destination.exists():
             raise StoreError(f"{destination} already exists; choose a new file")
-        async with self._write_lock:
-            _private(destination)
-            target = sqlite3.connect(destination)
-            try:
-                await self._writer.backup(target)
-            finally:
-                target.close()
+        await self.check()
+        partial = destination.with_name(destination.name + ".partial")
+        journal = Path(f"{partial}-journal")
+        try:
+            async with self._write_lock:
+                for leftover in (partial, journal):  # from a copy interrupted before
+                    leftover.unlink(missing_ok=True)
+                _private(partial)
+                target = sqlite3.connect(partial)
+                try:
+                    await self._writer.backup(target)
+                finally:
+                    target.close()
+            _durable(partial)
+            _name_once(partial, destination)
+            _durable(destination.parent)
+        except FileExistsError as exc:
+            raise StoreError(f"{destination} already exists; choose a new file") from exc
+        except BaseException as exc:
+            failure = no_space_for(destination) if is_no_space(exc) else storage_error(exc, self.path)
+            if failure is None:
+                raise
+            raise failure from exc
+        finally:
+            partial.unlink(missing_ok=True)
+            journal.unlink(missing_ok=True)
 
 
 def _private(path: Path) -> None:
@@ -285,19 +354,47 @@ def _private(path: Path) -> None:
         os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
 
 
+def _name_once(source: Path, destination: Path) -> None:
+    """Give the finished copy its name, never over an existing file (a hard link where the disk has them)."""
+    try:
+        os.link(source, destination)
+    except OSError as exc:
+        if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK):
+            raise
+        # A disk without hard links (FAT, some network shares): check, then rename.
+        if destination.exists():
+            raise FileExistsError(errno.EEXIST, "exists", str(destination)) from exc
+        os.rename(source, destination)
+
+
+def _durable(path: Path) -> None:
+    """Flush a finished copy (or the directory naming it) to the disk: no name on data still in the cache."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 async def _connect(path: Path, *, read_only: bool) -> aiosqlite.Connection:
     if read_only:
         db = await aiosqlite.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
-        await db.execute("PRAGMA query_only = ON")
-        await db.execute("PRAGMA cache_size = -32768")  # 32 MiB: the item list's indexes stay in memory
     else:
         _private(path)
         db = await aiosqlite.connect(path, isolation_level=None)
-        await db.execute("PRAGMA journal_mode = WAL")
-        await db.execute("PRAGMA synchronous = NORMAL")
-    db.row_factory = sqlite3.Row
-    await db.execute("PRAGMA foreign_keys = ON")
-    await db.execute("PRAGMA busy_timeout = 5000")
+    try:
+        if read_only:
+            await db.execute("PRAGMA query_only = ON")
+            await db.execute("PRAGMA cache_size = -32768")  # 32 MiB: the item list's indexes stay in memory
+        else:
+            await db.execute("PRAGMA journal_mode = WAL")
+            await db.execute("PRAGMA synchronous = NORMAL")
+        db.row_factory = sqlite3.Row
+        await db.execute("PRAGMA foreign_keys = ON")
+        await db.execute("PRAGMA busy_timeout = 5000")
+    except BaseException:
+        await db.close()  # a connection left open keeps its thread, and the process, alive
+        raise
     return db
 
 

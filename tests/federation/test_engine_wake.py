@@ -29,7 +29,7 @@ async def woken(tasks: dict[str, asyncio.Task]) -> set[str]:
 async def test_a_reachable_node_pulls_on_its_timer_or_when_asked_not_at_every_commit(tmp_path):
     for name, url, pulls_at_commit in (("reachable", "http://127.0.0.1:8741", False), ("behind-nat", "", True)):
         node = init_node(tmp_path / name, Config(name=name, role="member", port=8741, url=url))
-        store = await Store.open(node.db_path, node.key)
+        store = await Store.open(node.db_path, node.key, create=True)
         try:
             fed = Federation(node, store, timing=Timing())
             fed.wake()  # what a commit or a received push does

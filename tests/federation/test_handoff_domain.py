@@ -48,7 +48,7 @@ async def nodes(tmp_path):
     made = {}
     for name in ("hub", "member", "other"):
         key = SigningKey.from_seed(hashlib.sha256(name.encode()).digest())
-        made[name] = Node(name, key, await Store.open(tmp_path / f"{name}.db", key))
+        made[name] = Node(name, key, await Store.open(tmp_path / f"{name}.db", key, create=True))
     hub, member, other = made["hub"], made["member"], made["other"]
     for a, b, relation in ((hub, member, "downstream"), (member, hub, "upstream"), (hub, other, "downstream"),
                            (other, hub, "upstream")):  # fmt: skip

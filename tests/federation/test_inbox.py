@@ -35,7 +35,7 @@ HUB, A, B, C = key("hub"), key("a"), key("b"), key("c")
 @pytest.fixture
 async def store(tmp_path):
     """The hub's database, with A and B pinned as its members (C is unknown)."""
-    store = await Store.open(tmp_path / "hub.db", HUB)
+    store = await Store.open(tmp_path / "hub.db", HUB, create=True)
     async with store.transaction() as tx:
         for member, name in ((A, "Atelier A"), (B, "Atelier B")):
             await trust.pin_peer(tx, member.public.raw, name=name, role="member", relation="downstream",
@@ -246,7 +246,7 @@ async def test_big_batches_are_checked_on_workers_with_the_same_outcome(tmp_path
     await inbox.start_workers()  # else this first big batch is checked here while they start
     try:
         for parallel in (True, False):
-            store = await Store.open(tmp_path / f"{parallel}.db", HUB)
+            store = await Store.open(tmp_path / f"{parallel}.db", HUB, create=True)
             try:
                 async with store.transaction() as tx:
                     for member in (A, B):

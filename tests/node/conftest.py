@@ -14,6 +14,6 @@ KEY = SigningKey.from_seed(hashlib.sha256(b"node tests").digest())
 
 @pytest.fixture
 async def store(tmp_path):
-    store = await Store.open(tmp_path / "node.db", KEY)
+    store = await Store.open(tmp_path / "node.db", KEY, create=True)
     yield store
     await store.close()

@@ -119,7 +119,7 @@ async def test_every_month_has_its_activity(store):
 async def test_the_same_plan_gives_the_same_history(store, tmp_path):
     from node.store import Store
 
-    other = await Store.open(tmp_path / "other.db", store.key)
+    other = await Store.open(tmp_path / "other.db", store.key, create=True)
     try:
         first, second = await year_of(store, "recyclerie-besancon", scale=0.2), await year_of(other, "recyclerie-besancon", scale=0.2)
         assert first == second

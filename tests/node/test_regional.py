@@ -217,7 +217,7 @@ async def test_the_daily_upkeep_of_a_hub_signs_the_last_period_and_takes_late_re
 
 @pytest.fixture
 async def nation(tmp_path):
-    store = await Store.open(tmp_path / "national.db", key("national"))
+    store = await Store.open(tmp_path / "national.db", key("national"), create=True)
     async with store.transaction() as tx:
         await peers.pin_peer(tx, HUB, name="Ordi Test", role="hub", relation="downstream")
     yield store

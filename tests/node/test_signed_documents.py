@@ -20,7 +20,7 @@ from protocol.records import read_record_file, write_record_file
 @pytest.fixture
 async def node_store(tmp_path):
     node = init_node(tmp_path / "node", Config(name="Atelier"))
-    store = await Store.open(node.db_path, node.key)
+    store = await Store.open(node.db_path, node.key, create=True)
     yield node, store
     await store.close()
 

@@ -24,7 +24,7 @@ async def test_database_is_in_wal_mode_and_migrated(store, tmp_path):
 
 async def test_reopening_does_not_migrate_twice(store, tmp_path):
     await store.close()
-    again = await Store.open(tmp_path / "node.db", store.key)
+    again = await Store.open(tmp_path / "node.db", store.key, create=True)
     async with again.reader() as db:
         assert await db.value("SELECT count(*) FROM schema_version") == len(MIGRATIONS)
     await again.close()
@@ -35,7 +35,7 @@ async def test_a_newer_schema_is_refused(store, tmp_path):
         await tx.run("INSERT INTO schema_version (version) VALUES (999)")
     await store.close()
     with pytest.raises(StoreError, match="newer"):
-        await Store.open(tmp_path / "node.db", store.key)
+        await Store.open(tmp_path / "node.db", store.key, create=True)
 
 
 async def test_an_error_rolls_back_everything_including_the_log(store):
@@ -125,7 +125,7 @@ async def test_backup_then_restore(store, tmp_path):
         await tx.run("INSERT INTO settings (name, value) VALUES ('lost', '2')")
     await store.close()
     restore(tmp_path / "backup.db", tmp_path / "node.db")
-    again = await Store.open(tmp_path / "node.db", store.key)
+    again = await Store.open(tmp_path / "node.db", store.key, create=True)
     async with again.reader() as db:
         assert [r["name"] for r in await db.all("SELECT name FROM settings")] == ["kept"]
     await again.close()

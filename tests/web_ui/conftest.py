@@ -16,7 +16,7 @@ from webtools import PASSWORD, Browser
 @pytest.fixture
 async def web(tmp_path):
     node = init_node(tmp_path / "node", Config(name="Atelier <b>test</b>"))
-    store = await Store.open(node.db_path, node.key)
+    store = await Store.open(node.db_path, node.key, create=True)
     async with store.transaction() as tx:
         for name, role in (("admin", "admin"), ("tech", "technician"), ("reader", "read_only")):
             await users.create_user(tx, name, PASSWORD, role)

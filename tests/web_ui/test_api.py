@@ -56,7 +56,7 @@ class Api:
 @pytest.fixture
 async def api(tmp_path):
     node = init_node(tmp_path, Config(name="A"))
-    store = await Store.open(node.db_path, node.key)
+    store = await Store.open(node.db_path, node.key, create=True)
     async with store.transaction() as tx:
         tokens = {
             role: await create_token(tx, f"{role} token", role)

@@ -16,7 +16,7 @@ from webtools import PASSWORD, Browser
 
 async def test_first_start_needs_the_setup_code_and_creates_the_admin(tmp_path):
     node = init_node(tmp_path / "n", Config(name="A"))
-    store = await Store.open(node.db_path, node.key)
+    store = await Store.open(node.db_path, node.key, create=True)
     code = setup_code(node.data_dir)
     async with TestClient(TestServer(make_app(node, store))) as client:
         response = await client.get("/items", allow_redirects=False)

@@ -33,7 +33,7 @@ LINE = re.compile(r"maillon join ([^\s<]+) --token ([^\s<]+) --fingerprint ([A-Z
 
 async def open_node(root, name: str, role: str = "member") -> tuple:
     node = init_node(root / name.lower().replace(" ", "-"), Config(name=name, role=role))
-    store = await Store.open(node.db_path, node.key)
+    store = await Store.open(node.db_path, node.key, create=True)
     async with store.transaction() as tx:
         for user, user_role in (("admin", "admin"), ("tech", "technician"), ("reader", "read_only")):
             await users.create_user(tx, user, PASSWORD, user_role)

@@ -55,7 +55,7 @@ async def here(web) -> Side:
 @pytest.fixture
 async def other(tmp_path):
     key = SigningKey.from_seed(hashlib.sha256(b"Ressourcerie du Pays").digest())
-    store = await Store.open(tmp_path / "other.db", key)
+    store = await Store.open(tmp_path / "other.db", key, create=True)
     yield Side("Ressourcerie du Pays", key, store)
     await store.close()
 

@@ -103,7 +103,7 @@ async def certify(store: Store, member: SigningKey, name: str, *, start: str, da
 
 async def open_node(root, name: str, role: str) -> tuple:
     node = init_node(root / name.lower().replace(" ", "-"), Config(name=name, role=role))
-    store = await Store.open(node.db_path, node.key)
+    store = await Store.open(node.db_path, node.key, create=True)
     async with store.transaction() as tx:
         for user, user_role in (("admin", "admin"), ("tech", "technician"), ("reader", "read_only")):
             await users.create_user(tx, user, PASSWORD, user_role)
@@ -441,8 +441,8 @@ async def nation(tmp_path):
         async with store.transaction() as tx:
             await peers.pin_peer(tx, signing.public.raw, name=name, role="hub", relation="downstream",
                                  network=name)  # fmt: skip
-    one = await Store.open(tmp_path / "one.db", good)
-    three = await Store.open(tmp_path / "three.db", bad)
+    one = await Store.open(tmp_path / "one.db", good, create=True)
+    three = await Store.open(tmp_path / "three.db", bad, create=True)
     await certify(one, ANNE, "Anne", start="2024-01-01")
     await certify(three, BERT, "Bert", start="2024-01-01")
     anne_report = Member(ANNE).report(MARCH, MARCH_FIGURES, at="2024-04-02")

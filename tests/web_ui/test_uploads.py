@@ -19,7 +19,7 @@ LOG = (Path(__file__).parents[1] / "node" / "imports" / "fixtures" / "nwipe-shre
 @pytest.fixture
 async def setup(tmp_path):
     node = init_node(tmp_path, Config(name="A"))
-    store = await Store.open(node.db_path, node.key)
+    store = await Store.open(node.db_path, node.key, create=True)
     async with store.transaction() as tx:
         token = await create_station(tx, "poste-1")
     async with TestClient(TestServer(make_app(node, store))) as client:
