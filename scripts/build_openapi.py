@@ -267,7 +267,9 @@ doc = {
             "details. Times are integer milliseconds UTC; weights in grams; money in cents. Whole numbers "
             "in a body must fit in a signed 64-bit integer. A body repeating a key, or using NaN or "
             "Infinity, is refused (400 bad_json); unknown fields and unknown query parameters are refused "
-            "(422). An error is always {code, message}; a refused request changes nothing."
+            "(422). An error is always {code, message}; a refused request changes nothing. A node that cannot "
+            "write answers 507 disk_full (its disk is full: try again once space is freed) or 503 "
+            "database_damaged / disk_error (its administrator must act); nothing was changed either."
         ),
         "license": {"name": "AGPL-3.0-or-later", "identifier": "AGPL-3.0-or-later"},
     },

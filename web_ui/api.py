@@ -36,7 +36,7 @@ from node.beneficiaries import BeneficiaryInput
 from node.distribution import OutflowInput
 from node.donors import DonorInput
 from node.erasure import ErasureInput
-from node.errors import DomainError, NodeError
+from node.errors import DomainError, NodeError, StoreError
 from node.lots import LotInput, Reception
 from node.validation import parse
 from web_ui import api_outcomes as outcomes
@@ -44,6 +44,7 @@ from web_ui import api_parts as parts
 from web_ui import api_workshop as workshop
 from web_ui.api_io import ApiError, Handler, Route, error_response, read_object, status_of
 from web_ui.app import STORE
+from web_ui.storage_errors import status_of_storage
 
 __all__ = ["add_api_routes", "ROUTES", "PREFIX", "OPENAPI_PATH"]
 
@@ -170,6 +171,10 @@ async def api_errors(request: web.Request, handler: Handler) -> web.StreamRespon
         message = "no such route in /api/v1 (see /api/v1/openapi.json)" if exc.status == 404 else exc.reason
         return error_response(exc.status, code, message, headers)
     except NodeError as exc:  # the node itself failed (database...): not the client's fault
+        status = status_of_storage(exc) if isinstance(exc, StoreError) else None
+        if status is not None:  # a full disk, a damaged database: nothing was written, the code says which
+            log.error("API %s %s: %s", request.method, request.path, exc.message)
+            return error_response(status, exc.code, exc.message)
         log.exception("API %s %s failed", request.method, request.path)
         return error_response(500, exc.code, exc.message)
     except Exception:

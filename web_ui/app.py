@@ -66,9 +66,12 @@ def make_app(node: Node, store: Store, fed: "Federation | None" = None) -> web.A
     from web_ui.api import add_api_routes
     from web_ui.auth import add_auth_routes, auth_middleware
     from web_ui.render import setup_templates
+    from web_ui.storage_errors import storage_errors
     from web_ui.uploads import add_upload_routes
 
-    app = web.Application(client_max_size=20 * 1024 * 1024, middlewares=[security_headers, auth_middleware])
+    # storage_errors outside auth_middleware: the session read and the audit write may meet a full disk too
+    app = web.Application(client_max_size=20 * 1024 * 1024,
+                          middlewares=[security_headers, storage_errors, auth_middleware])  # fmt: skip
     app[NODE] = node
     app[STORE] = store
     setup_templates(app)

@@ -8,15 +8,19 @@ local network may upload; the log is filed exactly like an imported one.
 from __future__ import annotations
 
 import ipaddress
+import logging
 
 from aiohttp import web
 
 from node.access import check_station
+from node.errors import StoreError
 from node.importing import run_import
+from web_ui.storage_errors import status_of_storage
 
 __all__ = ["add_upload_routes", "MAX_LOG"]
 
 MAX_LOG = 10 * 1024 * 1024
+log = logging.getLogger(__name__)
 
 
 def add_upload_routes(app: web.Application) -> None:
@@ -39,13 +43,22 @@ async def upload_nwipe(request: web.Request) -> web.Response:
         return web.json_response({"code": "not_local", "message": "uploads are accepted from the local network only"},
                                  status=403)  # fmt: skip
     store = request.app[STORE]
-    async with store.reader() as db:
-        allowed = await check_station(db, request.match_info["station"], request.match_info["token"])
-    if not allowed:
-        return web.json_response({"code": "unknown_station", "message": "unknown station or wrong token"}, status=403)
-    if request.content_length is not None and request.content_length > MAX_LOG:
-        return web.json_response({"code": "too_large", "message": "an erasure log is at most 10 MB"}, status=413)
-    data = await request.read()
-    report = await run_import(request.app[NODE], store, "nwipe", data, "shredos.log", source="shredos_upload")
+    try:
+        async with store.reader() as db:
+            allowed = await check_station(db, request.match_info["station"], request.match_info["token"])
+        if not allowed:
+            return web.json_response({"code": "unknown_station", "message": "unknown station or wrong token"},
+                                     status=403)  # fmt: skip
+        if request.content_length is not None and request.content_length > MAX_LOG:
+            return web.json_response({"code": "too_large", "message": "an erasure log is at most 10 MB"}, status=413)
+        data = await request.read()
+        report = await run_import(request.app[NODE], store, "nwipe", data, "shredos.log", source="shredos_upload")
+    except StoreError as exc:
+        status = status_of_storage(exc)
+        if status is None:
+            raise
+        # The station keeps its log and can send it again; the node's log tells the administrator why.
+        log.error("upload from station %s: %s", request.match_info["station"], exc.message)
+        return web.json_response({"code": exc.code, "message": exc.message}, status=status)
     status = 200 if report.ok else 422
     return web.json_response({"ok": report.ok, "lines": report.lines()}, status=status)
