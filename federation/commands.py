@@ -19,7 +19,7 @@ import segno
 
 from node import outbox, peers as trust
 from node.commands import with_store
-from node.config import Node
+from node.config import Node, url_origin
 from node.conventions import Convention, list_conventions
 from node.errors import Invalid, NotFound, RuleBroken
 from node.store import Store, now_ms
@@ -127,6 +127,10 @@ def invite_text(node: Node, token: str) -> str:
 
 async def join(node: Node, store: Store, url: str, token: str, expected: str) -> trust.Peer:
     """Join the node at ``url``: check its fingerprint, present the token, pin it with its certificate."""
+    origin = url_origin(url)
+    if origin is None:  # before anything is asked of the hub: it would admit a node that then could not pin it
+        raise Invalid(f"{url!r} is not a node's address: http(s), a host, maybe a port, no path", code="bad_url")
+    url = origin
     async with aiohttp.ClientSession() as session:
         client = FedClient(session, node.key)
         hub, descriptor = check_descriptor(await client.descriptor(url), expected)

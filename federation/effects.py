@@ -31,12 +31,15 @@ def _read(record: Record, body: Any) -> Any:
 
 
 async def _descriptor(tx: Tx, me: bytes, record: Record, body: NodeDescriptor | None) -> None:
-    """A peer tells who it is and where it is now."""
+    """A peer tells who it is and where it is now: never its role (``role_not_certified``), only an origin (``bad_url``)."""
     body = _read(record, body)
     await trust.update_peer_descriptor(
         tx, record.header.author, name=body.name, role=body.role, url=body.endpoints[0] if body.endpoints else None,
         encryption_key=body.encryption_key, network=body.network,
     )  # fmt: skip
+
+
+_descriptor.checks_first = True  # type: ignore[attr-defined]  # update_peer_descriptor refuses before it writes
 
 
 async def _revocation(tx: Tx, me: bytes, record: Record, body: KeyRevocation | None) -> None:

@@ -50,6 +50,7 @@ from protocol.kinds import KeyRevocation, KeyRotation, NodeDescriptor
 from protocol.records import Header, Record, open_entry
 from protocol.seal import open_sealed
 
+from federation import admission
 from federation.effects import EFFECTS, apply_effects
 from federation.wire import Item, Result
 
@@ -336,7 +337,7 @@ async def hold(tx: Tx, checked: Checked, *, sender: bytes | None, leaves: bool =
     new becomes a leaf of the transparency log, in order (``node.transparency``).
     """
     receiving = _Receiving(tx, checked.me, sender, leaves)
-    items, verdicts = checked.items, checked.verdicts
+    items, verdicts = checked.items, await _screened(tx, checked, sender)
     start = 0
     while start < len(items):
         end = start
@@ -345,6 +346,13 @@ async def hold(tx: Tx, checked: Checked, *, sender: bytes | None, leaves: bool =
         await receiving.segment(verdicts[start : end + 1], items[start : end + 1])
         start = end + 1
     return receiving.results
+
+
+async def _screened(tx: Tx, checked: Checked, sender: bytes | None) -> list[_Verdict]:
+    """The verdicts, with what ``federation.admission`` refuses (who may send what) added."""
+    refusals = await admission.screen(tx, checked.me, sender, [(v.record if v.refusal is None else None, v.body)
+                                                               for v in checked.verdicts])  # fmt: skip
+    return [v if r is None else v._replace(refusal=_Refusal(*r)) for v, r in zip(checked.verdicts, refusals)]
 
 
 async def receive(tx: Tx, key: SigningKey, items: list[Item], *, sender: bytes | None,

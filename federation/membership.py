@@ -17,14 +17,18 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from node import outbox, peers as trust
+from node import memberships, outbox, peers as trust
 from node.config import Node
 from node.errors import Invalid, RuleBroken
-from node.store import Store, now_ms
-from protocol.errors import ProtocolError
+from node.replica import record_by_id
+from node.stats_reports import own_keys
+from node.store import Store, Tx, now_ms
+from protocol import canonical
+from protocol.errors import KeyRefused, ProtocolError
 from protocol.keys import fingerprint
 from protocol.kinds import MembershipCertificate, NodeDescriptor
 from protocol.records import open_entry
+from protocol.seal import check_encryption_key
 
 __all__ = ["admit", "check_descriptor", "accept_certificate", "membership_start", "CERTIFICATE_DAYS"]
 
@@ -32,25 +36,52 @@ CERTIFICATE_DAYS = 366
 
 
 async def admit(store: Store, node: Node, member: bytes, request: dict[str, Any]) -> bytes:
-    """Hub side of a join: consume the token, pin the member, sign its certificate; return the certificate entry."""
+    """Hub side of a join: consume the token, pin the member, sign its certificate; return the certificate entry.
+
+    A key that used its token already is answered its certificate again, and
+    nothing is signed. A key this node revoked (or that rotated away) is
+    never admitted again: refused (``revoked_key``), and the token it
+    presented is void.
+    """
     name = request["name"].strip()
     if not 1 <= len(name) <= 200:
         raise Invalid("name: 1 to 200 characters", code="bad_request")
     if len(request["encryption_key"]) != 32:
         raise Invalid("encryption_key: 32 bytes", code="bad_request")
+    try:
+        check_encryption_key(request["encryption_key"])
+    except KeyRefused as exc:
+        raise Invalid(f"encryption_key: {exc.message}", code="weak_key") from exc
     if node.config.role == "member":
         raise RuleBroken("a member node admits no one", code="not_a_hub")
     async with store.transaction() as tx:
-        invitation = await trust.use_invitation(tx, request["token"], member)
-        if request["role"] != invitation.role:
-            raise RuleBroken(f"this invitation admits a {invitation.role}", code="bad_invitation")
-        await trust.pin_peer(tx, member, name=name, role=invitation.role, relation="downstream",
-                             url=request.get("url"), encryption_key=request["encryption_key"])  # fmt: skip
-        now = now_ms()
-        record = await tx.append(MembershipCertificate(
-            member=member, member_name=name, role=invitation.role, network=network_name(node),
-            valid_from=invitation.member_since or now, valid_until=now + CERTIFICATE_DAYS * 86_400_000,
-        ))  # fmt: skip
+        known = await trust.get_peer(tx, member)
+        if known is not None and not known.active:
+            await trust.void_invitation(tx, request["token"], member)
+        else:
+            entry = await _admit(tx, node, member, name, request)
+    if known is not None and not known.active:  # raised once the voiding is committed
+        raise RuleBroken(f"this key is {known.state} here: it is not admitted again", code="revoked_key")
+    return entry
+
+
+async def _admit(tx: Tx, node: Node, member: bytes, name: str, request: dict[str, Any]) -> bytes:
+    invitation = await trust.use_invitation(tx, request["token"], member)
+    if request["role"] != invitation.role:
+        raise RuleBroken(f"this invitation admits a {invitation.role}", code="bad_invitation")
+    if invitation.repeated:
+        held = await memberships.certificates(tx, await own_keys(tx, tx.author), member=member)
+        if held:
+            latest = await record_by_id(tx, held[-1].record_id)
+            assert latest is not None
+            return canonical.encode([latest.envelope, latest.content])
+    await trust.pin_peer(tx, member, name=name, role=invitation.role, relation="downstream",
+                         url=request.get("url"), encryption_key=request["encryption_key"])  # fmt: skip
+    now = now_ms()
+    record = await tx.append(MembershipCertificate(
+        member=member, member_name=name, role=invitation.role, network=network_name(node),
+        valid_from=invitation.member_since or now, valid_until=now + CERTIFICATE_DAYS * 86_400_000,
+    ))  # fmt: skip
     return record.entry()
 
 
@@ -87,6 +118,11 @@ def check_descriptor(entry: bytes, expected_fingerprint: str) -> tuple[bytes, No
             f"fingerprint mismatch: the node at this address is {fingerprint(record.header.author)}, "
             f"the invitation says {wanted}. Nothing was changed; check the address.", code="fingerprint_mismatch",
         )  # fmt: skip
+    if body.encryption_key is not None:
+        try:
+            check_encryption_key(body.encryption_key)
+        except KeyRefused as exc:
+            raise RuleBroken(f"the node publishes an unusable encryption key: {exc.message}", code="weak_key") from exc
     return record.header.author, body
 
 

@@ -17,6 +17,7 @@ import tomllib
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -24,7 +25,32 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from node.errors import AlreadyExists, ConfigError
 from protocol.keys import SigningKey
 
-__all__ = ["Config", "Node", "init_node", "load_node", "load_node_rotating", "next_key", "retire_key", "CONFIG_FILE", "KEY_FILE", "DB_FILE"]
+__all__ = ["Config", "Node", "url_origin", "init_node", "load_node", "load_node_rotating", "next_key", "retire_key", "CONFIG_FILE", "KEY_FILE", "DB_FILE"]
+
+
+def url_origin(url: str) -> str | None:
+    """``url`` as the origin ``scheme://host[:port]`` a node is reached at, or None if it is not one.
+
+    http or https, a host, an optional port; no credentials, path (but "/"),
+    query or fragment, no space, at most 300 characters (PROTOCOL.md,
+    ``node.descriptor/1``). The scheme and host come back in lower case.
+    """
+    text = url.strip()
+    if not text or len(text) > 300 or any(c.isspace() or not c.isprintable() for c in text):
+        return None
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError:
+        return None
+    host = parts.hostname
+    if (parts.scheme.lower() not in ("http", "https") or not host or "@" in parts.netloc or parts.path not in ("", "/")
+            or parts.query or parts.fragment or text.endswith(("?", "#"))):  # fmt: skip
+        return None
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{parts.scheme.lower()}://{host}" + (f":{port}" if port is not None else "")
+
 
 CONFIG_FILE = "node.toml"
 KEY_FILE = "node.key"
@@ -61,8 +87,8 @@ class Config:
             raise ConfigError(f"role must be one of {', '.join(ROLES)}, not {self.role!r}")
         if not 0 < self.port < 65536:
             raise ConfigError(f"port {self.port} is out of range")
-        if self.url and (not self.url.startswith(("http://", "https://")) or any(c.isspace() for c in self.url)):
-            raise ConfigError(f"url {self.url!r} is not an http(s) base URL")
+        if self.url and url_origin(self.url) is None:
+            raise ConfigError(f"url {self.url!r} is not an http(s) origin: scheme, host and port, no path")
         return self
 
     def to_toml(self) -> str:

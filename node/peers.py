@@ -18,14 +18,17 @@ import secrets
 from dataclasses import dataclass
 from typing import Literal
 
+from node.config import url_origin
 from node.errors import Invalid, NotFound, RuleBroken
 from node.store import Reader, Tx, now_ms
+from protocol.errors import KeyRefused
 from protocol.keys import node_id
+from protocol.seal import check_encryption_key
 
 __all__ = [
     "Peer", "Alert", "Invitation", "get_peer", "list_peers", "pin_peer", "update_peer_descriptor",
     "set_peer_url", "mark_contact", "mark_failure", "revoke_peer", "rotate_peer", "backoff_ms",
-    "create_invitation", "use_invitation", "list_invitations", "raise_alert", "list_alerts", "Relation",
+    "create_invitation", "use_invitation", "void_invitation", "list_invitations", "raise_alert", "list_alerts", "Relation",
 ]  # fmt: skip
 
 Relation = Literal["upstream", "downstream", "peer"]
@@ -84,12 +87,26 @@ async def list_peers(db: Reader, *, relation: str | None = None, active_only: bo
 
 
 def _check_url(url: str | None) -> str | None:
+    """``url`` as an origin (``scheme://host[:port]``), None if empty; ``Invalid`` (``bad_url``) otherwise.
+
+    A node is reached at an origin: a path, a query or credentials would let
+    a node choose where, on a server, this one sends its requests.
+    """
     if url is None or not url.strip():
         return None
-    url = url.strip().rstrip("/")
-    if not url.startswith(("http://", "https://")) or len(url) > 300 or any(c.isspace() for c in url):
-        raise Invalid(f"{url!r} is not an http(s) base URL", code="bad_url")
-    return url
+    origin = url_origin(url)
+    if origin is None:
+        raise Invalid(f"{url.strip()[:300]!r} is not an http(s) origin (scheme, host, port; no path)", code="bad_url")
+    return origin
+
+
+def _check_encryption_key(encryption_key: bytes | None) -> bytes | None:
+    if encryption_key is None:
+        return None
+    try:
+        return check_encryption_key(encryption_key)
+    except KeyRefused as exc:
+        raise Invalid(f"encryption key refused: {exc.message}", code="weak_key") from exc
 
 
 async def pin_peer(tx: Tx, key: bytes, *, name: str, role: str, relation: str, url: str | None = None,
@@ -103,6 +120,7 @@ async def pin_peer(tx: Tx, key: bytes, *, name: str, role: str, relation: str, u
         raise Invalid(f"role {role!r} / relation {relation!r} unknown", code="invalid")
     if encryption_key is not None and len(encryption_key) != 32:
         raise Invalid("an encryption key is 32 bytes", code="bad_key")
+    encryption_key = _check_encryption_key(encryption_key)
     name = name.strip()[:200] or node_id(key)[:12]
     await tx.run(
         "INSERT INTO peers (key, name, role, relation, url, encryption_key, network, added)"
@@ -119,17 +137,31 @@ async def pin_peer(tx: Tx, key: bytes, *, name: str, role: str, relation: str, u
 
 async def update_peer_descriptor(tx: Tx, key: bytes, *, name: str, role: str, url: str | None,
                                  encryption_key: bytes | None, network: str | None) -> bool:  # fmt: skip
-    """What a peer's newer ``node.descriptor/1`` says about it; ``False`` if not a peer."""
-    try:
-        url = _check_url(url)
-    except Invalid:
-        url = None  # an endpoint this node cannot use: keep the address it knows
-    changed = await tx.changes(
-        "UPDATE peers SET name = ?, role = ?, url = coalesce(?, url),"
-        " encryption_key = coalesce(?, encryption_key), network = coalesce(?, network) WHERE key = ?",
-        (name[:200], role, url, encryption_key, network, key),
+    """What a peer's newer ``node.descriptor/1`` says about it; ``False`` if not a peer.
+
+    A descriptor is what a node says of itself: it may rename the node, move
+    it (a new origin, shown to the admin as an alert ``url_changed``) and
+    give its encryption key, never change its role, which the certificate
+    its issuer signed fixed when it was pinned (``role_not_certified``). A
+    refused descriptor (also ``bad_url``, ``weak_key``) changes nothing.
+    """
+    peer = await get_peer(tx, key)
+    if peer is None:
+        return False
+    if role != peer.role:
+        raise RuleBroken(f"this node is pinned as a {peer.role}; its own descriptor cannot make it a {role}",
+                         code="role_not_certified")  # fmt: skip
+    url = _check_url(url)
+    encryption_key = _check_encryption_key(encryption_key)
+    await tx.run(
+        "UPDATE peers SET name = ?, url = coalesce(?, url), encryption_key = coalesce(?, encryption_key),"
+        " network = coalesce(?, network) WHERE key = ?",
+        (name.strip()[:200] or peer.name, url, encryption_key, network, key),
     )
-    return changed > 0
+    if url is not None and url != peer.url:
+        await raise_alert(tx, "url_changed", "url_changed", peer=key, author=key,
+                          detail=f"{peer.url or '(none)'} -> {url}")  # fmt: skip
+    return True
 
 
 async def set_peer_url(tx: Tx, key: bytes, url: str) -> None:
@@ -172,10 +204,16 @@ async def revoke_peer(tx: Tx, key: bytes, from_seq: int) -> None:
 
 
 async def rotate_peer(tx: Tx, old: bytes, new: bytes) -> None:
-    """The peer's old key named its successor: trust the new key the same way."""
+    """The peer's old key named its successor: trust the new key the same way.
+
+    The successor is a fresh key (the inbox refuses a rotation naming a
+    known key, ``key_not_fresh``): never a key pinned here, whatever its state.
+    """
     peer = await get_peer(tx, old)
     if peer is None:
         return
+    if new == tx.author or await get_peer(tx, new) is not None:
+        raise RuleBroken(f"{node_id(new)} is already known here: a rotation names a fresh key", code="key_not_fresh")
     await tx.run(
         "INSERT INTO peers (key, name, role, relation, url, network, added, last_contact, mailbox_cursor)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
@@ -201,6 +239,7 @@ class Invitation:
     used: int | None
     used_by: bytes | None
     member_since: int | None = None  # the membership's start when before the join (millis)
+    repeated: bool = False  # presented again by the key that used it (``use_invitation``)
 
 
 MEMBER_SINCE_MAX_DAYS = 3660  # how far back a membership may be said to have begun
@@ -233,18 +272,35 @@ async def create_invitation(tx: Tx, *, role: str = "member", note: str = "", day
 
 
 async def use_invitation(tx: Tx, token: str, key: bytes) -> Invitation:
-    """Consume an invitation for ``key``; refused if unknown, used or expired."""
+    """Consume an invitation for ``key``; refused if unknown, used by another key or expired.
+
+    A token is used once. The key that used it may present it again (the
+    answer to its join was lost): the invitation comes back ``repeated``,
+    and nothing changes.
+    """
     row = await tx.one("SELECT * FROM invitations WHERE sha256 = ?", (_token_digest(token),))
     if row is None:
         raise RuleBroken("this invitation token is unknown", code="bad_invitation")
-    if row["used"] is not None and row["used_by"] != key:
-        raise RuleBroken("this invitation was already used", code="bad_invitation")
+    if row["used"] is not None:
+        if row["used_by"] != key:
+            raise RuleBroken("this invitation was already used", code="bad_invitation")
+        return Invitation(row["id"], row["role"], row["note"], row["created"], row["expires"], row["used"], key,
+                          row["member_since"], repeated=True)  # fmt: skip
     if row["expires"] < now_ms():
         raise RuleBroken("this invitation has expired", code="bad_invitation")
-    await tx.run("UPDATE invitations SET used = coalesce(used, ?), used_by = ? WHERE id = ?",
-                 (now_ms(), key, row["id"]))  # fmt: skip
+    await tx.run("UPDATE invitations SET used = ?, used_by = ? WHERE id = ?", (now_ms(), key, row["id"]))
     return Invitation(row["id"], row["role"], row["note"], row["created"], row["expires"], now_ms(), key,
                       row["member_since"])  # fmt: skip
+
+
+async def void_invitation(tx: Tx, token: str, key: bytes) -> None:
+    """A key this node no longer trusts (revoked, rotated out) presented ``token``: if unused, it is void from now on.
+
+    It is marked used by that key, so that no other key (a new one the same
+    node made) is admitted with it.
+    """
+    await tx.run("UPDATE invitations SET used = ?, used_by = ? WHERE sha256 = ? AND used IS NULL",
+                 (now_ms(), key, _token_digest(token)))  # fmt: skip
 
 
 async def list_invitations(db: Reader) -> list[Invitation]:

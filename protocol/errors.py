@@ -16,6 +16,8 @@ Hierarchy::
     │                             wrong_domain, bad_header, content_mismatch
     ├── ContentInvalid            unknown_kind, bad_content
     ├── LogBroken                 wrong_author, gap, fork, bad_prev
+    │                             (the inbox also refuses records with
+    │                             unknown_author, key_not_fresh: codes only)
     ├── ProofInvalid              bad_proof (Merkle inclusion / consistency)
     ├── RequestRefused            a signed request between nodes: bad_request,
     │                             wrong_recipient, digest_mismatch, weak_key,
@@ -73,6 +75,9 @@ class Reason(StrEnum):
     GAP = "gap"
     FORK = "fork"
     BAD_PREV = "bad_prev"
+    # who may send what (a receiver's rules beyond the record's own checks)
+    UNKNOWN_AUTHOR = "unknown_author"
+    KEY_NOT_FRESH = "key_not_fresh"
     # transparency
     BAD_PROOF = "bad_proof"
     # signed requests between nodes

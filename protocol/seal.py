@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from protocol import canonical
+from protocol import _edwards, canonical
 from protocol.errors import EncodingError, KeyRefused, Reason, SealInvalid
 from protocol.keys import SigningKey
 from protocol.records import MAX_AUDIENCE, MAX_CONTENT
@@ -37,6 +37,7 @@ __all__ = [
     "MAX_SEALED",
     "encryption_private",
     "encryption_key",
+    "check_encryption_key",
     "seal",
     "open_sealed",
     "sealed_recipients",
@@ -78,6 +79,32 @@ def _derived(seed: bytes) -> X25519PrivateKey:
 def encryption_key(key: SigningKey) -> bytes:
     """The node's 32-byte X25519 public key (``encryption_key`` of its descriptor)."""
     return _raw_public(encryption_private(key))
+
+
+@lru_cache(maxsize=1024)
+def _prime_order_u(raw: bytes) -> bool:
+    u = int.from_bytes(raw, "little")
+    if u >= _edwards.P - 1:  # not canonical (the top bit set, or u >= p), or u = -1, which has no Edwards twin
+        return False
+    # The birational map to edwards25519 (RFC 7748 section 4.1): y = (u - 1) / (u + 1). A u of the
+    # curve's twist has no x there; the order of the point is the order of its twin, whatever x's sign.
+    y = (u - 1) * pow(u + 1, _edwards.P - 2, _edwards.P) % _edwards.P
+    return _edwards.is_prime_order(y.to_bytes(32, "little"))
+
+
+def check_encryption_key(raw: bytes) -> bytes:
+    """``raw`` if it is an acceptable X25519 encryption key, else ``KeyRefused`` (``weak_key``).
+
+    Accepted: the canonical u-coordinate (u < p) of a point of Curve25519 of
+    prime order L, the only keys an honest node publishes (X25519 of a
+    clamped scalar and the base point). That refuses the points of small
+    order (u = 0 and the like, with which a sealed key would be public), every
+    point with a small-order component, points of the twist and
+    non-canonical encodings, as Ed25519 key acceptance does for signing keys.
+    """
+    if len(raw) != _KEY_SIZE or not _prime_order_u(bytes(raw)):
+        raise KeyRefused(Reason.WEAK_KEY, "an encryption key is the u of a point of prime order, in canonical form")
+    return raw
 
 
 def _kek(shared: bytes, epk: bytes, recipient_x: bytes) -> bytes:

@@ -29,7 +29,7 @@ def key(name: str) -> SigningKey:
     return SigningKey.from_seed(hashlib.sha256(f"inbox tests {name}".encode()).digest())
 
 
-HUB, A, B, C = key("hub"), key("a"), key("b"), key("c")
+HUB, A, B, C, UP = key("hub"), key("a"), key("b"), key("c"), key("national")
 
 
 @pytest.fixture
@@ -212,11 +212,30 @@ async def test_a_stub_held_is_completed_when_its_content_arrives(store):
     assert await receive(store, [item(record)]) == [DUPLICATE]
 
 
-async def test_a_record_of_an_unknown_kind_is_held_with_its_content(store):
+async def test_a_record_of_an_unknown_kind_is_held_with_its_content_only_from_the_upstream(store):
     record = sign_record(A, seq=1, prev=None, time=1_767_225_600_000, kind="future.thing/3",
                          content={"anything": [1, 2, 3]})  # fmt: skip
-    assert await receive(store, [item(record)]) == [ACCEPTED]
+    # pushed by a member, its own or relayed: refused, nothing held
+    assert await receive(store, [item(record)]) == [("refused", "unknown_kind", None)]
+    assert await receive(store, [item(record)], sender=B) == [("refused", "unknown_kind", None)]
+    assert await held(store, A) == []
+    # served by this node's upstream, whose logs it follows whole: held, for a newer version to read
+    async with store.transaction() as tx:
+        await trust.pin_peer(tx, UP.public.raw, name="National", role="national", relation="upstream")
+    assert await receive(store, [item(record)], sender=UP) == [ACCEPTED]
     assert await held(store, A) == [(1, record.id, record.envelope, record.content)]
+
+
+async def test_relayed_records_are_taken_of_known_authors_only_but_any_from_the_upstream(store):
+    async with store.transaction() as tx:
+        await trust.pin_peer(tx, UP.public.raw, name="National", role="national", relation="upstream")
+    # A relays B's records (a member this hub admitted): taken; C's (a key nobody admitted): refused
+    assert await receive(store, [item(r) for r in chain(B, 2)], sender=A) == [ACCEPTED] * 2
+    assert await receive(store, [item(r) for r in chain(C, 2)], sender=A) == [("refused", "unknown_author", None)] * 2
+    assert await held(store, C) == []
+    assert ("refused", "unknown_author", C.public.raw, 1) in await alerts(store)
+    # what the upstream serves is taken whatever its author: it checked it by the same rule
+    assert await receive(store, [item(r) for r in chain(C, 2)], sender=UP) == [ACCEPTED] * 2
 
 
 def tampered(record: Record) -> Item:
@@ -249,7 +268,7 @@ async def test_big_batches_are_checked_on_workers_with_the_same_outcome(tmp_path
             store = await Store.open(tmp_path / f"{parallel}.db", HUB, create=True)
             try:
                 async with store.transaction() as tx:
-                    for member in (A, B):
+                    for member in (A, B, C):  # (C's records, relayed by A, are of a member this hub knows)
                         await trust.pin_peer(tx, member.public.raw, name=member.public.node_id[:8], role="member",
                                              relation="downstream")  # fmt: skip
                 results = await receive(store, batch, parallel=parallel)

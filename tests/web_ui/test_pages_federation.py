@@ -114,6 +114,32 @@ async def test_peers_outbox_and_alerts_come_from_the_node(admin, web):
     assert 'id="invitations-title"' not in html
 
 
+async def test_a_node_that_moved_is_shown_and_one_that_claims_another_role_is_not_believed(admin, web):
+    _, store, _ = web
+    member = SigningKey.generate().public.raw
+    async with store.transaction() as tx:
+        await trust.pin_peer(tx, member, name="Atelier du Lien", role="member", relation="downstream",
+                             url="https://atelier.example")  # fmt: skip
+        # what a member's newer descriptor does (federation.effects): a move to another origin is taken
+        await trust.update_peer_descriptor(tx, member, name="Atelier du Lien", role="member",
+                                           url="https://nouveau.example:8443/", encryption_key=None, network=None)  # fmt: skip
+    with pytest.raises(RuleBroken, match="cannot make it a national"):
+        async with store.transaction() as tx:
+            await trust.update_peer_descriptor(tx, member, name="Fédération", role="national",
+                                               url="https://ailleurs.example", encryption_key=None, network=None)  # fmt: skip
+    async with store.transaction() as tx:
+        await trust.raise_alert(tx, "refused_effect", "role_not_certified", author=member, seq=3,
+                                detail="node.descriptor/1: pinned as a member")  # fmt: skip
+    _, html = await admin.get("/federation")
+    text = text_of(html)
+    assert "Adresse d'un nœud modifiée" in text and "Le nœud a publié une nouvelle adresse" in text
+    assert "https://atelier.example -> https://nouveau.example:8443" in text
+    assert "Le rôle d'un nœud vient du certificat qui l'a admis" in text and "role_not_certified" in text
+    async with store.reader() as db:
+        peer = await trust.get_peer(db, member)
+    assert (peer.role, peer.url, peer.name) == ("member", "https://nouveau.example:8443", "Atelier du Lien")
+
+
 async def test_the_page_works_without_a_running_federation(admin):
     response, html = await admin.get("/federation")
     text = text_of(html)
@@ -241,7 +267,7 @@ async def test_a_member_joins_a_hub_only_with_its_fingerprint(hub, admin, web):
 async def test_a_join_that_cannot_reach_the_address_says_so(admin, web):
     _, store, _ = web
     cases = [("http://127.0.0.1:9", "AAAA-BBBB-CCCC-DDDD", "n'a pas pu être joint"),
-             ("ftp://hub.example.org", "AAAA-BBBB-CCCC-DDDD", "doit commencer par http:// ou https://"),
+             ("ftp://hub.example.org", "AAAA-BBBB-CCCC-DDDD", "est http:// ou https://, un hôte"),
              ("http://127.0.0.1:9", "AAAA", "16 lettres et chiffres en 4 groupes")]  # fmt: skip
     for url, fp, message in cases:
         response, html = await admin.post("/federation/join", {"url": url, "token": "t", "fingerprint": fp})

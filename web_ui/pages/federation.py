@@ -108,7 +108,7 @@ def reason_messages(_: Any) -> dict[str, str]:
         "too_large": _("Too large: beyond what the protocol accepts."),
         "too_deep": _("The data is nested too deeply."),
         # keys and signatures
-        "weak_key": _("The key is not a valid signing key."),
+        "weak_key": _("The key is not a valid signing or encryption key."),
         "bad_signature": _("The signature does not verify: the data was changed or not signed by this key."),
         # records
         "bad_entry": _("The record is not a valid log entry (e.g. content sent in clear that should be sealed)."),
@@ -124,6 +124,11 @@ def reason_messages(_: Any) -> dict[str, str]:
         "gap": _("Records of this author are missing before this one; they are fetched first."),
         "fork": _("Two different records with the same number from one author: this author is frozen until the admins sort it out."),
         "bad_prev": _("The record does not follow the previous record of its author."),
+        # who may send what
+        "unknown_author": _("A record of a node nobody admitted in this network: a node takes records from their author, or relayed of a node it knows."),
+        "key_not_fresh": _("A key rotation must name a new key, never a key already known here."),
+        "role_not_certified": _("A node's role comes from the certificate that admitted it, not from what it says of itself: its new description was not taken."),
+        "url_changed": _("The node published a new address: this node now reaches it there."),
         "bad_proof": _("The proof of inclusion does not verify."),
         # signed requests between nodes
         "bad_request": _("The request is malformed or its signature headers are missing."),
@@ -144,7 +149,7 @@ def reason_messages(_: Any) -> dict[str, str]:
         "bad_invitation": _("The invitation is unknown, already used, expired or for another role: ask for a new one."),
         "not_a_hub": _("The node of a member association admits no one: only a hub or the national federation does."),
         "own_key": _("That is this node itself."),
-        "bad_url": _("The address must start with http:// or https://, without spaces."),
+        "bad_url": _("A node's address is http:// or https://, a host and maybe a port, with nothing after (no path)."),
         "bad_fingerprint": _("A fingerprint has 16 letters and digits in 4 groups, e.g. GAIE-V2KS-35UT-7WCO."),
         "unreachable": _("The node could not be reached: check the address and that it is running."),
         "http_error": _("The address answered with an HTTP error: is it a Maillon node?"),
@@ -171,6 +176,7 @@ def explain(_: Any, code: str) -> str:
 def alert_kinds(_: Any) -> dict[str, str]:
     return {
         "fork": _("Fork of a log"),
+        "url_changed": _("A node's address changed"),
         "refused": _("Record refused by this node"),
         "refused_by_peer": _("Record refused by a peer"),
         "revoked": _("Key revoked"),
