@@ -444,9 +444,15 @@ def restore(backup: Path, database: Path) -> None:
             version = source.execute("SELECT max(version) FROM schema_version").fetchone()[0]
             if version is None or version > len(MIGRATIONS):
                 raise StoreError(f"{backup} is not a Maillon backup this version can restore")
-            target = sqlite3.connect(database)
+            # Copied beside the database first: whatever is there now (damaged, not a database, a
+            # stale -wal of it) is replaced only by a complete copy, and never read.
+            partial = database.with_name(database.name + ".restoring")
+            partial.unlink(missing_ok=True)
+            _private(partial)
+            target = sqlite3.connect(partial)
             try:
                 source.backup(target)
+                target.execute("PRAGMA journal_mode = DELETE")  # one file; the node sets WAL again at start
                 # The backup may lack records this node signed and sent after it:
                 # hold signing until the log is caught up from the hub (federation).
                 target.execute("INSERT INTO counters (name, value) VALUES (?, 1) ON CONFLICT (name) DO NOTHING",
@@ -458,3 +464,6 @@ def restore(backup: Path, database: Path) -> None:
             source.close()
     except sqlite3.DatabaseError as exc:
         raise StoreError(f"{backup} is not a Maillon backup: {exc}") from exc
+    for stale in (f"{database}-wal", f"{database}-shm"):
+        Path(stale).unlink(missing_ok=True)
+    os.replace(partial, database)

@@ -131,6 +131,27 @@ async def test_backup_then_restore(store, tmp_path):
     await again.close()
 
 
+async def test_restore_replaces_a_damaged_database_and_its_stale_wal(store, tmp_path):
+    from protocol.kinds import LotDecline
+
+    async with store.transaction() as tx:
+        await tx.run("INSERT INTO settings (name, value) VALUES ('kept', '1')")
+        await tx.append(LotDecline(offer=bytes(32), reason="before_backup"))
+    await store.backup(tmp_path / "backup.db")
+    await store.close()
+    (tmp_path / "node.db").write_bytes(b"garbage, not a database" * 500)
+    (tmp_path / "node.db-wal").write_bytes(b"a stale log of another database" * 50)
+    restore(tmp_path / "backup.db", tmp_path / "node.db")
+    assert not (tmp_path / "node.db-wal").exists() and not (tmp_path / "node.db.restoring").exists()
+    again = await Store.open(tmp_path / "node.db", store.key)
+    try:
+        async with again.reader() as db:
+            assert await db.value("SELECT value FROM settings WHERE name = 'kept'") == "1"
+        assert again.writes_held  # it takes its log back before it signs
+    finally:
+        await again.close()
+
+
 def test_restore_refuses_what_is_not_a_backup(tmp_path):
     (tmp_path / "junk.db").write_bytes(b"this is not sqlite" * 100)
     (tmp_path / "node.db").write_bytes(b"")
