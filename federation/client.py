@@ -8,6 +8,7 @@ peer's reason code; a network failure raises ``aiohttp.ClientError``.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import time
 from typing import Any
@@ -23,7 +24,7 @@ from protocol.requests import sign_request
 from federation import wire
 from federation.wire import Item, Result
 
-__all__ = ["FedClient", "PeerRefused", "TIMEOUT"]
+__all__ = ["FedClient", "PeerRefused", "TIMEOUT", "NETWORK_ERRORS", "describe"]
 
 TIMEOUT = aiohttp.ClientTimeout(total=60, connect=10)
 
@@ -36,6 +37,19 @@ class PeerRefused(Exception):
         self.status = status
         self.reason = reason
         self.message = message
+
+
+# What a call to a peer may raise when the peer is down, slow, refuses or answers nonsense.
+NETWORK_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError, OSError, PeerRefused, ProtocolError)
+
+
+def describe(exc: BaseException) -> str:
+    """One line for the admin: a refusal's reason and message, else the error's type and text."""
+    if isinstance(exc, PeerRefused):
+        return f"{exc.reason}: {exc.message}"
+    if isinstance(exc, ProtocolError):
+        return f"{exc.code.value}: {exc.message}"
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
 class FedClient:

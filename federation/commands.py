@@ -7,7 +7,6 @@ CLI in node/ lists them without importing the federation.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import socket
 import sys

@@ -34,23 +34,22 @@ import aiohttp
 
 from node import outbox, peers as trust, transparency
 from node.config import Node
-from node.handoffs import handoff_peers
-from node.recovery import replay
 from node.replica import Held, head, held_ids, latest_of_kind, save_sealed
-from node.store import RESYNC_COUNTER, Store, Tx, now_ms
+from node.store import Store, Tx, now_ms
 from protocol import canonical
-from protocol.errors import KeyRefused, ProtocolError, Reason
+from protocol.errors import KeyRefused, Reason
 from protocol.keys import SigningKey, node_id, parse_node_id
 from protocol.kinds import NodeDescriptor
 from protocol.records import Record, open_entry
 from protocol.seal import encryption_key, seal
 
 from federation.audit import Audit
-from federation.client import FedClient, PeerRefused
+from federation.client import NETWORK_ERRORS, FedClient, describe as _describe
 from federation.discovery import Discovery, Found, discovery_enabled
 from federation.guard import Guard
 from federation.inbox import check, hold, receive
 from federation.membership import network_name
+from federation.resync import Resync
 from federation.wire import MAX_BODY, MAX_ITEMS, Item, Result
 
 __all__ = ["Federation", "SendBlocked", "Timing"]
@@ -58,7 +57,6 @@ __all__ = ["Federation", "SendBlocked", "Timing"]
 log = logging.getLogger(__name__)
 
 CONTACT_REFRESH_MS = 60_000
-_RESTORED_HEAD = "federation.restored_head"  # this node's own head when it was restored (set at the first resync)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,16 +72,16 @@ class Timing:
     recheck: float = 86_400.0  # a member has its statistics reports proved again in its hub's log
     read: float = 300.0  # national reads each hub it admitted (its members' logs, its transparency log)
     skew_ms: int = 300_000  # how far two nodes' clocks may differ (the signed requests' window)
+    resync_wait: float = 900.0  # restored: how long to wait for word from every peer once one gave the log back
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> "Timing":
         """``MAILLON_FEDERATION_FAST=1`` (tests, the local demo): everything in about a second."""
         if environ.get("MAILLON_FEDERATION_FAST") == "1":
             return cls(supervise=0.5, pull=1.0, idle=2.0, backoff_first_ms=300, backoff_cap_ms=3_000, checkpoint=1.0,
-                       recheck=2.0, skew_ms=0, read=1.0)  # fmt: skip
+                       recheck=2.0, skew_ms=0, read=1.0, resync_wait=20.0)  # fmt: skip
         return cls()
 
-NETWORK_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError, OSError, PeerRefused, ProtocolError)
 
 
 class SendBlocked(Exception):
@@ -115,6 +113,7 @@ class Federation:
         self._background: set[asyncio.Task] = set()
         self.leaves = transparency.LeafTree()  # the transparency log's tree, for the proofs it serves
         self.audit = Audit(self)
+        self.restored = Resync(self)
 
     # life cycle -----------------------------------------------------------
 
@@ -126,7 +125,7 @@ class Federation:
         self.store.before_commit.append(self._route_records)
         self.store.on_commit.append(self._committed)
         if self.store.writes_held and not await self.resync():
-            task = asyncio.create_task(self._resync_until_done(), name="federation resync")
+            task = asyncio.create_task(self.restored.until_done(), name="federation resync")
             self._background.add(task)
         else:
             await self.ensure_descriptor()
@@ -184,79 +183,15 @@ class Federation:
                 await trust.mark_contact(tx, peer.key, at=now)
             self.wake(peer.key)
 
-    # after a restore -----------------------------------------------------------
+    # after a restore (federation.resync) -------------------------------------------
 
     async def resync(self) -> bool:
-        """Take this node's own log back from the nodes that hold it, then sign again; ``False`` if none answered.
+        """Take this node's own log back from the nodes that hold it, then sign again; ``False`` if not yet."""
+        return await self.restored.attempt()
 
-        A restored backup may lack records this node signed and sent after
-        the backup was made; signing anew from the backup's head would fork
-        the log. Its upstream holds every record sent to it, its peers and
-        the members it can reach what it sent them (headers at least,
-        content sealed to it): each that answers gives back what it holds.
-        The records taken back are replayed (``node.recovery``), signing is
-        allowed again, then the logs of the nodes they name are caught up
-        (their answers and receipts to what this node did) and the replay
-        runs again, so the node ends in the state its log says. If no node
-        answers, the node stays read-only until one does or an admin
-        releases it (``maillon resync --accept-fork-risk``).
-        """
-        async with self.store.reader() as db:
-            if await db.value("SELECT 1 FROM counters WHERE name = ?", (RESYNC_COUNTER,)) is None:
-                self.store.writes_held = None  # released meanwhile by the admin's command
-                return True
-            before, _ = await head(db, self.me)
-            peers = await trust.list_peers(db, active_only=True)
-        holders = sorted((p for p in peers if p.url), key=lambda p: (p.relation != "upstream", p.relation != "peer"))
-        if not peers:  # it never gave its log to anyone it still knows: nothing to take back
-            await self.store.release_writes()
-            return True
-        async with self.store.transaction() as tx:  # the head the backup had, noted at the first attempt
-            await tx.run("INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT DO NOTHING",
-                         (_RESTORED_HEAD, before))  # fmt: skip
-            restored = await tx.value("SELECT value FROM counters WHERE name = ?", (_RESTORED_HEAD,))
-        answered = []
-        for peer in holders:
-            try:
-                await self.pull_log(peer, self.me)
-            except NETWORK_ERRORS as exc:
-                log.warning("resync from %s failed: %s", peer.name, _describe(exc))
-                continue
-            answered.append(peer)
-        async with self.store.reader() as db:
-            now_held, _ = await head(db, self.me)
-        # a node it cannot call (a member behind NAT) may have given records back by pushing them
-        if not answered and now_held <= restored:
-            return False
-        recovered = await self._own_records(after=restored)
-        async with self.store.transaction() as tx:
-            await replay(tx, recovered)
-        await self.store.release_writes()
-        async with self.store.transaction() as tx:
-            await tx.run("DELETE FROM counters WHERE name = ?", (_RESTORED_HEAD,))
-        named = {key for r in recovered for key in r.header.audience} - {self.me}
-        async with self.store.reader() as db:
-            named |= await handoff_peers(db)
-        for author in named:
-            for peer in answered:
-                with contextlib.suppress(*NETWORK_ERRORS):
-                    await self.pull_log(peer, author)
-        async with self.store.transaction() as tx:
-            await replay(tx, recovered)  # what needed the answers and receipts taken back just now
-        log.warning("resync: took back %d records of this node's log from %s", len(recovered),
-                    ", ".join(p.name for p in answered))  # fmt: skip
-        return True
-
-    async def _own_records(self, *, after: int) -> list[Record]:
-        async with self.store.reader() as db:
-            rows = await db.all("SELECT envelope, content FROM log_records WHERE author = ? AND seq > ? ORDER BY seq",
-                                (self.me, after))  # fmt: skip
-        return [open_entry(canonical.encode([row[0], row[1]])) for row in rows]
-
-    async def _resync_until_done(self) -> None:
-        while not await self.resync():
-            await asyncio.sleep(self.timing.pull)
-        await self.ensure_descriptor()
+    def heard_own_log(self, peer: bytes, after: int) -> None:
+        """While restored: ``peer`` asked for this node's log after seq ``after``."""
+        self.restored.heard(peer, after)
 
     # discovery ----------------------------------------------------------------
 
@@ -573,7 +508,7 @@ class Federation:
                 items, more = await page
                 if not items:
                     if probe and author == peer.key:
-                        await self._give_back(peer, held)
+                        await self.restored.give_back(peer, held)
                     return received
                 probe = False
                 checked = await check(self.key, items)  # before the write lock
@@ -592,18 +527,6 @@ class Federation:
                     page = asyncio.ensure_future(client.log(peer.url, peer.key, author, after=after))
         finally:
             _drop(page)
-
-    async def _give_back(self, peer: trust.Peer, held: int) -> None:
-        """``peer`` lacks records of its own log that this node holds (it was restored): push them back to it.
-
-        The last one is queued; the peer answers ``gap`` with what it has,
-        and the send loop queues the rest (``_settle``).
-        """
-        async with self.store.transaction() as tx:
-            ids = await held_ids(tx, peer.key, after=held - 1, before=held + 1)
-            await outbox.enqueue(tx, peer.key, ids)
-        log.warning("%s lacks its own records up to seq %d: giving them back", peer.name, held)
-        self.wake(peer.key)
 
     # the transparency log -------------------------------------------------------
 
@@ -665,11 +588,4 @@ def _drop(page: asyncio.Future) -> None:
 def _author(item: Item) -> bytes:
     return open_entry(item.entry).header.author
 
-
-def _describe(exc: BaseException) -> str:
-    if isinstance(exc, PeerRefused):
-        return f"{exc.reason}: {exc.message}"
-    if isinstance(exc, ProtocolError):
-        return f"{exc.code.value}: {exc.message}"
-    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 

@@ -166,6 +166,8 @@ async def log(request: web.Request) -> web.Response:
         raise RequestRefused(Reason.BAD_REQUEST, "the path names a node id") from exc
     after = _int_param(request, "after", 0, 2**63 - 1)
     limit = max(1, _int_param(request, "limit", MAX_LIMIT, MAX_LIMIT))
+    if author == fed.me and fed.store.writes_held is not None:
+        fed.heard_own_log(signed.caller, after)  # restored: what the caller holds of our log tells the resync
     async with fed.store.reader() as db:
         held = await held_records(db, author, after=after, limit=limit + 1)
     items = [await fed.item_for(record, signed.caller) for record in held[:limit]]

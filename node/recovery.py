@@ -55,7 +55,10 @@ async def replay(tx: Tx, records: Sequence[Record]) -> int:
 async def _offer(tx: Tx, record: Record, body: LotOffer) -> bool:
     """An offer this node made: the hand-off and its lines, pointing at the items still here."""
     if await tx.value("SELECT 1 FROM handoffs WHERE offer = ?", (record.id,)):
-        return False
+        # its lines point at the items a receipt taken back since has brought here
+        return bool(await tx.changes("UPDATE handoff_items SET item_id = (SELECT i.id FROM items i WHERE i.gid ="
+                                     " handoff_items.gid) WHERE offer = ? AND item_id IS NULL AND EXISTS (SELECT 1"
+                                     " FROM items i WHERE i.gid = handoff_items.gid)", (record.id,)))  # fmt: skip
     gids = [line.gid for line in body.items]
     items = {r["gid"]: r for r in await tx.all(f"SELECT id, gid, lot_id FROM items WHERE gid IN {IN_ARRAY}",
                                                (as_array(gids),))}  # fmt: skip

@@ -1,0 +1,167 @@
+"""After a restore: take the node's own log back before it signs anything, then do again what it says.
+
+A restored backup may lack records the node signed and sent after the
+backup was made; signing anew from the backup's head would fork its log.
+``Resync.attempt`` takes them back from the nodes that hold them (PROTOCOL.md,
+"Replication": its upstream, its peers, the members it can call; a member
+behind NAT gives back by itself what it sees its hub lacks,
+``Resync.give_back``), replays what they say (``node.recovery``), allows
+signing again and catches up the answers of the nodes they name.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import TYPE_CHECKING
+
+from node import outbox, peers as trust
+from node.handoffs import handoff_peers
+from node.recovery import replay
+from node.replica import head, held_ids
+from node.store import RESYNC_COUNTER, Tx
+from protocol import canonical
+from protocol.kinds import LotAccept, LotCancel, LotDecline, LotOffer, LotReceipt
+from protocol.records import Record, open_entry
+
+from federation.client import NETWORK_ERRORS, describe as _describe
+from federation.effects import apply_effects
+
+if TYPE_CHECKING:
+    from federation.engine import Federation
+
+__all__ = ["Resync"]
+
+log = logging.getLogger(__name__)
+
+_ANSWERS = (LotOffer.KIND, LotAccept.KIND, LotDecline.KIND, LotCancel.KIND, LotReceipt.KIND)
+_RESTORED_HEAD = "federation.restored_head"  # this node's own head when it was restored (set at the first attempt)
+
+
+class Resync:
+    """The resync of one restored node (``Federation.restored``)."""
+
+    def __init__(self, fed: "Federation") -> None:
+        self.fed = fed
+        self.store = fed.store
+        self.me = fed.me
+        # How far each peer that asked for this node's log holds it (the seq it asked after, + 1).
+        self._holds_of_mine: dict[bytes, int] = {}
+        self._began: float | None = None
+
+    async def attempt(self) -> bool:
+        """Take this node's own log back from the nodes that hold it, then sign again; ``False`` if none answered.
+
+        A restored backup may lack records this node signed and sent after
+        the backup was made; signing anew from the backup's head would fork
+        the log. Its upstream holds every record sent to it, its peers and
+        the members it can reach what it sent them (headers at least,
+        content sealed to it): each that answers gives back what it holds.
+        The records taken back are replayed (``node.recovery``), signing is
+        allowed again, then the logs of the nodes they name are caught up
+        (their answers and receipts to what this node did) and the replay
+        runs again, so the node ends in the state its log says. If no node
+        answers, the node stays read-only until one does or an admin
+        releases it (``maillon resync --accept-fork-risk``).
+        """
+        async with self.store.reader() as db:
+            if await db.value("SELECT 1 FROM counters WHERE name = ?", (RESYNC_COUNTER,)) is None:
+                self.store.writes_held = None  # released meanwhile by the admin's command
+                return True
+            before, _ = await head(db, self.me)
+            peers = await trust.list_peers(db, active_only=True)
+        holders = sorted((p for p in peers if p.url), key=lambda p: (p.relation != "upstream", p.relation != "peer"))
+        if not peers:  # it never gave its log to anyone it still knows: nothing to take back
+            await self.store.release_writes()
+            return True
+        async with self.store.transaction() as tx:  # the head the backup had, noted at the first attempt
+            await tx.run("INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                         (_RESTORED_HEAD, before))  # fmt: skip
+            restored = await tx.value("SELECT value FROM counters WHERE name = ?", (_RESTORED_HEAD,))
+        answered = []
+        for peer in holders:
+            try:
+                await self.fed.pull_log(peer, self.me)
+            except NETWORK_ERRORS as exc:
+                log.warning("resync from %s failed: %s", peer.name, _describe(exc))
+                continue
+            answered.append(peer)
+        async with self.store.reader() as db:
+            now_held, _ = await head(db, self.me)
+        # a node it cannot call (a member behind NAT) may have given records back by pushing them
+        if not answered and now_held <= restored:
+            return False
+        # Those that may hold more of its log and have not said how much: a member behind NAT tells it
+        # when it asks for this log (and gives back what is missing), a node that can be called by answering.
+        silent = [p for p in peers if p not in answered and self._holds_of_mine.get(p.key, now_held + 1) > now_held]
+        clock = asyncio.get_running_loop().time()
+        self._began = self._began or clock
+        if silent and clock - self._began < self.fed.timing.resync_wait:
+            return False
+        if silent:
+            log.warning("resync: signing again without word from %s", ", ".join(p.name for p in silent))
+        recovered = await self._own_records(after=restored)
+        async with self.store.transaction() as tx:
+            await replay(tx, recovered)
+        await self.store.release_writes()
+        async with self.store.transaction() as tx:
+            await tx.run("DELETE FROM counters WHERE name = ?", (_RESTORED_HEAD,))
+        named = {key for r in recovered for key in r.header.audience} - {self.me}
+        async with self.store.reader() as db:
+            named |= await handoff_peers(db)
+        for author in named:
+            for peer in answered:
+                with contextlib.suppress(*NETWORK_ERRORS):
+                    await self.fed.pull_log(peer, author)
+        async with self.store.transaction() as tx:
+            await replay(tx, recovered)  # what needed the answers and receipts taken back just now
+            await self._answers_again(tx, restored)
+            await replay(tx, recovered)
+        log.warning("resync: took back %d records of this node's log from %s", len(recovered),
+                    ", ".join(p.name for p in answered))  # fmt: skip
+        return True
+
+    async def _answers_again(self, tx: Tx, restored: int) -> None:
+        """Apply again what others answered to this node's hand-offs since about the backup.
+
+        Such an answer may have arrived before the offer it answers was taken
+        back (its effect refused then); these effects are idempotent, the
+        record being held only once. Fates are left out: applying them again
+        would forward them again.
+        """
+        since = await tx.value("SELECT time FROM log_records WHERE author = ? AND seq = ?", (self.me, restored)) or 0
+        rows = await tx.all(
+            f"SELECT envelope, content FROM log_records WHERE author != ? AND content IS NOT NULL AND time >= ?"
+            f" AND kind IN ({', '.join('?' * len(_ANSWERS))}) ORDER BY time, author, seq",
+            (self.me, since - 3_600_000, *_ANSWERS),
+        )  # fmt: skip
+        for row in rows:
+            await apply_effects(tx, self.me, open_entry(canonical.encode([row[0], row[1]])), None)
+
+    def heard(self, peer: bytes, after: int) -> None:
+        """While restored: ``peer`` asked for this node's log after seq ``after`` (it holds up to ``after`` + 1)."""
+        self._holds_of_mine[peer] = max(self._holds_of_mine.get(peer, 0), after + 1)
+
+    async def _own_records(self, *, after: int) -> list[Record]:
+        async with self.store.reader() as db:
+            rows = await db.all("SELECT envelope, content FROM log_records WHERE author = ? AND seq > ? ORDER BY seq",
+                                (self.me, after))  # fmt: skip
+        return [open_entry(canonical.encode([row[0], row[1]])) for row in rows]
+
+    async def until_done(self) -> None:
+        while not await self.attempt():
+            await asyncio.sleep(self.fed.timing.pull)
+        await self.fed.ensure_descriptor()
+
+    async def give_back(self, peer: trust.Peer, held: int) -> None:
+        """``peer`` lacks records of its own log that this node holds (it was restored): push them back to it.
+
+        The last one is queued; the peer answers ``gap`` with what it has,
+        and the send loop queues the rest (``_settle``).
+        """
+        async with self.store.transaction() as tx:
+            ids = await held_ids(tx, peer.key, after=held - 1, before=held + 1)
+            await outbox.enqueue(tx, peer.key, ids)
+        log.warning("%s lacks its own records up to seq %d: giving them back", peer.name, held)
+        self.fed.wake(peer.key)
