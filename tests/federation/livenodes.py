@@ -6,6 +6,7 @@ databases read-only, as an admin would; nothing is shared in memory.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
@@ -16,6 +17,9 @@ import time
 import urllib.request
 from pathlib import Path
 from typing import Any, Callable
+
+from node.config import load_node
+from node.store import Store
 
 CLI = [sys.executable, "-c", "from node.cli import main; raise SystemExit(main())"]
 
@@ -126,3 +130,18 @@ def wait_for(condition: Callable[[], Any], timeout: float = 40.0, what: str = "c
             return value
         time.sleep(0.1)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+def run(node: LiveNode, action: Callable[[Any], Any]) -> Any:
+    """``action(tx)`` in one transaction on ``node``'s database, from this process, as the CLI and the pages do."""
+
+    async def go():
+        loaded = load_node(node.data)
+        store = await Store.open(loaded.db_path, loaded.key)
+        try:
+            async with store.transaction() as tx:
+                return await action(tx)
+        finally:
+            await store.close()
+
+    return asyncio.run(go())

@@ -22,10 +22,8 @@ import threading
 import time
 from pathlib import Path
 
-import pytest
 
-from livenodes import LiveNode, wait_for
-from test_custody import run
+from livenodes import run, wait_for
 from node import handoffs
 from node.errors import NodeError
 from node.items import ItemInput, create_items

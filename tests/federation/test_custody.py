@@ -8,32 +8,14 @@ sides of every hand-off agree.
 
 from __future__ import annotations
 
-import asyncio
 import urllib.request
 
-from livenodes import LiveNode, wait_for
+from livenodes import LiveNode, run, wait_for
 from node import handoffs
-from node.config import load_node
 from node.items import ItemInput, create_items
 from node.lots import LotInput, create_lot
 from node.errors import StoreError
-from node.store import Store
 from protocol.kinds import LotDecline
-
-
-def run(node: LiveNode, action):
-    """``action(tx)`` in one transaction on ``node``'s database, as the CLI and the pages do."""
-
-    async def go():
-        loaded = load_node(node.data)
-        store = await Store.open(loaded.db_path, loaded.key)
-        try:
-            async with store.transaction() as tx:
-                return await action(tx)
-        finally:
-            await store.close()
-
-    return asyncio.run(go())
 
 
 def stock(node: LiveNode, reference: str, count: int = 2) -> int:

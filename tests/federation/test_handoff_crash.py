@@ -12,37 +12,18 @@ By default 20 hand-offs; ``pytest --full`` runs 100.
 
 from __future__ import annotations
 
-import asyncio
 import random
 import threading
 import time
 
-import pytest
 
-from livenodes import LiveNode, wait_for
+from livenodes import LiveNode, run, wait_for
 from node import handoffs
-from node.config import load_node
 from node.items import ItemInput, create_items
 from node.lots import LotInput, create_lot
-from node.store import Store
 
 ITEMS_PER_LOT = 3
 PACE = 0.1  # seconds between two admin actions
-
-
-def run(node: LiveNode, action):
-    """``action(tx)`` in one transaction on ``node``'s database, from this process."""
-
-    async def go():
-        loaded = load_node(node.data)
-        store = await Store.open(loaded.db_path, loaded.key)
-        try:
-            async with store.transaction() as tx:
-                return await action(tx)
-        finally:
-            await store.close()
-
-    return asyncio.run(go())
 
 
 def states(node: LiveNode, direction: str) -> dict[bytes, str]:
