@@ -57,6 +57,7 @@ __all__ = ["Federation", "SendBlocked", "Timing"]
 log = logging.getLogger(__name__)
 
 CONTACT_REFRESH_MS = 60_000
+_REFUSED_FROM = "federation.refused_from."  # + peer.author (hex): the first seq the peer refused for good
 
 
 @dataclass(frozen=True, slots=True)
@@ -429,20 +430,39 @@ class Federation:
         return items
 
     async def _settle(self, tx, peer: bytes, held: list[Held], results: list[Result]) -> None:
+        """The peer answered a push: what it holds leaves the queue, and what it lacks is queued before.
+
+        A record the peer refuses for good (a kind it does not know yet, a
+        rule it enforces) leaves the queue with an alert, and the peer's
+        log of its author stops there: the later records it answers with
+        ``gap`` are not followed by that record again (that would go round
+        for ever), until the peer takes a record of the author at or after
+        the refused seq (``_REFUSED_FROM``).
+        """
         done, holds = [], []
         for record, result in zip(held, results):
+            author, seq = record.header.author, record.header.seq
+            mark = f"{_REFUSED_FROM}{peer.hex()}.{author.hex()}"
             if result.status != "refused":
                 done.append(record.id)
                 holds.append(record.id)
+                await tx.run("DELETE FROM counters WHERE name = ? AND value <= ?", (mark, seq))
                 continue
             if result.reason == Reason.GAP.value and result.have is not None:
-                missing = await held_ids(tx, record.header.author, after=result.have, before=record.header.seq)
-                if missing and len(missing) == record.header.seq - result.have - 1:
+                refused_from = await tx.value("SELECT value FROM counters WHERE name = ?", (mark,))
+                if refused_from is not None and result.have < refused_from <= seq:
+                    done.append(record.id)  # behind a record the peer refused: it cannot take this one
+                    continue
+                missing = await held_ids(tx, author, after=result.have, before=seq)
+                if missing and len(missing) == seq - result.have - 1:
                     await outbox.enqueue(tx, peer, missing)
                     continue  # sent again after what the peer lacks
+            elif result.reason != Reason.GAP.value:
+                await tx.run("INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE"
+                             " SET value = min(value, excluded.value)", (mark, seq))  # fmt: skip
             done.append(record.id)
             await trust.raise_alert(tx, "refused_by_peer", result.reason or "refused", peer=peer,
-                                    author=record.header.author, seq=record.header.seq)  # fmt: skip
+                                    author=author, seq=seq)  # fmt: skip
         await outbox.delivered(tx, peer, done, held=holds)
 
     async def _pull_loop(self, key: bytes) -> None:

@@ -8,14 +8,16 @@ sides of every hand-off agree.
 
 from __future__ import annotations
 
+import time
 import urllib.request
+from typing import ClassVar
 
 from livenodes import LiveNode, run, wait_for
 from node import handoffs
 from node.items import ItemInput, create_items
 from node.lots import LotInput, create_lot
 from node.errors import StoreError
-from protocol.kinds import LotDecline
+from protocol.kinds import Body, LotDecline
 
 
 def stock(node: LiveNode, reference: str, count: int = 2) -> int:
@@ -180,3 +182,26 @@ def test_a_hub_no_one_answers_stays_read_only_until_released_and_a_fork_is_then_
     wait_for(lambda: member.value("SELECT count(*) FROM frozen_authors WHERE author = ?", (hub.key,)), 60,
              "the fork frozen at the member")  # fmt: skip
     assert member.value("SELECT count(*) FROM alerts WHERE kind = 'fork'")
+
+
+class FutureKind(Body):
+    """A kind a newer Maillon may sign, which this hub does not know yet."""
+
+    KIND: ClassVar[str] = "future.kind/1"
+    anything: str
+
+
+def test_a_record_the_hub_refuses_for_good_does_not_make_the_member_send_for_ever(make_node):
+    hub, member = hub_and_member(make_node)
+    wait_for(lambda: member.value("SELECT count(*) FROM outbox") == 0, what="the member's queue to empty")
+    before = hub.value("SELECT max(seq) FROM log_records WHERE author = ?", (member.key,))
+    run(member, lambda tx: tx.append(FutureKind(anything="x")))
+    run(member, lambda tx: tx.append(LotDecline(offer=bytes(32), reason="after")))
+    # the refused record leaves the queue with one alert, and the one after it is not pushed round and round
+    wait_for(lambda: member.value("SELECT count(*) FROM outbox") == 0, 30, "the member's queue to empty")
+    for _ in range(10):
+        time.sleep(0.2)
+        assert member.value("SELECT count(*) FROM outbox") == 0
+    assert hub.value("SELECT max(seq) FROM log_records WHERE author = ?", (member.key,)) == before
+    alerts = member.query("SELECT reason, seq FROM alerts WHERE kind = 'refused_by_peer'")
+    assert [(r[0], r[1]) for r in alerts] == [("unknown_kind", before + 1)]
