@@ -17,7 +17,9 @@ from protocol._edwards import SMALL_ORDER_ENCODINGS
 from protocol.log import LOG_MAGIC, LogVerifier, verify_log
 from protocol.records import open_entry, read_record_file
 from protocol.requests import SignedRequest, sign_request, verify_request
-from protocol.seal import encryption_key, encryption_private, open_sealed, seal, sealed_recipients
+from protocol.seal import (
+    check_encryption_key, encryption_key, encryption_private, open_sealed, seal, sealed_recipients,
+)
 
 HERE = Path(__file__).parents[1] / "vectors"
 RECORDS = json.loads((HERE / "records.json").read_text())
@@ -213,6 +215,18 @@ def test_invalid_sealed_vectors(vector):
         open_sealed(bytes.fromhex(vector["sealed"]), bytes.fromhex(vector["record_id"]),
                     SigningKey.from_seed(SEEDS[vector["opener"]]))
     assert info.value.code == vector["reason"]
+
+
+@pytest.mark.parametrize("vector", SEAL["weak_encryption_keys"], ids=lambda v: v["name"])
+def test_weak_encryption_key_vectors(vector):
+    with pytest.raises(ProtocolError) as info:
+        check_encryption_key(bytes.fromhex(vector["encryption_key"]))
+    assert info.value.code == vector["reason"]
+
+
+def test_every_nodes_encryption_key_is_accepted():
+    for key in SEAL["keys"]:
+        assert check_encryption_key(bytes.fromhex(key["encryption_key"]))
 
 
 @pytest.mark.parametrize("vector", REQUESTS["valid"], ids=lambda v: v["name"])

@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from protocol import canonical
+from protocol import _edwards, canonical
 from protocol.keys import SigningKey, node_id
 from protocol.records import Record
 from protocol.requests import sign_request
@@ -93,7 +93,45 @@ def seal_vectors(keys: dict[str, SigningKey], seed: Callable[[str], bytes],
                   "x25519_private": x_private[n].hex(), "encryption_key": x_public[n].hex()} for n in keys],
         "valid": valid,
         "invalid": _invalid_seals(keys, accept, bytes.fromhex(valid[1]["sealed"]), hub[2].id),
+        "weak_encryption_keys": _weak_encryption_keys(x_public["hub"]),
     }
+
+
+def _u_of(point: Any) -> bytes:
+    """The X25519 u of an edwards25519 point: u = (1 + y) / (1 - y) (RFC 7748 section 4.1)."""
+    y = int.from_bytes(_edwards.encode_point(point), "little") & ((1 << 255) - 1)
+    p = _edwards.P
+    return ((1 + y) * pow(1 - y, p - 2, p) % p).to_bytes(32, "little")
+
+
+def _weak_encryption_keys(good: bytes) -> list[dict[str, Any]]:
+    """X25519 keys a reader refuses (``weak_key``): small order, a small-order component, twist, not canonical."""
+    p = _edwards.P
+    order_8 = next(pt for y in (0x05FC536D880238B13933C6D305ACDFD5F098EFF289F4C345B027B2C28F95E826,)
+                   for pt in [_edwards.decode_point(y.to_bytes(32, "little"))] if pt is not None)  # fmt: skip
+    prime = _edwards.decode_point(bytes.fromhex("58" + "66" * 31))  # the base point, of prime order
+    twist = next(u for u in range(2, 100) if _twist(u))
+    cases = [
+        ("zero", (0).to_bytes(32, "little"), "u = 0: order 2 (X25519 with it gives an all-zero secret)"),
+        ("one", (1).to_bytes(32, "little"), "u = 1: order 4"),
+        ("p_minus_one", (p - 1).to_bytes(32, "little"), "u = p - 1: order 4, no Edwards twin"),
+        ("order_8", _u_of(order_8), "a point of order 8"),
+        ("p", p.to_bytes(32, "little"), "u = p: 0 written in a non-canonical form"),
+        ("p_plus_one", (p + 1).to_bytes(32, "little"), "u = p + 1: 1 written in a non-canonical form"),
+        ("top_bit_set", (int.from_bytes(good, "little") | 1 << 255).to_bytes(32, "little"),
+         "the hub's valid key with the top bit set: not canonical"),
+        ("mixed_order", _u_of(_edwards.add(prime, order_8)), "a prime-order point plus one of order 8"),
+        ("twist", twist.to_bytes(32, "little"), f"u = {twist}: a point of the curve's twist, not of Curve25519"),
+    ]
+    return [{"name": name, "encryption_key": key.hex(), "reason": "weak_key", "note": note}
+            for name, key, note in cases]
+
+
+def _twist(u: int) -> bool:
+    """Whether u is on the twist: u^3 + 486662 u^2 + u is not a square mod p."""
+    p = _edwards.P
+    v = (u**3 + 486662 * u * u + u) % p
+    return v != 0 and pow(v, (p - 1) // 2, p) != 1
 
 
 def _invalid_seals(keys: dict[str, SigningKey], record: Record, sealed: bytes,
