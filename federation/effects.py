@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from node import handoffs, peers as trust, regional
+from node.recovery import answers_held
 from node.errors import DomainError
 from node.store import Tx
 from protocol.kinds import (
@@ -92,11 +93,17 @@ def _domain(function: Callable[[Tx, Record, Any], Awaitable[Any]], *, checks_fir
     return effect
 
 
+async def _offer_received(tx: Tx, record: Record, body: LotOffer) -> None:
+    """An offer to this node; answers it already holds (its own, taken back after a restore) apply now."""
+    if await handoffs.offer_received(tx, record, body):
+        await answers_held(tx, record.id)
+
+
 EFFECTS: dict[str, Effect] = {
     NodeDescriptor.KIND: _descriptor,
     KeyRevocation.KIND: _revocation,
     KeyRotation.KIND: _rotation,
-    LotOffer.KIND: _domain(handoffs.offer_received),
+    LotOffer.KIND: _domain(_offer_received),
     LotAccept.KIND: _domain(handoffs.answer_received),
     LotDecline.KIND: _domain(handoffs.answer_received),
     LotCancel.KIND: _domain(handoffs.answer_received),

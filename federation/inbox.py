@@ -405,6 +405,7 @@ class _Receiving:
         relays: dict[bytes, list[bytes]] = {}
         peers: dict[bytes, bool] = {}  # reader -> pinned and active
         new: list[tuple[bytes, bytes]] = []  # transparency leaves, in acceptance order
+        own: list[Record] = []  # this node's own records taken back (after a restore)
         for (record, body, _), refusal in zip(verdicts, refusals):
             have = None
             if refusal is None and record is not None:
@@ -424,11 +425,14 @@ class _Receiving:
                 if outcome.outcome == "new":
                     await self._relay(record, relays, peers)
                     new.append((record.id, record.envelope))
-            elif outcome.outcome == "new" and record.content is not None:
-                # this node's own record, taken back after a restore: what it says is done again here
-                await replay(tx, [record])
+            elif outcome.outcome in ("new", "completed") and record.content is not None:
+                # this node's own record, taken back after a restore (maybe first as a stub from a
+                # node that could not read it): what it says is done again here, with the segment's others
+                own.append(record)
             self.results.append(Result(record.id, "duplicate" if outcome.outcome == "duplicate" else "accepted"))
         await self._flush(relays)
+        if own:
+            await replay(tx, own)
         if self.leaves:
             await append_leaves(tx, new)
 

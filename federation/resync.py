@@ -6,7 +6,9 @@ backup was made; signing anew from the backup's head would fork its log.
 "Replication": its upstream, its peers, the members it can call; a member
 behind NAT gives back by itself what it sees its hub lacks,
 ``Resync.give_back``), replays what they say (``node.recovery``), allows
-signing again and catches up the answers of the nodes they name.
+signing again and catches up the answers of the nodes they name (an answer held before
+the offer it answers is applied when the offer comes back,
+``node.recovery.answers_held``).
 """
 
 from __future__ import annotations
@@ -18,15 +20,14 @@ from typing import TYPE_CHECKING
 
 from node import outbox, peers as trust
 from node.handoffs import handoff_peers
-from node.recovery import replay
+from node.recovery import answers_held, replay
 from node.replica import head, held_ids
-from node.store import RESYNC_COUNTER, Tx
+from node.store import RESYNC_COUNTER
 from protocol import canonical
-from protocol.kinds import LotAccept, LotCancel, LotDecline, LotOffer, LotReceipt
+from protocol.kinds import LotOffer
 from protocol.records import Record, open_entry
 
 from federation.client import NETWORK_ERRORS, describe as _describe
-from federation.effects import apply_effects
 
 if TYPE_CHECKING:
     from federation.engine import Federation
@@ -35,7 +36,6 @@ __all__ = ["Resync"]
 
 log = logging.getLogger(__name__)
 
-_ANSWERS = (LotOffer.KIND, LotAccept.KIND, LotDecline.KIND, LotCancel.KIND, LotReceipt.KIND)
 _RESTORED_HEAD = "federation.restored_head"  # this node's own head when it was restored (set at the first attempt)
 
 
@@ -116,28 +116,12 @@ class Resync:
                     await self.fed.pull_log(peer, author)
         async with self.store.transaction() as tx:
             await replay(tx, recovered)  # what needed the answers and receipts taken back just now
-            await self._answers_again(tx, restored)
-            await replay(tx, recovered)
+            for record in recovered:  # answers that could not apply while signing was held
+                if record.header.kind == LotOffer.KIND and record.content is not None:
+                    await answers_held(tx, record.id)
         log.warning("resync: took back %d records of this node's log from %s", len(recovered),
                     ", ".join(p.name for p in answered))  # fmt: skip
         return True
-
-    async def _answers_again(self, tx: Tx, restored: int) -> None:
-        """Apply again what others answered to this node's hand-offs since about the backup.
-
-        Such an answer may have arrived before the offer it answers was taken
-        back (its effect refused then); these effects are idempotent, the
-        record being held only once. Fates are left out: applying them again
-        would forward them again.
-        """
-        since = await tx.value("SELECT time FROM log_records WHERE author = ? AND seq = ?", (self.me, restored)) or 0
-        rows = await tx.all(
-            f"SELECT envelope, content FROM log_records WHERE author != ? AND content IS NOT NULL AND time >= ?"
-            f" AND kind IN ({', '.join('?' * len(_ANSWERS))}) ORDER BY time, author, seq",
-            (self.me, since - 3_600_000, *_ANSWERS),
-        )  # fmt: skip
-        for row in rows:
-            await apply_effects(tx, self.me, open_entry(canonical.encode([row[0], row[1]])), None)
 
     def heard(self, peer: bytes, after: int) -> None:
         """While restored: ``peer`` asked for this node's log after seq ``after`` (it holds up to ``after`` + 1)."""

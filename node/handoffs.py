@@ -226,20 +226,26 @@ async def answer_received(tx: Tx, record: Record, body: LotAccept | LotDecline |
 
 
 async def receipt_received(tx: Tx, record: Record, body: LotReceipt) -> None:
-    """A's side of the receipt: what arrived at B leaves here (``transferred``); what is missing stays."""
+    """A's side of the receipt: what arrived at B leaves here (``transferred``); what is missing stays.
+
+    Applied again (``node.recovery``, after a restore), it moves what the
+    first time could not: items this node took back only since.
+    """
     handoff = await _handoff_or_refuse(tx, body.offer)
     if handoff.direction != "out" or handoff.peer != record.header.author:
         raise RuleBroken("a receipt from a node other than the addressee", code="not_addressee")
-    if handoff.state == "received":
-        return
     if handoff.state in ("declined", "cancelled"):
         raise RuleBroken(f"a receipt for an offer that was {handoff.state}", code="not_open")
+    again = handoff.state == "received"
+    if again and handoff.receipt != record.id:
+        return
     offered = {r[0]: (r[1], r[2]) for r in await tx.all(
         "SELECT h.gid, h.item_id, i.state FROM handoff_items h LEFT JOIN items i ON i.id = h.item_id WHERE h.offer = ?",
         (body.offer,))}  # fmt: skip
-    _check_counts(set(offered), body)
     time = record.header.time
-    await _mark_outcomes(tx, body, items_here=False)
+    if not again:
+        _check_counts(set(offered), body)
+        await _mark_outcomes(tx, body, items_here=False)
     from node.workflow import move_items  # the single door to a new state
 
     # what arrived leaves here, unless it already left (an item's state moved on meanwhile)
@@ -249,22 +255,25 @@ async def receipt_received(tx: Tx, record: Record, body: LotReceipt) -> None:
         await move_items(tx, stay, "transferred", detail={"offer": body.offer.hex(), "receipt": record.id.hex(),
                          "to": node_id(record.header.author)}, fate={"to": record.header.author}, at=time,
                          handoff=True)  # fmt: skip
-    await set_state(tx, body.offer, "received", receipt=record.id, counted=body.units_counted, weighed=body.weight_g)
+    if not again:
+        await set_state(tx, body.offer, "received", receipt=record.id, counted=body.units_counted,
+                        weighed=body.weight_g)  # fmt: skip
 
 
 # B's side -------------------------------------------------------------------
 
 
-async def offer_received(tx: Tx, record: Record, body: LotOffer) -> None:
-    """An offer addressed to this node: kept until someone accepts or declines it."""
+async def offer_received(tx: Tx, record: Record, body: LotOffer) -> bool:
+    """An offer addressed to this node: kept until someone accepts or declines it; ``False`` if known already."""
     if body.recipient != tx.author:
         raise RuleBroken("an offer addressed to another node", code="not_addressee")
     if await tx.value("SELECT 1 FROM handoffs WHERE offer = ?", (record.id,)):
-        return
+        return False
     await insert_handoff(tx, record, body, direction="in", peer=record.header.author, lot_id=None)
     lines = body.model_dump(include={"items"}, exclude_none=True)["items"]  # one call for the whole manifest
     await tx.run_many("INSERT INTO handoff_items (offer, gid, line) VALUES (?, ?, ?)",
                       [(record.id, line["gid"], _line_json(line)) for line in lines])  # fmt: skip
+    return True
 
 
 async def answer_offer(tx: Tx, offer: bytes, *, accept: bool, reason: str = "declined",

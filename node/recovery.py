@@ -23,20 +23,22 @@ from collections.abc import Sequence
 from typing import Any
 
 from node import handoffs, peers
-from node.errors import DomainError
+from node.errors import DomainError, StoreError
 from node.states import can_move
 from node.store import IN_ARRAY, Tx, as_array
 from protocol.kinds import (
     ItemFates, LotAccept, LotCancel, LotDecline, LotOffer, LotReceipt, MembershipCertificate,
 )  # fmt: skip
-from protocol.records import Record
+from protocol import canonical
+from protocol.records import Record, open_entry
 
-__all__ = ["replay"]
+__all__ = ["replay", "answers_held"]
 
 
 async def replay(tx: Tx, records: Sequence[Record]) -> int:
     """Apply again the effects of this node's own ``records`` (in seq order); return how many changed something."""
     changed = 0
+    offers = []  # offers made here and taken back: the answers held to them apply once the rest is replayed
     for record in records:
         if record.header.author != tx.author or record.content is None:
             continue
@@ -45,10 +47,16 @@ async def replay(tx: Tx, records: Sequence[Record]) -> int:
             continue
         try:
             async with tx.savepoint():
-                changed += bool(await replayer(tx, record, record.body()))
+                done = bool(await replayer(tx, record, record.body()))
         except DomainError as exc:  # the record stays held; what it says could not be applied here
             await peers.raise_alert(tx, "refused_effect", exc.code, author=record.header.author,
                                     seq=record.header.seq, detail=f"{record.header.kind} taken back: {exc.message}")
+            continue
+        changed += done
+        if done and record.header.kind == LotOffer.KIND:
+            offers.append(record.id)
+    for offer in offers:
+        await answers_held(tx, offer)
     return changed
 
 
@@ -67,6 +75,53 @@ async def _offer(tx: Tx, record: Record, body: LotOffer) -> bool:
     await tx.run_many("INSERT INTO handoff_items (offer, gid, item_id) VALUES (?, ?, ?)",
                       [(record.id, gid, items[gid]["id"] if gid in items else None) for gid in gids])  # fmt: skip
     return True
+
+
+async def answers_held(tx: Tx, offer: bytes) -> None:
+    """Apply the records already held that answer the hand-off ``offer``, which this node holds only now.
+
+    After a restore, records come back in no set order: the other side's
+    accept or receipt may be held before the offer this node made and takes
+    back, this node's own accept before the offer made to it. Whichever
+    side's hand-off comes last, what was held before it is applied then,
+    in its author's order (each effect is idempotent).
+    """
+    handoff = await handoffs.get_handoff(tx, offer)
+    rows = await tx.all(
+        "SELECT envelope, content FROM log_records WHERE kind IN (?, ?, ?, ?) AND content IS NOT NULL"
+        " AND instr(content, ?) > 0 ORDER BY author, seq",
+        (LotAccept.KIND, LotDecline.KIND, LotCancel.KIND, LotReceipt.KIND, offer),
+    )  # fmt: skip
+    for row in rows:
+        record = open_entry(canonical.encode([row[0], row[1]]))
+        body = record.body()
+        if body.offer != offer:
+            continue
+        try:
+            async with tx.savepoint():
+                if record.header.author == tx.author:
+                    if await _REPLAYERS[record.header.kind](tx, record, body) and isinstance(body, LotReceipt):
+                        await _after(tx, record.header.seq)
+                elif record.header.author == handoff.peer and isinstance(body, LotReceipt):
+                    await handoffs.receipt_received(tx, record, body)
+                elif record.header.author == handoff.peer:
+                    await handoffs.answer_received(tx, record, body)
+        except StoreError as exc:
+            if exc.code != "resync_required":
+                raise
+            # it would sign (a receipt moves items, and their fates are signed): once signing is
+            # allowed again (``federation.resync`` calls this again), unless this node's own fates,
+            # replayed meanwhile, say the items left already
+        except DomainError as exc:
+            await peers.raise_alert(tx, "refused_effect", exc.code, author=record.header.author,
+                                    seq=record.header.seq, detail=f"{record.header.kind}: {exc.message}")
+
+
+async def _after(tx: Tx, seq: int) -> None:
+    """A receipt replayed late brought items here: the offers and fates this node signed after it name them."""
+    rows = await tx.all("SELECT envelope, content FROM log_records WHERE author = ? AND seq > ? AND kind IN (?, ?)"
+                        " AND content IS NOT NULL ORDER BY seq", (tx.author, seq, LotOffer.KIND, ItemFates.KIND))  # fmt: skip
+    await replay(tx, [open_entry(canonical.encode([row[0], row[1]])) for row in rows])
 
 
 async def _answer(tx: Tx, record: Record, body: LotAccept | LotDecline) -> bool:

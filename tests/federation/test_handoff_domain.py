@@ -23,7 +23,7 @@ from node.donor_report import build_donor_report
 from node.donors import DonorInput, create_donor
 from node.items import ItemInput, create_items
 from node.lots import LotInput, create_lot
-from node.store import Store
+from node.store import Store, restore
 from node.workflow import correct_event, move_items
 from protocol import canonical
 from protocol.keys import SigningKey
@@ -358,3 +358,43 @@ async def test_a_correction_travels_as_far_as_the_fates_it_corrects(nodes):
     await sync_logs(other, member)
     await sync_logs(member, hub)
     assert await at_the_hub() == ["transferred"]
+
+
+async def test_a_restored_hub_applies_the_answers_it_held_before_its_own_offer_came_back(nodes, tmp_path):
+    """After a restore, records come back in any order: the member's accept and receipt first, then the
+    hub's own offer, first as a stub (from a node that cannot read it), then with its content."""
+    hub, member = nodes["hub"], nodes["member"]
+    lot, ids = await stock(hub, 2)
+    await sync_logs(hub, member)
+    await sync_logs(member, hub)
+    await hub.store.backup(tmp_path / "hub-backup.db")
+    offer = await signed(hub, lambda tx: handoffs.create_offer(tx, handoffs.OfferInput(recipient=member.raw, lot_id=lot)))
+    await carry([offer], hub, member)
+    accept = await signed(member, lambda tx: handoffs.answer_offer(tx, offer.id, accept=True))
+    all_gids = await gids(hub, ids)
+    receipt = await signed(member, lambda tx: handoffs.record_receipt(
+        tx, offer.id, handoffs.ReceiptInput(received=all_gids, weight_g=4000)))  # fmt: skip
+    await carry([accept, receipt], member, hub)  # the hub signs the items' fates: transferred
+    async with hub.store.reader() as db:
+        row = await db.one("SELECT envelope, content FROM log_records WHERE author = ? AND kind = 'item.fates/1'"
+                           " ORDER BY seq DESC LIMIT 1", (hub.raw,))  # fmt: skip
+    fates = open_entry(canonical.encode([row[0], row[1]]))
+    restore(tmp_path / "hub-backup.db", tmp_path / "restored.db")
+    restored = Node("hub", hub.key, await Store.open(tmp_path / "restored.db", hub.key))
+    try:
+        assert [r.status for r in await carry([accept, receipt], member, restored)] == ["accepted", "accepted"]
+        stub = Item(canonical.encode([offer.envelope, None]))
+        async with restored.store.transaction() as tx:
+            assert [r.status for r in await receive(tx, restored.key, [stub], sender=member.raw)] == ["accepted"]
+        async with restored.store.reader() as db:
+            assert await db.value("SELECT count(*) FROM handoffs") == 0  # a stub says nothing to replay
+        await carry([offer, fates], member, restored)  # now with their content, sealed to the hub
+        async with restored.store.reader() as db:
+            handoff = await handoffs.get_handoff(db, offer.id)
+            states = {await db.value("SELECT state FROM items WHERE id = ?", (i,)) for i in ids}
+        assert (handoff.state, handoff.answer, handoff.receipt) == ("received", accept.id, receipt.id)
+        assert states == {"transferred"}  # the items left with the receipt, as before the restore
+        async with restored.store.reader() as db:  # and nothing was signed again
+            assert await db.value("SELECT max(seq) FROM log_records WHERE author = ?", (hub.raw,)) == fates.header.seq
+    finally:
+        await restored.store.close()
