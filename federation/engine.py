@@ -34,6 +34,7 @@ import aiohttp
 
 from node import outbox, peers as trust, transparency
 from node.config import Node
+from node.handoffs import open_handoff_peers
 from node.replica import Held, head, held_ids, latest_of_kind, save_sealed
 from node.store import Store, Tx, now_ms
 from protocol import canonical
@@ -484,6 +485,12 @@ class Federation:
         """One round of pulling from an upstream: our own log, its log, our mailbox. Returns records received."""
         received = await self.pull_log(peer, self.me)
         received += await self.pull_log(peer, peer.key)
+        # The nodes of hand-offs still open here: what they answered reaches us relayed, once; should
+        # that copy be lost (this node or its hub restored from a backup), their log has it.
+        async with self.store.reader() as db:
+            waiting = await open_handoff_peers(db)
+        for author in waiting - {self.me, peer.key}:
+            received += await self.pull_log(peer, author)
         assert self.client is not None and peer.url is not None
         cursor = peer.mailbox_cursor
         while True:
@@ -505,9 +512,11 @@ class Federation:
                 return received
             cursor = next_cursor
 
-    async def pull_log(self, peer: trust.Peer, author: bytes) -> int:
+    async def pull_log(self, peer: trust.Peer, author: bytes, *, since: int | None = None) -> int:
         """Catch up ``author``'s log from ``peer``; return how many records were new.
 
+        ``since``: ask from this seq on rather than after the head (records
+        held as stubs that ``peer`` may give with their content).
         The next page is asked while this one is checked and written (from
         the seq this page ends at); should a record of this page be refused,
         that early answer is dropped and the next page asked from the head.
@@ -522,6 +531,8 @@ class Federation:
         # another record at that seq, a fork, which freezes it.
         probe = author != self.me and held > 0
         after = held - 1 if probe else held
+        if since is not None:
+            after = min(after, max(since - 1, 0))
         page = asyncio.ensure_future(client.log(peer.url, peer.key, author, after=after))
         try:
             while True:

@@ -81,8 +81,12 @@ class Resync:
             restored = await tx.value("SELECT value FROM counters WHERE name = ?", (_RESTORED_HEAD,))
         answered = []
         for peer in holders:
+            async with self.store.reader() as db:  # own records held as stubs (given back by a node that
+                # could not read them): asked again, with their content, from the first
+                stub = await db.value("SELECT min(seq) FROM log_records WHERE author = ? AND content IS NULL"
+                                      " AND seq > ?", (self.me, restored))  # fmt: skip
             try:
-                await self.fed.pull_log(peer, self.me)
+                await self.fed.pull_log(peer, self.me, since=stub)
             except NETWORK_ERRORS as exc:
                 log.warning("resync from %s failed: %s", peer.name, _describe(exc))
                 continue

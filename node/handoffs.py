@@ -47,7 +47,7 @@ __all__ = [
     "OfferInput", "ReceiptInput", "ExtraInput", "Handoff", "HandoffLine", "create_offer", "answer_offer",
     "cancel_offer", "record_receipt", "offer_received", "answer_received", "receipt_received", "fates_received",
     "list_handoffs", "get_handoff", "handoff_lines", "OPEN", "take_delivery", "insert_handoff", "set_state",
-    "handoff_peers",
+    "handoff_peers", "open_handoff_peers",
 ]  # fmt: skip
 
 OPEN = ("offered", "accepted")
@@ -360,6 +360,11 @@ async def take_delivery(tx: Tx, handoff: Handoff, record: Record, body: LotRecei
 async def handoff_peers(db: Reader) -> set[bytes]:
     """The nodes this node has a hand-off with, either way (whose logs answer or follow its own)."""
     return {row[0] for row in await db.all("SELECT DISTINCT peer FROM handoffs")}
+
+
+async def open_handoff_peers(db: Reader) -> set[bytes]:
+    """The nodes of the hand-offs still open here (offered or accepted), either way."""
+    return {row[0] for row in await db.all("SELECT DISTINCT peer FROM handoffs WHERE state IN ('offered', 'accepted')")}
 
 
 async def handed_to(tx: Tx, node: bytes) -> bool:
