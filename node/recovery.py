@@ -5,7 +5,7 @@ Its log is not lost: the nodes it sent its records to hold them, and the
 federation takes them back (``federation.engine`` resync) before the node
 signs anything. The records alone say what the node did: it offered a lot,
 accepted or declined an offer, withdrew one, received a lot, an item
-reached its fate, it admitted a member. ``replay`` applies each again to
+reached its fate, it admitted a member, it revoked a key. ``replay`` applies each again to
 the node's own tables, without signing anything (the records are signed
 already), so that the node ends in the state its log says.
 
@@ -27,7 +27,7 @@ from node.errors import DomainError, StoreError
 from node.states import can_move
 from node.store import IN_ARRAY, Tx, as_array
 from protocol.kinds import (
-    ItemFates, LotAccept, LotCancel, LotDecline, LotOffer, LotReceipt, MembershipCertificate,
+    ItemFates, KeyRevocation, LotAccept, LotCancel, LotDecline, LotOffer, LotReceipt, MembershipCertificate,
 )  # fmt: skip
 from protocol import canonical
 from protocol.records import Record, open_entry
@@ -180,6 +180,15 @@ async def _certificate(tx: Tx, record: Record, body: MembershipCertificate) -> b
     return True
 
 
+async def _revocation(tx: Tx, record: Record, body: KeyRevocation) -> bool:
+    """A key this node revoked after the backup: refused again (a restore must not bring it back in)."""
+    peer = await peers.get_peer(tx, body.key)
+    if peer is None or (peer.revoked_from is not None and peer.revoked_from <= body.from_seq):
+        return False
+    await peers.revoke_peer(tx, body.key, body.from_seq)
+    return True
+
+
 async def _handoff(tx: Tx, offer: bytes, direction: str) -> Any:
     row = await tx.value("SELECT direction FROM handoffs WHERE offer = ?", (offer,))
     if row != direction:
@@ -195,4 +204,5 @@ _REPLAYERS = {
     LotReceipt.KIND: _receipt,
     ItemFates.KIND: _fates,
     MembershipCertificate.KIND: _certificate,
+    KeyRevocation.KIND: _revocation,
 }
