@@ -28,7 +28,7 @@ from protocol import canonical
 from protocol.kinds import PeeringConvention
 from protocol.records import stored_header
 
-__all__ = ["enqueue", "enqueue_log", "pending", "delivered", "delivered_at", "mailbox", "served", "acknowledge_mailbox", "queue_sizes", "routed_seq",
+__all__ = ["enqueue", "enqueue_log", "pending", "delivered", "delivered_at", "mailbox", "served", "acknowledge_mailbox", "waiting", "queue_sizes", "routed_seq",
            "set_routed_seq", "route_own"]  # fmt: skip
 
 _ROUTED = "federation.routed_seq."
@@ -124,6 +124,11 @@ async def acknowledge_mailbox(tx: Tx, peer: bytes, upto: int) -> int:
     """
     served_up_to = await tx.value("SELECT value FROM counters WHERE name = ?", (_SERVED + peer.hex(),)) or 0
     return await tx.changes("DELETE FROM outbox WHERE peer = ? AND id <= ?", (peer, min(upto, served_up_to)))
+
+
+async def waiting(db: Reader, peer: bytes) -> bool:
+    """Whether anything is queued for ``peer``."""
+    return await db.value("SELECT 1 FROM outbox WHERE peer = ? LIMIT 1", (peer,)) is not None
 
 
 async def queue_sizes(db: Reader) -> dict[bytes, int]:
