@@ -58,7 +58,6 @@ __all__ = ["Federation", "SendBlocked", "Timing"]
 log = logging.getLogger(__name__)
 
 CONTACT_REFRESH_MS = 60_000
-_REFUSED_FROM = "federation.refused_from."  # + peer.author (hex): the first seq the peer refused for good
 
 
 @dataclass(frozen=True, slots=True)
@@ -438,13 +437,13 @@ class Federation:
         log of its author stops there: the later records it answers with
         ``gap`` are not followed by that record again (that would go round
         for ever), until the peer takes a record of the author at or after
-        the refused seq (``_REFUSED_FROM``).
+        the refused seq (``outbox.REFUSED_FROM``).
         """
         done, holds = [], []
         taken: dict[str, int] = {}  # per author's mark: the last seq the peer took in this batch
         for record, result in zip(held, results):
             author, seq = record.header.author, record.header.seq
-            mark = f"{_REFUSED_FROM}{peer.hex()}.{author.hex()}"
+            mark = f"{outbox.REFUSED_FROM}{peer.hex()}.{author.hex()}"
             if result.status != "refused":
                 done.append(record.id)
                 holds.append(record.id)
@@ -529,10 +528,11 @@ class Federation:
         received = 0
         async with self.store.reader() as db:
             held, _ = await head(db, author)
-        # Another's log starts one record back: the last one held is asked again. A node that lost
-        # records (restored from a backup) answers none of it; one that signed over them answers
-        # another record at that seq, a fork, which freezes it.
-        probe = author != self.me and held > 0
+        # A log starts one record back: the last one held is asked again. A node that lost records
+        # (restored from a backup) answers none of it; one that signed over them answers another
+        # record at that seq, a fork, which freezes it. This node's own log is probed so too (not
+        # while it resyncs): a hub restored from a backup lacks what it held of it, and gets it back.
+        probe = held > 0 and (author != self.me or (since is None and self.store.writes_held is None))
         after = held - 1 if probe else held
         if since is not None:
             after = min(after, max(since - 1, 0))
@@ -541,8 +541,8 @@ class Federation:
             while True:
                 items, more = await page
                 if not items:
-                    if probe and author == peer.key:
-                        await self.restored.give_back(peer, held)
+                    if probe and author in (peer.key, self.me):
+                        await self.restored.give_back(peer, author, held)
                     return received
                 probe = False
                 checked = await check(self.key, items)  # before the write lock

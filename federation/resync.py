@@ -93,8 +93,9 @@ class Resync:
             answered.append(peer)
         async with self.store.reader() as db:
             now_held, _ = await head(db, self.me)
-        # a node it cannot call (a member behind NAT) may have given records back by pushing them
-        if not answered and now_held <= restored:
+        # A node it cannot call (a member behind NAT) may have given records back by pushing them, or
+        # said how much of this log it holds by asking for the rest: with no word at all, wait.
+        if not answered and now_held <= restored and not self._holds_of_mine:
             return False
         # Those that may hold more of its log and have not said how much: a member behind NAT tells it
         # when it asks for this log (and gives back what is missing), a node that can be called by answering.
@@ -142,14 +143,21 @@ class Resync:
             await asyncio.sleep(self.fed.timing.pull)
         await self.fed.ensure_descriptor()
 
-    async def give_back(self, peer: trust.Peer, held: int) -> None:
-        """``peer`` lacks records of its own log that this node holds (it was restored): push them back to it.
+    async def give_back(self, peer: trust.Peer, author: bytes, held: int) -> None:
+        """``peer`` lacks records of ``author``'s log that this node holds (it was restored): push them back to it.
 
+        ``author`` is the peer itself (its own log, a hub restored from a
+        backup) or this node (what its upstream held of this node's log).
         The last one is queued; the peer answers ``gap`` with what it has,
         and the send loop queues the rest (``_settle``).
         """
         async with self.store.transaction() as tx:
-            ids = await held_ids(tx, peer.key, after=held - 1, before=held + 1)
+            refused = await tx.value("SELECT value FROM counters WHERE name = ?",
+                                     (f"{outbox.REFUSED_FROM}{peer.key.hex()}.{author.hex()}",))  # fmt: skip
+            if refused is not None and refused <= held:
+                return  # the peer refused a record of this log for good: giving it again would go round
+            ids = await held_ids(tx, author, after=held - 1, before=held + 1)
             await outbox.enqueue(tx, peer.key, ids)
-        log.warning("%s lacks its own records up to seq %d: giving them back", peer.name, held)
+        whose = "its own" if author == peer.key else "this node's"
+        log.warning("%s lacks %s records up to seq %d: giving them back", peer.name, whose, held)
         self.fed.wake(peer.key)

@@ -29,11 +29,12 @@ from protocol.kinds import PeeringConvention
 from protocol.records import stored_header
 
 __all__ = ["enqueue", "enqueue_log", "pending", "delivered", "delivered_at", "mailbox", "served", "acknowledge_mailbox", "waiting", "queue_sizes", "routed_seq",
-           "set_routed_seq", "route_own"]  # fmt: skip
+           "set_routed_seq", "route_own", "REFUSED_FROM"]  # fmt: skip
 
 _ROUTED = "federation.routed_seq."
 _LAST_ID = "outbox.last_id"
 _SERVED = "outbox.served."  # + a peer's key in hex: the highest mailbox cursor served to it
+REFUSED_FROM = "federation.refused_from."  # + peer.author (hex): the first seq the peer refused for good
 
 
 async def _fresh_ids(tx: Tx, count: int, now: int) -> int:

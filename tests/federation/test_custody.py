@@ -205,3 +205,34 @@ def test_a_record_the_hub_refuses_for_good_does_not_make_the_member_send_for_eve
     assert hub.value("SELECT max(seq) FROM log_records WHERE author = ?", (member.key,)) == before
     alerts = member.query("SELECT reason, seq FROM alerts WHERE kind = 'refused_by_peer'")
     assert [(r[0], r[1]) for r in alerts] == [("unknown_kind", before + 1)]
+
+
+def test_a_hub_restored_gets_back_what_a_member_behind_nat_signed_since_its_backup(make_node):
+    """B's receipt reached the hub, waiting there for A (away); the hub is restored from an older backup.
+
+    B has nothing new to push: it must see that its hub lacks the end of its
+    log and give it back, so that the receipt reaches A and custody moves once.
+    """
+    hub, a, b = relay_network(make_node)
+    nodes = [hub, a, b]
+    made = offer(a, b.key, stock(a, "LOT"))
+    wait_for(lambda: state(b, made) == "offered", 30, "the offer at B")
+    accept(b, made)
+    wait_for(lambda: state(a, made) == "accepted", 30, "the accept at A")
+    wait_for(lambda: hub.value("SELECT count(*) FROM outbox") == 0, what="the hub's queue to empty")
+    hub.cli("backup", "--data", str(hub.data), "--out", str(hub.data / "old.db"))
+    a.stop()
+    receive_all(b, made)
+    signed = b.value("SELECT max(seq) FROM log_records WHERE author = ?", (b.key,))
+    wait_for(lambda: hub.value("SELECT max(seq) FROM log_records WHERE author = ?", (b.key,)) == signed, 30,
+             "B's receipt at the hub")  # fmt: skip
+    wait_for(lambda: b.value("SELECT count(*) FROM outbox") == 0, what="B's queue to empty")
+    restore(hub, "old.db")
+    a.start()
+    wait_for(lambda: state(a, made) == "received", 60, "the receipt at A")
+    for k in range(2):
+        assert custodians(nodes, f"LOT-{k}") == ["Atelier B"]
+    # every member said how much of the hub's log it holds (none holds more): the hub signs again
+    wait_for(lambda: signs(hub), 60, "the hub signing again")
+    for node in nodes:
+        assert node.value("SELECT count(*) FROM frozen_authors") == 0
