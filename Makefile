@@ -17,8 +17,9 @@ $(STAMP): $(BIN)/python pyproject.toml
 demo: $(STAMP)
 	$(BIN)/maillon demo $(DEMO_ARGS)
 
+# Both cores (pytest-xdist), a file's tests on one worker (they share module fixtures: live nodes).
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --dist loadfile $(TEST_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py

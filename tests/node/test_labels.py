@@ -10,7 +10,6 @@ images taken out of the PDF. A code that decodes here decodes on a phone
 from __future__ import annotations
 
 import io
-import time
 
 import pytest
 import segno
@@ -197,11 +196,8 @@ def test_text_keeps_accents_and_at_most_max_lines():
 
 
 @pytest.mark.parametrize("layout", [SHEET, ROLL])
-def test_2000_labels_in_a_few_seconds(layout, request):
-    # About 2.5 s here for either layout; the label printer's run is cut short unless --full.
+def test_2000_labels_fill_their_pages(layout, request):
+    # How fast is bench/labels_bench.py's; the label printer's run is cut short unless --full.
     count = 2000 if layout is SHEET or request.config.getoption("--full") else 200
-    start = time.perf_counter()
     pdf = render_labels(labels(count), layout)
-    elapsed = time.perf_counter() - start
     assert len(read(pdf).pages) == (-(-count // 24) if layout is SHEET else count)
-    assert elapsed < 8 * count / 2000, f"{elapsed:.1f} s for {count} labels"
