@@ -474,4 +474,37 @@ CREATE TABLE deliveries (
 ) STRICT;
 """
 
-MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9]
+_V10 = """
+-- Full-text search of items (node.search): one row per item, the words of its
+-- tag, serial, donor's asset number, lot, brand, model, category and donor, as
+-- node.search.item_text makes them. The triggers keep it in the transaction
+-- that changes the item, its lot or its donor; the function they call is
+-- defined on every connection of the Store (node.search.FUNCTIONS).
+CREATE VIEW item_search_texts AS
+SELECT i.id, maillon_item_text(i.asset_tag, i.serial, i.donor_asset, l.reference, i.brand, i.model, i.category,
+                               d.name) AS body
+FROM items i LEFT JOIN lots l ON l.id = i.lot_id LEFT JOIN donors d ON d.id = l.donor_id;
+CREATE VIRTUAL TABLE items_search USING fts5(body, tokenize = 'unicode61', prefix = '2 3 4 5 6 7 8',
+                                            detail = none);
+INSERT INTO items_search (rowid, body) SELECT id, body FROM item_search_texts;
+CREATE TRIGGER items_search_insert AFTER INSERT ON items BEGIN
+    INSERT INTO items_search (rowid, body) SELECT id, body FROM item_search_texts WHERE id = NEW.id;
+END;
+CREATE TRIGGER items_search_update AFTER UPDATE OF asset_tag, serial, donor_asset, brand, model, category, lot_id
+ON items BEGIN
+    UPDATE items_search SET body = (SELECT body FROM item_search_texts WHERE id = NEW.id) WHERE rowid = NEW.id;
+END;
+CREATE TRIGGER items_search_delete AFTER DELETE ON items BEGIN
+    DELETE FROM items_search WHERE rowid = OLD.id;
+END;
+CREATE TRIGGER items_search_lot AFTER UPDATE OF reference, donor_id ON lots BEGIN
+    UPDATE items_search SET body = (SELECT body FROM item_search_texts t WHERE t.id = items_search.rowid)
+    WHERE rowid IN (SELECT id FROM items WHERE lot_id = NEW.id);
+END;
+CREATE TRIGGER items_search_donor AFTER UPDATE OF name ON donors BEGIN
+    UPDATE items_search SET body = (SELECT body FROM item_search_texts t WHERE t.id = items_search.rowid)
+    WHERE rowid IN (SELECT i.id FROM items i JOIN lots l ON l.id = i.lot_id WHERE l.donor_id = NEW.id);
+END;
+"""
+
+MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9, _V10]

@@ -29,6 +29,7 @@ from typing import Any
 import aiosqlite
 
 from node.errors import StoreError
+from node import search
 from node.migrations import MIGRATIONS
 from node.storage_failures import (file_state, is_no_space, lost_database, no_space_for, not_a_database, quick_check,
                                    require_maillon, require_own, storage_error)  # fmt: skip
@@ -390,6 +391,8 @@ async def _connect(path: Path, *, read_only: bool) -> aiosqlite.Connection:
             await db.execute("PRAGMA journal_mode = WAL")
             await db.execute("PRAGMA synchronous = NORMAL")
         db.row_factory = sqlite3.Row
+        for name, count, function in search.FUNCTIONS:  # what the item search's triggers call
+            await db.create_function(name, count, function, deterministic=True)
         await db.execute("PRAGMA foreign_keys = ON")
         await db.execute("PRAGMA busy_timeout = 5000")
     except BaseException:
