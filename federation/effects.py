@@ -13,15 +13,16 @@ from typing import Any
 
 from node import handoffs, peers as trust, regional
 from node.recovery import answers_held
-from node.errors import DomainError
+from node.errors import DomainError, StoreError
 from node.store import Tx
 from protocol.kinds import (
     ItemFates, KeyRevocation, KeyRotation, LotAccept, LotCancel, LotDecline, LotOffer, LotReceipt, NodeDescriptor,
     StatsReport,
 )  # fmt: skip
-from protocol.records import Record
+from protocol import canonical
+from protocol.records import Record, open_entry
 
-__all__ = ["apply_effects", "EFFECTS"]
+__all__ = ["apply_effects", "apply_deferred", "EFFECTS"]
 
 Effect = Callable[[Tx, bytes, Record, Any], Awaitable[None]]
 
@@ -126,11 +127,28 @@ async def apply_effects(tx: Tx, me: bytes, record: Record, body: Any) -> None:
     if effect is None:
         return
     try:
-        if getattr(effect, "checks_first", False):
+        if getattr(effect, "checks_first", False) and not tx.signing_held:
             await effect(tx, me, record, body)  # refuses before writing: nothing to undo
         else:
             async with tx.savepoint():
                 await effect(tx, me, record, body)
+    except StoreError as exc:
+        if exc.code != "resync_required":
+            raise
+        # The effect signs (a transfer's fates, fates passed on) and the node cannot yet: the record is
+        # held all the same (the batch it came in, perhaps with this node's own records given back,
+        # goes through), and its effect applies once the node signs again.
+        await tx.run("INSERT INTO deferred_effects (record_id) VALUES (?) ON CONFLICT DO NOTHING", (record.id,))
     except DomainError as exc:
         await trust.raise_alert(tx, "refused_effect", exc.code, author=record.header.author, seq=record.header.seq,
                                 detail=f"{record.header.kind}: {exc.message}")  # fmt: skip
+
+
+async def apply_deferred(tx: Tx, me: bytes) -> int:
+    """Apply the effects put off while the node could not sign, in the order their records came; how many."""
+    rows = await tx.all("SELECT r.envelope, r.content FROM deferred_effects d JOIN log_records r ON r.id = d.record_id"
+                        " ORDER BY r.rowid")  # fmt: skip
+    await tx.run("DELETE FROM deferred_effects")
+    for envelope, content in rows:
+        await apply_effects(tx, me, open_entry(canonical.encode([envelope, content])), None)
+    return len(rows)

@@ -129,7 +129,7 @@ class Federation:
             task = asyncio.create_task(self.restored.until_done(), name="federation resync")
             self._background.add(task)
         else:
-            await self.ensure_descriptor()
+            await self.restored.finish()
         self._supervisor = asyncio.create_task(self._supervise(), name="federation")
         await self._start_discovery()
 

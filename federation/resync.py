@@ -28,6 +28,7 @@ from protocol.kinds import LotOffer
 from protocol.records import Record, open_entry
 
 from federation.client import NETWORK_ERRORS, describe as _describe
+from federation.effects import apply_deferred
 
 if TYPE_CHECKING:
     from federation.engine import Federation
@@ -141,6 +142,19 @@ class Resync:
     async def until_done(self) -> None:
         while not await self.attempt():
             await asyncio.sleep(self.fed.timing.pull)
+        await self.finish()
+
+    async def finish(self) -> None:
+        """The node signs: apply what was received while it could not and needed a signature, then its descriptor.
+
+        Also at every start: an admin may have released the node with ``maillon resync`` while it was stopped.
+        """
+        async with self.store.reader() as db:
+            waiting = await db.value("SELECT count(*) FROM deferred_effects")
+        if waiting:
+            async with self.store.transaction() as tx:
+                await apply_deferred(tx, self.me)
+            log.warning("resync: applied the effects of %d records received while this node could not sign", waiting)
         await self.fed.ensure_descriptor()
 
     async def give_back(self, peer: trust.Peer, author: bytes, held: int) -> None:

@@ -507,4 +507,14 @@ CREATE TRIGGER items_search_donor AFTER UPDATE OF name ON donors BEGIN
 END;
 """
 
-MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9, _V10]
+_V11 = """
+-- Records received while the node could not sign (restored from a backup, its
+-- own log not taken back yet) whose effect signs (a receipt's transfer, fates
+-- passed on): held at once, their effect applied once it signs again
+-- (federation.effects.apply_deferred).
+CREATE TABLE deferred_effects (
+    record_id BLOB PRIMARY KEY
+) STRICT;
+"""
+
+MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9, _V10, _V11]

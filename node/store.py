@@ -121,6 +121,11 @@ class Tx(Reader):
         """The node's public key: the author of what this transaction appends."""
         return self._key.public.raw
 
+    @property
+    def signing_held(self) -> bool:
+        """Whether ``append`` refuses (restored from a backup, the node's own log not taken back yet)."""
+        return self._held is not None
+
     async def run(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> int:
         """Execute one statement; return the last row id (meaningful after an insert)."""
         row = await self._db.execute_insert(sql, params)  # one trip to the connection's thread

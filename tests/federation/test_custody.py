@@ -236,3 +236,33 @@ def test_a_hub_restored_gets_back_what_a_member_behind_nat_signed_since_its_back
     wait_for(lambda: signs(hub), 60, "the hub signing again")
     for node in nodes:
         assert node.value("SELECT count(*) FROM frozen_authors") == 0
+
+
+def test_a_receipt_pushed_to_a_hub_still_taking_its_log_back_waits_for_it_and_blocks_nothing(make_node):
+    """The hub signs (a transfer's fates) when a receipt arrives; while it takes its log back it cannot.
+
+    The member's push carries both the hub's lost records (given back) and
+    its receipt: the receipt's effect waits until the hub signs again, and
+    the records it came with are held all the same.
+    """
+    hub, member = hub_and_member(make_node)
+    nodes = [hub, member]
+    first = offer(hub, member.key, stock(hub, "ETAT-1"))
+    wait_for(lambda: state(member, first) == "offered", 30, "the first offer at the member")
+    accept(member, first)
+    wait_for(lambda: state(hub, first) == "accepted", 30, "the accept at the hub")
+    hub.cli("backup", "--data", str(hub.data), "--out", str(hub.data / "old.db"))
+    second = offer(hub, member.key, stock(hub, "ETAT-2"))  # signed after the backup: only the member keeps it
+    wait_for(lambda: state(member, second) == "offered", 30, "the second offer at the member")
+    hub.stop()
+    hub.cli("restore", "--data", str(hub.data), str(hub.data / "old.db"))
+    receive_all(member, first)
+    hub.start()
+    wait_for(lambda: state(hub, first) == "received", 60, "the receipt applied at the hub")
+    wait_for(lambda: signs(hub), 30, "the hub signing again")
+    assert state(hub, second) == "offered"
+    for k in range(2):
+        assert custodians(nodes, f"ETAT-1-{k}") == ["Membre"]
+        assert custodians(nodes, f"ETAT-2-{k}") == ["Hub"]
+    for node in nodes:
+        assert node.value("SELECT count(*) FROM frozen_authors") == 0
