@@ -74,7 +74,13 @@ async def _offer(tx: Tx, record: Record, body: LotOffer) -> bool:
                                                (as_array(gids),))}  # fmt: skip
     lot_id = await tx.value("SELECT id FROM lots WHERE reference = ?", (body.lot_ref,))
     missing = [line for line in body.items if line.gid not in items]
-    if missing:  # made after the backup; a receipt held since marks them transferred (answers_held)
+    if missing:  # came in after the backup; a receipt held since marks them transferred (answers_held)
+        # those that came by a hand-off this node knows come back with its receipt, taken back too
+        coming = {r[0] for r in await tx.all(f"SELECT h.gid FROM handoff_items h JOIN handoffs o ON o.offer = h.offer"
+                                             f" WHERE o.direction = 'in' AND h.gid IN {IN_ARRAY}",
+                                             (as_array([m.gid for m in missing]),))}  # fmt: skip
+        missing = [line for line in missing if line.gid not in coming]
+    if missing:  # entered here after the backup: the offer is all that is left of them
         lot_id = await _items_back(tx, record, body, missing, lot_id)
         items.update({r["gid"]: r for r in await tx.all(
             f"SELECT id, gid, lot_id FROM items WHERE gid IN {IN_ARRAY}", (as_array([m.gid for m in missing]),))})
