@@ -13,7 +13,7 @@ from pydantic import Field
 from node.categories import PRICE_CAP_CENTS
 from node.errors import Invalid, NotFound, RuleBroken
 from node.store import Tx, day_ms, now_ms
-from node.validation import Id, Input
+from node.validation import Day, Id, Input
 from node.workflow import items_by_ids, move_items
 
 __all__ = ["DistributionInput", "OutflowInput", "distribute", "recycle", "price_problems"]
@@ -32,9 +32,9 @@ class OutflowInput(Input):
     item_ids: Annotated[list[Id], Field(max_length=20000)] = []
     recipient: Annotated[str, Field(min_length=1, max_length=200)]
     waste_code: Annotated[str, Field(pattern=r"^[0-9]{2} [0-9]{2} [0-9]{2}\*?$")]
-    weight_g: Annotated[int, Field(ge=0, le=10**11)] | None = None
+    weight_g: Annotated[int, Field(ge=0, le=10**9)] | None = None
     treatment: Annotated[str, Field(min_length=1, max_length=100)]
-    on: date | None = None
+    on: Day | None = None
     note: Annotated[str, Field(max_length=500)] | None = None
     operator: Annotated[str, Field(max_length=100)] | None = None
 

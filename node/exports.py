@@ -21,12 +21,21 @@ from node.store import Reader
 __all__ = ["CSV_EXPORTS", "write_csv", "nwipe_customers"]
 
 
+def _moment(ms: int | None, form: str) -> str:
+    if ms is None:
+        return ""
+    try:
+        return datetime.fromtimestamp(ms / 1000, UTC).strftime(form)
+    except (OverflowError, OSError, ValueError):  # beyond any calendar (a record held from before the bounds)
+        return str(ms)
+
+
 def _iso(ms: int | None) -> str:
-    return "" if ms is None else datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return _moment(ms, "%Y-%m-%dT%H:%M:%SZ")
 
 
 def _day(ms: int | None) -> str:
-    return "" if ms is None else datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d")
+    return _moment(ms, "%Y-%m-%d")
 
 
 _ITEMS = (

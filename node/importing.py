@@ -160,12 +160,13 @@ async def apply_nwipe(tx: Tx, log: NwipeLog, evidence: str | None, report: Impor
                 (disk.serial,),
             )
         method = disk.method or log.method or "unknown"
-        erasure_id = await record_erasure(tx, ErasureInput(
+        # parse, not the constructor: a log from a machine whose clock said 1900 is a clear Invalid
+        erasure_id = await record_erasure(tx, parse(ErasureInput, dict(
             item_id=item_id, disk_serial=disk.serial, disk_model=disk.model, disk_size_bytes=disk.size_bytes,
             host_serial=log.system_serial, method=method, level=disk.level or nist_level(method), tool="nwipe",
             tool_version=log.nwipe_version, passes=disk.passes, verification=disk.verification,
             result=disk.status, time=disk.ended or log.ended or log.started, evidence_sha256=evidence, source=source,
-        ))  # fmt: skip
+        )))  # fmt: skip
         matched = await tx.one(
             "SELECT i.asset_tag FROM erasures e JOIN items i ON i.id = e.item_id WHERE e.id = ?", (erasure_id,)
         )

@@ -12,7 +12,7 @@ from pydantic import Field
 from node.errors import Invalid, NotFound
 from node.states import TERMINAL
 from node.store import Reader, Tx, now_ms
-from node.validation import Id, Input
+from node.validation import Day, Id, Input
 
 __all__ = ["LotInput", "Reception", "Lot", "create_lot", "receive_lot", "get_lot", "list_lots", "lot_id_by_reference"]
 
@@ -22,20 +22,20 @@ Orientation = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
 class LotInput(Input):
     reference: Annotated[str, Field(min_length=1, max_length=100)]
     donor_id: Id | None = None
-    received_on: date | None = None
+    received_on: Day | None = None
     source: Literal["direct", "hub", "handoff"] = "direct"
     site: Annotated[str, Field(max_length=200)] | None = None
-    declared_units: Annotated[int, Field(ge=0, le=10**7)] | None = None
-    declared_weight_g: Annotated[int, Field(ge=0, le=10**11)] | None = None
+    declared_units: Annotated[int, Field(ge=0, le=10**6)] | None = None
+    declared_weight_g: Annotated[int, Field(ge=0, le=10**9)] | None = None
     orientations: Annotated[list[Orientation], Field(max_length=16)] = []
 
 
 class Reception(Input):
     """What the volunteers counted and weighed on arrival."""
 
-    counted_units: Annotated[int, Field(ge=0, le=10**7)]
-    weighed_g: Annotated[int, Field(ge=0, le=10**11)]
-    received_on: date | None = None
+    counted_units: Annotated[int, Field(ge=0, le=10**6)]
+    weighed_g: Annotated[int, Field(ge=0, le=10**9)]
+    received_on: Day | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,20 +2,30 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from node.errors import Invalid
 
-__all__ = ["Input", "parse", "Id", "Millis"]
+__all__ = ["Input", "parse", "Id", "Millis", "Day", "EARLIEST", "LATEST", "MIN_TIME_MS", "MAX_TIME_MS"]
 
 M = TypeVar("M", bound=BaseModel)
 
 # SQLite integers are 64-bit: bound what reaches a query, so a huge number is
 # a clear ``Invalid`` rather than an overflow deep in the driver.
 Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
-Millis = Annotated[int, Field(ge=0, le=2**63 - 1)]
+
+# What a node records happened between these days: a workshop's history, a
+# donor's old inventory, the next decades. A date typed as 0025 or 9999 (or a
+# time of 2**63 ms) is a mistake, refused, rather than a value no page can show.
+EARLIEST = date(1980, 1, 1)
+LATEST = date(2100, 12, 31)
+MIN_TIME_MS = int(datetime(1980, 1, 1, tzinfo=UTC).timestamp() * 1000)
+MAX_TIME_MS = int(datetime(2101, 1, 1, tzinfo=UTC).timestamp() * 1000) - 1
+Millis = Annotated[int, Field(ge=MIN_TIME_MS, le=MAX_TIME_MS)]
+Day = Annotated[date, Field(ge=EARLIEST, le=LATEST)]
 
 
 class Input(BaseModel):
