@@ -8,7 +8,7 @@ import json
 from datetime import date
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from node.categories import PRICE_CAP_CENTS
 from node.errors import Invalid, NotFound, RuleBroken
@@ -29,11 +29,17 @@ class DistributionInput(Input):
 class OutflowInput(Input):
     """What leaves as waste, for the register (Code de l'environnement R541-43)."""
 
-    item_ids: Annotated[list[Id], Field(max_length=20000)] = []
-    recipient: Annotated[str, Field(min_length=1, max_length=200)]
+    # recycle refuses an outflow with neither items nor weight: the schema says so too
+    model_config = ConfigDict(json_schema_extra={"anyOf": [
+        {"required": ["item_ids"], "properties": {"item_ids": {"minItems": 1}}},
+        {"required": ["weight_g"], "properties": {"weight_g": {"type": "integer"}}},
+    ]})  # fmt: skip
+
+    item_ids: Annotated[list[Id], Field(max_length=20000, json_schema_extra={"uniqueItems": True})] = []
+    recipient: Annotated[str, Field(min_length=1, max_length=200, pattern=r"\S")]
     waste_code: Annotated[str, Field(pattern=r"^[0-9]{2} [0-9]{2} [0-9]{2}\*?$")]
     weight_g: Annotated[int, Field(ge=0, le=10**9)] | None = None
-    treatment: Annotated[str, Field(min_length=1, max_length=100)]
+    treatment: Annotated[str, Field(min_length=1, max_length=100, pattern=r"\S")]
     on: Day | None = None
     note: Annotated[str, Field(max_length=500)] | None = None
     operator: Annotated[str, Field(max_length=100)] | None = None

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from node.errors import Invalid, NotFound
+from node.errors import Invalid, NotFound, RuleBroken
 from node.states import TERMINAL
 from node.store import Reader, Tx, now_ms
 from node.validation import Day, Id, Input
@@ -20,7 +20,7 @@ Orientation = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
 
 
 class LotInput(Input):
-    reference: Annotated[str, Field(min_length=1, max_length=100)]
+    reference: Annotated[str, Field(min_length=1, max_length=100, pattern=r"\S")]
     donor_id: Id | None = None
     received_on: Day | None = None
     source: Literal["direct", "hub", "handoff"] = "direct"
@@ -80,7 +80,7 @@ async def create_lot(tx: Tx, lot: LotInput) -> int:
     if lot.donor_id is not None and await tx.value("SELECT 1 FROM donors WHERE id = ?", (lot.donor_id,)) is None:
         raise NotFound(f"no donor {lot.donor_id}")
     if await tx.value("SELECT 1 FROM lots WHERE reference = ?", (lot.reference,)):
-        raise Invalid(f"a lot with reference {lot.reference!r} already exists", code="duplicate_reference")
+        raise RuleBroken(f"a lot with reference {lot.reference!r} already exists", code="duplicate_reference")
     return await tx.run(
         "INSERT INTO lots (reference, donor_id, received_on, source, site, declared_units,"
         " declared_weight_g, orientations, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
