@@ -58,7 +58,8 @@ async def test_the_node_answers_while_a_big_import_is_read(web):
         await asyncio.sleep(0.05)
     response, text = await upload
     assert response.status == 200 and "Confirmer l’import" in text and "50000 créé(s)" in text.replace("\u202f", "")
-    # Probes kept coming back while the import ran; the bound is generous (the aim is 100 ms) for a loaded machine.
+    # Probes kept coming back while the import ran. The one duration a test asserts (tests/conftest.py): the
+    # issue bounds it (100 ms); the bound here is ten times that, for a shared, busy machine.
     assert len(probes) >= 6, probes
     assert max(probes) < 1.0, sorted(probes)[-5:]
     assert await count_items(store) == 0  # a preview writes nothing
