@@ -7,6 +7,7 @@ loopback to a node on a real SQLite file.
 from __future__ import annotations
 
 import asyncio
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -41,12 +42,18 @@ async def count_items(store) -> int:
 
 
 async def test_the_node_answers_while_a_big_import_is_read(web):
-    """/health and the pages answer within the bound while 50 000 rows are read and checked."""
+    """/health and the pages answer while 50 000 rows are read and checked.
+
+    The sheet's last row is wrong, so the file is refused once read: the
+    whole request is the reading, with nothing written after it. Read on
+    the node's process, it held every other request until it ended; read
+    on the worker, the probes keep coming back meanwhile.
+    """
     _, store, client = web
     tech = Browser(client)
     await tech.login("tech")
     await tech.get("/erasures")
-    upload = asyncio.create_task(preview(tech, hostile.xlsx_rows(50_000), "inventaire.xlsx"))
+    upload = asyncio.create_task(preview(tech, hostile.xlsx_rows(50_000, last="grille-pain"), "inventaire.xlsx"))
     probes: list[float] = []
     while not upload.done():
         for path in ("/health", "/items"):
@@ -57,12 +64,12 @@ async def test_the_node_answers_while_a_big_import_is_read(web):
             assert response.status == 200
         await asyncio.sleep(0.05)
     response, text = await upload
-    assert response.status == 200 and "Confirmer l’import" in text and "50000 créé(s)" in text.replace("\u202f", "")
-    # Probes kept coming back while the import ran. The one duration a test asserts (tests/conftest.py): the
-    # issue bounds it (100 ms); the bound here is ten times that, for a shared, busy machine.
-    assert len(probes) >= 6, probes
-    assert max(probes) < 1.0, sorted(probes)[-5:]
-    assert await count_items(store) == 0  # a preview writes nothing
+    assert response.status == 422 and "line 50001" in text and "unknown category" in text
+    # Many probes were answered while the file was read (none could be while the event loop read it).
+    assert len(probes) >= 12, probes
+    # The issue's bound is 100 ms; this one is generous, and on the median, for a shared, busy machine.
+    assert statistics.median(probes) < 0.5, sorted(probes)
+    assert await count_items(store) == 0
 
 
 @pytest.mark.parametrize(("make", "name", "french"), [

@@ -83,13 +83,19 @@ def last_column_cell(rows: int = 2_000, value: bool = True) -> bytes:
     return xlsx_with_sheet(chunks())
 
 
-def xlsx_rows(rows: int) -> bytes:
-    """A real sheet of ``rows`` laptops with their serial numbers (a big but honest import)."""
+def xlsx_rows(rows: int, *, last: str = "portable") -> bytes:
+    """A real sheet of ``rows`` laptops with their serial numbers (a big but honest import).
+
+    ``last``: the category of the last row (an unknown one makes the whole file refused, once read).
+    """
+
+    def category(n: int) -> str:
+        return last if n == rows + 1 else "portable"
 
     def chunks():
         yield _header().replace(b"Marque", b"Numero de serie")
         for start in range(2, rows + 2, 1000):
-            yield b"".join(f'<row r="{n}">'.encode() + _cell(f"A{n}", "portable") + _cell(f"B{n}", f"SN-{n:09d}")
+            yield b"".join(f'<row r="{n}">'.encode() + _cell(f"A{n}", category(n)) + _cell(f"B{n}", f"SN-{n:09d}")
                            + b"</row>" for n in range(start, min(start + 1000, rows + 2)))
 
     return xlsx_with_sheet(chunks())
