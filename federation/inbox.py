@@ -25,13 +25,9 @@ order once their segment is held, each seeing its own record held.
 from __future__ import annotations
 
 import asyncio
-import ctypes
 import logging
 import multiprocessing
 import os
-import signal
-import sys
-import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -44,6 +40,7 @@ from node.recovery import replay
 from node.replica import store_records
 from node.transparency import append_leaves
 from node.store import Tx
+from node.workers import cores, worker_init
 from protocol.errors import ContentInvalid, ProtocolError, Reason, RecordInvalid
 from protocol.keys import SigningKey
 from protocol.kinds import KeyRevocation, KeyRotation, NodeDescriptor
@@ -143,52 +140,9 @@ def _unpack(packed: _Packed | None, body: Any, refusal: _Refusal | None) -> _Ver
     return _Verdict(Record(envelope, header_bytes, signature, Header(*header), record_id, content), body, refusal)
 
 
-_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
-
-
-def _worker_init(parent: int) -> None:
-    """A worker's start: deaf to Ctrl-C, and bound to end when the node's process ``parent`` ends.
-
-    Ctrl-C reaches the whole process group: the node stops its workers
-    itself. A node killed outright (SIGKILL, the OOM killer) stops nothing:
-    its workers would wait for work forever, some 45 MB each. On Linux the
-    kernel kills a worker when the thread that started it ends (the event
-    loop's, which lives as long as the node); elsewhere a thread of the
-    worker sees that it was given to another parent.
-    """
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    if not _killed_with_parent():
-        threading.Thread(target=_watch_parent, args=(parent,), name="parent watch", daemon=True).start()
-    if os.getppid() != parent:  # the node ended before the worker asked: no signal will come
-        os._exit(0)
-
-
-def _killed_with_parent() -> bool:
-    """Ask Linux to SIGKILL this process when its parent ends; ``False`` where that cannot be asked."""
-    if not sys.platform.startswith("linux"):
-        return False
-    try:
-        return ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0
-    except (OSError, AttributeError):
-        return False
-
-
-def _watch_parent(parent: int) -> None:
-    while os.getppid() == parent:
-        time.sleep(1.0)
-    os._exit(0)
-
-
 def _ready() -> int:
     time.sleep(0.05)  # long enough that each worker takes one: all start now, not at the first batch
     return os.getpid()
-
-
-def _cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
 
 
 class _Workers:
@@ -221,7 +175,7 @@ class _Workers:
     def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:
             self._pool = ProcessPoolExecutor(self.count, mp_context=multiprocessing.get_context("spawn"),
-                                             initializer=_worker_init, initargs=(os.getpid(),))  # fmt: skip
+                                             initializer=worker_init, initargs=(os.getpid(),))  # fmt: skip
         return self._pool
 
     def _broken(self, exc: BaseException) -> None:
@@ -289,7 +243,7 @@ class _Workers:
         return [_unpack(*verdict) for chunk in chunks for verdict in chunk]
 
 
-_workers = _Workers(_cores())
+_workers = _Workers(cores())
 
 
 async def start_workers() -> None:

@@ -7,6 +7,7 @@ Every ``/fed/v1`` call but ``join`` must come from a pinned, active key;
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
 from aiohttp import web
@@ -27,6 +28,8 @@ if TYPE_CHECKING:
     from federation.engine import Federation
 
 __all__ = ["add_routes", "FED", "refuse_unreadable_requests"]
+
+logger = logging.getLogger(__name__)
 
 FED: web.AppKey["Federation"] = web.AppKey("federation")
 MAX_LIMIT = 500
@@ -62,6 +65,9 @@ class _RefusingHandler(web.RequestHandler):
         # The parser (llhttp) refused the request line or a header before any route or
         # handler ran: a method not in capitals ("post") is refused here, not by the router.
         first = (message or "malformed request").splitlines()[0].rstrip(":")
+        # The client's mistake (a header too long, garbage on the port), not the node's: one line, no traceback.
+        logger.info("refused a request from %s that HTTP cannot read (400 bad_request): %s", request.remote,
+                 first[:200])  # fmt: skip
         response = refusal(Reason.BAD_REQUEST.value, f"not an HTTP request this node reads: {first}", 400)
         response.force_close()
         return response

@@ -25,7 +25,7 @@ DAY_MS = 86_400_000
 class BeneficiaryInput(Input):
     category: Literal["person", "association", "school", "ess", "other"]
     referrer: Annotated[str, Field(max_length=200)] | None = None
-    name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    name: Annotated[str, Field(min_length=1, max_length=200, pattern=r"\S")] | None = None
     contact: Annotated[str, Field(max_length=500)] | None = None
 
 

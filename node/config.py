@@ -10,6 +10,7 @@ Layout of a data directory::
 from __future__ import annotations
 
 import fcntl
+import ipaddress
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -75,6 +76,9 @@ class Config:
     url: str = ""
     # A hub's network name (default: the hub's name).
     network: str = ""
+    # Addresses or networks of the reverse proxies in front of the node: only
+    # a request from one of them says who the client is (X-Forwarded-For).
+    trusted_proxies: tuple[str, ...] = ()
 
     def validate(self) -> "Config":
         if not all(isinstance(v, str) for v in (self.name, self.role, self.host, self.url, self.network)):
@@ -87,6 +91,14 @@ class Config:
             raise ConfigError(f"role must be one of {', '.join(ROLES)}, not {self.role!r}")
         if not 0 < self.port < 65536:
             raise ConfigError(f"port {self.port} is out of range")
+        if not isinstance(self.trusted_proxies, (tuple, list)) or not all(
+                isinstance(p, str) for p in self.trusted_proxies):  # fmt: skip
+            raise ConfigError("trusted_proxies is a list of addresses or networks")
+        for proxy in self.trusted_proxies:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError as exc:
+                raise ConfigError(f"trusted_proxies: {proxy!r} is not an IP address or network") from exc
         if self.url and url_origin(self.url) is None:
             raise ConfigError(f"url {self.url!r} is not an http(s) origin: scheme, host and port, no path")
         return self
@@ -94,7 +106,10 @@ class Config:
     def to_toml(self) -> str:
         lines = []
         for key, value in asdict(self).items():
-            rendered = str(value) if isinstance(value, int) else _toml_string(value)
+            if isinstance(value, (tuple, list)):
+                rendered = "[" + ", ".join(_toml_string(v) for v in value) + "]"
+            else:
+                rendered = str(value) if isinstance(value, int) else _toml_string(value)
             lines.append(f"{key} = {rendered}")
         return "\n".join(lines) + "\n"
 
@@ -168,6 +183,8 @@ def load_node(data_dir: Path) -> Node:
     if unknown:
         raise ConfigError(f"{data_dir / CONFIG_FILE}: unknown settings {', '.join(sorted(unknown))}")
     try:
+        if isinstance(raw.get("trusted_proxies"), list):
+            raw["trusted_proxies"] = tuple(raw["trusted_proxies"])
         config = Config(**raw).validate()
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{data_dir}: {exc}") from exc

@@ -8,12 +8,12 @@ import json
 from datetime import date
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from node.categories import PRICE_CAP_CENTS
 from node.errors import Invalid, NotFound, RuleBroken
 from node.store import Tx, day_ms, now_ms
-from node.validation import Id, Input
+from node.validation import Day, Id, Input
 from node.workflow import items_by_ids, move_items
 
 __all__ = ["DistributionInput", "OutflowInput", "distribute", "recycle", "price_problems"]
@@ -29,12 +29,18 @@ class DistributionInput(Input):
 class OutflowInput(Input):
     """What leaves as waste, for the register (Code de l'environnement R541-43)."""
 
-    item_ids: Annotated[list[Id], Field(max_length=20000)] = []
-    recipient: Annotated[str, Field(min_length=1, max_length=200)]
+    # recycle refuses an outflow with neither items nor weight: the schema says so too
+    model_config = ConfigDict(json_schema_extra={"anyOf": [
+        {"required": ["item_ids"], "properties": {"item_ids": {"minItems": 1}}},
+        {"required": ["weight_g"], "properties": {"weight_g": {"type": "integer"}}},
+    ]})  # fmt: skip
+
+    item_ids: Annotated[list[Id], Field(max_length=20000, json_schema_extra={"uniqueItems": True})] = []
+    recipient: Annotated[str, Field(min_length=1, max_length=200, pattern=r"\S")]
     waste_code: Annotated[str, Field(pattern=r"^[0-9]{2} [0-9]{2} [0-9]{2}\*?$")]
-    weight_g: Annotated[int, Field(ge=0, le=10**11)] | None = None
-    treatment: Annotated[str, Field(min_length=1, max_length=100)]
-    on: date | None = None
+    weight_g: Annotated[int, Field(ge=0, le=10**9)] | None = None
+    treatment: Annotated[str, Field(min_length=1, max_length=100, pattern=r"\S")]
+    on: Day | None = None
     note: Annotated[str, Field(max_length=500)] | None = None
     operator: Annotated[str, Field(max_length=100)] | None = None
 

@@ -14,7 +14,7 @@ from node.validation import Input
 __all__ = ["DonorInput", "Donor", "create_donor", "update_donor", "get_donor", "list_donors", "DONOR_TYPES"]
 
 DONOR_TYPES = ("public_body", "company", "association")
-Short = Annotated[str, Field(min_length=1, max_length=200)]
+Short = Annotated[str, Field(min_length=1, max_length=200, pattern=r"\S")]
 
 
 class DonorInput(Input):

@@ -19,7 +19,7 @@ from node.validation import Id, Input, Millis
 __all__ = ["ErasureInput", "Erasure", "record_erasure", "erasures_of", "orphan_disks", "require_erased",
            "needs_erasure", "attach_orphans"]  # fmt: skip
 
-Text = Annotated[str, Field(min_length=1, max_length=200)]
+Text = Annotated[str, Field(min_length=1, max_length=200, pattern=r"\S")]
 
 
 class ErasureInput(Input):

@@ -3,7 +3,8 @@
 Each export is a header and rows produced from one query, written with the
 ``csv`` module; spreadsheet users in France get UTF-8 with a BOM and ``;``
 (what LibreOffice and Excel open without asking), except the nwipe
-customers file, whose format nwipe fixes.
+customers file, whose format nwipe fixes. No text cell starts as a
+formula (``node.sheet_cells``).
 """
 
 from __future__ import annotations
@@ -14,17 +15,27 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from node.sheet_cells import csv_writer
 from node.store import Reader
 
 __all__ = ["CSV_EXPORTS", "write_csv", "nwipe_customers"]
 
 
+def _moment(ms: int | None, form: str) -> str:
+    if ms is None:
+        return ""
+    try:
+        return datetime.fromtimestamp(ms / 1000, UTC).strftime(form)
+    except (OverflowError, OSError, ValueError):  # beyond any calendar (a record held from before the bounds)
+        return str(ms)
+
+
 def _iso(ms: int | None) -> str:
-    return "" if ms is None else datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return _moment(ms, "%Y-%m-%dT%H:%M:%SZ")
 
 
 def _day(ms: int | None) -> str:
-    return "" if ms is None else datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d")
+    return _moment(ms, "%Y-%m-%d")
 
 
 _ITEMS = (
@@ -77,7 +88,7 @@ async def write_csv(db: Reader, name: str, out: io.TextIOBase, *, period: tuple[
     """Write export ``name`` to ``out``; return the number of rows written."""
     header, query, needs_period, format_row = CSV_EXPORTS[name]
     params: Sequence[Any] = period if needs_period and period else ((0, 2**62) if needs_period else ())
-    writer = csv.writer(out, delimiter=";")
+    writer = csv_writer(out, delimiter=";")
     writer.writerow(header)
     count = 0
     for row in await db.all(query, params):
@@ -88,7 +99,7 @@ async def write_csv(db: Reader, name: str, out: io.TextIOBase, *, period: tuple[
 
 async def nwipe_customers(db: Reader, out: io.TextIOBase) -> int:
     """Donors as nwipe's customers file (``nwipe --customers``): semicolon CSV, every field quoted."""
-    writer = csv.writer(out, delimiter=";", quoting=csv.QUOTE_ALL, lineterminator="\n")
+    writer = csv_writer(out, delimiter=";", quoting=csv.QUOTE_ALL, lineterminator="\n")
     writer.writerow(["Customer Name", "Contact Name", "Customer Address", "Contact Phone"])
     rows = await db.all("SELECT name, contact_name, address, contact_phone FROM donors ORDER BY name")
     for row in rows:

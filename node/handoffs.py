@@ -55,7 +55,7 @@ MAX_ITEMS = 20_000
 DAY_MS = 86_400_000
 Gid = Annotated[str, Field(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")]
 Code = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
-Note = Annotated[str, Field(min_length=1, max_length=500)]
+Note = Annotated[str, Field(min_length=1, max_length=500, pattern=r"\S")]
 
 
 class OfferInput(Input):
@@ -72,7 +72,7 @@ class OfferInput(Input):
 class ExtraInput(Input):
     category: Category
     weight_g: Annotated[int, Field(ge=0, le=10**12)]
-    serial: Annotated[str, Field(min_length=1, max_length=500)] | None = None
+    serial: Annotated[str, Field(min_length=1, max_length=500, pattern=r"\S")] | None = None
     note: Note | None = None
 
 

@@ -2,11 +2,14 @@
 
 Every import runs in one transaction: it is applied whole or not at all. A
 dry run does all the work, reports it, and rolls the transaction back, so
-what it shows is exactly what a real run would do.
+what it shows is exactly what a real run would do. The file is parsed on a
+worker process, within ``ImportLimits`` (``node.import_parsing``), so the
+node keeps answering while a big file is read.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,7 +18,8 @@ from node.config import Node
 from node.erasure import ErasureInput, attach_orphans, record_erasure
 from node.errors import Invalid, NotFound
 from node.files import store_file
-from node.imports import ImportFailed, map_items, nist_level, parse_lshw, parse_nwipe, read_sheet
+from node.import_parsing import LIMITS, ImportLimits, parse_import
+from node.imports import ImportFailed, nist_level
 from node.imports.lshw import Hardware
 from node.imports.nwipe import NwipeLog
 from node.items import ItemEdit, ItemInput, create_items, edit_item, get_item, item_id_by_tag
@@ -26,6 +30,7 @@ from node.validation import parse
 __all__ = ["ImportReport", "run_import", "apply_nwipe", "IMPORT_KINDS"]
 
 IMPORT_KINDS = ("items", "nwipe", "lshw")
+MAX_ERRORS = 500
 Progress = Callable[[int, int], None]
 
 
@@ -40,6 +45,8 @@ class ImportReport:
     skipped: int = 0
     notes: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    # The stable code of a file refused whole (ImportFailed.code): its reason in the person's words.
+    failed: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -59,25 +66,24 @@ class _Rollback(Exception):
 
 async def run_import(node: Node, store: Store, kind: str, data: bytes, filename: str, *, lot: str | None = None,
                      item: str | None = None, dry_run: bool = False, progress: Progress | None = None,
-                     source: str = "nwipe") -> ImportReport:  # fmt: skip
+                     source: str = "nwipe", limits: ImportLimits = LIMITS) -> ImportReport:  # fmt: skip
     """Parse ``data`` as ``kind`` and apply it in one transaction (rolled back on a dry run)."""
     if kind not in IMPORT_KINDS:
         raise Invalid(f"unknown import {kind!r}: one of {', '.join(IMPORT_KINDS)}", code="invalid")
     report = ImportReport(kind, dry_run)
     try:
-        if kind == "items":
-            mapped = map_items(read_sheet(data, filename))
-            report.errors += [f"line {e.line}: {e.column or '-'}: {e.message} ({e.code})" for e in mapped.errors]
-            if mapped.unknown_columns:
-                report.notes.append(f"ignored columns: {', '.join(mapped.unknown_columns)}")
-            parsed: object = mapped
-        elif kind == "nwipe":
-            parsed = parse_nwipe(data.decode("utf-8", errors="replace"))
-        else:
-            parsed = parse_lshw(data.decode("utf-8", errors="replace"))
+        parsed = await parse_import(kind, data, filename, limits)
     except ImportFailed as exc:
         report.errors.append(str(exc))
+        report.failed = exc.code
         return report
+    if kind == "items":
+        report.errors += [f"line {e.line}: {e.column or '-'}: {e.message} ({e.code})" for e in parsed.errors]
+        if parsed.unknown_columns:
+            report.notes.append(f"ignored columns: {', '.join(parsed.unknown_columns)}")
+    if len(report.errors) > MAX_ERRORS:  # a page of 100 000 problems helps nobody, and stalls the browser
+        hidden = len(report.errors) - MAX_ERRORS
+        report.errors[MAX_ERRORS:] = [f"... and {hidden} more problem(s) of the same kind"]
     if report.errors:
         return report
     # Evidence is kept by content; a dry run names it the same way (so it sees
@@ -119,6 +125,8 @@ async def _apply_items(tx: Tx, mapped, lot: str | None, report: ImportReport, pr
             by_lot.setdefault(lots[reference], []).append(parse(ItemInput, {k: v for k, v in values.items() if v is not None}))
         except Invalid as exc:
             report.errors.append(f"line {row.line}: {exc.message}")
+        if row.line % 500 == 0:
+            await asyncio.sleep(0)  # 50 000 rows take a while: let the pages and /health answer meanwhile
     if report.errors:
         return
     total, done = sum(map(len, by_lot.values())), 0
@@ -127,6 +135,7 @@ async def _apply_items(tx: Tx, mapped, lot: str | None, report: ImportReport, pr
             chunk = items[start : start + 500]
             await create_items(tx, lot_id, chunk, operator="import")
             done += len(chunk)
+            await asyncio.sleep(0)
             if progress:
                 progress(done, total)
     report.created = total
@@ -151,12 +160,13 @@ async def apply_nwipe(tx: Tx, log: NwipeLog, evidence: str | None, report: Impor
                 (disk.serial,),
             )
         method = disk.method or log.method or "unknown"
-        erasure_id = await record_erasure(tx, ErasureInput(
+        # parse, not the constructor: a log from a machine whose clock said 1900 is a clear Invalid
+        erasure_id = await record_erasure(tx, parse(ErasureInput, dict(
             item_id=item_id, disk_serial=disk.serial, disk_model=disk.model, disk_size_bytes=disk.size_bytes,
             host_serial=log.system_serial, method=method, level=disk.level or nist_level(method), tool="nwipe",
             tool_version=log.nwipe_version, passes=disk.passes, verification=disk.verification,
             result=disk.status, time=disk.ended or log.ended or log.started, evidence_sha256=evidence, source=source,
-        ))  # fmt: skip
+        )))  # fmt: skip
         matched = await tx.one(
             "SELECT i.asset_tag FROM erasures e JOIN items i ON i.id = e.item_id WHERE e.id = ?", (erasure_id,)
         )

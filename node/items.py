@@ -25,7 +25,7 @@ __all__ = [
     "edit_item", "get_item", "item_id_by_tag", "find_items", "history",
 ]  # fmt: skip
 
-Text = Annotated[str, Field(min_length=1, max_length=200)]
+Text = Annotated[str, Field(min_length=1, max_length=200, pattern=r"\S")]
 Category = Literal[
     "desktop", "laptop", "tablet", "smartphone", "screen", "printer",
     "multifunction_printer", "server", "network", "peripheral", "component", "other",

@@ -9,10 +9,10 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from node.errors import Invalid, NotFound
+from node.errors import Invalid, NotFound, RuleBroken
 from node.states import TERMINAL
 from node.store import Reader, Tx, now_ms
-from node.validation import Id, Input
+from node.validation import Day, Id, Input
 
 __all__ = ["LotInput", "Reception", "Lot", "create_lot", "receive_lot", "get_lot", "list_lots", "lot_id_by_reference"]
 
@@ -20,22 +20,22 @@ Orientation = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
 
 
 class LotInput(Input):
-    reference: Annotated[str, Field(min_length=1, max_length=100)]
+    reference: Annotated[str, Field(min_length=1, max_length=100, pattern=r"\S")]
     donor_id: Id | None = None
-    received_on: date | None = None
+    received_on: Day | None = None
     source: Literal["direct", "hub", "handoff"] = "direct"
     site: Annotated[str, Field(max_length=200)] | None = None
-    declared_units: Annotated[int, Field(ge=0, le=10**7)] | None = None
-    declared_weight_g: Annotated[int, Field(ge=0, le=10**11)] | None = None
+    declared_units: Annotated[int, Field(ge=0, le=10**6)] | None = None
+    declared_weight_g: Annotated[int, Field(ge=0, le=10**9)] | None = None
     orientations: Annotated[list[Orientation], Field(max_length=16)] = []
 
 
 class Reception(Input):
     """What the volunteers counted and weighed on arrival."""
 
-    counted_units: Annotated[int, Field(ge=0, le=10**7)]
-    weighed_g: Annotated[int, Field(ge=0, le=10**11)]
-    received_on: date | None = None
+    counted_units: Annotated[int, Field(ge=0, le=10**6)]
+    weighed_g: Annotated[int, Field(ge=0, le=10**9)]
+    received_on: Day | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +80,7 @@ async def create_lot(tx: Tx, lot: LotInput) -> int:
     if lot.donor_id is not None and await tx.value("SELECT 1 FROM donors WHERE id = ?", (lot.donor_id,)) is None:
         raise NotFound(f"no donor {lot.donor_id}")
     if await tx.value("SELECT 1 FROM lots WHERE reference = ?", (lot.reference,)):
-        raise Invalid(f"a lot with reference {lot.reference!r} already exists", code="duplicate_reference")
+        raise RuleBroken(f"a lot with reference {lot.reference!r} already exists", code="duplicate_reference")
     return await tx.run(
         "INSERT INTO lots (reference, donor_id, received_on, source, site, declared_units,"
         " declared_weight_g, orientations, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",

@@ -20,12 +20,15 @@ from node.store import Reader, Tx, now_ms
 __all__ = [
     "User", "Session", "ROLES", "create_user", "authenticate", "set_password", "set_role", "disable_user",
     "list_users", "has_users", "open_session", "session_of", "close_session", "audit", "audit_log",
-    "hash_password", "check_password", "SESSION_MS", "get_user",
+    "hash_password", "check_password", "SESSION_MS", "SESSION_IDLE_MS", "renew_session", "get_user",
 ]  # fmt: skip
 
 ROLES = ("admin", "technician", "read_only")
 Role = Literal["admin", "technician", "read_only"]
-SESSION_MS = 12 * 3_600_000  # a workshop day
+SESSION_MS = 12 * 3_600_000  # the longest a session lasts, however busy: a workshop day
+# A session unused this long ends: a shared workshop computer left logged in does not stay open all day.
+SESSION_IDLE_MS = 3_600_000
+RENEW_AFTER_MS = 5 * 60_000  # a session in use is pushed back at most this often (one write, not one per page)
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 MIN_PASSWORD = 10
 
@@ -49,6 +52,11 @@ class Session:
     user: User
     csrf: str
     expires: int
+    created: int = 0
+
+    def needs_renewal(self, now: int) -> bool:
+        """Whether using the session now should push its end back (idle limit, never past the day's)."""
+        return self.expires < min(now + SESSION_IDLE_MS - RENEW_AFTER_MS, self.created + SESSION_MS)
 
 
 def hash_password(password: str) -> str:
@@ -164,20 +172,29 @@ async def open_session(tx: Tx, user: User) -> str:
     now = now_ms()
     await tx.run("DELETE FROM sessions WHERE expires < ?", (now,))
     await tx.run("INSERT INTO sessions (sha256, user_id, csrf, created, expires) VALUES (?, ?, ?, ?, ?)",
-                 (_digest(token), user.id, secrets.token_urlsafe(24), now, now + SESSION_MS))  # fmt: skip
+                 (_digest(token), user.id, secrets.token_urlsafe(24), now, now + SESSION_IDLE_MS))  # fmt: skip
     return token
+
+
+async def renew_session(tx: Tx, token: str) -> None:
+    """Push an active session's end back by the idle limit, never past ``SESSION_MS`` after its start."""
+    now = now_ms()
+    await tx.run("UPDATE sessions SET expires = min(created + ?, ?) WHERE sha256 = ? AND expires > ?",
+                 (SESSION_MS, now + SESSION_IDLE_MS, _digest(token), now))  # fmt: skip
 
 
 async def session_of(db: Reader, token: str) -> Session | None:
     row = await db.one(
-        f"SELECT s.csrf, s.expires, {', '.join('u.' + f for f in _FIELDS.split(', '))} FROM sessions s"
+        "SELECT s.csrf, s.expires, s.created AS session_created, "
+        f"{', '.join('u.' + f for f in _FIELDS.split(', '))} FROM sessions s"
         " JOIN users u ON u.id = s.user_id WHERE s.sha256 = ? AND s.expires > ? AND u.disabled IS NULL",
         (_digest(token), now_ms()),
     )
     if row is None:
         return None
     values = dict(row)
-    return Session(User(**{k: values[k] for k in _FIELDS.split(", ")}), values["csrf"], values["expires"])
+    return Session(User(**{k: values[k] for k in _FIELDS.split(", ")}), values["csrf"], values["expires"],
+                   values["session_created"])  # fmt: skip
 
 
 async def close_session(tx: Tx, token: str) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, TypeAdapter
+from pydantic import ConfigDict, Field, TypeAdapter
 
 from node.erasure import require_erased
 from node.errors import Invalid, NotFound, RuleBroken
@@ -29,7 +29,7 @@ __all__ = [
     "harvest_component", "fit_component", "items_by_ids",
 ]  # fmt: skip
 
-Text = Annotated[str, Field(min_length=1, max_length=500)]
+Text = Annotated[str, Field(min_length=1, max_length=500, pattern=r"\S")]
 StepState = Literal["sorted", "tested", "erased", "refurbished", "ready", "reserved", "recycled", "dismantled"]
 assert set(StepState.__args__) == set(STEP_STATES)  # type: ignore[attr-defined]
 
@@ -37,8 +37,19 @@ assert set(StepState.__args__) == set(STEP_STATES)  # type: ignore[attr-defined]
 class StepInput(Input):
     """One step for one or many items: a canonical state, or the association's own step name."""
 
+    # record_step refuses a step with neither: the schema says so too
+    # (and sorting decides an orientation)
+    model_config = ConfigDict(json_schema_extra={
+        "anyOf": [
+            {"required": ["state"], "properties": {"state": {"type": "string"}}},
+            {"required": ["step"], "properties": {"step": {"type": "string"}}},
+        ],
+        "if": {"required": ["state"], "properties": {"state": {"const": "sorted"}}},
+        "then": {"required": ["orientation"], "properties": {"orientation": {"type": "string"}}},
+    })  # fmt: skip
+
     state: StepState | None = None
-    step: Annotated[str, Field(min_length=1, max_length=60)] | None = None
+    step: Annotated[str, Field(min_length=1, max_length=60, pattern=r"\S")] | None = None
     orientation: Literal["refurbish", "parts", "recycle"] | None = None
     grade: Annotated[str, Field(pattern=r"^[A-E]$")] | None = None
     os: Annotated[str, Field(max_length=100)] | None = None

@@ -72,7 +72,8 @@ schemas["BeneficiarySummary"] = {
     "properties": {"id": {"type": "integer"}, "code": {"type": "string"}, "category": {"type": "string"}},
     "required": ["id", "code", "category"],
 }
-schemas["BeneficiaryView"] = {"oneOf": [ref("Beneficiary"), ref("BeneficiarySummary")],
+# anyOf, not oneOf: a beneficiary without personal details matches both (no field tells them apart)
+schemas["BeneficiaryView"] = {"anyOf": [ref("Beneficiary"), ref("BeneficiarySummary")],
                               "description": "Beneficiary for an admin token, BeneficiarySummary otherwise."}
 schemas["ItemView"] = {
     "title": "ItemView", "type": "object",
@@ -132,7 +133,7 @@ LIMIT = {"type": "integer", "minimum": 1, "maximum": 500}
 ID = {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}
 QUERY = {
     "limit": (LIMIT, "How many to return (default 100; 50 for items)."),
-    "offset": ({"type": "integer", "minimum": 0}, "How many to skip."),
+    "offset": ({"type": "integer", "minimum": 0, "maximum": 2**63 - 1}, "How many to skip."),
     "donor_id": (ID, "Only this donor's."),
     "lot_id": (ID, "Only this lot's."),
     "q": ({"type": "string", "maxLength": 200},
@@ -143,10 +144,12 @@ QUERY = {
     "category": ({"type": "string", "enum": ["desktop", "laptop", "tablet", "smartphone", "screen", "printer",
                                              "multifunction_printer", "server", "network", "peripheral",
                                              "component", "other"]}, "Only items of this category."),
-    "tag": ({"type": "string", "maxLength": 100}, "The asset tag printed on the label, or the global id "
+    "tag": ({"type": "string", "minLength": 1, "maxLength": 100, "pattern": r"\S"}, "The asset tag printed on the label, or the global id "
             "in its QR code."),
-    "period": ({"type": "string", "pattern": "^[0-9]{4}(-(0[1-9]|1[0-2])|-Q[1-4])?$", "examples": ["2026-10"]},
-               "A year (2026), a month (2026-10) or a quarter (2026-Q4), in local time (Europe/Paris)."),
+    "period": ({"type": "string", "pattern": "^(19[89][0-9]|20[0-9][0-9]|2100)(-(0[1-9]|1[0-2])|-Q[1-4])?$",
+                "examples": ["2026-10"]},
+               "A year (2026), a month (2026-10) or a quarter (2026-Q4), in local time (Europe/Paris), "
+               "from 1980 to 2100."),
 }
 REQUIRED_QUERY = {"tag", "period"}
 
@@ -207,7 +210,7 @@ META = {
 NAMES_OTHERS = {("POST", "/lots"), ("POST", "/items"), ("GET", "/items/lookup"), ("POST", "/events"),
                 ("POST", "/erasures"), ("POST", "/distributions"), ("POST", "/outflows"),
                 ("POST", "/items/storage-removal"), ("POST", "/components"), ("POST", "/components/{id}/fit")}
-CONFLICTS = {("POST", "/events"), ("POST", "/events/{id}/correction"), ("POST", "/distributions"),
+CONFLICTS = {("POST", "/lots"), ("POST", "/events"), ("POST", "/events/{id}/correction"), ("POST", "/distributions"),
              ("POST", "/outflows"), ("POST", "/components/{id}/fit")}
 
 
@@ -285,8 +288,9 @@ doc = {
             "Forbidden": error_response("forbidden: this token's role may not do this (read_only writing)."),
             "NotFound": error_response("not_found: no such donor, lot, item, event, beneficiary..."),
             "Conflict": error_response("A reuse rule refused it; the code names the rule: erasure_required, "
-                                       "price_refused, invalid_transition, not_last_event, not_correctable..."),
-            "Invalid": error_response("invalid (or duplicate_reference, duplicate_item, invalid_period...): "
+                                       "price_refused, invalid_transition, not_last_event, not_correctable, "
+                                       "duplicate_reference..."),
+            "Invalid": error_response("invalid (or duplicate_item, invalid_period...): "
                                       "the message names the wrong field or parameter."),
         },
         "schemas": dict(sorted(schemas.items())),

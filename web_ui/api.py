@@ -13,7 +13,7 @@ Errors are always ``{"code": ..., "message": ...}`` with a stable code:
 403   ``forbidden``: the token's role may not do this
 404   ``not_found`` (or the domain's code): no such thing, or no such route
 405   ``method_not_allowed``
-409   the domain's rule code: ``erasure_required``, ``price_refused``...
+409   the domain's rule code: ``erasure_required``, ``price_refused``, ``duplicate_reference``...
 413   ``too_large``
 422   ``invalid`` (or the domain's code): the input names a wrong field
 500   ``internal``: a bug, logged; never the answer to bad input
@@ -38,7 +38,7 @@ from node.donors import DonorInput
 from node.erasure import ErasureInput
 from node.errors import DomainError, NodeError, StoreError
 from node.lots import LotInput, Reception
-from node.validation import parse
+from node.validation import parse_json
 from web_ui import api_outcomes as outcomes
 from web_ui import api_parts as parts
 from web_ui import api_workshop as workshop
@@ -122,7 +122,7 @@ def _endpoint(route: Route) -> Handler:
             raise ApiError(422, "invalid", f"{unknown[0]}: unknown query parameter{known}")
         if route.body is None:
             return await route.handler(request, holder)
-        return await route.handler(request, holder, parse(route.body, await read_object(request)))
+        return await route.handler(request, holder, parse_json(route.body, await read_object(request)))
 
     endpoint.__name__ = endpoint.__qualname__ = route.handler.__name__
     endpoint.__doc__ = route.handler.__doc__

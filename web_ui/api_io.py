@@ -62,7 +62,8 @@ def _unique(ids: list[int]) -> list[int]:
 
 
 Id = Annotated[int, Field(ge=1, le=ID_MAX)]
-ItemIds = Annotated[list[Id], Field(min_length=1, max_length=20000), AfterValidator(_unique)]
+ItemIds = Annotated[list[Id], Field(min_length=1, max_length=20000, json_schema_extra={"uniqueItems": True}),
+                    AfterValidator(_unique)]  # fmt: skip
 
 
 class _Huge(str):
@@ -72,6 +73,14 @@ class _Huge(str):
 def _whole(text: str) -> int | _Huge:
     # Checked on the text first: Python refuses to parse more than 4300 digits.
     return _Huge(text) if len(text.lstrip("-")) > 19 else int(text)
+
+
+def _number(text: str) -> float | int | _Huge:
+    # JSON Schema's "integer" is any number without a fractional part: 12.0 is the integer 12.
+    value = float(text)
+    if value.is_integer():
+        return _Huge(text) if abs(value) > ID_MAX else int(value)
+    return value
 
 
 def _check_numbers(data: Any) -> None:
@@ -107,8 +116,8 @@ async def read_object(request: web.Request) -> dict[str, Any]:
     if not raw.strip():
         raise ApiError(400, "bad_json", "the body is empty: send a JSON object")
     try:
-        data = json.loads(raw.decode("utf-8"), parse_int=_whole, parse_constant=_no_constant,
-                          object_pairs_hook=_no_duplicates)  # fmt: skip
+        data = json.loads(raw.decode("utf-8"), parse_int=_whole, parse_float=_number,
+                          parse_constant=_no_constant, object_pairs_hook=_no_duplicates)  # fmt: skip
     except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         raise ApiError(400, "bad_json", f"the body is not valid JSON: {exc}") from None
     if not isinstance(data, dict):

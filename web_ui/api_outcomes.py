@@ -18,6 +18,7 @@ from node.impact import factor_table
 from node.settings import get_setting
 from node.stats import compute_stats, period_bounds
 from node.validation import Input
+from node.validation import EARLIEST, LATEST
 from web_ui.api_io import ItemIds, answer, created, path_id, plain, query_int, query_text
 from web_ui.app import STORE
 
@@ -102,6 +103,8 @@ async def get_stats(request: web.Request, holder: Holder) -> web.Response:
     if period is None:
         raise Invalid("period: say which, e.g. 2026, 2026-10 or 2026-Q4", code="invalid_period")
     start_ms, end_ms = period_bounds(period)
+    if not EARLIEST.year <= int(period[:4]) <= LATEST.year:
+        raise Invalid(f"{period!r}: a period from 1980 to 2100", code="invalid_period")
     async with request.app[STORE].reader() as db:
         years = await get_setting(db, "years_of_second_life")
         factors = factor_table(await get_setting(db, "impact_factors"))

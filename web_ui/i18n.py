@@ -81,23 +81,35 @@ def _group(locale: str) -> str:
     return get_group_symbol(locale)
 
 
+OUT_OF_RANGE = "–"
+
+
 class Formats:
     """Dates, numbers, weights and money written the way ``language`` writes them."""
 
     def __init__(self, language: str) -> None:
         self.locale = LOCALES.get(language, LOCALES[DEFAULT_LANGUAGE])
 
-    def _local(self, ms: int) -> datetime:
-        return datetime.fromtimestamp(ms / 1000, UTC).astimezone(TIMEZONE)
+    def _local(self, ms: int) -> datetime | None:
+        """The moment in the node's time zone, or ``None`` for one no calendar holds (years 1 to 9999)."""
+        try:
+            return datetime.fromtimestamp(ms / 1000, UTC).astimezone(TIMEZONE)
+        except (OverflowError, OSError, ValueError):
+            return None
 
+    # Pages never fail on stored data: a time beyond the calendar (a record another
+    # node signed, a row older than the bounds) is shown as a dash.
     def date(self, ms: int | None) -> str:
-        return "" if ms is None else _day(self.locale, self._local(ms).date())
+        if ms is None:
+            return ""
+        local = self._local(ms)
+        return OUT_OF_RANGE if local is None else _day(self.locale, local.date())
 
     def datetime(self, ms: int | None) -> str:
         if ms is None:
             return ""
         local = self._local(ms)
-        return _minute(self.locale, local.replace(second=0, microsecond=0))
+        return OUT_OF_RANGE if local is None else _minute(self.locale, local.replace(second=0, microsecond=0))
 
     def number(self, value: int | float | None) -> str:
         if type(value) is int:  # counts and page numbers: grouped by thousands, 50 times faster than Babel

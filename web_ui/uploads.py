@@ -15,6 +15,7 @@ from aiohttp import web
 from node.access import check_station
 from node.errors import StoreError
 from node.importing import run_import
+from web_ui.remote import client_address
 from web_ui.storage_errors import status_of_storage
 
 __all__ = ["add_upload_routes", "MAX_LOG"]
@@ -36,10 +37,23 @@ def _from_lan(remote: str | None) -> bool:
     return address.is_private or address.is_loopback or address.is_link_local
 
 
+async def _read_log(request: web.Request) -> bytes | None:
+    """The body, or ``None`` past ``MAX_LOG``: Content-Length is checked first, a chunked body as it comes."""
+    if request.content_length is not None and request.content_length > MAX_LOG:
+        return None
+    chunks, size = [], 0
+    while chunk := await request.content.readany():
+        size += len(chunk)
+        if size > MAX_LOG:
+            return None  # aiohttp closes the connection rather than read the rest
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 async def upload_nwipe(request: web.Request) -> web.Response:
     from web_ui.app import NODE, STORE
 
-    if not _from_lan(request.remote):
+    if not _from_lan(client_address(request, request.app[NODE].config.trusted_proxies)):
         return web.json_response({"code": "not_local", "message": "uploads are accepted from the local network only"},
                                  status=403)  # fmt: skip
     store = request.app[STORE]
@@ -49,9 +63,9 @@ async def upload_nwipe(request: web.Request) -> web.Response:
         if not allowed:
             return web.json_response({"code": "unknown_station", "message": "unknown station or wrong token"},
                                      status=403)  # fmt: skip
-        if request.content_length is not None and request.content_length > MAX_LOG:
+        data = await _read_log(request)
+        if data is None:
             return web.json_response({"code": "too_large", "message": "an erasure log is at most 10 MB"}, status=413)
-        data = await request.read()
         report = await run_import(request.app[NODE], store, "nwipe", data, "shredos.log", source="shredos_upload")
     except StoreError as exc:
         status = status_of_storage(exc)

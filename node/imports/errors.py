@@ -32,6 +32,10 @@ class ImportFailed(NodeError):
         super().__init__(message, code=code)
         self.line = line
 
+    def __reduce__(self):
+        # It travels back from the worker process that parses imports (node.import_parsing).
+        return (type(self), (self.line, self.message), self.__dict__)
+
     def __str__(self) -> str:
         return self.message if self.line is None else f"line {self.line}: {self.message}"
 

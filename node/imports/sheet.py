@@ -8,6 +8,13 @@ with or without accents) and turns each row into an ``ItemRow`` or into
 be read, or has no category column, raises ``ImportFailed``.
 
 Line numbers are the ones a person sees in the spreadsheet (header = 1).
+
+Reading streams (``csv`` module, openpyxl's read-only mode) and stops at
+``SheetLimits``: rows, columns, characters in a cell, and, before an
+``.xlsx`` is opened at all, the size its parts take once unzipped (a zip
+bomb is refused from its directory, without inflating anything). Beyond
+them the file is refused whole with a stable code (``too_many_rows``,
+``too_many_columns``, ``cell_too_long``, ``unzipped_too_large``).
 """
 
 from __future__ import annotations
@@ -16,14 +23,26 @@ import csv
 import io
 import re
 import unicodedata
+import zipfile
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from collections.abc import Callable, Iterator
 
 from node.imports.errors import ImportFailed
 
-__all__ = ["ItemRow", "MappedItems", "RowError", "Sheet", "SheetRow", "map_items", "read_sheet"]
+__all__ = ["ItemRow", "MappedItems", "RowError", "Sheet", "SheetLimits", "SheetRow", "map_items", "read_sheet"]
+
+
+@dataclass(frozen=True, slots=True)
+class SheetLimits:
+    """The largest sheet read: beyond any of these, the file is refused whole."""
+
+    rows: int = 50_000  # rows below the header
+    columns: int = 256
+    cell: int = 5_000  # characters in one cell
+    unzipped: int = 200 * 1024 * 1024  # bytes the parts of an .xlsx take once unzipped
 
 
 @dataclass(frozen=True)
@@ -87,8 +106,13 @@ class MappedItems:
 _ZIP, _OLE = b"PK\x03\x04", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 
-def read_sheet(data: bytes, filename: str) -> Sheet:
-    """Read a ``.csv`` (``;``, ``,`` or tab; UTF-8, UTF-16 or cp1252) or ``.xlsx`` file."""
+def read_sheet(data: bytes, filename: str, limits: SheetLimits = SheetLimits(), *,
+               watch: Callable[[], None] | None = None) -> Sheet:  # fmt: skip
+    """Read a ``.csv`` (``;``, ``,`` or tab; UTF-8, UTF-16 or cp1252) or ``.xlsx`` file, within ``limits``.
+
+    ``watch`` is called every thousand rows; it may raise to stop the reading
+    (the import worker checks its memory with it).
+    """
     name = filename.lower()
     # old .xls and password-protected .xlsx are both OLE containers
     if (
@@ -102,16 +126,37 @@ def read_sheet(data: bytes, filename: str) -> Sheet:
             code="unsupported_format",
         )
     if data.startswith(_ZIP) or name.endswith((".xlsx", ".xlsm")):
-        rows = _xlsx_rows(data)
+        rows = _xlsx_rows(data, limits)
     else:
-        rows = _csv_rows(_decode(data))
-    filled = [(line, cells) for line, cells in rows if any(cells)]
+        rows = _csv_rows(_decode(data), limits)
+    filled: list[tuple[int, list[str]]] = []
+    for line, cells in rows:
+        if watch is not None and line % 1000 == 0:
+            watch()
+        if not any(cells):
+            continue
+        if len(filled) > limits.rows:  # the header and `rows` rows below it are held already
+            raise ImportFailed(line, f"the sheet has more than {limits.rows:,} rows: split it".replace(",", " "),
+                               code="too_many_rows")  # fmt: skip
+        filled.append((line, _fit(line, cells, limits)))
     if not filled:
         raise ImportFailed(None, "the spreadsheet is empty", code="empty_sheet")
     (header_line, headers), body = filled[0], filled[1:]
     return Sheet(
         headers=headers, rows=[SheetRow(line, cells) for line, cells in body], header_line=header_line
     )
+
+
+def _fit(line: int, cells: list[str], limits: SheetLimits) -> list[str]:
+    """The row's cells, refused if one is too long; empty columns beyond the limit are dropped."""
+    if len(cells) > limits.columns:
+        if any(cells[limits.columns :]):
+            raise ImportFailed(line, f"a cell lies beyond column {limits.columns}: at most {limits.columns} columns",
+                               code="too_many_columns")  # fmt: skip
+        cells = cells[: limits.columns]
+    if any(len(cell) > limits.cell for cell in cells):
+        raise ImportFailed(line, f"a cell holds more than {limits.cell} characters", code="cell_too_long")
+    return cells
 
 
 def _decode(data: bytes) -> str:
@@ -139,19 +184,26 @@ def _delimiter(line: str) -> str:
     return best if counts[best] else ","
 
 
-def _csv_rows(text: str) -> list[tuple[int, list[str]]]:
-    lines = text.splitlines()
-    first = next((line for line in lines if line.strip()), "")
+def _csv_rows(text: str, limits: SheetLimits) -> Iterator[tuple[int, list[str]]]:
+    head = text[:65536].splitlines()
+    first = next((line for line in head if line.strip()), "")
     delimiter, skip = _delimiter(first), 0
-    if (hint := re.fullmatch(r'"?sep=(.)"?', lines[0].strip() if lines else "")) is not None:
+    if (hint := re.fullmatch(r'"?sep=(.)"?', head[0].strip() if head else "")) is not None:
         delimiter, skip = hint[1], 1  # Excel hides this line: it is not row 1 for the person
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    # one record per spreadsheet row, even when a quoted cell holds line breaks
+    number = 0
     try:
-        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-        records = list(reader)[skip:]
+        for index, record in enumerate(reader):
+            if index < skip:
+                continue
+            number += 1
+            if len(record) > limits.columns and any(record[limits.columns :]):
+                raise ImportFailed(number, f"a cell lies beyond column {limits.columns}: at most {limits.columns}"
+                                   " columns", code="too_many_columns")  # fmt: skip
+            yield number, [cell.strip() for cell in record[: limits.columns]]
     except csv.Error as exc:
         raise ImportFailed(None, f"this CSV file cannot be read: {exc}", code="bad_csv") from exc
-    # one record per spreadsheet row, even when a quoted cell holds line breaks
-    return [(number, [cell.strip() for cell in record]) for number, record in enumerate(records, start=1)]
 
 
 def _cell_text(value: Any) -> str:
@@ -166,36 +218,63 @@ def _cell_text(value: Any) -> str:
     return str(value).strip()
 
 
-def _xlsx_rows(data: bytes) -> list[tuple[int, list[str]]]:
+def _check_unzipped(data: bytes, limits: SheetLimits) -> None:
+    """Refuse a zip bomb from the zip's directory, before anything is inflated.
+
+    zipfile stops reading a part at the size the directory declares (and
+    then fails its CRC check), so the declared sizes bound what openpyxl
+    can inflate.
+    """
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            parts = archive.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+        raise ImportFailed(None, "this .xlsx file cannot be read; open it and save it again", code="bad_xlsx") from exc
+    if len(parts) > 10_000 or sum(part.file_size for part in parts) > limits.unzipped:
+        raise ImportFailed(None, f"this .xlsx file holds more than {limits.unzipped // 2**20} MB once unzipped:"
+                           " split it", code="unzipped_too_large")  # fmt: skip
+
+
+def _xlsx_rows(data: bytes, limits: SheetLimits) -> Iterator[tuple[int, list[str]]]:
     import openpyxl  # imported here: only spreadsheet imports need it
 
+    from openpyxl.worksheet._read_only import ReadOnlyWorksheet
+
+    _check_unzipped(data, limits)
+    # A read-only sheet looks for its <dimension> when it opens, and a sheet without one
+    # is parsed to its end to find out (three minutes for a million rows). The size is
+    # not needed: reset_dimensions() below drops it anyway. So the look is skipped.
+    size, ReadOnlyWorksheet._get_size = ReadOnlyWorksheet._get_size, lambda self: None
     try:
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        try:
-            sheet = book.worksheets[0]
-            sheet.reset_dimensions()  # some writers record a wrong size, which would cut rows
-            rows: list[tuple[int, list[str]]] = []
-            for row in sheet.iter_rows():
-                cells = [cell for cell in row if isinstance(getattr(cell, "row", None), int)]
-                if cells and isinstance(number := cells[0].row, int):
-                    rows.append((number, _xlsx_cells(cells)))
-            return rows
-        finally:
-            book.close()
     # openpyxl reports a damaged file with many exception types (zip, XML, key, value...)
     except Exception as exc:
-        raise ImportFailed(
-            None, "this .xlsx file cannot be read; open it and save it again", code="bad_xlsx"
-        ) from exc
-
-
-def _xlsx_cells(cells: list[Any]) -> list[str]:
-    texts: list[str] = []
-    for cell in cells:
-        while len(texts) < cell.column - 1:  # read-only mode leaves out empty cells
-            texts.append("")
-        texts.append(_cell_text(cell.value))
-    return texts
+        raise ImportFailed(None, "this .xlsx file cannot be read; open it and save it again", code="bad_xlsx") from exc
+    finally:
+        ReadOnlyWorksheet._get_size = size
+    try:
+        sheet = book.worksheets[0]
+        sheet.reset_dimensions()  # some writers record a wrong size, which would cut rows
+        # Rows come one by one, the missing ones as empty rows, each padded up to its last cell.
+        rows = sheet.iter_rows(values_only=True)
+        line = 0
+        while True:
+            try:
+                values = next(rows)
+            except StopIteration:
+                return
+            except ImportFailed:
+                raise
+            except Exception as exc:
+                raise ImportFailed(line + 1, "this .xlsx file cannot be read; open it and save it again",
+                                   code="bad_xlsx") from exc  # fmt: skip
+            line += 1
+            if len(values) > limits.columns and values[limits.columns :].count(None) != len(values) - limits.columns:
+                raise ImportFailed(line, f"a cell lies beyond column {limits.columns}: at most {limits.columns}"
+                                   " columns", code="too_many_columns")  # fmt: skip
+            yield line, [_cell_text(value) for value in values[: limits.columns]]
+    finally:
+        book.close()
 
 
 # --- mapping -------------------------------------------------------------
@@ -359,8 +438,8 @@ def _mapping(headers: list[str]) -> tuple[dict[int, tuple[str, str]], list[str]]
     return columns, [headers[column] for column in sorted(unknown)]
 
 
-def map_items(sheet: Sheet) -> MappedItems:
-    """Recognise the columns of ``sheet`` and turn each row into an item or into errors."""
+def map_items(sheet: Sheet, *, watch: Callable[[], None] | None = None) -> MappedItems:
+    """Recognise the columns of ``sheet`` and turn each row into an item or into errors (``watch``: see ``read_sheet``)."""
     columns, unknown = _mapping(sheet.headers)
     if not any(fld == "category" for fld, _ in columns.values()):
         raise ImportFailed(
@@ -370,7 +449,9 @@ def map_items(sheet: Sheet) -> MappedItems:
         )
     rows: list[ItemRow] = []
     errors: list[RowError] = []
-    for row in sheet.rows:
+    for number, row in enumerate(sheet.rows):
+        if watch is not None and number % 1000 == 999:
+            watch()
         values: dict[str, Any] = {}
         row_errors: list[RowError] = []
         for column, (fld, unit) in sorted(columns.items()):

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from browsertools import login, shoot
+from browsertools import PASSWORD, login, shoot
 
 pytestmark = pytest.mark.browser
 NWIPE_LOG = Path(__file__).parents[1] / "node" / "imports" / "fixtures" / "nwipe-shredos-example.log"
@@ -187,4 +187,18 @@ async def test_refusals(live_node, browser):
     assert refused.status == 403
     after = sqlite3.connect(data / "node.db").execute("SELECT count(*) FROM donors").fetchone()[0]
     assert after == before
+    # ... but it logs out, like every account (on a shared workshop computer above all)
+    await page.goto(base + "/")
+    await page.locator("form[action='/logout'] button").click()
+    await page.wait_for_url(base + "/login")
+    await page.goto(base + "/")
+    assert page.url.startswith(base + "/login")
+    await context.close()
+
+    # Another site cannot post the login form: the form's token comes with the page, from the node.
+    context = await browser.new_context(locale="fr-FR")
+    forged = await context.request.post(base + "/login", form={"username": "tech", "password": PASSWORD,
+                                                               "next": "/"}, max_redirects=0)  # fmt: skip
+    assert forged.status == 403
+    assert "maillon_session" not in {cookie["name"] for cookie in await context.cookies()}
     await context.close()

@@ -127,9 +127,13 @@ def login(url: str, user: str, password: str) -> tuple[int, str]:
     parts = urllib.parse.urlsplit(url)
     connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
     try:
+        connection.request("GET", "/login")
+        form = connection.getresponse()
+        csrf = re.search(r'name="_csrf" value="([^"]+)"', form.read().decode())[1]
+        cookie = (form.getheader("Set-Cookie") or "").split(";")[0]
         connection.request("POST", "/login", urllib.parse.urlencode({"username": user, "password": password,
-                                                                      "next": "/"}),
-                           {"Content-Type": "application/x-www-form-urlencoded"})  # fmt: skip
+                                                                      "next": "/", "_csrf": csrf}),
+                           {"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie})  # fmt: skip
         answer = connection.getresponse()
         answer.read()
         return answer.status, answer.getheader("Set-Cookie") or ""

@@ -69,7 +69,7 @@ async def test_lot_rules(store):
     async with store.reader() as db:
         got = await get_lot(db, lot)
     assert (got.items, got.status, got.unit_gap, got.weight_gap_g) == (4, "in_progress", -1, -1000)
-    with pytest.raises(Invalid, match="already exists"):
+    with pytest.raises(RuleBroken, match="already exists"):
         async with store.transaction() as tx:
             await create_lot(tx, parse(LotInput, {"reference": "L-1"}))
     with pytest.raises(NotFound):

@@ -74,7 +74,7 @@ async def test_erasures_last_recorded_first(store, workshop):
     async with store.transaction() as tx:
         for serial in ("A", "B"):
             await record_erasure(tx, ErasureInput(item_id=item, disk_serial=serial, method="zeros", level="clear",
-                                                  tool="nwipe", result="success", time=1000))  # fmt: skip
+                                                  tool="nwipe", result="success", time=1_700_000_000_000))  # fmt: skip
         await record_erasure(tx, ErasureInput(disk_serial="C", host_serial="NOPE", method="zeros", level="clear",
                                               tool="nwipe", result="failure"))  # fmt: skip
     async with store.reader() as db:

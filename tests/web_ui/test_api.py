@@ -212,7 +212,7 @@ async def test_error_codes(api):
         ("POST", "/donors", {"name": "X", "type": "company", "colour": "red"}, 422, "invalid"),
         ("POST", "/donors", {"name": "X", "type": "bank"}, 422, "invalid"),
         ("POST", "/donors", [1, 2], 422, "invalid"),
-        ("POST", "/lots", {"reference": "L-1"}, 422, "duplicate_reference"),
+        ("POST", "/lots", {"reference": "L-1"}, 409, "duplicate_reference"),
         ("POST", "/lots", {"reference": "L-9", "donor_id": 10**30}, 422, "invalid"),
         ("GET", "/items?stat=ready", None, 422, "invalid"),
         ("GET", "/items?limit=0", None, 422, "invalid"),
@@ -302,6 +302,32 @@ async def test_refused_input_changes_nothing(api):
         assert await api.counts() == before, (method, path)
     async with api.store.reader() as db:
         assert await db.value("SELECT count(*) FROM items WHERE state = 'ready'") == 2
+
+
+@pytest.mark.parametrize(("path", "body"), [
+    ("/items", {"items": [{"category": "laptop", "weight_g": False}]}),
+    ("/items", {"items": [{"category": "laptop", "weight_g": True}]}),
+    ("/items", {"items": [{"category": "laptop", "ram_mb": "8192"}]}),
+    ("/items", {"items": [{"category": "laptop", "serial": 12345}]}),
+    ("/lots", {"reference": "L-9", "declared_units": False}),
+    ("/lots", {"reference": "L-9", "declared_units": "12"}),
+    ("/beneficiaries", {"category": "person", "name": "   "}),
+    ("/items", {"items": [{"category": "laptop", "model": "\t"}]}),
+])  # fmt: skip
+async def test_the_api_reads_json_as_its_schema_does(api, path, body):
+    """No boolean or text for a number, no number for text, no blank text: what the OpenAPI file says."""
+    before = await api.counts()
+    status, error = await api.call("POST", path, body)
+    assert (status, error["code"]) == (422, "invalid"), error
+    assert await api.counts() == before
+
+
+async def test_a_whole_number_written_with_a_decimal_point_is_a_whole_number(api):
+    """JSON Schema's integer includes 1500.0: accepted as 1500; 1500.5 is not."""
+    created = await api.ok("POST", "/items", {"items": [{"category": "laptop", "weight_g": 1500.0}]})
+    assert (await api.ok("GET", f"/items/{created['items'][0]['id']}"))["item"]["weight_g"] == 1500
+    status, error = await api.call("POST", "/items", {"items": [{"category": "laptop", "weight_g": 1500.5}]})
+    assert (status, error["code"]) == (422, "invalid")
 
 
 GARBAGE = [None, 1, "x", [], {}, {"item_ids": "1"}, {"items": [None]}, {"": {}}, {"step": {"state": 1}},

@@ -392,6 +392,44 @@ async def test_csv_exports_download_and_parse(web, workshop, kind, rows, bom):
         assert DONOR in {row[0] for row in table}
 
 
+FORMULAS = ["=HYPERLINK(\"http://evil.example\";\"x\")", "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(1)", "\t=1+1",
+            "\r=1+1"]
+
+
+@pytest.mark.parametrize("kind", ["items", "lots", "events", "nwipe-customers"])
+async def test_csv_exports_never_hold_a_formula(web, kind):
+    """Text typed by anyone with a technician account opens as text in a spreadsheet, never as a formula."""
+    _node, store, client = web
+    async with store.transaction() as tx:
+        donor = await create_donor(tx, parse(DonorInput, {"name": FORMULAS[0], "type": "company",
+                                                          "contact_name": FORMULAS[3], "address": FORMULAS[1]}))
+        lot = await create_lot(tx, parse(LotInput, {"reference": FORMULAS[2], "donor_id": donor,
+                                                    "site": FORMULAS[4]}))  # fmt: skip
+        items = await create_items(tx, lot, [parse(ItemInput, {"category": "laptop", "brand": f, "model": f,
+                                                               "serial": f"{f}{n}"})
+                                             for n, f in enumerate(FORMULAS)])  # fmt: skip
+        await record_step(tx, items[:1], parse(StepInput, {"state": "tested", "operator": FORMULAS[5], "note": FORMULAS[1]}))
+    reader = Browser(client)
+    await reader.login("reader")
+    response = await client.get(f"/exports/{kind}.csv")
+    assert response.status == 200
+    table = list(csv.reader(io.StringIO((await response.read()).decode("utf-8-sig")), delimiter=";"))
+    cells = [cell for row in table for cell in row]
+    assert not [cell for cell in cells if cell.startswith(("=", "+", "-", "@", "\t", "\r"))], cells
+    quoted = [cell for cell in cells if cell.startswith("'")]
+    assert quoted  # what was typed is still there, behind an apostrophe
+    if kind == "items":
+        assert "'" + FORMULAS[3] in cells and "'" + FORMULAS[1] in cells, cells
+
+
+def test_neutralise_leaves_numbers_and_plain_text():
+    from node.sheet_cells import neutralise
+
+    assert neutralise(-5) == -5 and neutralise(1.5) == 1.5 and neutralise(None) is None
+    assert neutralise("Dell") == "Dell" and neutralise("") == "" and neutralise("a=b") == "a=b"
+    assert neutralise("=1") == "'=1" and neutralise("\r@x") == "'\r@x"
+
+
 async def test_waste_register_of_a_period_and_bad_period(web, workshop, admin):
     _node, _store, client = web
     response = await client.get(f"/exports/waste-register.csv?period={current_year()}")

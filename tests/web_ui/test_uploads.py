@@ -63,3 +63,26 @@ async def test_garbage_is_refused_and_changes_nothing(setup):
 )  # fmt: skip
 def test_only_the_local_network_may_upload(remote, allowed):
     assert _from_lan(remote) is allowed
+
+
+async def test_a_chunked_log_over_10_mb_is_refused_before_it_is_read_whole(setup):
+    """Content-Length is not the only way to send a body: a chunked one is counted as it comes."""
+    client, store, token = setup
+    sent = 0
+
+    async def chunks():
+        nonlocal sent
+        piece = LOG + b"\n" * (1024 * 1024 - len(LOG))
+        for _ in range(11):
+            sent += len(piece)
+            yield piece
+
+    response = await client.put(f"/upload/shredos/poste-1/{token}", data=chunks())
+    assert response.status == 413 and (await response.json())["code"] == "too_large"
+    assert await erasures(store) == 0
+    # and a log just under the limit, chunked, still goes through
+    async def small():
+        yield LOG
+
+    response = await client.put(f"/upload/shredos/poste-1/{token}", data=small())
+    assert response.status == 200 and await erasures(store) == 2

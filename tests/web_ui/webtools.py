@@ -32,7 +32,14 @@ class Browser:
         response = await self.client.post(path, data=form, **kwargs)
         return response, await response.text()
 
+    async def login_form(self, username: str, password: str = PASSWORD, next_path: str = "/", **kwargs):
+        """Fill and post the login form as a browser does: its CSRF token comes with the page."""
+        await self.get("/login")
+        response = await self.client.post("/login", data={"username": username, "password": password,
+                                                          "next": next_path, "_csrf": self.csrf}, **kwargs)  # fmt: skip
+        return response
+
     async def login(self, username: str, password: str = PASSWORD):
-        response = await self.client.post("/login", data={"username": username, "password": password, "next": "/"})
+        response = await self.login_form(username, password)
         await self.get("/")
         return response

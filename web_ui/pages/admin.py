@@ -9,6 +9,8 @@ which says what was done.
 
 from __future__ import annotations
 
+import asyncio
+
 import json
 import shutil
 import tempfile
@@ -205,14 +207,19 @@ async def download_backup(request: web.Request) -> web.StreamResponse:
         async with store.transaction() as tx:
             await users.audit(tx, request[SESSION].user, "backup download")
         stamp = datetime.now(TIMEZONE).strftime("%Y-%m-%d-%H%M")
-        response = web.FileResponse(copy, headers={
+        response = web.StreamResponse(headers={
             "Content-Disposition": f'attachment; filename="maillon-backup-{stamp}.db"',
             "Content-Type": "application/vnd.sqlite3",
             "Cache-Control": "no-store",
             "X-Content-Type-Options": "nosniff",
         })  # fmt: skip
-        # Sent here, so that the copy can be deleted before the handler returns.
+        response.content_length = copy.stat().st_size
+        # Sent here, so that the copy can be deleted before the handler returns (a FileResponse
+        # would look for its file again once returned, and fail on the deleted copy).
         await response.prepare(request)
+        with copy.open("rb") as handle:
+            while chunk := await asyncio.to_thread(handle.read, 1 << 20):
+                await response.write(chunk)
         await response.write_eof()
         return response
     finally:

@@ -9,7 +9,6 @@ values in place) and shows one it does not know as the node wrote it.
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from babel.dates import format_date
 from babel.numbers import format_decimal
 
 from node.notes import Note
+from node.sheet_cells import csv_writer
 from node.stats import period_bounds
 from node.store import now_ms
 from web_ui.i18n import TIMEZONE, Formats, translator
@@ -266,7 +266,7 @@ def percent(permille: int, locale: str) -> str:
 def csv_download(rows: list[list[object]], filename: str) -> web.Response:
     """``rows`` as a CSV file (``;``, UTF-8 with a BOM: what a French spreadsheet opens as it is)."""
     out = io.StringIO(newline="")
-    csv.writer(out, delimiter=";").writerows(rows)
+    csv_writer(out, delimiter=";").writerows(rows)
     return download(out.getvalue().encode("utf-8-sig"), "text/csv", filename, charset="utf-8")
 
 

@@ -10,7 +10,6 @@ from ``Impact.lines``, not from the English ``Impact.formula_lines``.
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from node import peers as trust
 from node.errors import DomainError
 from node.impact import Impact, factor_table
 from node.settings import get_setting
+from node.sheet_cells import csv_writer
 from node.states import FATES, STATES
 from node.stats import Amount, Stats, compute_stats
 from node.stats_reports import SentReport, last_ended_period, list_reports, own_keys, preview, publish_report
@@ -159,7 +159,7 @@ async def stats_csv(request: web.Request) -> web.Response:
         return page(request, "outputs/stats.html", status=422, error=error_of(request, exc),
                     period=period_text[:20], stats=None)  # fmt: skip
     out = io.StringIO(newline="")
-    writer = csv.writer(out, delimiter=";")
+    writer = csv_writer(out, delimiter=";")
     writer.writerow(["figure", "value"])
     writer.writerow(["period", period])
     writer.writerow(["start_ms", stats.start_ms])

@@ -26,6 +26,7 @@ from node import erasure
 from node.erasure import ErasureInput
 from node.errors import DomainError, NotFound
 from node.files import MAX_FILE, file_path, store_file
+from node.import_parsing import LIMITS
 from node.importing import IMPORT_KINDS, ImportReport, run_import
 from node.items import item_id_by_tag
 from node.validation import parse
@@ -73,6 +74,15 @@ FIELD_HELP = {
     "level": _("Level: choose clear, purge or destroy."),
     "tool": _("Tool: the software or machine used, such as nwipe."),
     "result": _("Result: say whether the erasure succeeded."),
+}
+# A file refused whole (node.importing.ImportReport.failed), in the volunteers' words; {rows}... from the limits.
+IMPORT_REFUSALS = {
+    "too_many_rows": _("This sheet has more than {rows} rows. Split it into several files of at most {rows} rows and import them one after the other."),
+    "too_many_columns": _("This sheet has a cell beyond column {columns}. Delete the columns that are not part of the list (or copy the list into a new sheet), then import it again."),
+    "cell_too_long": _("A cell of this sheet holds more than {cell} characters. Shorten it, then import the sheet again."),
+    "unzipped_too_large": _("This .xlsx file is far bigger once unzipped (more than {unzipped} MB) than a list of items can be. Copy the list into a new file, or save it as .csv, then import it again."),
+    "import_too_slow": _("Reading this file took longer than the node allows ({seconds} s). Split it into smaller files."),
+    "import_too_big": _("Reading this file needs more memory than the node allows. Split it into smaller files."),
 }
 DONE = {
     "recorded": _("The erasure is recorded."),
@@ -163,6 +173,12 @@ def _import_entered(form: Any) -> dict[str, str]:
 
 def _preview(request: web.Request, report: ImportReport, entered: dict[str, str], *, filename: str,
              sha256: str | None, status: int = 200, refused: Refusal | None = None) -> web.Response:  # fmt: skip
+    if refused is None and report.failed in IMPORT_REFUSALS:
+        _ = tr(request)
+        sheet = LIMITS.sheet
+        refused = Refusal((_(IMPORT_REFUSALS[report.failed], rows=f"{sheet.rows:,}".replace(",", "\u202f"),
+                             columns=sheet.columns, cell=f"{sheet.cell:,}".replace(",", "\u202f"),
+                             unzipped=sheet.unzipped // 2**20, seconds=round(LIMITS.seconds)),))  # fmt: skip
     return render(request, "workshop/import_preview.html", status=status, report=report, entered=entered,
                   filename=filename, sha256=sha256, kinds=KINDS, refused=refused)  # fmt: skip
 

@@ -489,3 +489,60 @@ def test_random_cells_give_rows_or_row_errors(cells: list[list[str]]) -> None:
     result = map_items(sheet)
     assert len({r.line for r in result.rows} & {e.line for e in result.errors}) == 0
     assert all(error.code in CODES for error in result.errors)
+
+
+# Hostile files: bounded reading (issue 18.1) ---------------------------------------------------
+
+import sys  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).parent))
+import hostile_sheets as hostile  # noqa: E402
+
+from node.imports.sheet import SheetLimits  # noqa: E402
+
+
+def refused(data: bytes, name: str, limits: SheetLimits = SheetLimits()) -> ImportFailed:
+    with pytest.raises(ImportFailed) as caught:
+        read_sheet(data, name, limits)
+    return caught.value
+
+
+def test_a_zip_bomb_is_refused_from_the_zip_directory_before_anything_is_inflated():
+    data = hostile.zip_bomb(300)
+    assert len(data) < 2_000_000
+    error = refused(data, "bomb.xlsx")
+    assert error.code == "unzipped_too_large" and "200 MB" in error.message
+
+
+def test_a_small_xlsx_with_a_million_rows_is_refused_past_the_row_limit():
+    data = hostile.million_rows()
+    assert len(data) < 1_000_000
+    error = refused(data, "rows.xlsx")
+    assert error.code == "too_many_rows" and error.line == 50_002
+
+
+def test_a_csv_of_800_000_rows_is_refused_past_the_row_limit():
+    error = refused(hostile.csv_rows(800_000), "rows.csv")
+    assert error.code == "too_many_rows" and "50 000" in error.message
+
+
+def test_exactly_the_row_limit_is_read():
+    sheet = read_sheet(hostile.csv_rows(1000), "rows.csv", SheetLimits(rows=1000))
+    assert len(sheet.rows) == 1000
+    assert refused(hostile.csv_rows(1001), "rows.csv", SheetLimits(rows=1000)).code == "too_many_rows"
+
+
+def test_a_value_in_the_last_column_is_refused_and_an_empty_styled_one_is_dropped():
+    assert refused(hostile.last_column_cell(), "far.xlsx").code == "too_many_columns"
+    sheet = read_sheet(hostile.last_column_cell(value=False), "far.xlsx")
+    assert len(sheet.rows) == 2000 and max(len(row.cells) for row in sheet.rows) <= 256
+    far = "categorie" + ";" * 300 + "x\nportable\n"
+    assert refused(far.encode(), "far.csv").code == "too_many_columns"
+    assert len(read_sheet(("categorie" + ";" * 300 + "\nportable\n").encode(), "ok.csv").headers) == 256
+
+
+def test_a_cell_too_long_is_refused_with_its_line():
+    data = ("categorie;modele\nportable;" + "x" * 5001 + "\n").encode()
+    error = refused(data, "long.csv")
+    assert error.code == "cell_too_long" and error.line == 2
+    assert refused(xlsx([["Catégorie"], ["portable", "y" * 5001]]), "long.xlsx").code == "cell_too_long"
