@@ -62,13 +62,15 @@ FROM (SELECT item_id, max(id) AS last FROM probes WHERE time >= :since GROUP BY 
 JOIN probes p ON p.id = latest.last
 JOIN items i ON i.id = latest.item_id
 WHERE i.state NOT IN ('reserved', 'distributed', 'recycled', 'dismantled', 'transferred')
+  AND (:item IS NULL OR i.id = :item)
 ORDER BY p.id DESC LIMIT :limit
 """
 
 
-async def bench_machines(db: Reader, *, days: int, limit: int = BENCH_LIMIT) -> list[BenchMachine]:
-    """The items probed in the last ``days`` days still in the workshop, newest probe first."""
-    rows = await db.all(_QUERY, {"since": now_ms() - days * _DAY_MS, "limit": limit})
+async def bench_machines(db: Reader, *, days: int, limit: int = BENCH_LIMIT,
+                         item_id: int | None = None) -> list[BenchMachine]:  # fmt: skip
+    """The items probed in the last ``days`` days still in the workshop, newest probe first (or only ``item_id``)."""
+    rows = await db.all(_QUERY, {"since": now_ms() - days * _DAY_MS, "limit": limit, "item": item_id})
     machines = []
     for r in rows:
         missing = []

@@ -234,7 +234,8 @@ def describe_machine(files: dict[str, bytes]) -> Machine:
         batteries = [b for b in (read(n, parse_power_supply) for n in each("power_supply-", ".uevent")) if b]
     ram = _meminfo_mb(files["meminfo.txt"].decode("ascii", "replace")) if "meminfo.txt" in files else None
     cpu = _cpuinfo(files["cpuinfo.txt"].decode("utf-8", "replace")) if "cpuinfo.txt" in files else None
-    screens = [_screen_in10(files[n]) for n in each("edid-", ".bin") if any(w in n.lower() for w in _INTERNAL_SCREEN)]
+    screens = {n: _screen_in10(files[n]) for n in each("edid-", ".bin") if any(w in n.lower() for w in _INTERNAL_SCREEN)}
+    sources += [name for name, value in (("meminfo.txt", ram), ("cpuinfo.txt", cpu), *screens.items()) if value]
 
     ident = dmi_id or {}
     chassis_number = ident.get("chassis_type")
@@ -262,7 +263,7 @@ def describe_machine(files: dict[str, bytes]) -> Machine:
         cpu=_first(dmi and dmi.cpu, lshw and lshw.cpu, cpu), ram_mb=_first(dmi and dmi.ram_mb, lshw and lshw.ram_mb, ram),
         disks=disks, storage_gb=round(sum(sizes) / 10**9) if sizes else None,
         storage_type=types[0] if types else None, battery_pct=battery,
-        screen_in10=next((s for s in screens if s), None), chassis=chassis,
+        screen_in10=next((s for s in screens.values() if s), None), chassis=chassis,
         item_tag=_text(meta.get("item")) if isinstance(meta, dict) else None,
         sources=sources, problems=problems,
     )  # fmt: skip
