@@ -27,6 +27,7 @@ _DAY_MS = 86_400_000
 @dataclass(frozen=True)
 class BenchMachine:
     item_id: int
+    probe_id: int  # the last probe (its raw outputs: ``probes.sha256``)
     gid: str
     asset_tag: str
     category: str
@@ -50,7 +51,7 @@ class BenchMachine:
 
 
 _QUERY = """
-SELECT i.id, i.gid, i.asset_tag, i.category, i.brand, i.model, i.serial, i.state, i.grade, i.battery_pct,
+SELECT i.id, p.id AS probe_id, i.gid, i.asset_tag, i.category, i.brand, i.model, i.serial, i.state, i.grade, i.battery_pct,
        i.storage, p.time, p.station, p.grade AS suggested, p.summary,
        (SELECT count(*) FROM item_disks d WHERE d.item_id = i.id) AS disks,
        (SELECT count(*) FROM item_disks d WHERE d.item_id = i.id AND EXISTS (SELECT 1 FROM erasures e
@@ -87,7 +88,7 @@ async def bench_machines(db: Reader, *, days: int, limit: int = BENCH_LIMIT,
         except (ValueError, AttributeError):
             problems = 0
         machines.append(BenchMachine(
-            r["id"], r["gid"], r["asset_tag"], r["category"], r["brand"], r["model"], r["serial"], r["state"],
+            r["id"], r["probe_id"], r["gid"], r["asset_tag"], r["category"], r["brand"], r["model"], r["serial"], r["state"],
             r["grade"], r["battery_pct"], r["time"], r["station"], r["suggested"], problems, r["disks"], r["erased"],
             tuple(missing),
         ))  # fmt: skip

@@ -158,6 +158,9 @@ async def test_the_bench_page_lists_the_machines_with_their_labels_and_what_is_m
     assert label in text
     pdf = await client.get(label.replace("&amp;", "&"))
     assert pdf.status == 200 and pdf.content_type == "application/pdf"
+    raw = await client.get(f"/station/probes/1.tar")
+    assert raw.status == 200 and await raw.read() == bundle(files)  # the raw outputs, as they arrived
+    assert (await client.get("/station/probes/2.tar")).status == 404
 
 
 async def test_an_admin_registers_a_station_and_sees_its_token_once(bench):

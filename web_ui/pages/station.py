@@ -24,7 +24,8 @@ from node.bench import MISSING, bench_machines
 from node.errors import DomainError
 from node.grading import THRESHOLDS, read_thresholds, thresholds_problem
 from node.settings import all_settings, set_setting
-from web_ui.app import STORE
+from node.files import file_path
+from web_ui.app import NODE, STORE
 from web_ui.auth import requires
 from web_ui.i18n import translator
 from web_ui.pages.workshop_common import render, see_other, tr
@@ -92,6 +93,18 @@ async def probe_shell(request: web.Request) -> web.Response:
     """The shell fallback, for a live system without Python."""
     return web.Response(text=PROBE_SHELL.read_text(encoding="utf-8"), content_type="text/x-shellscript",
                         headers={"Content-Disposition": 'inline; filename="maillon-probe.sh"'})  # fmt: skip
+
+
+@routes.get("/station/probes/{id:[0-9]{1,18}}.tar")
+async def raw_outputs(request: web.Request) -> web.StreamResponse:
+    """The raw outputs a probe sent, as they arrived (a tar), kept as the item's evidence."""
+    async with request.app[STORE].reader() as db:
+        row = await db.one("SELECT sha256 FROM probes WHERE id = ?", (int(request.match_info["id"]),))
+    path = file_path(request.app[NODE].data_dir, row["sha256"]) if row else None
+    if path is None or not path.is_file():
+        raise web.HTTPNotFound()
+    return web.FileResponse(path, headers={"Content-Type": "application/x-tar", "Content-Disposition":
+                                           f'attachment; filename="probe-{request.match_info["id"]}.tar"'})  # fmt: skip
 
 
 def _commands(origin: str, station: str, token: str) -> dict[str, str]:
