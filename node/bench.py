@@ -51,8 +51,8 @@ class BenchMachine:
 
 
 _QUERY = """
-SELECT i.id, p.id AS probe_id, i.gid, i.asset_tag, i.category, i.brand, i.model, i.serial, i.state, i.grade, i.battery_pct,
-       i.storage, p.time, p.station, p.grade AS suggested, p.summary,
+SELECT i.id, p.id AS probe_id, i.gid, i.asset_tag, i.category, i.brand, i.model, i.serial, i.state, i.grade,
+       i.battery_pct, i.storage, p.time, p.station, p.grade AS suggested, p.summary,
        (SELECT count(*) FROM item_disks d WHERE d.item_id = i.id) AS disks,
        (SELECT count(*) FROM item_disks d WHERE d.item_id = i.id AND EXISTS (SELECT 1 FROM erasures e
             WHERE e.item_id = i.id AND e.result = 'success' AND e.disk_serial = d.serial COLLATE NOCASE)) AS erased,
@@ -88,8 +88,8 @@ async def bench_machines(db: Reader, *, days: int, limit: int = BENCH_LIMIT,
         except (ValueError, AttributeError):
             problems = 0
         machines.append(BenchMachine(
-            r["id"], r["probe_id"], r["gid"], r["asset_tag"], r["category"], r["brand"], r["model"], r["serial"], r["state"],
-            r["grade"], r["battery_pct"], r["time"], r["station"], r["suggested"], problems, r["disks"], r["erased"],
+            r["id"], r["probe_id"], r["gid"], r["asset_tag"], r["category"], r["brand"], r["model"], r["serial"],
+            r["state"], r["grade"], r["battery_pct"], r["time"], r["station"], r["suggested"], problems, r["disks"], r["erased"],
             tuple(missing),
         ))  # fmt: skip
     return machines

@@ -97,8 +97,9 @@ async def record_probe(tx: Tx, machine: Machine, *, station: str, sha256: str) -
     now = now_ms()
     if item_id is None:
         values["grade"] = grade
-        [item_id] = await create_items(tx, None, [parse(ItemInput, {k: v for k, v in values.items() if v})],
-                                       operator=f"station {station}", detail=json.dumps({"station": station}))  # fmt: skip
+        new = parse(ItemInput, {k: v for k, v in values.items() if v})
+        [item_id] = await create_items(tx, None, [new], operator=f"station {station}",
+                                       detail=json.dumps({"station": station}))  # fmt: skip
     else:
         current = await get_item(tx, item_id)
         if machine.category == "other":
@@ -117,7 +118,7 @@ async def record_probe(tx: Tx, machine: Machine, *, station: str, sha256: str) -
     await tx.run_many(
         "INSERT OR REPLACE INTO item_disks (item_id, serial, model, size_bytes, type, power_on_hours, reallocated,"
         " passed, seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [(item_id, d.serial[:_TEXT_MAX], (d.model or "")[:_TEXT_MAX] or None, d.size_bytes, d.type,  # type: ignore[index]
+        [(item_id, str(d.serial)[:_TEXT_MAX], (d.model or "")[:_TEXT_MAX] or None, d.size_bytes, d.type,
           d.power_on_hours, d.reallocated, None if d.passed is None else int(d.passed), now) for d in disks],
     )  # fmt: skip
     attached = await attach_orphans(tx, item_id)

@@ -13,6 +13,7 @@ a refused bundle changes nothing. The answer is JSON with French
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from collections.abc import Callable
 
@@ -21,7 +22,7 @@ from aiohttp import web
 from node.access import check_station
 from node.bench import bench_machines
 from node.errors import DomainError, StoreError
-from node.files import store_file
+from node.files import file_path, store_file
 from node.imports import ImportFailed
 from node.imports.probe import MAX_BUNDLE, Machine, parse_probe
 from node.station import ProbeResult, record_probe
@@ -86,7 +87,8 @@ def _messages(_: Callable[..., str], machine: Machine, result: ProbeResult, miss
     for problem in machine.problems:
         lines.append(_("Could not read {source}: {detail}", source=problem.source, detail=problem.message))
     if missing:
-        lines.append(_("Still missing before ready: {missing}.", missing=", ".join(_(MISSING_NAMES[m]) for m in missing)))
+        named = ", ".join(_(MISSING_NAMES[m]) for m in missing)
+        lines.append(_("Still missing before ready: {missing}.", missing=named))
     lines.append(_("Print its label from the Workshop station page."))
     return lines
 
@@ -111,11 +113,16 @@ async def upload_probe(request: web.Request) -> web.Response:
             machine = await asyncio.to_thread(parse_probe, data)
         except ImportFailed as exc:
             return _refused(request, exc.code, str(exc), 422)
-        sha256 = await asyncio.to_thread(store_file, request.app[NODE].data_dir, data)
+        # Kept before the transaction that names it; a refused probe leaves no file it brought.
+        data_dir = request.app[NODE].data_dir
+        known = file_path(data_dir, hashlib.sha256(data).hexdigest()).exists()
+        sha256 = await asyncio.to_thread(store_file, data_dir, data)
         try:
             async with store.transaction() as tx:
                 result = await record_probe(tx, machine, station=station, sha256=sha256)
         except DomainError as exc:
+            if not known:
+                file_path(data_dir, sha256).unlink(missing_ok=True)
             return _refused(request, exc.code, exc.message, 404 if exc.code == "not_found" else 422)
         async with store.reader() as db:
             found = await bench_machines(db, days=36500, item_id=result.item_id)

@@ -234,7 +234,8 @@ def describe_machine(files: dict[str, bytes]) -> Machine:
         batteries = [b for b in (read(n, parse_power_supply) for n in each("power_supply-", ".uevent")) if b]
     ram = _meminfo_mb(files["meminfo.txt"].decode("ascii", "replace")) if "meminfo.txt" in files else None
     cpu = _cpuinfo(files["cpuinfo.txt"].decode("utf-8", "replace")) if "cpuinfo.txt" in files else None
-    screens = {n: _screen_in10(files[n]) for n in each("edid-", ".bin") if any(w in n.lower() for w in _INTERNAL_SCREEN)}
+    internal = [n for n in each("edid-", ".bin") if any(w in n.lower() for w in _INTERNAL_SCREEN)]
+    screens = {n: _screen_in10(files[n]) for n in internal}
     sources += [name for name, value in (("meminfo.txt", ram), ("cpuinfo.txt", cpu), *screens.items()) if value]
 
     ident = dmi_id or {}
@@ -260,7 +261,8 @@ def describe_machine(files: dict[str, bytes]) -> Machine:
     machine = Machine(
         category=category, brand=brand, model=model,
         serial=_first(dmi and dmi.serial, ident.get("product_serial"), lshw and lshw.serial),
-        cpu=_first(dmi and dmi.cpu, lshw and lshw.cpu, cpu), ram_mb=_first(dmi and dmi.ram_mb, lshw and lshw.ram_mb, ram),
+        cpu=_first(dmi and dmi.cpu, lshw and lshw.cpu, cpu),
+        ram_mb=_first(dmi and dmi.ram_mb, lshw and lshw.ram_mb, ram),
         disks=disks, storage_gb=round(sum(sizes) / 10**9) if sizes else None,
         storage_type=types[0] if types else None, battery_pct=battery,
         screen_in10=next((s for s in screens.values() if s), None), chassis=chassis,

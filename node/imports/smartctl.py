@@ -77,7 +77,8 @@ def parse_smartctl(text: str) -> DiskHealth:
     model, serial = _text(data.get("model_name")), _text(data.get("serial_number"))
     if model is None and serial is None:
         messages = _get(data, "smartctl", "messages")
-        said = [str(m.get("string"))[:200] for m in messages if isinstance(m, dict)] if isinstance(messages, list) else []
+        messages = messages if isinstance(messages, list) else []
+        said = [str(m.get("string"))[:200] for m in messages if isinstance(m, dict)]
         raise ImportFailed(None, "smartctl read no disk" + (f": {said[0]}" if said else ""), code="no_disk")
     protocol = str(_get(data, "device", "protocol") or "").lower()
     attributes = _attributes(data)

@@ -126,6 +126,7 @@ async def test_a_wrong_token_or_a_broken_bundle_changes_nothing(bench):
     async with store.reader() as db:
         assert await db.value("SELECT count(*) FROM items") == 0
         assert await db.value("SELECT count(*) FROM probes") == 0
+    assert not [p for p in (tmp_path / "node" / "files").rglob("*") if p.is_file()]  # no evidence kept either
     unreachable = "http://127.0.0.1:9/upload/probe/poste-1/x"
     code, out = await run_probe(PROBE, unreachable, "--from", str(STATION / "dell-optiplex-7050"), "--no-local")
     assert code == 2 and "cannot be reached" in out

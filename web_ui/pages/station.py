@@ -78,7 +78,8 @@ def probe_source(language: str) -> str:
     _ = translator(language)
     text = PROBE.read_text(encoding="utf-8")
     translated = {key: _(message) for key, message in PROBE_TEXT.items()}
-    return text.replace(_MARKER, f"TEXT.update({json.dumps(translated, ensure_ascii=False)})  # MAILLON:TRANSLATIONS", 1)
+    filled = f"TEXT.update({json.dumps(translated, ensure_ascii=False)})  # MAILLON:TRANSLATIONS"
+    return text.replace(_MARKER, filled, 1)
 
 
 @routes.get("/station/probe")

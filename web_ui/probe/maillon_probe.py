@@ -144,7 +144,8 @@ def collect(source: Path | None, local: bool) -> dict[str, bytes]:
     if dmi.is_dir() and "dmi-id.txt" not in files:
         fields = ("sys_vendor", "product_name", "product_version", "product_serial", "chassis_type", "board_vendor",
                   "board_name", "board_serial", "chassis_serial")
-        lines = [f"{f}={(read(dmi / f) or b'').decode('utf-8', 'replace').strip()}" for f in fields if (dmi / f).exists()]
+        values = {f: (read(dmi / f) or b"").decode("utf-8", "replace").strip() for f in fields if (dmi / f).exists()}
+        lines = [f"{name}={value}" for name, value in values.items()]
         add("dmi-id.txt", "\n".join(lines).encode() + b"\n" if lines else None)
     add("meminfo.txt", read(Path("/proc/meminfo")))
     add("cpuinfo.txt", read(Path("/proc/cpuinfo")))
@@ -198,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("url", nargs="?", help="the station's upload URL: http://NODE:PORT/upload/probe/STATION/TOKEN")
     parser.add_argument("--item", help="the asset tag on the machine's label, when it has one already")
     parser.add_argument("--from", dest="source", type=Path, help="read outputs from the files of this directory")
-    parser.add_argument("--no-local", action="store_true", help="with --from: run no tool, read nothing of this machine")
+    parser.add_argument("--no-local", action="store_true", help="with --from: read nothing of this machine")
     parser.add_argument("--save", type=Path, help="also write the outputs into this directory")
     parser.add_argument("--dry-run", action="store_true", help="send nothing")
     args = parser.parse_args(argv)
