@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from node.erasure import needs_erasure
 from node.store import Reader, now_ms
 
-__all__ = ["MISSING", "BenchMachine", "bench_machines", "BENCH_LIMIT"]
+__all__ = ["MISSING", "BenchMachine", "bench_machines", "BENCH_LIMIT", "LastProbe", "last_probe"]
 
 MISSING = ("erasure", "tests", "os")
 BENCH_LIMIT = 200
@@ -93,3 +93,41 @@ async def bench_machines(db: Reader, *, days: int, limit: int = BENCH_LIMIT,
             tuple(missing),
         ))  # fmt: skip
     return machines
+
+
+@dataclass(frozen=True)
+class ProbedDiskRow:
+    serial: str
+    model: str | None
+    size_bytes: int | None
+    type: str | None
+    power_on_hours: int | None
+    reallocated: int | None
+    passed: bool | None
+
+
+@dataclass(frozen=True)
+class LastProbe:
+    """An item's last probe, for its page: when, by which station, the grade it suggested, its disks."""
+
+    id: int
+    time: int
+    station: str
+    grade: str | None
+    problems: int
+    disks: list[ProbedDiskRow]
+
+
+async def last_probe(db: Reader, item_id: int) -> LastProbe | None:
+    row = await db.one("SELECT id, time, station, grade, summary FROM probes WHERE item_id = ? ORDER BY id DESC LIMIT 1",
+                       (item_id,))  # fmt: skip
+    if row is None:
+        return None
+    disks = await db.all("SELECT serial, model, size_bytes, type, power_on_hours, reallocated, passed FROM item_disks"
+                         " WHERE item_id = ? ORDER BY serial", (item_id,))  # fmt: skip
+    try:
+        problems = len(json.loads(row["summary"]).get("problems", []))
+    except (ValueError, AttributeError):
+        problems = 0
+    return LastProbe(row["id"], row["time"], row["station"], row["grade"], problems, [
+        ProbedDiskRow(*d[:6], None if d["passed"] is None else bool(d["passed"])) for d in disks])  # fmt: skip

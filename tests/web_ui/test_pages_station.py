@@ -159,7 +159,9 @@ async def test_the_bench_page_lists_the_machines_with_their_labels_and_what_is_m
     assert label in text
     pdf = await client.get(label.replace("&amp;", "&"))
     assert pdf.status == 200 and pdf.content_type == "application/pdf"
-    raw = await client.get(f"/station/probes/1.tar")
+    response, text = await reader.get(f"/items/{answer['item']['id']}")
+    assert "Disques trouvés par la sonde" in text and "Y7OS10ABCDEF" in text and "15\u202f322" in text
+    raw = await client.get("/station/probes/1.tar")
     assert raw.status == 200 and await raw.read() == bundle(files)  # the raw outputs, as they arrived
     assert (await client.get("/station/probes/2.tar")).status == 404
 
