@@ -215,3 +215,19 @@ def test_the_probe_is_one_standard_library_file_with_the_catalogues_messages():
     text = next(node.value for node in tree.body if isinstance(node, ast.Assign) and node.targets[0].id == "TEXT")
     assert ast.literal_eval(text) == PROBE_TEXT
     assert PROBE_SHELL.read_text().startswith("#!/bin/sh")
+
+
+async def test_a_stranger_gets_neither_the_probe_nor_an_upload_in(bench, monkeypatch):
+    client, store, url, tmp_path = bench
+    import web_ui.pages.station
+    import web_ui.station_uploads
+
+    monkeypatch.setattr(web_ui.pages.station, "_from_lan", lambda remote: False)
+    monkeypatch.setattr(web_ui.station_uploads, "_from_lan", lambda remote: False)
+    for path in ("/station/probe", "/station/probe.sh"):
+        assert (await client.get(path)).status == 403
+    files = {p.name: p.read_bytes() for p in (STATION / "dell-optiplex-7050").iterdir()}
+    response = await client.put(path_of(url), data=bundle(files))
+    assert response.status == 403 and (await response.json())["code"] == "not_local"
+    assert await items(store) == []
+    assert (await client.get("/station")).url.path == "/login"  # the page itself needs a session

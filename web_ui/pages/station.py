@@ -5,7 +5,7 @@ on the bench with what each still needs before "ready", their labels, and the gr
 - ``POST /station/stations`` (admin): register a station; its token is shown once, in the command;
 - ``GET|POST /station/settings`` (admin): grade thresholds, label format, days on the bench;
 - ``GET /station/probe`` and ``/station/probe.sh``: ``maillon-probe`` itself, without login
-  (a live USB fetches it), its messages in the language asked;
+  (a live USB fetches it) but to the local network only, its messages in the language asked;
 - ``PUT /upload/probe/<station>/<token>``: the probe's upload (``web_ui.station_uploads``).
 """
 
@@ -31,6 +31,7 @@ from web_ui.i18n import translator
 from web_ui.pages.workshop_common import render, see_other, tr
 from web_ui.render import LANGUAGE, SESSION
 from web_ui.station_uploads import MISSING_NAMES, REASON_NAMES, add_probe_upload
+from web_ui.uploads import _from_lan
 
 __all__ = ["routes", "PROBE", "PROBE_SHELL", "PROBE_TEXT", "probe_source"]
 
@@ -82,9 +83,16 @@ def probe_source(language: str) -> str:
     return text.replace(_MARKER, filled, 1)
 
 
+def _lan_only(request: web.Request) -> None:
+    """The probe holds no secret, but it is for the workshop's machines: a stranger gets nothing."""
+    if not _from_lan(request.remote):
+        raise web.HTTPForbidden(text="the probe is served to the local network only")
+
+
 @routes.get("/station/probe")
 async def probe(request: web.Request) -> web.Response:
     """``maillon-probe`` (Python): open to the workshop's machines, like the uploads."""
+    _lan_only(request)
     return web.Response(text=probe_source(request.get(LANGUAGE, "fr")), content_type="text/x-python",
                         headers={"Content-Disposition": 'inline; filename="maillon-probe"'})  # fmt: skip
 
@@ -92,6 +100,7 @@ async def probe(request: web.Request) -> web.Response:
 @routes.get("/station/probe.sh")
 async def probe_shell(request: web.Request) -> web.Response:
     """The shell fallback, for a live system without Python."""
+    _lan_only(request)
     return web.Response(text=PROBE_SHELL.read_text(encoding="utf-8"), content_type="text/x-shellscript",
                         headers={"Content-Disposition": 'inline; filename="maillon-probe.sh"'})  # fmt: skip
 
