@@ -161,3 +161,33 @@ def test_nothing_usable_is_refused():
     with pytest.raises(ImportFailed) as refused:
         parse_probe(bundle_of({"dmidecode.txt": (BROKEN / "dmidecode-no-smbios.txt").read_bytes()}))
     assert refused.value.code == "nothing_usable" and "dmidecode.txt" in refused.value.message
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+SOURCES = ["lshw.json", "dmidecode.txt", "dmi-id.txt", "smartctl-sda.json", "lsblk.json", "upower.txt",
+           "power_supply-BAT0.uevent", "meminfo.txt", "cpuinfo.txt", "edid-card0-eDP-1.bin", "probe.json"]  # fmt: skip
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.sampled_from(SOURCES), st.binary(max_size=600), max_size=len(SOURCES)))
+def test_any_bytes_in_any_source_never_escape_as_an_error(files):
+    machine = describe_machine(files)
+    assert machine.battery_pct is None or 0 <= machine.battery_pct <= 100
+
+
+@settings(max_examples=300, deadline=None)
+@given(JSON, st.sampled_from(["smartctl-sda.json", "lshw.json", "lsblk.json", "probe.json"]))
+def test_any_json_in_a_json_source_is_read_or_reported(value, name):
+    import json
+
+    base = json.loads((STATION / "dell-latitude-5490" / "smartctl-sda.json").read_text())
+    for data in (value, {**base, "smart_status": value, "power_on_time": value, "user_capacity": value}):
+        machine = describe_machine({name: json.dumps(data).encode()})
+        assert all(d.size_bytes is None or d.size_bytes > 0 for d in machine.disks)
