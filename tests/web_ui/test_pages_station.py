@@ -231,3 +231,19 @@ async def test_a_stranger_gets_neither_the_probe_nor_an_upload_in(bench, monkeyp
     assert response.status == 403 and (await response.json())["code"] == "not_local"
     assert await items(store) == []
     assert (await client.get("/station")).url.path == "/login"  # the page itself needs a session
+
+
+def test_the_probe_leaves_out_the_live_usb_stick_and_what_is_not_a_disk():
+    import importlib.util
+    import json
+
+    spec = importlib.util.spec_from_file_location("maillon_probe", PROBE)
+    probe = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(probe)
+    lsblk = {"blockdevices": [
+        {"name": "sda", "type": "disk", "tran": "sata", "rm": False}, {"name": "nvme0n1", "type": "disk", "tran": "nvme", "rm": False},
+        {"name": "sdb", "type": "disk", "tran": "usb", "rm": True}, {"name": "sdc", "type": "disk", "tran": "usb", "rm": False},
+        {"name": "sr0", "type": "rom", "tran": "sata", "rm": True}, {"name": "zram0", "type": "disk", "tran": None, "rm": False},
+        {"name": "sda; rm -rf /", "type": "disk", "tran": "sata", "rm": False},
+    ]}  # fmt: skip
+    assert probe.fixed_disks(json.dumps(lsblk).encode()) == ["sda", "nvme0n1"]

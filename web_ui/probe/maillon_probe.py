@@ -99,7 +99,8 @@ def fixed_disks(lsblk: bytes | None) -> list[str]:
             if (read(block / "removable") or b"0").strip() == b"1" or "/usb" in os.path.realpath(block):
                 continue
             names.append(block.name)
-    return [n for n in names if re.match(r"^[A-Za-z0-9]{1,32}$", n)]
+    # zram and loop devices call themselves disks too
+    return [n for n in names if re.match(r"^[A-Za-z0-9]{1,32}$", n) and not n.startswith(("zram", "loop", "ram", "sr"))]
 
 
 def collect(source: Path | None, local: bool) -> dict[str, bytes]:
