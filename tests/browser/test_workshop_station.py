@@ -70,6 +70,19 @@ async def test_a_machine_on_the_bench(live_node, browser, tmp_path):
     missing = await page.get_by_role("row").filter(has_text=tag).locator(".st-missing").inner_text()
     assert "preuve d’effacement" not in missing and "tests" in missing
 
+    # Tested and reinstalled from its page: nothing is missing, and it is marked ready from the bench.
+    await row.get_by_role("link", name=tag).click()
+    for step in ("tested", "refurbished"):
+        async with page.expect_navigation():
+            await page.locator(f"form[action$='/step'] button[name=move][value={step}]").first.click()
+    await page.goto(base + "/station")
+    row = page.get_by_role("row").filter(has_text=tag)
+    assert "Rien ne manque" in await row.inner_text()
+    async with page.expect_navigation():
+        await row.get_by_role("button", name="Le passer « prêt »").click()
+    await page.goto(base + "/station")
+    assert "prêt" in await page.get_by_role("row").filter(has_text=tag).locator(".st-missing").inner_text()
+
     # The admin registers a second station and asks more of batteries.
     await page.context.clear_cookies()
     await login(page, base, "admin")
