@@ -5,7 +5,8 @@ matched to an item and the item filled in, in one transaction:
 
 1. the item the probe names (``--item MLN-000042``, a label already on the machine);
 2. else the item with the machine's system serial (the newest one still in the workshop);
-3. else the item one of its disks was seen in (a probe before, or an erasure record);
+3. else the item one of its disks was seen in (a probe before, or an erasure record), unless
+   both have a serial (then the disk was moved into this machine: it follows the machine);
 4. else a new item, received now, without a lot.
 
 The description (category, brand, model, CPU, RAM, storage, battery
@@ -77,11 +78,13 @@ async def _match(tx: Tx, machine: Machine) -> tuple[int | None, str | None]:
         if item_id is not None:
             return item_id, "serial"
     serials = as_array(sorted({d.serial for d in machine.disks if d.serial}))
+    # A disk seen in an item with another serial was moved into this machine (a harvested part): not a match.
     item_id = await tx.value(
-        f"SELECT item_id FROM (SELECT item_id, seen AS at FROM item_disks WHERE serial COLLATE NOCASE IN {IN_ARRAY}"
+        f"SELECT s.item_id FROM (SELECT item_id, seen AS at FROM item_disks WHERE serial COLLATE NOCASE IN {IN_ARRAY}"
         f" UNION ALL SELECT item_id, time AS at FROM erasures WHERE item_id IS NOT NULL"
-        f" AND disk_serial COLLATE NOCASE IN {IN_ARRAY}) ORDER BY at DESC LIMIT 1",
-        (serials, serials),
+        f" AND disk_serial COLLATE NOCASE IN {IN_ARRAY}) s JOIN items i ON i.id = s.item_id"
+        " WHERE i.serial IS NULL OR ? IS NULL ORDER BY s.at DESC LIMIT 1",
+        (serials, serials, machine.serial),
     )
     return (item_id, "disk_serial") if item_id is not None else (None, None)
 
@@ -97,7 +100,7 @@ async def record_probe(tx: Tx, machine: Machine, *, station: str, sha256: str) -
     now = now_ms()
     if item_id is None:
         values["grade"] = grade
-        new = parse(ItemInput, {k: v for k, v in values.items() if v})
+        new = parse(ItemInput, {k: v for k, v in values.items() if v is not None})
         [item_id] = await create_items(tx, None, [new], operator=f"station {station}",
                                        detail=json.dumps({"station": station}))  # fmt: skip
     else:

@@ -63,6 +63,24 @@ async def test_a_second_probe_updates_the_same_item_by_serial_then_by_disk_seria
         assert await db.value("SELECT count(*) FROM probes WHERE item_id = ?", (first.item_id,)) == 3
 
 
+async def test_a_disk_moved_into_another_machine_follows_that_machine(store):
+    donor = await probe(store, machine("dell-optiplex-7050"))
+    found = machine("hp-prodesk-600-g3")
+    moved = replace(found, disks=[machine("dell-optiplex-7050").disks[0]])
+    other = await probe(store, moved)
+    assert other.created and other.item_id != donor.item_id
+    async with store.reader() as db:
+        held = await db.all("SELECT item_id, serial FROM item_disks")
+        assert [tuple(r) for r in held] == [(other.item_id, "ZA4GR8QX")]
+        assert (await get_item(db, donor.item_id)).serial == "9GTR4L2"
+
+
+async def test_a_dead_battery_is_recorded_as_zero(store):
+    dead = await probe(store, replace(machine("hp-elitebook-840-g5"), battery_pct=0))
+    async with store.reader() as db:
+        assert (await get_item(db, dead.item_id)).battery_pct == 0
+
+
 async def test_a_grade_given_by_hand_is_kept(store):
     first = await probe(store, machine("hp-elitebook-840-g5"))
     assert first.grade == "D"  # battery at 38 %
