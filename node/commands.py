@@ -262,6 +262,8 @@ def station_add(args: argparse.Namespace) -> int:
     base = (args.url or f"http://{node.config.host}:{node.config.port}").rstrip("/")
     print(f"station {args.name} registered. In ShredOS's configuration (shown only now):")
     print(f"http_post_url={base}/upload/shredos/{args.name}/{token}")
+    print("On a machine of the bench, from a live USB system (the workshop probe):")
+    print(f"wget -qO- {base}/station/probe | sudo python3 - {base}/upload/probe/{args.name}/{token}")
     return 0
 
 

@@ -158,6 +158,9 @@ async def apply_nwipe(tx: Tx, log: NwipeLog, evidence: str | None, report: Impor
             item_id = await tx.value(
                 "SELECT item_id FROM erasures WHERE disk_serial = ? AND item_id IS NOT NULL ORDER BY id DESC LIMIT 1",
                 (disk.serial,),
+            ) or await tx.value(  # a disk the workshop probe found in an item (node.station)
+                "SELECT item_id FROM item_disks WHERE serial = ? COLLATE NOCASE ORDER BY seen DESC LIMIT 1",
+                (disk.serial,),
             )
         method = disk.method or log.method or "unknown"
         # parse, not the constructor: a log from a machine whose clock said 1900 is a clear Invalid

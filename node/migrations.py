@@ -517,4 +517,34 @@ CREATE TABLE deferred_effects (
 ) STRICT;
 """
 
-MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9, _V10, _V11]
+_V12 = """
+-- What the workshop probe saw of an item (node.station); the raw outputs are kept by their SHA-256.
+CREATE TABLE probes (
+    id      INTEGER PRIMARY KEY,
+    item_id INTEGER NOT NULL REFERENCES items (id),
+    station TEXT NOT NULL,
+    time    INTEGER NOT NULL,
+    sha256  TEXT NOT NULL,
+    grade   TEXT,
+    summary TEXT NOT NULL DEFAULT '{}'
+) STRICT;
+CREATE INDEX probes_item ON probes (item_id, id);
+CREATE INDEX probes_time ON probes (time);
+
+-- The disks a probe last found in an item: matching by disk serial, and what an erasure must cover.
+CREATE TABLE item_disks (
+    item_id        INTEGER NOT NULL REFERENCES items (id),
+    serial         TEXT NOT NULL,
+    model          TEXT,
+    size_bytes     INTEGER,
+    type           TEXT,
+    power_on_hours INTEGER,
+    reallocated    INTEGER,
+    passed         INTEGER,
+    seen           INTEGER NOT NULL,
+    PRIMARY KEY (item_id, serial)
+) STRICT;
+CREATE INDEX item_disks_serial ON item_disks (serial COLLATE NOCASE);
+"""
+
+MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9, _V10, _V11, _V12]

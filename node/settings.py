@@ -94,6 +94,16 @@ def _workforce_problem(value: str) -> str | None:
     return None
 
 
+def _thresholds_problem(value: str) -> str | None:
+    from node.grading import thresholds_problem
+
+    return thresholds_problem(value)
+
+
+def _label_format_problem(value: str) -> str | None:
+    return None if value in ("roll", "sheet") else "roll or sheet"
+
+
 def _schedule_problem(value: str) -> str | None:
     return None if value in STATS_SCHEDULES else f"one of {', '.join(STATS_SCHEDULES)}"
 
@@ -118,6 +128,14 @@ SETTINGS: dict[str, Setting] = {
         Setting("stats_schedule", str, "monthly",
                 "When statistics reports go to the hub by themselves: monthly, quarterly, yearly or off.",
                 rule=_schedule_problem),
+        Setting("grade_thresholds", str, '{"battery_a": 80, "battery_b": 60, "battery_c": 40, "disk_hours_a": 20000, '
+                '"disk_hours_b": 40000, "ram_a_mb": 8192, "ram_b_mb": 4096, "ram_c_mb": 2048}',
+                "Thresholds of the grade the workshop probe suggests: battery health (%), RAM (MB) and disk "
+                "power-on hours for grades A, B, C (JSON).", rule=_thresholds_problem),
+        Setting("station_label_format", str, "roll",
+                "The label the workshop station page prints: roll (label printer) or sheet (A4 sheets).",
+                rule=_label_format_problem),
+        Setting("bench_days", int, 30, "Days a probed machine stays on the workshop station page.", 1, 365),
     )
 }  # fmt: skip
 

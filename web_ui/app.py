@@ -36,6 +36,7 @@ PAGES = (
     "web_ui.pages.handoffs",
     "web_ui.pages.handoffs_reception",
     "web_ui.pages.network",
+    "web_ui.pages.station",
 )
 
 _CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "

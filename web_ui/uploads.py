@@ -29,6 +29,13 @@ def add_upload_routes(app: web.Application) -> None:
     app.router.add_route("POST", "/upload/shredos/{station}/{token}", upload_nwipe)
 
 
+def from_lan(request: web.Request) -> bool:
+    """Whether the client is on the local network (its own address, through the trusted proxies only)."""
+    from web_ui.app import NODE
+
+    return _from_lan(client_address(request, request.app[NODE].config.trusted_proxies))
+
+
 def _from_lan(remote: str | None) -> bool:
     try:
         address = ipaddress.ip_address(remote or "")
@@ -53,7 +60,7 @@ async def _read_log(request: web.Request) -> bytes | None:
 async def upload_nwipe(request: web.Request) -> web.Response:
     from web_ui.app import NODE, STORE
 
-    if not _from_lan(client_address(request, request.app[NODE].config.trusted_proxies)):
+    if not from_lan(request):
         return web.json_response({"code": "not_local", "message": "uploads are accepted from the local network only"},
                                  status=403)  # fmt: skip
     store = request.app[STORE]

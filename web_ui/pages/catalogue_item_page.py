@@ -17,6 +17,7 @@ from typing import Any
 
 from aiohttp import web
 
+from node.bench import last_probe
 from node.erasure import Erasure, erasures_of, needs_erasure
 from node.errors import NotFound
 from node.item_components import components_of
@@ -128,6 +129,7 @@ async def item_page(request: web.Request) -> web.Response:
             components = await components_of(db, item.id)
             lot = await get_lot(db, item.lot_id) if item.lot_id is not None else None
             extra = await _actions_context(db, item)
+            probe = await last_probe(db, item.id)
     except NotFound:
         return not_found(request, NO_ITEM)
     context = {
@@ -138,6 +140,7 @@ async def item_page(request: web.Request) -> web.Response:
         "erasures": erasures,
         "leave": leave_status(item, erasures),
         "components": components,
+        "probe": probe,
         "erasure_levels": ERASURE_LEVELS,
         "erasure_results": ERASURE_RESULTS,
         "flashes": done_flash(request, DONE) + list(extra.pop("flashes", [])),
