@@ -193,12 +193,12 @@ class FutureKind(Body):
 
 def test_a_record_the_hub_refuses_for_good_does_not_make_the_member_send_for_ever(make_node):
     hub, member = hub_and_member(make_node)
-    wait_for(lambda: member.value("SELECT count(*) FROM outbox") == 0, what="the member's queue to empty")
+    wait_for(lambda: member.value("SELECT count(*) FROM outbox") == 0, 90, "the member's queue to empty")
     before = hub.value("SELECT max(seq) FROM log_records WHERE author = ?", (member.key,))
     run(member, lambda tx: tx.append(FutureKind(anything="x")))
     run(member, lambda tx: tx.append(LotDecline(offer=bytes(32), reason="after")))
     # the refused record leaves the queue with one alert, and the one after it is not pushed round and round
-    wait_for(lambda: member.value("SELECT count(*) FROM outbox") == 0, 30, "the member's queue to empty")
+    wait_for(lambda: member.value("SELECT count(*) FROM outbox") == 0, 90, "the member's queue to empty")
     for _ in range(10):
         time.sleep(0.2)
         assert member.value("SELECT count(*) FROM outbox") == 0
