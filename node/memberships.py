@@ -15,7 +15,7 @@ from node.store import Reader
 from protocol import canonical
 from protocol.kinds import MembershipCertificate
 
-__all__ = ["Membership", "certificates", "members_during", "covered"]
+__all__ = ["Membership", "certificates", "members_during", "covered", "network_keys"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,3 +69,18 @@ async def covered(db: Reader, issuers: Iterable[bytes], member: bytes, period: s
     """Whether a certificate of ``issuers`` for ``member`` covers some of ``period``."""
     start, end = period_bounds(period)
     return any(c.covers(start, end) for c in await certificates(db, issuers, member=member))
+
+
+async def network_keys(db: Reader, me: bytes) -> frozenset[bytes]:
+    """The keys of this node's network: this node, its hub, and every member its hub certified.
+
+    A hub's network is itself and the members it certified; a member's, its
+    hub (an active upstream of role ``hub``) and the members that hub
+    certified. Taken from the certificates held (signed records), never
+    from what a node says of itself. National's upstream role is not
+    ``hub``: the hubs it admitted are each their own network.
+    """
+    hubs = [row[0] for row in await db.all(
+        "SELECT key FROM peers WHERE relation = 'upstream' AND role = 'hub' AND state = 'active'")]  # fmt: skip
+    certified = {c.member for c in await certificates(db, (me, *hubs)) if c.role == "member"}
+    return frozenset({me, *hubs, *certified})

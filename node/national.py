@@ -11,11 +11,18 @@ as headers (stubs) otherwise. ``check_summary`` then checks a hub's
   ``membership.certificate/1`` in the hub's log) for some of the period; a
   readable one is of that period;
 - no member is both counted and said ``missing``;
+- for a ``regional.summary/2``: a member's listed reports are of the
+  period or of periods inside it, and do not overlap; ``own`` is a report
+  of the hub itself for the period;
 - when every listed report is readable, their figures summed
-  (``node.regional.sum_figures``) are the summary's.
+  (``node.regional.sum_figures``) are the summary's (less those withheld).
 
 A listed report not held yet makes the summary *incomplete* (national may
-not have pulled it yet); a broken rule makes it *inconsistent*.
+not have pulled it yet); a broken rule makes it *inconsistent*. A summary
+is *verified* only when national could add up every listed report; with
+some held as headers only (members that share their statistics with their
+hub alone) it is *signed*: its signature, the hub's log and the listing
+were checked, its sum could not be. The check says N readable of M.
 
 **Log audit**: national keeps, per hub, the last checkpoint of the hub's
 transparency log it checked (``audited_logs``). For each newer checkpoint
@@ -35,13 +42,13 @@ from node.memberships import certificates
 from node.notes import Note
 from node.regional import SignedSummary, list_summaries, sum_figures
 from node.stats import period_bounds
-from node.stats_reports import own_keys
+from node.stats_reports import overlaps, own_keys
 from node.store import Reader, Tx, now_ms
 from protocol import canonical
-from protocol.kinds import LogCheckpoint, StatsReport
+from protocol.kinds import LogCheckpoint, RegionalSummaryV2, StatsReport
 
 __all__ = ["AuditedLog", "Checkpoint", "SummaryCheck", "HubReading", "audited_log", "new_checkpoints", "record_audit",
-           "reset_audit", "check_summary", "read_hubs", "national_totals"]  # fmt: skip
+           "reset_audit", "check_summary", "read_hubs", "national_totals", "HubPeriod", "hub_periods"]  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,10 +86,17 @@ class SummaryCheck:
 
     @property
     def state(self) -> str:
-        """``inconsistent`` (a problem), ``incomplete`` (reports not held yet) or ``verified``."""
+        """``inconsistent`` (a problem), ``incomplete`` (reports not held yet), ``verified`` (every report read
+        and added up) or ``signed`` (held, some as headers only: the sum could not be checked)."""
         if self.problems:
             return "inconsistent"
-        return "verified" if self.held == self.listed else "incomplete"
+        if self.held < self.listed:
+            return "incomplete"
+        return "verified" if self.readable == self.listed else "signed"
+
+    @property
+    def sum_checked(self) -> bool:
+        return not self.problems and self.readable == self.listed
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,13 +167,18 @@ async def reset_audit(tx: Tx, hub: bytes) -> AuditedLog:
 async def check_summary(db: Reader, hub_keys: tuple[bytes, ...], summary: SignedSummary) -> SummaryCheck:
     """Check ``summary`` (by the hub of ``hub_keys``) against the reports held here; see the module docstring."""
     body = summary.body
+    second = isinstance(body, RegionalSummaryV2)
     start, end = period_bounds(body.period)
-    members = {c.member for c in await certificates(db, hub_keys) if c.role == "member" and c.covers(start, end)}
+    certified = [c for c in await certificates(db, hub_keys) if c.role == "member"]
     problems: list[Note] = []
     held = readable = 0
     figures = []
     authors: list[bytes] = []
-    for record_id in body.reports:
+    periods: dict[bytes, list[str]] = defaultdict(list)
+    listed = [(record_id, False) for record_id in body.reports]
+    if second and body.own is not None:
+        listed.append((body.own, True))
+    for record_id, own in listed:
         row = await db.one("SELECT author, kind, time, content FROM log_records WHERE id = ?", (record_id,))
         if row is None:
             continue
@@ -169,34 +188,57 @@ async def check_summary(db: Reader, hub_keys: tuple[bytes, ...], summary: Signed
             problems.append(Note("not_a_report", f"listed record {short} is a {row['kind']}, not a statistics report",
                                  {"record": short, "kind": row["kind"]}))  # fmt: skip
             continue
-        authors.append(row["author"])
-        if row["author"] not in members:
-            problems.append(Note("not_certified", f"report {short}: its author was not certified by the hub for"
-                                 f" {body.period}", {"record": short, "period": body.period}))  # fmt: skip
-        if row["time"] < end:
-            problems.append(Note("signed_early", f"report {short} was signed before {body.period} ended",
-                                 {"record": short, "period": body.period}))  # fmt: skip
+        report = None
         if row["content"] is not None:
             report = StatsReport.model_validate(canonical.decode(row["content"]))
             readable += 1
-            if report.period != body.period:
-                problems.append(Note("other_period", f"report {short} is for {report.period}, not {body.period}",
-                                     {"record": short, "other": report.period, "period": body.period}))  # fmt: skip
             figures.append(report.figures)
+        period = report.period if report is not None else body.period  # a header only: its period is unknown
+        if report is not None and (report.period != body.period if (own or not second)
+                                   else not _inside(report.period, body.period)):  # fmt: skip
+            problems.append(Note("other_period", f"report {short} is for {report.period}, not {body.period}",
+                                 {"record": short, "other": report.period, "period": body.period}))  # fmt: skip
+            continue
+        p_start, p_end = period_bounds(period)
+        if own:
+            if row["author"] not in hub_keys:
+                problems.append(Note("own_not_hub", f"report {short}, said the hub's own, is another node's",
+                                     {"record": short}))  # fmt: skip
+        else:
+            authors.append(row["author"])
+            periods[row["author"]].append(period)
+            if not any(c.member == row["author"] and c.covers(p_start, p_end) for c in certified):
+                problems.append(Note("not_certified", f"report {short}: its author was not certified by the hub for"
+                                     f" {period}", {"record": short, "period": period}))  # fmt: skip
+        if row["time"] < p_end and (report is not None or not second):  # a header only of /2: its period unknown
+            problems.append(Note("signed_early", f"report {short} was signed before {period} ended",
+                                 {"record": short, "period": period}))  # fmt: skip
     both = set(authors) & set(body.missing)
     if both:
         problems.append(Note("counted_and_missing", f"{len(both)} member(s) both counted and said missing",
                              {"count": str(len(both))}))  # fmt: skip
-    if len(set(authors)) < len(authors):
+    if any(len(p) > 1 and (not second or _overlap(p)) for p in periods.values()):
         problems.append(Note("counted_twice", "a member is counted twice"))
-    if readable == len(body.reports):
+    if readable == len(listed):
         expected = sum_figures(figures)
+        withheld = set(body.withheld) if second else set()
+        expected = {k: v for k, v in expected.items() if k not in withheld}
         stated = {k: v for k, v in body.figures.items() if not k.startswith("members.")}
         if expected != stated:
             keys = sorted(k for k in expected.keys() | stated.keys() if expected.get(k) != stated.get(k))
             problems.append(Note("figures_differ", f"figures differ from the sum of the reports: {', '.join(keys[:8])}",
                                  {"keys": ", ".join(keys[:8])}))  # fmt: skip
-    return SummaryCheck(summary, len(body.reports), held, readable, problems)
+    return SummaryCheck(summary, len(listed), held, readable, problems)
+
+
+def _inside(part: str, period: str) -> bool:
+    """Whether ``part`` is ``period`` or one of the periods inside it."""
+    (p_start, p_end), (start, end) = period_bounds(part), period_bounds(period)
+    return start <= p_start and p_end <= end
+
+
+def _overlap(periods: list[str]) -> bool:
+    return any(overlaps(a, b) for i, a in enumerate(periods) for b in periods[i + 1:])
 
 
 async def read_hubs(db: Reader) -> list[HubReading]:
@@ -221,3 +263,29 @@ def national_totals(readings: list[HubReading]) -> dict[str, dict[str, int]]:
         for check in reading.summaries:
             by_period[check.summary.body.period].append(dict(check.summary.body.figures))
     return {period: sum_figures(by_period[period]) for period in sorted(by_period, reverse=True)}
+
+
+@dataclass(frozen=True, slots=True)
+class HubPeriod:
+    """One row of national's table: a hub's latest summary of a period, checked, with every figure."""
+
+    hub: bytes
+    name: str
+    network: str | None
+    check: SummaryCheck
+
+    @property
+    def period(self) -> str:
+        return self.check.summary.body.period
+
+    @property
+    def figures(self) -> dict[str, int]:
+        return dict(self.check.summary.body.figures)
+
+
+def hub_periods(readings: list[HubReading]) -> list[HubPeriod]:
+    """One row per hub and period (newest period first, then by hub name): never two networks in one row."""
+    rows = [HubPeriod(r.hub, r.name, r.network, c) for r in readings for c in r.summaries]
+    rows.sort(key=lambda row: row.name.casefold())
+    rows.sort(key=lambda row: period_bounds(row.period), reverse=True)
+    return rows

@@ -23,13 +23,18 @@ from node.settings import get_setting
 from node.store import Reader, Tx, now_ms
 from protocol.records import MAX_AUDIENCE
 
-__all__ = ["audience_for", "fates_audience", "TOPICS"]
+__all__ = ["audience_for", "audience_of", "fates_audience", "reaches", "TOPICS"]
 
 TOPICS = ("stats", "fates", "workforce")
 
 
 async def audience_for(tx: Tx, topic: str) -> tuple[bytes, ...] | None:
     """The audience for ``topic`` under the policy; ``None`` when the policy says ``none``."""
+    return await audience_of(tx, tx.author, topic)
+
+
+async def audience_of(tx: Reader, me: bytes, topic: str) -> tuple[bytes, ...] | None:
+    """The audience a record of ``me`` on ``topic`` gets when signed now (``audience_for`` outside a transaction)."""
     if topic not in TOPICS:
         raise ValueError(f"unknown publication topic {topic!r}")
     level = json.loads(await get_setting(tx, "publication_policy"))[topic]  # checked when set
@@ -37,7 +42,6 @@ async def audience_for(tx: Tx, topic: str) -> tuple[bytes, ...] | None:
         return None
     if level == "public":
         return ()
-    me = tx.author
     upstream = [row[0] for row in await tx.all(
         "SELECT key FROM peers WHERE relation = 'upstream' AND state = 'active'")]  # fmt: skip
     readers = {me, *upstream}
@@ -45,6 +49,13 @@ async def audience_for(tx: Tx, topic: str) -> tuple[bytes, ...] | None:
         network = readers | await _certified(tx, upstream)
         readers = network if len(network) <= MAX_AUDIENCE else readers
     return tuple(sorted(readers))
+
+
+def reaches(audience: tuple[bytes, ...], readers: tuple[bytes, ...] | None) -> bool:
+    """Whether every reader of ``readers`` (an audience; ``()`` anyone) may read a record of ``audience``."""
+    if audience == () or readers is None:
+        return True
+    return readers != () and set(readers) <= set(audience)
 
 
 async def _certified(db: Reader, issuers: list[bytes]) -> set[bytes]:

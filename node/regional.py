@@ -44,24 +44,28 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from node.errors import RuleBroken
 from node.memberships import Membership, certificates, members_during
-from node.publication import audience_for
+from node.publication import audience_for, audience_of, reaches
 from node.settings import get_setting
 from node.stats import period_bounds
-from node.stats_reports import last_ended_period, own_keys
+from node.stats_reports import last_ended_period, own_keys, periods_between, publish_report
 from node.store import Reader, Tx, now_ms
+from node.summary_rules import Contribution, parts, publish
 from protocol import canonical
-from protocol.kinds import MembershipCertificate, RegionalSummary, StatsReport
-from protocol.records import Record
+from protocol.kinds import MembershipCertificate, RegionalSummary, RegionalSummaryV2, StatsReport
+from protocol.records import Record, stored_header
+
+SUMMARY_KINDS = {RegionalSummary.KIND: RegionalSummary, RegionalSummaryV2.KIND: RegionalSummaryV2}
 
 __all__ = [
     "MemberReport", "Aggregate", "SignedSummary", "sum_figures", "member_reports", "aggregate", "sign_summary",
     "list_summaries", "due_summaries", "report_received", "renew_certificates", "reported_periods", "Year",
-    "year_figures",
+    "year_figures", "own_report", "counted_reports", "SUMMARY_KINDS",
 ]  # fmt: skip
 
 # Figures that are not added up across reports: they are ratios or calendar facts, recomputed or kept apart.
@@ -92,6 +96,8 @@ class MemberReport:
     figures: dict[str, int]
     counts: bool
     why_not: str = ""  # the rule it breaks, for those that do not count
+    audience: tuple[bytes, ...] = ()  # who may read it, as its author signed it (() anyone)
+    period: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,14 +105,21 @@ class Aggregate:
     """What the hub's summary of ``period`` says (or would say)."""
 
     period: str
-    figures: dict[str, int]
-    reports: list[MemberReport]  # those that count, one per member
+    figures: dict[str, int]  # what the summary says: its publication rule applied
+    reports: list[MemberReport]  # those that count: one per member, or its quarters' and months' (a year, a quarter)
     missing: list[bytes]  # members certified for the period without a report that counts
     names: dict[bytes, str]  # the names of every node the hub certified, from their certificates
+    own: MemberReport | None = None  # the hub's own report for the period
+    all_figures: dict[str, int] = field(default_factory=dict)  # every figure summed, for the hub's eyes
+    pooled: list[str] = field(default_factory=list)
+    withheld: list[str] = field(default_factory=list)
+    min_members: int = 3
 
-    def same_as(self, body: RegionalSummary) -> bool:
-        return (sorted(r.id for r in self.reports) == sorted(body.reports) and sorted(self.missing) == sorted(body.missing)
-                and self.figures == dict(body.figures))  # fmt: skip
+    def same_as(self, body: RegionalSummary | RegionalSummaryV2) -> bool:
+        return (isinstance(body, RegionalSummaryV2) and sorted(r.id for r in self.reports) == body.reports
+                and sorted(self.missing) == body.missing and self.figures == dict(body.figures)
+                and (self.own.id if self.own else None) == body.own and self.pooled == body.pooled
+                and self.withheld == body.withheld and self.min_members == body.min_members)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,7 +130,7 @@ class SignedSummary:
     author: bytes
     seq: int
     time: int
-    body: RegionalSummary
+    body: RegionalSummary | RegionalSummaryV2
     superseded: bool
 
 
@@ -171,16 +184,20 @@ async def member_reports(db: Reader, hub_keys: tuple[bytes, ...], period: str) -
     start, end = period_bounds(period)
     certified = [c for c in await certificates(db, hub_keys) if c.role == "member"]
     # the period's text is in the content's bytes: a cheap filter before decoding (then checked exactly)
-    rows = await db.all("SELECT id, author, seq, time, content FROM log_records WHERE kind = ? AND content IS NOT NULL"
-                        " AND instr(content, ?) > 0 ORDER BY time, seq", (StatsReport.KIND, period.encode()))  # fmt: skip
+    rows = await db.all("SELECT id, author, seq, time, envelope, content FROM log_records WHERE kind = ?"
+                        " AND content IS NOT NULL AND instr(content, ?) > 0 ORDER BY time, seq",
+                        (StatsReport.KIND, period.encode()))  # fmt: skip
     found = []
     for row in rows:
+        if row["author"] in hub_keys:  # the hub's own report: ``own_report``
+            continue
         body = StatsReport.model_validate(canonical.decode(row["content"]))
         if body.period != period:
             continue
         why = _breaks(row["author"], row["time"], start, end, certified) or _out_of_bounds(body.figures)
         found.append(MemberReport(row["id"], row["author"], row["seq"], row["time"], body.version, body.supersedes,
-                                  dict(body.figures), counts=not why, why_not=why))  # fmt: skip
+                                  dict(body.figures), counts=not why, why_not=why,
+                                  audience=stored_header(row["envelope"]).audience, period=period))  # fmt: skip
     latest: dict[bytes, MemberReport] = {}
     for report in found:
         if report.counts:
@@ -199,7 +216,8 @@ async def member_reports(db: Reader, hub_keys: tuple[bytes, ...], period: str) -
 
 def _not_counted(report: MemberReport, why: str) -> MemberReport:
     return MemberReport(report.id, report.member, report.seq, report.time, report.version, report.supersedes,
-                        report.figures, counts=False, why_not=why)  # fmt: skip
+                        report.figures, counts=False, why_not=why, audience=report.audience,
+                        period=report.period)  # fmt: skip
 
 
 def _out_of_bounds(figures: Mapping[str, int]) -> str:
@@ -240,27 +258,76 @@ def _breaks(author: bytes, signed_at: int, start: int, end: int, certified: list
     return ""
 
 
+async def own_report(db: Reader, hub_keys: tuple[bytes, ...], period: str) -> MemberReport | None:
+    """The hub's own latest report for ``period`` (its own workshop, what it received from donors), if signed."""
+    _, end = period_bounds(period)
+    marks = ", ".join("?" * len(hub_keys))
+    rows = await db.all(f"SELECT id, author, seq, time, envelope, content FROM log_records WHERE kind = ?"
+                        f" AND author IN ({marks}) AND content IS NOT NULL AND instr(content, ?) > 0",
+                        (StatsReport.KIND, *hub_keys, period.encode()))  # fmt: skip
+    best = None
+    for row in rows:
+        body = StatsReport.model_validate(canonical.decode(row["content"]))
+        if body.period != period or row["time"] < end or _out_of_bounds(body.figures):
+            continue
+        report = MemberReport(row["id"], row["author"], row["seq"], row["time"], body.version, body.supersedes,
+                              dict(body.figures), counts=True, audience=stored_header(row["envelope"]).audience,
+                              period=period)  # fmt: skip
+        if best is None or (report.version, report.seq) > (best.version, best.seq):
+            best = report
+    return best
+
+
+async def counted_reports(db: Reader, hub_keys: tuple[bytes, ...], period: str) -> list[MemberReport]:
+    """The members' reports that count for ``period``: per member, its report of the period, or else those of
+    the periods inside it (``node.summary_rules.parts``), coarsest first, each time counted once."""
+    inside = [(part, below) for part, below in parts(period)]
+    levels = [period, *(p for p, _ in inside), *(m for _, below in inside for m in below)]
+    counted = {p: {r.member: r for r in await member_reports(db, hub_keys, p) if r.counts} for p in levels}
+    out = []
+    for member in sorted({m for by in counted.values() for m in by}):
+        if member in counted[period]:
+            out.append(counted[period][member])
+            continue
+        for part, below in inside:
+            if member in counted[part]:
+                out.append(counted[part][member])
+            else:
+                out.extend(counted[m][member] for m in below if member in counted[m])
+    return out
+
+
 async def aggregate(db: Reader, hub: bytes, period: str) -> Aggregate:
     """What the summary of ``period`` by the hub of key ``hub`` would say now."""
     keys = await own_keys(db, hub)
     members = await members_during(db, keys, period)
-    counted = [r for r in await member_reports(db, keys, period) if r.counts]
-    reported = {r.member for r in counted}
-    missing = sorted(key for key in members if key not in reported)
-    figures = sum_figures(r.figures for r in counted)
-    figures["members.reporting"] = len(counted)
-    figures["members.missing"] = len(missing)
+    counted = await counted_reports(db, keys, period)
+    own = await own_report(db, keys, period)
+    fitting = _fits([*counted, *([own] if own else [])])
+    counted = [r for r in counted if r.id in fitting][:10_000]
+    own = own if own is not None and own.id in fitting else None
+    reporting = {r.member for r in counted}
+    missing = sorted(key for key in members if key not in reporting)
+    everyone = [*counted, *([own] if own else [])]
+    summed = sum_figures(r.figures for r in everyone)
+    summed["members.reporting"] = len(reporting)
+    summed["members.missing"] = len(missing)
+    readers = await audience_of(db, hub, "stats")
+    k = await get_setting(db, "summary_min_members")
+    published = publish(summed, [Contribution(r.member, r.figures, reaches(r.audience, readers)) for r in everyone], k)
     names = {c.member: c.name for c in await certificates(db, keys)}
-    return Aggregate(period, figures, counted, missing, names)
+    return Aggregate(period, published.figures, counted, missing, names, own, summed, published.pooled,
+                     published.withheld, k)  # fmt: skip
 
 
 async def list_summaries(db: Reader, authors: Iterable[bytes], period: str | None = None) -> list[SignedSummary]:
     """The regional summaries ``authors`` signed that are held with their content, newest first."""
     authors = tuple(authors)
     marks = ", ".join("?" * len(authors))
-    rows = await db.all(f"SELECT id, author, seq, time, content FROM log_records WHERE kind = ? AND author IN ({marks})"
-                        f" AND content IS NOT NULL ORDER BY time, seq", (RegionalSummary.KIND, *authors))  # fmt: skip
-    bodies = [RegionalSummary.model_validate(canonical.decode(r["content"])) for r in rows]
+    rows = await db.all(f"SELECT id, author, seq, time, kind, content FROM log_records WHERE kind IN (?, ?)"
+                        f" AND author IN ({marks}) AND content IS NOT NULL ORDER BY time, seq",
+                        (*SUMMARY_KINDS, *authors))  # fmt: skip
+    bodies = [SUMMARY_KINDS[r["kind"]].model_validate(canonical.decode(r["content"])) for r in rows]
     superseded = {b.supersedes for b in bodies if b.supersedes is not None}
     out = [SignedSummary(r["id"], r["author"], r["seq"], r["time"], b, r["id"] in superseded)
            for r, b in zip(rows, bodies) if period is None or b.period == period]  # fmt: skip
@@ -283,37 +350,58 @@ async def sign_summary(tx: Tx, period: str, *, now: int | None = None) -> Record
     if audience is None:
         raise RuleBroken("the publication policy shares no statistics (publication_policy: stats is none)",
                          code="not_published")  # fmt: skip
+    keys = await own_keys(tx, tx.author)
+    if await own_report(tx, keys, period) is None:
+        await publish_report(tx, period, now=now)  # the hub's own activity is in its summary
     current = await aggregate(tx, tx.author, period)
-    previous = await list_summaries(tx, await own_keys(tx, tx.author), period)
+    previous = await list_summaries(tx, keys, period)
     last = previous[0] if previous else None
     if last is not None and current.same_as(last.body):
         return None
-    body = RegionalSummary(period=period, figures=current.figures, reports=sorted(r.id for r in current.reports),
-                           missing=current.missing, version=1 if last is None else last.body.version + 1,
-                           supersedes=None if last is None else last.id)  # fmt: skip
+    body = RegionalSummaryV2(period=period, figures=current.figures, reports=sorted(r.id for r in current.reports),
+                             missing=current.missing, own=current.own.id if current.own else None,
+                             pooled=current.pooled, withheld=current.withheld, min_members=current.min_members,
+                             version=1 if last is None else last.body.version + 1,
+                             supersedes=None if last is None else last.id)  # fmt: skip
     return await tx.append(body, audience)
 
 
 async def reported_periods(db: Reader) -> list[str]:
     """Every period for which a report or a summary is held, newest first (periods sort as text)."""
     periods = set()
-    for kind, model in ((StatsReport.KIND, StatsReport), (RegionalSummary.KIND, RegionalSummary)):
+    for kind, model in ((StatsReport.KIND, StatsReport), *SUMMARY_KINDS.items()):
         for row in await db.all("SELECT content FROM log_records WHERE kind = ? AND content IS NOT NULL", (kind,)):
             periods.add(model.model_validate(canonical.decode(row["content"])).period)
     return sorted(periods, reverse=True)
 
 
 async def due_summaries(db: Reader, today: date, hub: bytes) -> list[str]:
-    """Periods whose summary the daily upkeep should sign: the last ended one, and those already summarised.
+    """Periods whose summary the daily upkeep should sign, oldest first.
 
+    Every period of ``stats_schedule`` ended since the hub admitted its
+    first member (a hub off across several period ends signs each), every
+    ended period a member reported, and those already summarised:
     ``sign_summary`` signs nothing for a period whose summary still holds,
     so a late report or a correction is taken in the day after it arrives.
     """
-    periods = {s.body.period for s in await list_summaries(db, await own_keys(db, hub))}
+    keys = await own_keys(db, hub)
+    periods = {s.body.period for s in await list_summaries(db, keys)}
+    ended = int(datetime(today.year, today.month, today.day, tzinfo=ZoneInfo("Europe/Paris")).timestamp()) * 1000
+    rows = await db.all("SELECT content FROM log_records WHERE kind = ? AND content IS NOT NULL", (StatsReport.KIND,))
+    for row in rows:
+        period = StatsReport.model_validate(canonical.decode(row["content"])).period
+        if period_bounds(period)[1] <= ended:
+            periods.add(period)
+    marks = ", ".join("?" * len(keys))
+    first = await db.value(f"SELECT min(time) FROM log_records WHERE kind = ? AND author IN ({marks})",
+                           (MembershipCertificate.KIND, *keys))  # fmt: skip
+    if first is not None:
+        since = datetime.fromtimestamp(first / 1000, ZoneInfo("Europe/Paris")).date()
+        periods.update(periods_between(await get_setting(db, "stats_schedule"), since, today))
     last = last_ended_period(await get_setting(db, "stats_schedule"), today)
     if last is not None:
         periods.add(last)
-    return sorted(periods)
+    return sorted(periods, key=lambda p: (period_bounds(p)[1], -period_bounds(p)[0]))
 
 
 async def report_received(tx: Tx, record: Record, body: StatsReport) -> None:
@@ -410,34 +498,13 @@ class Year:
 
 
 async def year_figures(db: Reader, hub: bytes, year: str) -> Year:
-    """The year's figures: per member, its yearly report if one counts; else its quarters', else its months'.
-
-    Members send reports monthly, quarterly or yearly (``stats_schedule``):
-    each one's is taken at the coarsest level it sent, quarter by quarter,
-    so nothing is counted twice.
-    """
-    keys = await own_keys(db, hub)
-    quarters = [f"{year}-Q{q}" for q in range(1, 5)]
-    certified = await members_during(db, keys, year)
-    counted: dict[str, dict[bytes, MemberReport]] = {}
-    for period in (year, *quarters, *(f"{year}-{m:02d}" for m in range(1, 13))):
-        counted[period] = {r.member: r for r in await member_reports(db, keys, period) if r.counts}
-    chosen: list[dict[str, int]] = []
-    covered: dict[bytes, int] = {}  # member -> months covered
-    for member in {m for by in counted.values() for m in by}:
-        if member in counted[year]:
-            chosen.append(counted[year][member].figures)
-            covered[member] = 12
-            continue
-        for q, quarter in enumerate(quarters):
-            if member in counted[quarter]:
-                chosen.append(counted[quarter][member].figures)
-                covered[member] = covered.get(member, 0) + 3
-                continue
-            for month in range(3 * q + 1, 3 * q + 4):
-                report = counted[f"{year}-{month:02d}"].get(member)
-                if report is not None:
-                    chosen.append(report.figures)
-                    covered[member] = covered.get(member, 0) + 1
-    return Year(sum_figures(chosen), len(set(certified) | set(covered)), len(covered),
-                sum(1 for months in covered.values() if months < 12))  # fmt: skip
+    """The year's figures for the hub's own use: its own report and, per member, its yearly report if one
+    counts, else its quarters', else its months' (``counted_reports``), each time counted once."""
+    result = await aggregate(db, hub, year)
+    months: dict[bytes, int] = {}
+    for report in result.reports:
+        months[report.member] = months.get(report.member, 0) + (12 if len(report.period) == 4 else
+                                                                3 if "-Q" in report.period else 1)  # fmt: skip
+    figures = {k: v for k, v in result.all_figures.items() if not k.startswith("members.")}
+    return Year(figures, len(set(result.missing) | set(months)), len(months),
+                sum(1 for count in months.values() if count < 12))  # fmt: skip

@@ -136,6 +136,9 @@ SETTINGS: dict[str, Setting] = {
                 "The label the workshop station page prints: roll (label printer) or sheet (A4 sheets).",
                 rule=_label_format_problem),
         Setting("bench_days", int, 30, "Days a probed machine stays on the workshop station page.", 1, 365),
+        Setting("summary_min_members", int, 3,
+                "On a hub: a figure that members share with the hub only (or their network) leaves in the "
+                "regional summary only pooled over at least this many of them; else it is withheld.", 1, 10000),
     )
 }  # fmt: skip
 

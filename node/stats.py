@@ -17,7 +17,14 @@ How "in the period" is decided:
   distribution does not count, and neither does its correction event;
 * beneficiaries: distinct beneficiaries of those distributions;
 * recycled weight: the outflows to recyclers recorded in the period, loose
-  material included (it is what the waste register weighed).
+  material included (it is what the waste register weighed);
+* where received items came from, and where transferred ones went
+  (``network``: the keys of this node's network, ``node.memberships.network_keys``):
+  from a donor (the item *entered* the network), from a node of the
+  network (it *moved inside*), from a node of another network; to a node
+  of the network, or *left* it (another network, or outside the federation);
+* lots and donors: the lots received from donors in the period (their
+  reception day, else their registration), and their distinct donors.
 
 Periods are half-open, ``start_ms <= time < end_ms``, in protocol time
 (integer milliseconds UTC); ``period_bounds`` turns "2024", "2024-03" or
@@ -28,7 +35,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -37,7 +44,8 @@ from node.impact import FactorTable, Impact, impact
 from node.states import FATES
 from node.store import Reader, now_ms
 
-__all__ = ["Amount", "Stats", "period_bounds", "compute_stats", "FIGURE_KEY", "DAY_MS", "DEFAULT_STALE_DAYS"]
+__all__ = ["Amount", "Stats", "period_bounds", "compute_stats", "FIGURE_KEY", "DAY_MS", "DEFAULT_STALE_DAYS",
+           "ORIGINS", "DESTINATIONS"]
 
 DAY_MS = 86_400_000
 DEFAULT_STALE_DAYS = 90
@@ -45,6 +53,9 @@ FIGURE_KEY = re.compile(r"^[a-z0-9_.]{1,64}$")
 _PERIOD = re.compile(r"^(?P<year>[0-9]{4})(?:-(?P<month>0[1-9]|1[0-2])|-Q(?P<quarter>[1-4]))?$")
 # Fates whose weight is a figure: what left as material, not as a device.
 _WEIGHED_FATES = ("recycled", "dismantled")
+# Where a received item came from, and where a transferred one went (``Stats.origins``, ``Stats.destinations``).
+ORIGINS = ("entered", "moved_in", "from_other_network")
+DESTINATIONS = ("moved_out", "left")
 # Events that note something about an item without receiving or moving it.
 _NOT_MOVES = ("correction", "storage_removed")
 
@@ -82,6 +93,10 @@ class Stats:
     stale_days: int
     stale_units: int
     impact: Impact
+    origins: Mapping[str, Mapping[str, Amount]] = field(default_factory=dict)  # ORIGINS -> category -> amount
+    destinations: Mapping[str, Mapping[str, int]] = field(default_factory=dict)  # DESTINATIONS -> category -> units
+    lots_from_donors: int = 0
+    donors: int = 0
 
     def fate_units(self, fate: str) -> int:
         """Items that reached ``fate`` in the period, all categories."""
@@ -95,7 +110,21 @@ class Stats:
         unknown is left out unless said otherwise:
 
         ``received.<cat>.units``, ``received.<cat>.weight_g``
-            items received in the period, and their weight.
+            items received in the period, and their weight, whoever they came
+            from (hand-offs included: do not add them up across nodes).
+        ``entered.<cat>.units``, ``entered.<cat>.weight_g``
+            of those, the items received from donors: they entered the network.
+        ``moved_in.<cat>.units``, ``moved_in.<cat>.weight_g``
+            received from a node of this node's network (a hand-off, or a lot
+            recorded as given by the hub).
+        ``from_other_network.<cat>.units``, ``from_other_network.<cat>.weight_g``
+            received from a node of another network.
+        ``moved_out.<cat>.units``, ``left.<cat>.units``
+            of the period's ``transferred`` items, those handed to a node of this
+            node's network, and those that left it (to another network, or
+            outside the federation).
+        ``lots.from_donors``, ``donors.count``
+            lots received from donors in the period, and their distinct donors.
         ``distributed.<cat>.units``, ``transferred.<cat>.units``
             items that reached that fate in the period and are still there.
         ``recycled.<cat>.units``, ``recycled.<cat>.weight_g``,
@@ -137,6 +166,16 @@ class Stats:
                 if fate in _WEIGHED_FATES:
                     figures[f"{fate}.{category}.weight_g"] = amount.weight_g
         figures["recycled.weight_g"] = self.outflow_weight_g
+        for origin in ORIGINS:
+            for category, amount in self.origins.get(origin, {}).items():
+                figures[f"{origin}.{category}.units"] = amount.units
+                figures[f"{origin}.{category}.weight_g"] = amount.weight_g
+        for destination in DESTINATIONS:
+            for category, units in self.destinations.get(destination, {}).items():
+                figures[f"{destination}.{category}.units"] = units
+        if self.lots_from_donors:
+            figures["lots.from_donors"] = self.lots_from_donors
+            figures["donors.count"] = self.donors
         for category, count in self.beneficiaries.items():
             figures[f"beneficiaries.{category}"] = count
         if self.reuse_rate_permille is not None:
@@ -198,11 +237,28 @@ def _in(values: tuple[str, ...]) -> str:
 # Reception events: the item's first event; corrections restoring 'received'
 # and notes on a received item share the state, so they are left out by step.
 _RECEIVED = f"""
-SELECT i.category, count(*) AS units, coalesce(sum(i.weight_g), 0) AS weight_g
-FROM events e JOIN items i ON i.id = e.item_id
+SELECT i.category, i.origin_node, l.source, count(*) AS units, coalesce(sum(i.weight_g), 0) AS weight_g
+FROM events e JOIN items i ON i.id = e.item_id LEFT JOIN lots l ON l.id = i.lot_id
 WHERE e.time >= :start AND e.time < :end AND e.state = 'received' AND e.corrects IS NULL
   AND (e.step IS NULL OR e.step NOT IN ({_in(_NOT_MOVES)}))
-GROUP BY i.category
+GROUP BY i.category, i.origin_node, l.source
+"""
+
+# The node a transferred item was handed to: the last hand-off of it that was received (none: outside the federation).
+_TRANSFERRED = """
+SELECT i.category, (SELECT h.peer FROM handoff_items hi JOIN handoffs h ON h.offer = hi.offer
+                    WHERE hi.item_id = i.id AND hi.outcome = 'received' AND h.direction = 'out'
+                    ORDER BY hi.rowid DESC LIMIT 1) AS peer, count(*) AS units
+FROM items i
+WHERE i.state = 'transferred' AND i.state_since >= :start AND i.state_since < :end
+GROUP BY 1, 2
+"""
+
+# Lots received from donors in the period: by their reception day, else by when they were registered.
+_LOTS = """
+SELECT count(*) AS lots, count(DISTINCT donor_id) AS donors FROM lots
+WHERE source = 'direct' AND CASE WHEN received_on IS NULL THEN created >= :start AND created < :end
+                                 ELSE received_on >= :first_day AND received_on < :end_day END
 """
 
 # Items whose current state is a fate reached in the period (see the module
@@ -239,11 +295,14 @@ GROUP BY state, category
 
 
 async def compute_stats(db: Reader, start_ms: int, end_ms: int, *, years: int, factors: FactorTable,
-                        stale_days: int = DEFAULT_STALE_DAYS, now: int | None = None) -> Stats:  # fmt: skip
+                        stale_days: int = DEFAULT_STALE_DAYS, now: int | None = None,
+                        network: frozenset[bytes] = frozenset(), tz: str = "Europe/Paris") -> Stats:  # fmt: skip
     """The figures of ``start_ms <= time < end_ms``; impact over ``years`` of second life.
 
     ``now`` (default: the clock) decides which items in stock are stale:
-    unchanged for more than ``stale_days`` days.
+    unchanged for more than ``stale_days`` days. ``network``: the keys of
+    the nodes of this node's network, to tell a hand-off inside it from one
+    across networks (``node.memberships.network_keys``).
     """
     if end_ms < start_ms:
         raise Invalid("the period ends before it starts", code="invalid_period")
@@ -252,7 +311,23 @@ async def compute_stats(db: Reader, start_ms: int, end_ms: int, *, years: int, f
     computed = now_ms() if now is None else now
     bounds = {"start": start_ms, "end": end_ms}
 
-    received = {r["category"]: Amount(r["units"], r["weight_g"]) for r in await db.all(_RECEIVED, bounds)}
+    received: dict[str, Amount] = {}
+    origins: dict[str, dict[str, Amount]] = {}
+    for r in await db.all(_RECEIVED, bounds):
+        _add(received, r["category"], r["units"], r["weight_g"])
+        if r["origin_node"] is None:
+            origin = "moved_in" if r["source"] == "hub" else "entered"
+        else:
+            origin = "moved_in" if r["origin_node"] in network else "from_other_network"
+        _add(origins.setdefault(origin, {}), r["category"], r["units"], r["weight_g"])
+    destinations: dict[str, dict[str, int]] = {}
+    for r in await db.all(_TRANSFERRED, bounds):
+        by_category = destinations.setdefault("moved_out" if r["peer"] in network else "left", {})
+        by_category[r["category"]] = by_category.get(r["category"], 0) + r["units"]
+    zone = ZoneInfo(tz)
+    days = {"first_day": datetime.fromtimestamp(start_ms / 1000, zone).date().isoformat(),
+            "end_day": datetime.fromtimestamp(end_ms / 1000, zone).date().isoformat()}  # fmt: skip
+    lots = await db.one(_LOTS, {**bounds, **days})
     fates: dict[str, dict[str, Amount]] = {}
     lead_days: dict[int, int] = {}
     for r in await db.all(_FATES, bounds):
@@ -276,8 +351,14 @@ async def compute_stats(db: Reader, start_ms: int, end_ms: int, *, years: int, f
         outflow_weight_g=outflow_weight_g, beneficiaries=beneficiaries,
         reuse_rate_permille=_permille(_units(fates, "distributed"), reused_or_not),
         lead_time_median_days=median, lead_time_mean_days=mean, stock=stock, stale_days=stale_days,
-        stale_units=stale_units, impact=impact(distributed, years, factors),
+        stale_units=stale_units, impact=impact(distributed, years, factors), origins=origins,
+        destinations=destinations, lots_from_donors=lots["lots"], donors=lots["donors"],
     )  # fmt: skip
+
+
+def _add(amounts: dict[str, Amount], category: str, units: int, weight_g: int) -> None:
+    seen = amounts.get(category, Amount(0, 0))
+    amounts[category] = Amount(seen.units + units, seen.weight_g + weight_g)
 
 
 def _units(fates: Mapping[str, Mapping[str, Amount]], fate: str) -> int:

@@ -26,11 +26,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from node.errors import RuleBroken
 from node.impact import FACTOR_TABLES
-from node.memberships import covered
+from node.memberships import certificates, network_keys
 from node.notes import Note
 from node.publication import audience_for
 from node.settings import POLICY_AUDIENCES, get_setting
@@ -43,7 +44,7 @@ from protocol.records import Record, stored_header
 
 __all__ = [
     "ReportPreview", "SentReport", "build_report", "preview", "publish_report", "list_reports", "due_reports",
-    "own_keys", "workforce_figures", "reader_names", "last_ended_period",
+    "own_keys", "workforce_figures", "reader_names", "last_ended_period", "periods_between", "overlaps",
 ]  # fmt: skip
 
 # Figures about the workshop at the time of computing, not about the period.
@@ -106,8 +107,10 @@ async def build_report(db: Reader, period: str, *, now: int | None = None) -> St
     """
     start, end = period_bounds(period)
     factors = await get_setting(db, "impact_factors")
+    me = getattr(db, "author", None)
+    network = await network_keys(db, me) if me is not None else frozenset()
     stats = await compute_stats(db, start, end, years=await get_setting(db, "years_of_second_life"),
-                                factors=FACTOR_TABLES[factors], now=now)  # fmt: skip
+                                factors=FACTOR_TABLES[factors], now=now, network=network)  # fmt: skip
     figures = {key: value for key, value in stats.as_figures().items() if not key.startswith(_SNAPSHOT_PREFIX)}
     figures |= workforce_figures(await get_setting(db, "workforce"))
     return StatsReport(period=period, version=1, figures=figures, factor_version=factors)
@@ -210,22 +213,64 @@ def last_ended_period(schedule: str, today: date) -> str | None:
     return None
 
 
-async def due_reports(db: Reader, today: date, me: bytes) -> list[str]:
-    """The periods to report automatically: the last one ended under ``stats_schedule``, if not reported yet.
+def periods_between(schedule: str, first: date, today: date) -> list[str]:
+    """The periods of ``schedule`` from the one holding ``first`` to the last one ended before ``today``, in order."""
+    last = last_ended_period(schedule, today)
+    if last is None or first >= today:
+        return []
+    out: list[str] = []
+    year, index = first.year, {"monthly": first.month, "quarterly": (first.month - 1) // 3 + 1, "yearly": 1}[schedule]
+    size = {"monthly": 12, "quarterly": 4, "yearly": 1}[schedule]
+    while True:
+        period = {"monthly": f"{year}-{index:02d}", "quarterly": f"{year}-Q{index}", "yearly": str(year)}[schedule]
+        out.append(period)
+        if period == last or len(out) > 10_000:
+            return out
+        index += 1
+        if index > size:
+            year, index = year + 1, 1
 
-    Only when a certificate of this node's hub (held from the hub's log)
-    covers the period: the hub counts no report of a period its member was
-    not a member in, so a node that joined after it sends none.
+
+def overlaps(a: str, b: str) -> bool:
+    """Whether two periods share some time (one holds the other, or they are the same)."""
+    (a_start, a_end), (b_start, b_end) = period_bounds(a), period_bounds(b)
+    return a_start < b_end and b_start < a_end
+
+
+MAX_DUE = 60  # reports signed in one day's upkeep at most; the next ones the day after, in order
+
+
+async def due_reports(db: Reader, today: date, me: bytes) -> list[str]:
+    """The periods to report automatically, oldest first: every one ended under ``stats_schedule`` not reported yet.
+
+    From the start of this node's membership (the earliest certificate of
+    its hub for one of its keys): a node that was off across several period
+    ends sends each missed period, in order, not only the last one. A period
+    is not due when a report of this node already covers some of it (a
+    quarter's report covers its months, and the reverse), so that a change
+    of schedule never counts the same time twice; nor when no certificate
+    of the hub covers it (the hub counts no report of a period its member
+    was not a member in).
     """
-    period = last_ended_period(await get_setting(db, "stats_schedule"), today)
-    if period is None:
+    schedule = await get_setting(db, "stats_schedule")
+    if last_ended_period(schedule, today) is None:
         return []
     keys = await own_keys(db, me)
     sent = {r.period for r in await list_reports(db, keys)}
     hubs = [row[0] for row in await db.all("SELECT key FROM peers WHERE relation = 'upstream' AND state = 'active'")]
-    if period in sent or not any([await covered(db, hubs, key, period) for key in keys]):
+    held = [c for c in await certificates(db, hubs) if c.member in keys]
+    if not held:
         return []
-    return [period]
+    zone = ZoneInfo("Europe/Paris")
+    first = datetime.fromtimestamp(max(min(c.valid_from for c in held), 0) / 1000, zone).date()
+    due = []
+    for period in periods_between(schedule, first, today):
+        start, end = period_bounds(period)
+        if any(c.covers(start, end) for c in held) and not any(overlaps(period, done) for done in sent):
+            due.append(period)
+            if len(due) == MAX_DUE:
+                break
+    return due
 
 
 async def reader_names(db: Reader, audience: tuple[bytes, ...], me: bytes) -> list[str]:

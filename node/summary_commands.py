@@ -68,14 +68,22 @@ def preview_command(args: argparse.Namespace) -> int:
 
     aggregate, reports = with_store(args, act)
     print(f"period {aggregate.period}: {len(aggregate.reports)} report(s) count, {len(aggregate.missing)} member(s) missing")
+    if aggregate.own is not None:
+        print(f"  own      {'(this hub)':<30} v{aggregate.own.version}  {aggregate.own.id.hex()[:16]}")
     for report in aggregate.reports:
-        print(f"  counts   {aggregate.names.get(report.member, '?'):<30} v{report.version}  {report.id.hex()[:16]}")
+        print(f"  counts   {aggregate.names.get(report.member, '?'):<30} v{report.version}  {report.id.hex()[:16]}"
+              + (f"  ({report.period})" if report.period != aggregate.period else ""))  # fmt: skip
     for report in reports:
         if not report.counts:
             print(f"  ignored  {aggregate.names.get(report.member, fingerprint(report.member)):<30} v{report.version}"
                   f"  {report.id.hex()[:16]}  {report.why_not}")  # fmt: skip
     for member in aggregate.missing:
         print(f"  missing  {aggregate.names.get(member, '?'):<30} {fingerprint(member)}")
+    if aggregate.pooled:
+        print(f"pooled over at least {aggregate.min_members} members sharing with the hub only: "
+              + ", ".join(aggregate.pooled))  # fmt: skip
+    if aggregate.withheld:
+        print(f"withheld (fewer than {aggregate.min_members} such members): " + ", ".join(aggregate.withheld))
     print("figures:")
     print_figures(aggregate.figures)
     return 0
@@ -95,8 +103,9 @@ def sign_command(args: argparse.Namespace) -> int:
         print(f"period {args.period}: the last summary still holds; nothing signed")
         return 0
     body = record.body()
-    print(f"regional.summary/1 for {body.period}, version {body.version}: {len(body.reports)} report(s),"
-          f" {len(body.missing)} missing, id {record.id.hex()}")  # fmt: skip
+    print(f"{record.header.kind} for {body.period}, version {body.version}: {len(body.reports)} report(s),"
+          f" {len(body.missing)} missing{', and the hub own' if getattr(body, 'own', None) else ''},"
+          f" id {record.id.hex()}")  # fmt: skip
     if body.supersedes:
         print(f"supersedes {body.supersedes.hex()}")
     print("`maillon run` sends it to national.")
@@ -123,7 +132,8 @@ def list_command(args: argparse.Namespace) -> int:
         for check in hub.summaries:
             body = check.summary.body
             print(f"  {body.period:<8} v{body.version}  {check.state:<12}  {check.held}/{check.listed} report(s) held,"
-                  f" {check.readable} readable, {len(body.missing)} missing")  # fmt: skip
+                  f" {check.readable} readable, {len(body.missing)} missing, sum "
+                  f"{'checked' if check.sum_checked else 'not checked'}")  # fmt: skip
             for problem in check.problems:
                 print(f"    problem: {problem}")
     return 0

@@ -20,6 +20,7 @@ from node.errors import NodeError
 from node.peers import raise_alert
 from node.regional import certificates, due_summaries, renew_certificates, sign_summary
 from node.settings import get_setting
+from node.silence import check_silence
 from node.stats_reports import due_reports, own_keys, publish_report
 from node.store import Store, Tx
 
@@ -39,6 +40,10 @@ async def daily_upkeep(store: Store, *, today: date | None = None) -> None:
     A node that admitted others (a hub, national) also renews the
     certificates of its active members that end within a month and, when
     it has members, signs the summaries due (``node.regional.due_summaries``).
+
+    Last, it raises an alert for each member silent longer than its
+    reporting period and each peer unreachable for more than a day
+    (``node.silence``).
 
     Each task runs whatever became of the others: one that fails is logged
     and raises an alert ``upkeep_failed`` naming it (``UPKEEP_TASKS``), and
@@ -74,6 +79,12 @@ async def daily_upkeep(store: Store, *, today: date | None = None) -> None:
     await _guarded(store, "renew_certificates", "", renew)
     await _guarded(store, "regional_summary", "", summaries)
 
+    async def silence() -> None:
+        async with store.transaction() as tx:
+            await check_silence(tx)
+
+    await _guarded(store, "silence", "", silence)
+
 
 # The tasks of the daily upkeep, as an alert names them (its reason), and what each does.
 UPKEEP_TASKS = {
@@ -81,6 +92,7 @@ UPKEEP_TASKS = {
     "stats_report": "signing this node's statistics report",
     "renew_certificates": "renewing members' certificates",
     "regional_summary": "signing the regional summary",
+    "silence": "looking for silent members and unreachable peers",
 }
 
 

@@ -36,6 +36,7 @@ __all__ = [
     "Fate",
     "StatsReport",
     "RegionalSummary",
+    "RegionalSummaryV2",
     "LogCheckpoint",
     "DonorReport",
     "ReportedItem",
@@ -320,6 +321,45 @@ class RegionalSummary(Body):
         return _first_supersedes_nothing(self)
 
 
+FigureName = Annotated[str, Field(pattern=r"^[a-z0-9_.]{1,64}$")]
+
+
+def _ascending(model: Any, *names: str) -> Any:
+    for name in names:  # one order, so one body for one summary
+        values = getattr(model, name)
+        if any(a >= b for a, b in zip(values, values[1:])):
+            raise ValueError(f"{name} are distinct and in ascending order")
+    return model
+
+
+class RegionalSummaryV2(Body):
+    """A hub's aggregate for a period: its own report, its members' (a year's from its quarters and months
+    where a member sent no yearly one), and which figures its publication rule pooled or withheld."""
+
+    KIND: ClassVar[str] = "regional.summary/2"
+    period: Period
+    version: Annotated[int, Field(ge=1)]
+    figures: Figures
+    reports: Annotated[list[RecordId], Field(max_length=10000)]
+    missing: Annotated[list[Key], Field(max_length=10000)]
+    own: RecordId | None = None
+    pooled: Annotated[list[FigureName], Field(max_length=2000)]
+    withheld: Annotated[list[FigureName], Field(max_length=2000)]
+    min_members: Annotated[int, Field(ge=1, le=10000)]
+    supersedes: RecordId | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> "RegionalSummaryV2":
+        _ascending(self, "reports", "missing", "pooled", "withheld")
+        if self.own is not None and self.own in self.reports:
+            raise ValueError("own is the hub's report, not one of its members' reports")
+        if set(self.pooled) & set(self.withheld):
+            raise ValueError("a figure is pooled or withheld, not both")
+        if set(self.withheld) & set(self.figures) or not set(self.pooled) <= set(self.figures):
+            raise ValueError("a withheld figure is not in figures; a pooled one is")
+        return _first_supersedes_nothing(self)
+
+
 class ReportedErasure(_Part):
     method: Text
     level: Literal["clear", "purge", "destroy"]
@@ -387,7 +427,7 @@ KINDS: dict[str, type[Body]] = {
     for model in (
         NodeDescriptor, MembershipCertificate, PeeringConvention, KeyRotation, KeyRevocation,
         LotOffer, LotAccept, LotDecline, LotCancel, LotReceipt, ItemFates, StatsReport,
-        RegionalSummary, LogCheckpoint, DonorReport,
+        RegionalSummary, LogCheckpoint, DonorReport, RegionalSummaryV2,
     )
 }  # fmt: skip
 

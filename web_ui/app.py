@@ -37,6 +37,7 @@ PAGES = (
     "web_ui.pages.handoffs_reception",
     "web_ui.pages.network",
     "web_ui.pages.station",
+    "web_ui.pages.national",
 )
 
 _CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "

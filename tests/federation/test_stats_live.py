@@ -90,10 +90,11 @@ def test_reports_corrections_and_late_reports_make_summaries_that_national_verif
     assert f"{first.hex()[:16]}  superseded" in preview and f"v2  {correction.hex()[:16]}" in preview
     assert hub.value("SELECT count(*) FROM alerts WHERE kind = 'refused_effect'") == 0
 
-    # national holds the summaries, pulls the members' logs from the hub and verifies the latest one:
-    # both reports held, Lien's readable (public), Repair Café's a header only (for its hub)
-    wait_for(lambda: any(f"{PERIOD:<8} v3  verified      2/2 report(s) held, 1 readable" in line
-                         for line in summary_lines(national)), what="national verifying the summary")  # fmt: skip
+    # national holds the summaries, pulls the members' logs from the hub and checks the latest one: the
+    # members' reports and the hub's own held, Lien's and the hub's readable, Repair Café's a header only (for
+    # its hub): signed, its sum not checked, never "verified"
+    wait_for(lambda: any(f"{PERIOD:<8} v3  {'signed':<12}  3/3 report(s) held, 2 readable, 0 missing, sum not checked"
+                         in line for line in summary_lines(national)), what="national checking the summary")  # fmt: skip
     assert national.value("SELECT content FROM log_records WHERE id = ?", (correction,)) is not None
     assert national.value("SELECT content FROM log_records WHERE id = ?", (report_ids(repair)[0],)) is None
     wait_for(lambda: any("log consistent up to checkpoint" in line for line in summary_lines(national)),
@@ -119,7 +120,7 @@ def test_a_report_the_members_certificate_does_not_cover_is_refused_and_never_co
     assert any(line.startswith("  ignored  Nouvel Atelier") and line.endswith("not_a_member")
                for line in preview.splitlines())  # fmt: skip
     hub.cli("summary", "sign", "--data", str(hub.data), "--period", PERIOD)
-    summary = hub.value("SELECT content FROM log_records WHERE author = ? AND kind = 'regional.summary/1'", (hub.key,))
+    summary = hub.value("SELECT content FROM log_records WHERE author = ? AND kind = 'regional.summary/2'", (hub.key,))
     assert report_ids(newcomer)[0] not in canonical.decode(summary)["reports"]
 
 
@@ -152,7 +153,7 @@ def test_a_report_that_would_make_the_summary_overflow_is_refused_and_the_hub_st
     assert any(line.startswith("  ignored  Atelier du Lien") and line.endswith("summary_overflow")
                for line in preview.splitlines())  # fmt: skip
     assert "version 1: 1 report(s), 1 missing" in hub.cli("summary", "sign", "--data", str(hub.data), "--period", PERIOD)
-    summary = hub.value("SELECT content FROM log_records WHERE author = ? AND kind = 'regional.summary/1'", (hub.key,))
+    summary = hub.value("SELECT content FROM log_records WHERE author = ? AND kind = 'regional.summary/2'", (hub.key,))
     assert huge not in canonical.decode(summary)["reports"]
 
 

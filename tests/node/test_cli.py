@@ -32,7 +32,7 @@ def test_log_verify_accepts_a_valid_export(tmp_path, capsys):
     path.write_bytes(bytes.fromhex(VECTORS["hub_log_export"]))
     assert main(["log", "verify", str(path)]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out == [out[0]] and "valid=10" in out[0] and out[0].endswith("verdict=ok")
+    assert out == [out[0]] and "valid=11" in out[0] and out[0].endswith("verdict=ok")
 
 
 @pytest.mark.parametrize("vector", VECTORS["invalid"], ids=lambda v: v["name"])

@@ -246,18 +246,51 @@ async def test_national_verifies_a_summary_against_the_reports_it_lists(hub, nat
     async with nation.reader() as db:
         (reading,) = await national.read_hubs(db)
     (check,) = reading.summaries
-    assert (check.state, check.held, check.listed) == ("incomplete", 0, 2)  # member logs not pulled yet
+    # the two members' reports and the hub's own (held with the hub's log); member logs not pulled yet
+    assert (check.state, check.held, check.listed) == ("incomplete", 1, 3)
 
     await hold(nation, reports[0])
     await hold(nation, Record(*(getattr(reports[1], f) for f in ("envelope", "header_bytes", "signature", "header",
                                                                  "id")), None))  # fmt: skip
     async with nation.reader() as db:
         (check,) = (await national.read_hubs(db))[0].summaries
-    assert (check.state, check.held, check.readable) == ("verified", 2, 1)
+    # Bert's report is a header only: the sum could not be checked, so the summary is signed, never "verified"
+    assert (check.state, check.held, check.readable, check.sum_checked) == ("signed", 3, 2, False)
 
     async with nation.reader() as db:
         totals = national.national_totals(await national.read_hubs(db))
     assert totals[MARCH]["received.laptop.units"] == 14 and totals[MARCH]["members.reporting"] == 2
+
+
+async def test_national_says_verified_only_when_it_added_up_every_listed_report(hub, nation):
+    anne, bert = Member(ANNE), Member(BERT)
+    reports = [anne.report(MARCH, FIG_A, at="2024-04-02"), bert.report(MARCH, FIG_B, at="2024-04-03")]
+    await hold(hub, *reports)
+    async with hub.transaction() as tx:
+        await regional.sign_summary(tx, MARCH)
+    await copy_log(hub, nation, HUB)
+    async with hub.reader() as db:
+        own = await regional.own_report(db, (HUB,), MARCH)
+    async with nation.transaction() as tx:  # as if the hub's own report were sealed to the hub alone
+        await tx.run("UPDATE log_records SET content = NULL WHERE id = ?", (own.id,))
+    await hold(nation, *(Record(*(getattr(r, f) for f in ("envelope", "header_bytes", "signature", "header", "id")),
+                                None) for r in reports))  # fmt: skip
+    async with nation.reader() as db:
+        (check,) = (await national.read_hubs(db))[0].summaries
+    # every listed report held, none readable: on main this said "verified" with 0 readable
+    assert (check.state, check.held, check.readable, check.listed) == ("signed", 3, 0, 3)
+    async with nation.transaction() as tx:  # now every report is readable
+        await tx.run("DELETE FROM log_records WHERE id IN (?, ?)", (reports[0].id, reports[1].id))
+        await tx.run("UPDATE log_records SET content = ? WHERE id = ?", (own_content := await _row(hub, own.id), own.id))
+    await hold(nation, *reports)
+    async with nation.reader() as db:
+        (check,) = (await national.read_hubs(db))[0].summaries
+    assert own_content and (check.state, check.readable, check.sum_checked) == ("verified", 3, True)
+
+
+async def _row(store: Store, record_id: bytes) -> bytes:
+    async with store.reader() as db:
+        return await db.value("SELECT content FROM log_records WHERE id = ?", (record_id,))
 
 
 async def test_national_finds_a_summary_whose_figures_are_not_the_sum_of_its_reports(hub, nation):
@@ -378,7 +411,9 @@ async def test_the_summarys_2000_figures_go_to_the_reports_with_the_fewest_first
     async with hub.transaction() as tx:
         summary = (await regional.sign_summary(tx, MARCH)).body()
     assert sorted(summary.reports) == sorted([fewer.id, later.id]) and summary.figures["bert.0"] == 2
-    assert len(summary.figures) == 900 + 2
+    async with hub.reader() as db:  # the hub's own report (its own workshop) takes its place too
+        own = await regional.own_report(db, (HUB,), MARCH)
+    assert summary.own == own.id and len(summary.figures) == 900 + 2 + len(own.figures)
 
 
 async def test_a_report_refused_at_receipt_for_its_size_when_others_took_the_place(hub):

@@ -153,6 +153,13 @@ async def test_march_figures(workshop):
         "recycled.desktop.units": 1, "recycled.desktop.weight_g": 7500,
         "dismantled.smartphone.units": 1, "dismantled.smartphone.weight_g": 180,
         "transferred.tablet.units": 1,
+        # every item came from the lot's donor: it entered the network; the tablet left it (no hand-off: outside)
+        "entered.laptop.units": 4, "entered.laptop.weight_g": 4 * 2200,
+        "entered.desktop.units": 2, "entered.desktop.weight_g": 2 * 7500,
+        "entered.screen.units": 1, "entered.screen.weight_g": 4500,
+        "entered.smartphone.units": 1, "entered.smartphone.weight_g": 180,
+        "entered.tablet.units": 1, "entered.tablet.weight_g": 500,
+        "left.tablet.units": 1,
         "recycled.weight_g": 7500 + 12_000,  # the desktop's outflow and loose cables; April's is not counted
         "beneficiaries.person": 2,  # a and b; e only had the corrected distribution
         "beneficiaries.school": 1,

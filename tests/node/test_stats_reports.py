@@ -183,7 +183,7 @@ async def test_workforce_setting_is_checked(store, value):
         await set_value(store, "workforce", value)
 
 
-async def test_due_reports_pick_the_last_ended_period_once(workshop):
+async def test_due_reports_are_every_ended_period_not_reported_yet_in_order(workshop):
     me = workshop.key.public.raw
 
     async def due(today, schedule="monthly"):
@@ -195,16 +195,19 @@ async def test_due_reports_pick_the_last_ended_period_once(workshop):
     await join_hub(workshop)
     assert await due(date(2024, 4, 5)) == []  # its certificate is not held yet: maybe not a member then
     await certify(workshop, "2023-12-15 00:00", "2024-12-15 00:00")
-    assert await due(date(2024, 4, 5)) == [MARCH]
+    # a node off across several month ends sends each missed month, in order, not only the last one
+    assert await due(date(2024, 4, 5)) == ["2023-12", "2024-01", "2024-02", MARCH]
     assert await due(date(2024, 1, 1)) == ["2023-12"]
     assert await due(date(2023, 12, 1)) == []  # November 2023: before the membership began
-    assert await due(date(2024, 4, 5), "quarterly") == ["2024-Q1"]
+    assert await due(date(2024, 4, 5), "quarterly") == ["2023-Q4", "2024-Q1"]
     assert await due(date(2024, 2, 29), "quarterly") == ["2023-Q4"]
     assert await due(date(2024, 4, 5), "yearly") == ["2023"]
     assert await due(date(2024, 4, 5), "off") == []
-    await send(workshop)
-    assert await due(date(2024, 4, 5)) == []
-    assert await due(date(2024, 5, 1)) == ["2024-04"]
+    await send(workshop)  # March, by hand
+    assert await due(date(2024, 4, 5)) == ["2023-12", "2024-01", "2024-02"]
+    assert await due(date(2024, 5, 1)) == ["2023-12", "2024-01", "2024-02", "2024-04"]
+    # a quarter's report covers its months, and a month's report its quarter: never the same time twice
+    assert await due(date(2024, 7, 1), "quarterly") == ["2023-Q4", "2024-Q2"]
 
 
 async def test_daily_upkeep_sends_due_reports_only_with_a_hub(workshop):
@@ -222,7 +225,9 @@ async def test_daily_upkeep_sends_due_reports_only_with_a_hub(workshop):
     await commands.daily_upkeep(workshop, today=date(2024, 4, 6))
     async with workshop.reader() as db:
         listed = await list_reports(db, workshop.key.public.raw)
-    assert [(r.period, r.version) for r in listed] == [(MARCH, 1)]
+    # the node was off since the new year: each month it missed is sent, in order, once
+    assert [(r.period, r.version) for r in listed] == [(MARCH, 1), ("2024-02", 1), ("2024-01", 1)]
+    assert [r.seq for r in listed] == sorted((r.seq for r in listed), reverse=True)
     assert HUB in listed[0].audience
 
 

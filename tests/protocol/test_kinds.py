@@ -22,6 +22,7 @@ EXPECTED_KINDS = {
     "node.descriptor/1", "membership.certificate/1", "peering.convention/1", "key.rotation/1",
     "key.revocation/1", "lot.offer/1", "lot.accept/1", "lot.decline/1", "lot.cancel/1", "lot.receipt/1",
     "item.fates/1", "stats.report/1", "regional.summary/1", "log.checkpoint/1", "donor.report/1",
+    "regional.summary/2",
 }  # fmt: skip
 
 

@@ -46,10 +46,10 @@ def test_there_are_enough_vectors():
     assert len(RECORDS["valid"]) >= 12
     assert len(RECORDS["invalid"]) >= 15
     assert len({v["reason"] for v in RECORDS["invalid"]}) >= 12
-    # a bad_content case for every one of the 15 kinds
+    # a bad_content case for every one of the 16 kinds
     kinds = {canonical.decode(canonical.decode(canonical.decode(bytes.fromhex(v["entry"]))[0])[1])[5]
              for v in RECORDS["invalid"] if v["reason"] == "bad_content"}
-    assert kinds == {v["kind"] for v in RECORDS["valid"]} and len(kinds) == 15
+    assert kinds == {v["kind"] for v in RECORDS["valid"]} and len(kinds) == 16
     assert {v["reason"] for v in RECORDS["documents"]["invalid"]} >= {"bad_entry", "bad_signature", "bad_content"}
     assert {p.split("reason=")[1] for v in RECORDS["log_exports"] for p in v["problems"]} >= {
         "bad_entry", "malformed", "too_large", "gap", "fork", "wrong_author", "bad_signature", "content_mismatch"
@@ -107,7 +107,7 @@ def test_valid_records(vector):
     assert stub.is_stub and stub.id == record.id
 
 
-@pytest.mark.parametrize(("name", "records"), [("hub_log_export", 10), ("member_log_export", 7)])
+@pytest.mark.parametrize(("name", "records"), [("hub_log_export", 11), ("member_log_export", 7)])
 def test_valid_log_exports(name, records):
     report = verify_log(bytes.fromhex(RECORDS[name]))
     assert report.ok and report.valid == records

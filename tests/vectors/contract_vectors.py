@@ -5,7 +5,7 @@ Part of ``generate.py``, which passes in its keys and record chains:
 - signatures a verifier must refuse although some Ed25519 libraries accept
   them (small-order R, non-canonical R, one only a cofactored check
   accepts), made by a plain Ed25519 signer whose nonce is chosen on purpose;
-- a ``bad_content`` case for each of the 15 kinds, calendar dates and
+- a ``bad_content`` case for each of the 16 kinds, calendar dates and
   periods included, and the cases a reader must accept (``accepted``);
 - signed documents, valid and refused;
 - log exports with the exact problem lines and summary they give.
@@ -152,7 +152,7 @@ def signature_cases(keys: dict[str, SigningKey]) -> list[Case]:
 
 
 def content_cases(keys: dict[str, SigningKey], hub: list[Record], member: list[Record]) -> list[Case]:
-    """A body that breaks its kind, for each of the 15 kinds: ``bad_content`` (seq 1, signed by the hub)."""
+    """A body that breaks its kind, for each of the 16 kinds: ``bad_content`` (seq 1, signed by the hub)."""
     key = keys["hub"]
     other = keys["member"].public.raw
     by_kind: dict[str, dict[str, Any]] = {}
@@ -194,6 +194,13 @@ def content_cases(keys: dict[str, SigningKey], hub: list[Record], member: list[R
         ("summary_period_year_0000", "regional.summary/1", changed("regional.summary/1", period="0000-Q3"), ""),
         ("summary_version_1_supersedes", "regional.summary/1",
          changed("regional.summary/1", supersedes=rid[1]), ""),
+        ("summary_2_withheld_figure_given", "regional.summary/2",
+         changed("regional.summary/2", withheld=["received.laptop.units"]), "a withheld figure is not in figures"),
+        ("summary_2_own_among_reports", "regional.summary/2",
+         changed("regional.summary/2", own=by_kind["regional.summary/2"]["reports"][0]),
+         "own is the hub's report, not a member's"),
+        ("summary_2_without_min_members", "regional.summary/2", changed("regional.summary/2", min_members=None),
+         "min_members is required"),
         ("checkpoint_short_root", "log.checkpoint/1", changed("log.checkpoint/1", root=bytes(31)), ""),
         ("donor_report_february_30", "donor.report/1",
          changed("donor.report/1", period_from="2026-02-30", period_to="2026-12-31"), "no 30 February"),
@@ -232,6 +239,9 @@ def accepted_vectors(keys: dict[str, SigningKey]) -> list[dict[str, Any]]:
         ("period_year_0001", "stats.report/1", {"period": "0001", "version": 1, "figures": {}}, [], ""),
         ("period_9999_q4", "regional.summary/1",
          {"period": "9999-Q4", "version": 1, "figures": {}, "reports": [], "missing": []}, [], ""),
+        ("summary_2_without_own", "regional.summary/2",
+         {"period": "2023", "version": 1, "figures": {}, "reports": [], "missing": [], "pooled": [], "withheld": [],
+          "min_members": 1}, [], "a hub that signed no report of its own"),
         ("donor_report_leap_day", "donor.report/1",
          {"donor": "Lycée", "lots": [], "period_from": "2024-02-29", "period_to": "9999-12-31", "items": []}, [],
          "2024 is a leap year; 9999-12-31 is the last day"),

@@ -126,7 +126,19 @@ def hub_chain() -> list[Record]:
     records = _chain(hub, bodies, T0)
     cancel = ("lot.cancel/1", {"offer": records[-1].id, "reason": "donor_withdrew",
                                "note": "le donateur garde l'écran"}, (pub("member"),))
-    return _chain(hub, [cancel], T0, records)
+    records = _chain(hub, [cancel], T0, records)
+    # Version 2 of the summary of 2023-11, in the newer kind: the hub's own report, a figure pooled
+    # over members who share theirs with their hub only, one withheld; it supersedes version 1 above.
+    summary = next(r for r in records if r.header.kind == "regional.summary/1")
+    summary_2 = ("regional.summary/2", {"period": "2023-11", "version": 2, "supersedes": summary.id,
+                                        "figures": {"entered.laptop.units": 1350, "received.laptop.units": 550,
+                                                    "distributed.laptop.units": 412, "members.reporting": 3,
+                                                    "members.missing": 0, "recycled.weight_g": 850_000},
+                                        "reports": sorted(hashlib.sha256(b"report %d" % n).digest() for n in (1, 2, 3)),
+                                        "missing": [], "own": hashlib.sha256(b"hub's own report").digest(),
+                                        "pooled": ["distributed.laptop.units"],
+                                        "withheld": ["workforce.volunteers"], "min_members": 3}, ())
+    return _chain(hub, [summary_2], T0, records)
 
 
 def member_chain() -> list[Record]:

@@ -366,3 +366,27 @@ async def test_the_reports_this_node_signed_say_who_reads_them_and_whether_the_h
     text = text_of(html)
     assert "2026-09 1" in text and "2 nœud(s)" in text and "inclus au point de contrôle 7" in text
     assert "2026-10 1" in text and "tout le monde" in text and "pas encore prouvé" in text
+
+
+async def test_a_silent_member_and_an_unreachable_peer_are_alerts_on_the_hubs_page(hub):
+    from node.silence import check_silence
+    from node.store import clock_at
+    from protocol.kinds import MembershipCertificate
+
+    _, store, client, _ = hub
+    member = SigningKey.from_seed(b"m" * 32).public.raw
+    day = 86_400_000
+    with clock_at(now_ms() - 60 * day):  # admitted two months ago; it never reported, nor called since
+        async with store.transaction() as tx:
+            await trust.pin_peer(tx, member, name="Atelier Muet", role="member", relation="downstream")
+            await tx.append(MembershipCertificate(member=member, member_name="Atelier Muet", role="member",
+                                                  network="Ordi Grand Ouest", valid_from=now_ms(),
+                                                  valid_until=now_ms() + 366 * day))  # fmt: skip
+    async with store.transaction() as tx:
+        await check_silence(tx)
+    admin = await logged_in(client)
+    _, html = await admin.get("/federation")
+    text = text_of(html)
+    assert text.count("Un nœud est silencieux") == 2
+    assert "Cet adhérent n'a envoyé aucun rapport statistique depuis plus longtemps que sa période" in text
+    assert "member_silent" in text and "peer_unreachable" in text and "Atelier Muet" in text

@@ -32,7 +32,7 @@ from node.stats_reports import preview
 from node.store import Store
 from protocol import canonical
 from protocol.keys import SigningKey, fingerprint
-from protocol.kinds import MembershipCertificate, RegionalSummary, StatsReport
+from protocol.kinds import MembershipCertificate, RegionalSummary, RegionalSummaryV2, StatsReport
 from protocol.records import Record, open_envelope, sign_record
 from web_ui.app import FEDERATION, make_app
 
@@ -360,7 +360,7 @@ async def test_signing_the_summary_then_nothing_changed(hub):
     await admin.get(f"/network?period={MARCH}")
     response, _ = await admin.post("/network/sign", {"period": MARCH}, allow_redirects=False)
     assert response.status == 303 and response.headers["Location"] == f"/network?period={MARCH}&done=signed"
-    assert await reports(store, RegionalSummary.KIND) == 1
+    assert await reports(store, RegionalSummaryV2.KIND) == 1
     _, html = await admin.get(f"/network?period={MARCH}&done=signed")
     text = text_of(html)
     assert "Le résumé a été signé : version 1." in text and "Résumé signé : version 1, le" in text
@@ -369,7 +369,7 @@ async def test_signing_the_summary_then_nothing_changed(hub):
     assert response.headers["Location"] == f"/network?period={MARCH}&done=unchanged"
     _, html = await admin.get(f"/network?period={MARCH}&done=unchanged")
     assert "Rien n'a changé depuis le dernier résumé : rien n'a été signé." in text_of(html)
-    assert await reports(store, RegionalSummary.KIND) == 1
+    assert await reports(store, RegionalSummaryV2.KIND) == 1
     # a period that has not ended is refused, with its reason
     year = str(datetime.now(PARIS).year)
     response, html = await admin.post("/network/sign", {"period": year})
@@ -377,6 +377,24 @@ async def test_signing_the_summary_then_nothing_changed(hub):
     assert "Cette période n'est pas terminée : son résumé se signe ensuite." in text_of(html)
     response, html = await admin.get("/network?period=2024-13")
     assert response.status == 422 and "Ce n'est pas une période" in text_of(html)
+
+
+async def test_the_hub_page_shows_its_own_activity_and_a_year_from_its_members_months(hub):
+    _, store, client = hub
+    admin = await as_user(client)
+    await admin.post("/network/sign", {"period": MARCH}, allow_redirects=False)
+    _, html = await admin.get(f"/network?period={MARCH}")
+    text = text_of(html)
+    assert "Ordi Test activité propre de la tête de réseau rapport propre (version 1)" in text
+    assert "Entrés par des dons" in text and "Passés d'une structure à l'autre du réseau" in text
+    # the year 2024: Bert's yearly report, Anne's March and April (she sent no yearly report): both count
+    _, html = await admin.get("/network?period=2024")
+    text = text_of(html)
+    assert "Anne" in text and "a rendu compte par 2 rapports de périodes plus courtes" in text
+    assert "Bert" in text and "a rendu compte (version 1)" in text
+    response = await client.get("/network.csv?period=2024")
+    rows = {row["member"]: row for row in csv_rows(await response.read())}
+    assert rows["Anne"]["received.laptop.units"] == str(1500 + 50) and rows["Anne"]["state"] == "reported"
 
 
 async def test_the_csv_has_a_row_per_member_and_the_total(hub):
@@ -479,22 +497,60 @@ async def test_the_national_page_shows_checks_audits_and_totals(nation):
     assert response.status == 200
     assert 'href="/national" aria-current="page"' in html and 'href="/network"' not in html  # the menu
     text = text_of(html)
-    good = text.split("Ordi Test · réseau Ordi Test", 1)[1].split("Ordi3", 1)[0]
-    bad = text.split("Ordi3 · réseau Ordi3", 1)[1]
+    hubs = text.split("Têtes de réseau", 1)[1]
+    good = hubs.split("Ordi Test · réseau Ordi Test", 1)[1].split("Ordi3", 1)[0]
+    bad = hubs.split("Ordi3 · réseau Ordi3", 1)[1]
     assert "journal cohérent jusqu'au point de contrôle 3 (taille 8)" in good
-    assert "✓ vérifié" in good and "1 rapport(s) détenu(s) sur 1" in good
+    # Anne's report and the hub's own one, both read and added up
+    assert "✓ vérifié" in good and "2 rapport(s) détenu(s) sur 2, 2 lisible(s)" in good
     assert "journal réécrit" in bad and 'role="alert"' in html
     assert "checkpoint 6 (size 10) does not extend checkpoint 5" in bad
     assert "incohérent" in bad
     assert "Les chiffres diffèrent de la somme des rapports qu'il cite : received.laptop.units" in bad
-    totals = text.split("Totaux de tous les réseaux", 1)[1].split("Têtes de réseau", 1)[0]
-    assert "mars 2024 2 3 499" in totals  # two members reporting; 2 500 + 999 units received
 
 
-async def test_the_national_csv_has_the_totals_per_period(nation):
+async def test_national_shows_one_row_per_hub_and_period_by_category_and_the_total_apart(nation):
+    _, _, client = nation
+    admin = await as_user(client)
+    _, html = await admin.get("/national")
+    table = html.split('<table class="by-hub">', 1)[1].split("</table>", 1)[0]
+    assert "mars 2024" in table
+    body, foot = table.split("<tbody>", 1)[1].split("</tbody>", 1)[0], table.split("<tfoot>", 1)[1]
+    rows = [_words(row) for row in body.split("<tr>")[1:]]
+    assert [row.split(" ", 1)[0] for row in rows] == ["Ordi", "Ordi3"] and rows[0].startswith("Ordi Test")
+    assert "Distribués" in table and "ordinateur portable" in table and "ordinateur fixe" in table
+    # distributed by category (desktops, laptops): Anne 800 and 1 000; Ordi3's member 30 laptops
+    assert rows[0].endswith("800 1 000 1") and rows[1].endswith("0 30 1")
+    assert _words(foot).startswith("Total national") and _words(foot).endswith("800 1 030 2")
+
+
+def _words(fragment: str) -> str:
+    return " ".join(re.sub(r"<[^>]+>", " ", fragment).replace("\u202f", " ").replace("\xa0", " ").split())
+
+
+async def test_national_never_says_verified_for_a_sum_it_could_not_check(nation):
+    _, store, client = nation
+    async with store.transaction() as tx:  # Anne's report for her hub only: national holds its header
+        await tx.run("UPDATE log_records SET content = NULL WHERE author = ? AND kind = 'stats.report/1'",
+                     (ANNE.public.raw,))  # fmt: skip
+    admin = await as_user(client)
+    _, html = await admin.get("/national")
+    text = text_of(html)
+    good = text.split("Têtes de réseau", 1)[1].split("Ordi Test · réseau Ordi Test", 1)[1].split("Ordi3", 1)[0]
+    assert "✓ vérifié" not in text and "signé, somme non vérifiée" in good
+    assert "2 rapport(s) détenu(s) sur 2, 1 lisible(s)" in good
+    assert "somme non vérifiée : 1 rapport(s) lisible(s) ici sur 2" in text
+
+
+async def test_the_national_csv_has_a_row_per_hub_and_period_and_the_total_apart(nation):
     _, _, client = nation
     await as_user(client)
     response = await client.get("/national.csv")
-    (row,) = csv_rows(await response.read())
-    assert row["period"] == MARCH and row["received.laptop.units"] == str(1500 + 999)
-    assert row["members.reporting"] == "2"
+    rows = csv_rows(await response.read())
+    assert [(r["period"], r["row"], r["hub"]) for r in rows] == [(MARCH, "hub", "Ordi Test"), (MARCH, "hub", "Ordi3"),
+                                                                (MARCH, "national_total", "")]  # fmt: skip
+    one, three, total = rows
+    assert (one["check"], one["reports_readable"], one["sum_checked"]) == ("verified", "2", "yes")
+    assert one["distributed.desktop.units"] == "800" and three["distributed.desktop.units"] == ""
+    assert one["received.laptop.units"] == "1500" and three["received.laptop.units"] == "999"
+    assert total["received.laptop.units"] == str(1500 + 999) and total["members.reporting"] == "2"

@@ -163,6 +163,10 @@ def reason_messages(_: Any) -> dict[str, str]:
         "stats_report": _("Daily upkeep: signing this node's statistics report."),
         "renew_certificates": _("Daily upkeep: renewing the members' certificates."),
         "regional_summary": _("Daily upkeep: signing the regional summary of the members' reports."),
+        "silence": _("Daily upkeep: looking for silent members and unreachable peers."),
+        # node.silence
+        "member_silent": _("This member sent no statistics report for longer than its reporting period (a month, a quarter or a year, as its last report): it may be switched off, or its reports blocked."),
+        "peer_unreachable": _("No valid exchange with this node, either way, for more than a day: it may be switched off, or its address or the network may have changed."),
         "invalid": _("A value is out of range."),
     }  # fmt: skip
 
@@ -184,6 +188,7 @@ def alert_kinds(_: Any) -> dict[str, str]:
         "inclusion_failed": _("The hub could not prove it holds a record of ours"),
         "log_tampered": _("Transparency log altered: no checkpoint signed"),
         "upkeep_failed": _("A task of the daily upkeep failed"),
+        "silent": _("A node is silent"),
     }
 
 

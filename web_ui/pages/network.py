@@ -8,9 +8,8 @@
 - ``/network.csv``: the same figures, one row per member and a total row.
 - ``/network/figures?year=2025`` (a hub): "Quelques chiffres", the year's
   figures in short French sentences to paste into the activity report.
-- ``/national`` (the national federation): each hub, its latest summary per
-  period checked (``node.national.read_hubs``), its log's audit, and the
-  totals across networks per period; ``/national.csv``.
+- ``/national`` and ``/national.csv`` (the national federation) are in
+  ``web_ui.pages.national``.
 
 The member's side (its report to the network) is on the statistics pages
 (``outputs_stats``); what both share is in ``network_common``. Nothing here
@@ -23,7 +22,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from node import national, regional
+from node import regional
 from node.errors import DomainError, Invalid
 from node.handoffs import node_names
 from node.stats_reports import own_keys
@@ -35,8 +34,7 @@ from web_ui.labels import BENEFICIARY_CATEGORIES, name_of
 from web_ui.pages.handoffs import wake_federation
 from web_ui.pages.network_common import (
     CATEGORY_COLUMNS, Main, bar_chart, by_category, checked_period, csv_download, ended_periods, figure_rows,
-    has_ended, known_text, main_figures, mass, not_here, percent, period_choices, period_name, sum_of, today,
-    totals,
+    has_ended, main_figures, mass, not_here, percent, period_choices, period_name, sum_of, today, totals,
 )  # fmt: skip
 from web_ui.pages.workshop_common import see_other
 from web_ui.render import LANGUAGE, page
@@ -67,6 +65,9 @@ SIGN_REFUSALS: dict[str, str] = {
     "invalid_period": _("This is not a period. Write a year (2026), a month (2026-10) or a quarter (2026-Q3)."),
 }  # fmt: skip
 SIGN_REFUSED = _("The summary was not signed.")
+# What entered the network from donors (counted once), moved inside it, left it (PROTOCOL.md, "Statistics").
+FLOWS = (("entered", _("Entered from donors")), ("moved_in", _("Moved inside the network")),
+         ("left", _("Left for another network")))  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +80,7 @@ class MemberRow:
     report: regional.MemberReport | None
     main: Main | None
     refused: int  # its reports of the period that do not count, other than the versions a correction replaced
+    count: int = 1  # its reports that count: more than one for a year or quarter it reported month by month
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,17 +112,19 @@ async def network_of(request: web.Request, period: str) -> Network:
         summaries = await regional.list_summaries(db, keys, period)
         held = await regional.reported_periods(db)
         names = {**await node_names(db, [r.member for r in reports]), **agg.names}
-    counted = {r.member: r for r in agg.reports}
+    counted: dict[bytes, list[regional.MemberReport]] = {}
+    for r in agg.reports:  # a year or a quarter: maybe several reports of periods inside it
+        counted.setdefault(r.member, []).append(r)
     certified = {*counted, *agg.missing}  # agg.names also names the members of other periods
     ignored = [Ignored(r, names.get(r.member, ""), fingerprint(r.member)) for r in reports if not r.counts]
     members = []
     for key, name in sorted(names.items(), key=lambda item: (item[1].casefold(), item[0])):
         if key not in certified:
             continue
-        report = counted.get(key)
+        own = counted.get(key, [])
         refused = sum(1 for i in ignored if i.report.member == key and i.report.why_not != "superseded")
-        main = main_figures(report.figures) if report else None
-        members.append(MemberRow(key, name, fingerprint(key), report, main, refused))
+        main = main_figures(regional.sum_figures(r.figures for r in own)) if own else None
+        members.append(MemberRow(key, name, fingerprint(key), own[0] if own else None, main, refused, len(own)))
     return Network(agg, members, ignored, summaries, held)
 
 
@@ -147,6 +151,8 @@ async def _network_page(request: web.Request, period: str, *, status: int = 200,
         members=data.members, ignored=data.ignored, summaries=summaries, latest=latest,
         up_to_date=latest is not None and agg.same_as(latest.body), ended=has_ended(period),
         categories=categories, columns=CATEGORY_COLUMNS, category_totals=totals(categories),
+        own=agg.own, own_main=main_figures(agg.own.figures) if agg.own else None,
+        flows=[(label, sum_of(agg.figures, first, "units")) for first, label in FLOWS],
         all_figures=figure_rows(agg.figures, language),
         member_chart=bar_chart((m.name, m.main.distributed if m.main else 0) for m in data.members),
         category_chart=bar_chart((c.name, c.values[("distributed", "units")]) for c in categories),
@@ -218,12 +224,18 @@ async def network_csv(request: web.Request) -> web.Response:
         return period
     data = await network_of(request, period)
     agg = data.aggregate
-    reported = [row.report for row in data.members if row.report]
-    columns = sorted({key for report in reported for key in report.figures} | set(agg.figures))
+    by_member: dict[bytes, list[regional.MemberReport]] = {}
+    for report in agg.reports:
+        by_member.setdefault(report.member, []).append(report)
+    figures_of = {member: regional.sum_figures(r.figures for r in reports) for member, reports in by_member.items()}
+    own = agg.own.figures if agg.own else {}
+    columns = sorted({key for figures in figures_of.values() for key in figures} | set(agg.figures) | set(own))
     rows: list[list[object]] = [["period", "member", "fingerprint", "state", "version", *columns]]
+    if agg.own is not None:
+        rows.append([period, "(hub)", "", "own", agg.own.version, *(own.get(key, "") for key in columns)])
     for row in data.members:
-        figures = row.report.figures if row.report else {}
-        state, version = ("reported", row.report.version) if row.report else ("missing", "")
+        figures = figures_of.get(row.key, {})
+        state, version = ("reported", row.report.version if row.count == 1 else "") if row.report else ("missing", "")
         values = [figures.get(key, "") for key in columns]
         rows.append([period, row.name, row.fingerprint, state, version, *values])
     rows.append([period, "total", "", "", "", *(agg.figures.get(c, "") for c in columns)])
@@ -245,6 +257,12 @@ def sentences(year: regional.Year, language: str) -> list[str]:
         units, weight = number(main.received), mass(main.received_g, locale)
         out.append(_("{units} computers received ({weight})", units=units, weight=weight) if computers
                    else _("{units} devices received ({weight})", units=units, weight=weight))
+    entered = sum_of(figures, "entered", "units")
+    if entered:
+        out.append(_("{units} entered the network from donors", units=number(entered)))
+    if figures.get("lots.from_donors"):
+        out.append(_("{donors} donors, {lots} lots", donors=number(figures.get("donors.count", 0)),
+                     lots=number(figures["lots.from_donors"])))  # fmt: skip
     if main.distributed:
         out.append(_("{units} handed to families, schools and associations", units=number(main.distributed)))
     if main.recycled_g:
@@ -294,60 +312,3 @@ async def few_figures(request: web.Request) -> web.Response:
         beneficiaries=[(name_of(BENEFICIARY_CATEGORIES, key.split(".", 1)[1], translator(language)), value)
                        for key, value in sorted(result.figures.items()) if key.startswith("beneficiaries.")],
     )  # fmt: skip
-
-
-# --- national: the hubs' summaries ---------------------------------------------------------------
-
-CHECK_STATES: dict[str, str] = {
-    "verified": _("verified"),
-    "incomplete": _("incomplete"),
-    "inconsistent": _("inconsistent"),
-}
-
-
-@dataclass(frozen=True, slots=True)
-class CheckRow:
-    check: national.SummaryCheck
-    main: Main
-    problems: list[tuple[str, bool]]  # (text, known: False when shown in English)
-
-
-@dataclass(frozen=True, slots=True)
-class HubRow:
-    reading: national.HubReading
-    fingerprint: str
-    checks: list[CheckRow]
-
-
-async def _readings(request: web.Request) -> list[national.HubReading]:
-    async with request.app[STORE].reader() as db:
-        return await national.read_hubs(db)
-
-
-@routes.get("/national")
-async def national_page(request: web.Request) -> web.Response:
-    """Each hub: its latest summary per period checked, its log's audit; the totals across networks."""
-    if request.app[NODE].config.role != "national":
-        return not_here(request, "national")
-    language = request.get(LANGUAGE, "fr")
-    _ = translator(language)
-    readings = await _readings(request)
-    hubs = [HubRow(r, fingerprint(r.hub), [
-        CheckRow(c, main_figures(c.summary.body.figures), [known_text(p, _) for p in c.problems])
-        for c in r.summaries]) for r in readings]  # fmt: skip
-    by_period = national.national_totals(readings)
-    return page(request, "network/national.html", hubs=hubs, states=CHECK_STATES,
-                totals=[(period, main_figures(figures), figures) for period, figures in by_period.items()],
-                period_name=lambda p: period_name(p, language))  # fmt: skip
-
-
-@routes.get("/national.csv")
-async def national_csv(request: web.Request) -> web.Response:
-    """The totals across networks: one row per period, one column per figure."""
-    if request.app[NODE].config.role != "national":
-        return not_here(request, "national")
-    by_period = national.national_totals(await _readings(request))
-    columns = sorted({key for figures in by_period.values() for key in figures})
-    rows: list[list[object]] = [["period", *columns]]
-    rows += [[period, *(figures.get(c, "") for c in columns)] for period, figures in by_period.items()]
-    return csv_download(rows, "national.csv")

@@ -67,6 +67,7 @@ NOTES: dict[str, str] = {
     "other_period": _("Report {record} is for {other}, not {period}."),
     "counted_and_missing": _("{count} member(s) both counted and said missing."),
     "counted_twice": _("A member is counted twice."),
+    "own_not_hub": _("Report {record}, given as the hub's own, is another node's."),
     "figures_differ": _("The figures differ from the sum of the reports it lists: {keys}."),
 }  # fmt: skip
 
