@@ -64,8 +64,8 @@ SUMMARY_KINDS = {RegionalSummary.KIND: RegionalSummary, RegionalSummaryV2.KIND: 
 
 __all__ = [
     "MemberReport", "Aggregate", "SignedSummary", "sum_figures", "member_reports", "aggregate", "sign_summary",
-    "list_summaries", "due_summaries", "report_received", "renew_certificates", "reported_periods", "Year",
-    "year_figures", "own_report", "counted_reports", "SUMMARY_KINDS",
+    "list_summaries", "due_summaries", "report_received", "renew_certificates", "reported_periods",
+    "own_report", "counted_reports", "SUMMARY_KINDS",
 ]  # fmt: skip
 
 # Figures that are not added up across reports: they are ratios or calendar facts, recomputed or kept apart.
@@ -484,27 +484,3 @@ async def renew_certificates(tx: Tx, *, now: int | None = None, days: int = 366)
                 member=member, member_name=cert.name, role=cert.role, network=cert.network,
                 valid_from=start, valid_until=start + days * 86_400_000)))  # fmt: skip
     return renewed
-
-
-
-@dataclass(frozen=True, slots=True)
-class Year:
-    """A year's figures from the members' reports, and how many members they cover."""
-
-    figures: dict[str, int]
-    certified: int  # members certified for some of the year, or reporting in it
-    reporting: int
-    partial: int  # members whose reports cover only part of the year
-
-
-async def year_figures(db: Reader, hub: bytes, year: str) -> Year:
-    """The year's figures for the hub's own use: its own report and, per member, its yearly report if one
-    counts, else its quarters', else its months' (``counted_reports``), each time counted once."""
-    result = await aggregate(db, hub, year)
-    months: dict[bytes, int] = {}
-    for report in result.reports:
-        months[report.member] = months.get(report.member, 0) + (12 if len(report.period) == 4 else
-                                                                3 if "-Q" in report.period else 1)  # fmt: skip
-    figures = {k: v for k, v in result.all_figures.items() if not k.startswith("members.")}
-    return Year(figures, len(set(result.missing) | set(months)), len(months),
-                sum(1 for count in months.values() if count < 12))  # fmt: skip

@@ -65,7 +65,8 @@ async def silent_nodes(db: Reader, me: bytes, *, now: int | None = None) -> list
                                 " AND content IS NOT NULL ORDER BY time DESC LIMIT 1",
                                 (peer["key"], StatsReport.KIND))  # fmt: skip
             if rows:
-                last, kind = rows[0]["time"], _kind(StatsReport.model_validate(canonical.decode(rows[0]["content"])).period)
+                body = StatsReport.model_validate(canonical.decode(rows[0]["content"]))
+                last, kind = rows[0]["time"], _kind(body.period)
                 said = f"last statistics report signed at {last} ms, for a {kind}"
             else:
                 last, kind = current[peer["key"]].valid_from, "month"

@@ -34,8 +34,9 @@ __all__ = ["register"]
 def register(sub: argparse._SubParsersAction, data: Callable[[argparse.ArgumentParser], None]) -> None:
     """Add ``maillon summary`` and its actions to the parser (``data`` adds ``--data``)."""
     summary = sub.add_parser("summary", help="a hub's regional summaries of its members' reports",
-                             description="the regional summary of a period (regional.summary/1): a hub sums up its"
-                             " members' statistics reports; national reads the hubs' summaries")  # fmt: skip
+                             description="the regional summary of a period (regional.summary/2): a hub sums up"
+                             " its own and its members' statistics reports; national reads the hubs'"
+                             " summaries")  # fmt: skip
     actions = summary.add_subparsers(dest="summary_command", required=True, metavar="ACTION")
     preview = actions.add_parser("preview", help="what a period's summary would say now: reports, missing members")
     data(preview)

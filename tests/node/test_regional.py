@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from node import national, peers, regional
+from node import national, network_year, peers, regional
 from node.errors import NotFound, RuleBroken
 from node.replica import store_records
 from node.settings import set_setting
@@ -281,7 +281,8 @@ async def test_national_says_verified_only_when_it_added_up_every_listed_report(
     assert (check.state, check.held, check.readable, check.listed) == ("signed", 3, 0, 3)
     async with nation.transaction() as tx:  # now every report is readable
         await tx.run("DELETE FROM log_records WHERE id IN (?, ?)", (reports[0].id, reports[1].id))
-        await tx.run("UPDATE log_records SET content = ? WHERE id = ?", (own_content := await _row(hub, own.id), own.id))
+        own_content = await _row(hub, own.id)
+        await tx.run("UPDATE log_records SET content = ? WHERE id = ?", (own_content, own.id))
     await hold(nation, *reports)
     async with nation.reader() as db:
         (check,) = (await national.read_hubs(db))[0].summaries
@@ -318,7 +319,7 @@ async def test_a_years_figures_take_each_member_at_the_coarsest_level_it_reporte
     monthly = bert.report("2024-06", {"received.laptop.units": 7}, at="2024-07-02")  # within its yearly report
     await hold(hub, *months, quarter, yearly, monthly)
     async with hub.reader() as db:
-        year = await regional.year_figures(db, HUB, "2024")
+        year = await network_year.year_figures(db, HUB, "2024")
     assert year.figures["received.laptop.units"] == 100 + 1000  # never a month counted twice
     assert (year.certified, year.reporting, year.partial) == (2, 2, 1)  # Chlo was a member in 2023 only; Anne: Q1
 

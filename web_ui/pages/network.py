@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from node import regional
+from node import network_year, regional
 from node.errors import DomainError, Invalid
 from node.handoffs import node_names
 from node.stats_reports import own_keys
@@ -245,7 +245,7 @@ async def network_csv(request: web.Request) -> web.Response:
 # --- a hub: the year's figures for the activity report ------------------------------------------
 
 
-def sentences(year: regional.Year, language: str) -> list[str]:
+def sentences(year: network_year.Year, language: str) -> list[str]:
     """The year's figures in short sentences, the French way (narrow no-break spaces, decimal comma)."""
     _, locale = translator(language), Formats(language).locale
     number = Formats(language).number
@@ -297,7 +297,7 @@ async def few_figures(request: web.Request) -> web.Response:
         if not (len(text) == 4 and text.isdigit()):
             raise Invalid(f"{text!r} is not a year", code="invalid_period")
         async with request.app[STORE].reader() as db:
-            result = await regional.year_figures(db, request.app[NODE].key.public.raw, text)
+            result = await network_year.year_figures(db, request.app[NODE].key.public.raw, text)
             held = {p[:4] for p in await regional.reported_periods(db)}
     except DomainError:  # not a year, or one the calendar cannot place (0000)
         _ = translator(language)
