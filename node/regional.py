@@ -387,8 +387,12 @@ async def due_summaries(db: Reader, today: date, hub: bytes) -> list[str]:
     keys = await own_keys(db, hub)
     periods = {s.body.period for s in await list_summaries(db, keys)}
     ended = int(datetime(today.year, today.month, today.day, tzinfo=ZoneInfo("Europe/Paris")).timestamp()) * 1000
-    rows = await db.all("SELECT content FROM log_records WHERE kind = ? AND content IS NOT NULL", (StatsReport.KIND,))
+    members = {c.member for c in await certificates(db, keys) if c.role == "member"} | set(keys)
+    rows = await db.all("SELECT author, content FROM log_records WHERE kind = ? AND content IS NOT NULL",
+                        (StatsReport.KIND,))  # fmt: skip
     for row in rows:
+        if row["author"] not in members:  # another network's member, relayed: not this hub's to summarise
+            continue
         period = StatsReport.model_validate(canonical.decode(row["content"])).period
         if period_bounds(period)[1] <= ended:
             periods.add(period)

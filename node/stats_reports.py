@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from node.errors import RuleBroken
@@ -100,14 +101,17 @@ def workforce_figures(value: str) -> dict[str, int]:
     return figures
 
 
-async def build_report(db: Reader, period: str, *, now: int | None = None) -> StatsReport:
+async def build_report(db: Reader, period: str, *, now: int | None = None, me: bytes | None = None) -> StatsReport:
     """Version 1 of ``period``'s report from this node's data: every figure, workforce included.
 
     ``publish_report`` numbers it and removes what the policy keeps home.
+    ``me``: this node's key, to tell hand-offs inside its network from the
+    others (a transaction's author by default; without either, every
+    hand-off counts as from or to another network).
     """
     start, end = period_bounds(period)
     factors = await get_setting(db, "impact_factors")
-    me = getattr(db, "author", None)
+    me = me if me is not None else (db.author if isinstance(db, Tx) else None)
     network = await network_keys(db, me) if me is not None else frozenset()
     stats = await compute_stats(db, start, end, years=await get_setting(db, "years_of_second_life"),
                                 factors=FACTOR_TABLES[factors], now=now, network=network)  # fmt: skip
@@ -231,9 +235,14 @@ def periods_between(schedule: str, first: date, today: date) -> list[str]:
             year, index = year + 1, 1
 
 
+@lru_cache(maxsize=4096)
+def _bounds(period: str) -> tuple[int, int]:
+    return period_bounds(period)
+
+
 def overlaps(a: str, b: str) -> bool:
     """Whether two periods share some time (one holds the other, or they are the same)."""
-    (a_start, a_end), (b_start, b_end) = period_bounds(a), period_bounds(b)
+    (a_start, a_end), (b_start, b_end) = _bounds(a), _bounds(b)
     return a_start < b_end and b_start < a_end
 
 

@@ -212,6 +212,19 @@ async def test_the_daily_upkeep_of_a_hub_signs_the_last_period_and_takes_late_re
     assert (latest.body.version, latest.body.missing) == (2, [])
 
 
+async def test_a_hub_off_across_several_period_ends_signs_the_summary_of_each(store):
+    from node.commands import daily_upkeep
+    from node.store import clock_at
+
+    with clock_at(paris("2024-01-10")):  # the hub admits its members in January
+        await certify(store, ANNE, "Anne", start="2024-01-01")
+    await hold(store, Member(ANNE).report("2024-02", FIG_A, at="2024-03-02"))
+    await daily_upkeep(store, today=date(2024, 4, 5))  # the first upkeep since January
+    async with store.reader() as db:
+        signed = sorted(s.body.period for s in await regional.list_summaries(db, (HUB,)))
+    assert signed == ["2024-01", "2024-02", MARCH]  # on main: March alone, February's report never summarised
+
+
 # national -------------------------------------------------------------------------
 
 
