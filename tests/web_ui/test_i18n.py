@@ -68,3 +68,16 @@ def test_every_note_the_node_writes_has_its_french_form():
     assert codes and codes <= set(NOTES), f"add to web_ui.pages.network_common.NOTES: {sorted(codes - set(NOTES))}"
     for message in NOTES.values():
         assert message in catalogue("fr")
+
+
+def test_the_figures_of_what_entered_moved_inside_and_left_a_network_have_french_names():
+    from web_ui.labels import figure_name
+
+    _ = translator("fr")
+    assert figure_name("entered.laptop.units", _) == "Entrés dans le réseau par des dons : ordinateur portable (unités)"
+    assert figure_name("moved_in.desktop.weight_g", _) == "Reçus d'une structure du réseau : ordinateur fixe (poids)"
+    assert figure_name("left.screen.units", _).startswith("Sortis du réseau : ")
+    assert figure_name("from_other_network.laptop.units", _).startswith("Reçus d'un autre réseau : ")
+    assert figure_name("moved_out.laptop.units", _).startswith("Remis à une structure du réseau : ")
+    assert (figure_name("lots.from_donors", _), figure_name("donors.count", _)) == (
+        "Lots reçus de donateurs", "Donateurs de ces lots")

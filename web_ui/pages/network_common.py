@@ -150,8 +150,9 @@ def figure_text(key: str, value: int, fmt: Formats, _: Callable[..., str]) -> st
 
 
 # Figures in the order a person reads a report: what came in, what became of it, who was served, then ratios.
-_FIGURE_ORDER = ("received.", "distributed.", "transferred.", "recycled.", "dismantled.", "beneficiaries.",
-                 "reuse_rate", "lead_time.", "impact.", "workforce.", "members.")  # fmt: skip
+_FIGURE_ORDER = ("received.", "entered.", "moved_in.", "from_other_network.", "lots.", "donors.", "distributed.",
+                 "transferred.", "moved_out.", "left.", "recycled.", "dismantled.", "beneficiaries.", "reuse_rate",
+                 "lead_time.", "impact.", "workforce.", "members.")  # fmt: skip
 
 
 def figure_rows(figures: Mapping[str, int], language: str) -> list[tuple[str, str, str]]:
