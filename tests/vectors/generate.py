@@ -35,6 +35,7 @@ from contract_vectors import (  # noqa: E402
     accepted_vectors, content_cases, document_vectors, log_export_vectors, signature_cases, signature_vectors,
 )
 from federation_vectors import request_vectors, seal_vectors  # noqa: E402
+from statistics_vectors import statistics_vectors  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 T0 = 1_700_000_000_000  # 2023-11-14T22:13:20Z, in milliseconds
@@ -452,6 +453,7 @@ def build() -> dict[str, str]:
         "keys.json": json.dumps(key_vectors(), indent=1, ensure_ascii=False) + "\n",
         "seal.json": json.dumps(seal_vectors(KEYS, seed, hub, member), indent=1, ensure_ascii=False) + "\n",
         "requests.json": json.dumps(request_vectors(KEYS, hub, T0), indent=1, ensure_ascii=False) + "\n",
+        "statistics.json": json.dumps(statistics_vectors(), indent=1, ensure_ascii=False) + "\n",
     }
 
 
