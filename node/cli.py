@@ -22,6 +22,7 @@ from node import commands, handoff_commands, summary_commands
 from node.config import DB_FILE, Config, Node, init_node, load_node
 from node.errors import AlreadyExists, NodeError
 from node.store import Store
+from node.upkeep import look_for_silence
 from protocol.errors import ProtocolError
 from protocol.keys import fingerprint, node_id, parse_node_id
 from protocol.log import verify_log
@@ -284,7 +285,12 @@ def freeze_startup_heap() -> None:
 
 
 async def _every_day(store: Store) -> None:
-    """Run the daily upkeep now, then every day while the node runs."""
+    """Run the daily upkeep now, then every day while the node runs; look for silent peers every hour."""
+    hours = 0
     while True:
-        await commands.daily_upkeep(store)
-        await asyncio.sleep(86_400)
+        if hours % 24 == 0:
+            await commands.daily_upkeep(store)
+        else:
+            await look_for_silence(store)
+        await asyncio.sleep(3600)
+        hours += 1

@@ -13,8 +13,9 @@
 ``check_silence`` raises an alert (kind ``silent``, reason ``member_silent``
 or ``peer_unreachable``, the peer named) for each, once per silence: not
 again while an alert of the same reason for that peer is newer than the
-peer's last sign of life. The daily upkeep runs it (``node.upkeep``); the
-alerts show on the federation page with the others.
+peer's last sign of life. The daily upkeep runs it, and ``maillon run``
+every hour (``node.upkeep.look_for_silence``); the alerts show on the
+federation page with the others.
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ from node.silence import check_silence
 from node.stats_reports import due_reports, own_keys, publish_report
 from node.store import Store, Tx
 
-__all__ = ["daily_upkeep", "UPKEEP_TASKS"]
+__all__ = ["daily_upkeep", "look_for_silence", "UPKEEP_TASKS"]
 
 logger = logging.getLogger(__name__)
 
@@ -78,6 +78,14 @@ async def daily_upkeep(store: Store, *, today: date | None = None) -> None:
     await _guarded(store, "stats_report", "", reports)
     await _guarded(store, "renew_certificates", "", renew)
     await _guarded(store, "regional_summary", "", summaries)
+
+    await look_for_silence(store)
+
+
+async def look_for_silence(store: Store) -> None:
+    """Alerts for silent members and unreachable peers (``node.silence``); ``maillon run`` also does it hourly."""
+    if store.writes_held:
+        return
 
     async def silence() -> None:
         async with store.transaction() as tx:
