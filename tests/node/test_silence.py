@@ -7,7 +7,7 @@ from test_regional import ANNE, BERT, DAY, Member, certify, hold, paris
 
 from node import peers
 from node.silence import check_silence
-from node.store import clock_at
+from node.store import clock_at, now_ms
 
 NOW = paris("2024-06-20")
 
@@ -70,3 +70,16 @@ async def test_a_revoked_peer_raises_no_silence_alert(hub):
     await contact(hub, ANNE.public.raw, NOW)
     silences = await check(hub, NOW)
     assert [(s.reason, s.name) for s in silences] == [("member_silent", "Anne")]  # never reported since January
+
+
+async def test_the_hourly_look_raises_the_same_alerts_once(hub):
+    from node.upkeep import look_for_silence
+
+    for member in (ANNE, BERT):
+        await contact(hub, member.public.raw, now_ms())
+    await look_for_silence(hub)  # now: Anne and Bert certified for 2024 only, so no member is due a report
+    assert await alerts(hub) == []
+    await contact(hub, BERT.public.raw, now_ms() - 2 * DAY)  # Bert was last heard of two days ago
+    await look_for_silence(hub)
+    await look_for_silence(hub)
+    assert await alerts(hub) == [("peer_unreachable", BERT.public.raw)]
