@@ -181,7 +181,10 @@ def test_donor_report_pdf_and_signed_document(data, tmp_path, capsys):
     pdf = "".join(page.extract_text() for page in PdfReader(out).pages)
     assert "Région Bretagne" in pdf and "SCR-42" in pdf and "RB-7" in pdf
     code, text, _ = run(capsys, "record", "verify", out.with_suffix(".mlnrec"))
-    assert code == 0 and "kind=donor.report/1" in text
+    assert code == 0 and "kind=donor.report/2" in text
+    code, text, _ = run(capsys, "record", "verify", out.with_suffix(".mlnbundle"))
+    assert code == 0 and text.count("\nitem ") == 2 and "verdict=ok" in text
+    assert "fate=distributed" in text and "fate=in_stock" in text and 'serial="SCR-42"' in text
     code, _, err = run(capsys, "export", "--data", data, "donor-report", "--lot", "NOPE", "--out", out)
     assert code == 2 and "NOPE" in err
 
