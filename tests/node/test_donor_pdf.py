@@ -261,7 +261,7 @@ def test_one_item_shows_its_serial_fate_date_and_erasure() -> None:
 
 def test_in_stock_and_missing_proof_are_spelled_out() -> None:
     lines = (line(1, None, state="tested", erasures=()), line(2, "recycled", category="screen", erasures=()))
-    (text,) = pages_text(render_donor_report(report(lines)))
+    text = "".join(pages_text(render_donor_report(report(lines))))
     assert "en stock : testé" in text
     assert "aucune preuve" in text
     assert "sans objet" in text
@@ -375,3 +375,46 @@ def test_without_a_unicode_font_text_falls_back_to_latin1(monkeypatch: pytest.Mo
 def test_unknown_language_is_refused() -> None:
     with pytest.raises(ValueError):
         render_donor_report(report(()), "de")
+
+
+# --- what the donor's proof adds (issue 16) ----------------------------------
+
+
+def test_the_reception_discrepancies_of_each_lot_are_in_the_pdf() -> None:
+    from node.reports.donor_model import Reception
+
+    receptions = (Reception("LOT-2026-001", None, 8, 30_000, 5, 10_000),
+                  Reception("LOT-2026-001", "Atelier · WXYZ-WXYZ-WXYZ-WXYZ", 5, 10_000, 4, 8_000, missing=1))  # fmt: skip
+    text = " ".join("".join(pages_text(render_donor_report(report((line(),), receptions=receptions)))).split())
+    assert "Réception des lots" in text and "Ordi Solidaire Rennes (du donateur)" in text
+    flat = text.replace("\u2212", "-")
+    assert "-3 app. · -20,0 kg" in flat  # 3 units and 20 kg fewer than declared
+    assert "-1 app. · -2,0 kg" in flat and "Atelier · WXYZ-WXYZ-WXYZ-WXYZ" in flat
+
+
+def test_who_did_the_work_and_what_is_missing_are_spelled_out() -> None:
+    lines = (
+        line(1, "distributed", processed_by="Recyclerie · WXYZ-WXYZ-WXYZ-WXYZ"),
+        line(2, None, processed_by="Atelier · QRST-QRST-QRST-QRST"),
+        line(3, None, missing_at="Atelier · QRST-QRST-QRST-QRST"),
+    )
+    text = " ".join("".join(pages_text(render_donor_report(report(lines)))).split())
+    assert "par Recyclerie WXYZ-WXYZ-WXYZ-WXYZ" in text  # the fingerprint on a line of its own, whole
+    assert "en stock chez Atelier QRST-QRST-QRST-QRST" in text
+    assert "manquant à la réception (Atelier QRST-QRST-QRST-QRST)" in text
+
+
+def test_the_reen_summary_counts_screens_and_small_it_apart() -> None:
+    lines = (line(1, "distributed"), line(2, "recycled"), line(3, "distributed", category="screen"),
+             line(4, None, category="component"))  # fmt: skip
+    text = " ".join("".join(pages_text(render_donor_report(report(lines)))).split())
+    assert "Synthèse REEN (décret 2023-266)" in text
+    assert "2° écrans 1 1 0 100,0 %" in text
+    assert "6° petits équipements informatiques 2 1 1 50,0 %" in text
+    assert "hors catégories 2° et 6° 1 0 0 0,0 %" in text
+
+
+def test_a_chain_with_a_problem_says_so() -> None:
+    problems = ("not_custodian a fate signed by a node that did not hold the item",)
+    text = " ".join("".join(pages_text(render_donor_report(report((line(),), chain_problems=problems)))).split())
+    assert "1 anomalie(s) dans la chaîne de garde : not_custodian" in text
