@@ -246,3 +246,26 @@ def test_a_dry_run_sees_a_log_imported_before(data, capsys):
     assert run(capsys, "import", "--data", data, "nwipe", FIXTURES / "nwipe-shredos-example.log")[0] == 0
     code, out, _ = run(capsys, "import", "--data", data, "nwipe", FIXTURES / "nwipe-shredos-example.log", "--dry-run")
     assert code == 0 and "0 created" in out and "2 skipped" in out
+
+
+def test_record_verify_checks_a_donor_proof_bundle_offline(tmp_path, capsys):
+    """A good bundle and tampered ones (tests/vectors/custody.json): per serial the fate, its signer and the
+    erasure proof; exit 1 on any broken link (a fate by a non-custodian, a receipt not matching the offer, a
+    wrong signature, a hop removed, a record or the report altered)."""
+    import json
+
+    vectors = json.loads((Path(__file__).parents[1] / "vectors" / "custody.json").read_text())
+    for vector in vectors["bundles"]:
+        if vector["name"] == "not_a_bundle":
+            continue  # without the bundle's magic line the command reads a signed document: it is one
+        path = tmp_path / f"{vector['name']}.mlnbundle"
+        path.write_bytes(bytes.fromhex(vector["bundle"]))
+        code, out, _ = run(capsys, "record", "verify", path)
+        assert (code, out.splitlines()) == (vector["exit"], vector["lines"]), vector["name"]
+    good = tmp_path / "good.mlnbundle"
+    reporter = next(v for v in vectors["valid"] if v["author_key"] == "hub")
+    keys = json.loads((Path(__file__).parents[1] / "vectors" / "keys.json").read_text())
+    hub, member = (next(k["public"] for k in keys["valid"] if k["name"] == name) for name in ("hub", "member"))
+    assert reporter and run(capsys, "record", "verify", good, "--author", hub)[0] == 0
+    code, out, _ = run(capsys, "record", "verify", good, "--author", member)
+    assert code == 1 and "reason=wrong_author" in out and out.splitlines()[-1].endswith("verdict=fail")
