@@ -89,13 +89,21 @@ async def custody_check(db: Reader, me: bytes, body: DonorReport2) -> tuple[Bund
     """
     entries = await collect_entries(db, me, [item.gid for item in body.items])
     check = check_custody(me, body, entries)
+    if check.problems:
+        entries, check = _without_resigned(me, body, entries, check)
+    return check, entries
+
+
+def _without_resigned(me: bytes, body: DonorReport2, entries: list[bytes],
+                      check: BundleCheck) -> tuple[list[bytes], BundleCheck]:  # fmt: skip
+    """``entries`` without the ``item.fates/1`` records a node signed again for others (and the check of the rest)."""
     bad = {problem.where for problem in check.problems if problem.reason == Reason.NOT_CUSTODIAN and problem.where}
     if bad:
         resigned = {where for where in bad if "." not in where and _kind(entries[int(where)]) == ItemFates.KIND}
         if resigned:
             entries = [entry for n, entry in enumerate(entries) if str(n) not in resigned]
             check = check_custody(me, body, entries)
-    return check, entries
+    return entries, check
 
 
 def _kind(entry: bytes) -> str:
@@ -106,6 +114,8 @@ def _kind(entry: bytes) -> str:
 
 async def bundle_file(db: Reader, report: Record) -> bytes:
     """The bundle of a signed ``donor.report/2``: the report and the records held here that prove it."""
-    body = report.body()
-    _check, entries = await custody_check(db, report.header.author, body)
+    body, me = report.body(), report.header.author
+    entries = await collect_entries(db, me, [item.gid for item in body.items])
+    if any(_kind(entry) == ItemFates.KIND for entry in entries):  # only those may have to be left out: check
+        entries, _check = _without_resigned(me, body, entries, check_custody(me, body, entries))
     return write_bundle(report, entries)

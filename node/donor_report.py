@@ -26,6 +26,7 @@ from node.fate_evidence import erasure_evidence, statement
 from node.handoffs import node_names
 from node.reports.donor_model import DonorReport, ErasureProof, Reception, ReportLine
 from node.reports.donor_pdf import render_donor_report
+from node.reports.donor_register import register_csv, register_xlsx
 from node.settings import get_setting
 from node.states import FATES
 from node.stats import period_bounds
@@ -242,6 +243,9 @@ def export_donor_report(args: argparse.Namespace) -> int:
     signed.write_bytes(write_record_file(record))
     proof = args.out.with_suffix(".mlnbundle")
     proof.write_bytes(bundle)
-    print(f"{len(report.lines)} items: {args.out}, its proof bundle {proof} and its signed document {signed}")
+    args.out.with_suffix(".csv").write_bytes(register_csv(report, args.language))
+    args.out.with_suffix(".xlsx").write_bytes(register_xlsx(report, args.language))
+    print(f"{len(report.lines)} items: {args.out}, its proof bundle {proof}, its signed document {signed}, and the"
+          f" per-serial register {args.out.with_suffix('.csv')} and {args.out.with_suffix('.xlsx')}")  # fmt: skip
     print(f"verify with: maillon record verify {proof} --author {node.key.public.node_id}")
     return 0

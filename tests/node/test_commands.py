@@ -185,6 +185,14 @@ def test_donor_report_pdf_and_signed_document(data, tmp_path, capsys):
     code, text, _ = run(capsys, "record", "verify", out.with_suffix(".mlnbundle"))
     assert code == 0 and text.count("\nitem ") == 2 and "verdict=ok" in text
     assert "fate=distributed" in text and "fate=in_stock" in text and 'serial="SCR-42"' in text
+    # the per-serial register for the donor's own books
+    rows = out.with_suffix(".csv").read_bytes().decode("utf-8-sig").splitlines()
+    assert rows[0].startswith("Lot;N° d’inventaire donateur;N° de série") and len(rows) == 3
+    assert {row.split(";")[5] for row in rows[1:]} == {"distribué", "en stock"}
+    from openpyxl import load_workbook
+
+    sheet = load_workbook(out.with_suffix(".xlsx")).active
+    assert [cell.value for cell in sheet[2]][:3] == ["REG-1", "RB-7", "SCR-42"]
     code, _, err = run(capsys, "export", "--data", data, "donor-report", "--lot", "NOPE", "--out", out)
     assert code == 2 and "NOPE" in err
 

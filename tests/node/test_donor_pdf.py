@@ -418,3 +418,15 @@ def test_a_chain_with_a_problem_says_so() -> None:
     problems = ("not_custodian a fate signed by a node that did not hold the item",)
     text = " ".join("".join(pages_text(render_donor_report(report((line(),), chain_problems=problems)))).split())
     assert "1 anomalie(s) dans la chaîne de garde : not_custodian" in text
+
+
+def test_the_register_has_a_row_per_serial_and_runs_no_formula() -> None:
+    from node.reports.donor_register import register_csv, register_rows
+
+    lines = (line(1, "distributed", processed_by="Recyclerie · WXYZ-WXYZ-WXYZ-WXYZ", lot="LOT-2026-001"),
+             line(2, None, serial="=HYPERLINK(\"http://x\")", erasures=()))  # fmt: skip
+    rows = register_rows(report(lines))
+    assert rows[0][:3] == ["Lot", "N° d’inventaire donateur", "N° de série"] and len(rows) == 3
+    assert rows[1][5:9] == ["distribué", "23/11/2026"[6:] + "-11-23", "particulier", "Recyclerie · WXYZ-WXYZ-WXYZ-WXYZ"]
+    assert rows[2][2] == "'=HYPERLINK(\"http://x\")" and rows[2][9] == "aucune preuve"
+    assert register_csv(report(lines)).startswith("\ufeffLot;".encode())
