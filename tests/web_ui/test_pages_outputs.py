@@ -58,7 +58,7 @@ async def count(store, sql: str) -> int:
 
 
 async def reports_signed(store) -> int:
-    return await count(store, "SELECT count(*) FROM log_records WHERE kind = 'donor.report/1'")
+    return await count(store, "SELECT count(*) FROM log_records WHERE kind = 'donor.report/2'")
 
 
 def pdf_of(body: bytes):
