@@ -170,7 +170,7 @@ async def build_donor_report(db: Reader, node: Node, *, donor_id: int | None = N
         generated_ms=now_ms(), lines=lines,
         impact=avoided.lines,
         factor_version=table.version, factor_source=table.source, record_id_hex=None,
-        receptions=tuple(receptions),
+        receptions=tuple(receptions), verify_url=f"{node.config.url.rstrip('/')}/verify" if node.config.url else None,
         chain_problems=tuple(f"{p.reason} {p.text}" for p in check.problems) if check is not None else (),
     )  # fmt: skip
 

@@ -175,6 +175,7 @@ class DonorReport:
     record_id_hex: str | None
     receptions: tuple[Reception, ...] = ()
     chain_problems: tuple[str, ...] = ()  # what checking the signed records of every hop found wrong
+    verify_url: str | None = None  # the issuing node's public verification page, printed as a QR code
 
     def __post_init__(self) -> None:
         for day in (self.period_from, self.period_to):

@@ -182,7 +182,19 @@ def render_donor_report(report: DonorReport, language: str = "fr", *, tz: str = 
 
 
 def _write_header(pdf: _ReportPDF, report: DonorReport, language: str, zone: ZoneInfo) -> None:
-    t = pdf.strings
+    t, margin, bottom = pdf.strings, pdf.r_margin, 0.0
+    if report.verify_url:  # top right: a phone opens the page that checks the proof bundle
+        from node.reports.donor_qr import verify_qr  # noqa: PLC0415
+
+        side = 24
+        pdf.image(verify_qr(report.verify_url), x=pdf.w - margin - side, y=pdf.t_margin, w=side, h=side)
+        room = side + 22  # the caption's URL on one line
+        pdf.set_xy(pdf.w - margin - room, pdf.t_margin + side)
+        pdf.style(5.5)
+        pdf.multi_cell(room, 2.4, pdf.clean(t["verify_qr"].format(url=report.verify_url)), align="R")
+        bottom = pdf.get_y() + 2
+        pdf.set_right_margin(margin + room + 3)  # the header's lines keep clear of it
+        pdf.set_xy(pdf.l_margin, pdf.t_margin)
     pdf.write_line(report.node_name, size=15, bold=True, height=7)
     pdf.write_line(t["title"], size=12, bold=True, height=6)
     generated = t["generated"].format(
@@ -206,6 +218,8 @@ def _write_header(pdf: _ReportPDF, report: DonorReport, language: str, zone: Zon
         pdf.cell(30, 5, pdf.clean(name))
         pdf.style(9)
         pdf.multi_cell(0, 5, pdf.clean(value), align="L", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_right_margin(margin)
+    pdf.set_y(max(pdf.get_y(), bottom))
     pdf.ln(3)
 
 

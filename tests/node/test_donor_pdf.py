@@ -430,3 +430,17 @@ def test_the_register_has_a_row_per_serial_and_runs_no_formula() -> None:
     assert rows[1][5:9] == ["distribué", "23/11/2026"[6:] + "-11-23", "particulier", "Recyclerie · WXYZ-WXYZ-WXYZ-WXYZ"]
     assert rows[2][2] == "'=HYPERLINK(\"http://x\")" and rows[2][9] == "aucune preuve"
     assert register_csv(report(lines)).startswith("\ufeffLot;".encode())
+
+
+def test_a_qr_code_leads_to_the_verification_page() -> None:
+    from PIL import Image
+
+    url = "https://ogo.example.org/verify"
+    pdf = render_donor_report(report((line(),), verify_url=url))
+    text = " ".join(pages_text(pdf)[0].split())
+    assert f"Vérifier sans compte : {url}" in text
+    images = pypdf.PdfReader(io.BytesIO(pdf)).pages[0].images
+    assert len(images) == 1
+    qr = images[0].image.convert("L")
+    assert isinstance(qr, Image.Image) and qr.size[0] == qr.size[1]
+    assert "Vérifier sans compte" not in " ".join(pages_text(render_donor_report(report((line(),))))[0].split())
