@@ -15,9 +15,9 @@ the same signatures (one per record the bundle holds, nested ones
 included), with ``cryptography``: a bundle holds few records, each with
 many items, so most of the check is decoding and validating the 1 350
 items' statements, and the ratio says how much. Goals (issue 16): the
-bundle builds in under 2 s and checks in under 3 s (the issue asks that of
-the check in the browser; that page does not exist yet, this is the
-command line's).
+bundle builds in under 2 s and checks in under 3 s, on the command line
+and in the browser: the page's verifier (``web_ui/static/verify.js``) runs
+in Chromium when it is installed (Playwright), on the same bytes.
 
     python bench/donor_proof_bench.py [--items N] [--runs R]
 """
@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import hashlib
 import os
 import platform
@@ -170,6 +171,36 @@ def raw_verify(data: bytes) -> tuple[float, int]:
     return time.perf_counter() - started, len(triples)
 
 
+def browser_check(data: bytes) -> float | None:
+    """Seconds the page's verifier (``web_ui/static/verify.js``) takes on ``data`` in Chromium; None without it."""
+    chromium = Path("/usr/bin/chromium")
+    try:
+        from playwright.async_api import async_playwright
+    except ImportError:
+        return None
+    if not chromium.exists():
+        return None
+
+    async def go() -> float:
+        async with async_playwright() as playwright:
+            browser = await playwright.chromium.launch(executable_path=str(chromium), headless=True,
+                                                       args=["--no-sandbox", "--disable-gpu"])  # fmt: skip
+            try:
+                page = await browser.new_page()
+                await page.add_script_tag(content=(ROOT / "web_ui" / "static" / "verify.js").read_text())
+                return await page.evaluate(
+                    """(b64) => { const data = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+                       const t0 = performance.now(); const r = MaillonVerify.verifyBundle(data);
+                       if (!r.ok) throw new Error("the bundle does not verify in the browser");
+                       return (performance.now() - t0) / 1000; }""",
+                    base64.b64encode(data).decode(),
+                )
+            finally:
+                await browser.close()
+
+    return asyncio.run(go())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--items", type=int, default=1350)
@@ -198,6 +229,7 @@ def main() -> None:
             raw, signatures = raw_verify(data)
             raws.append(raw)
         built, checked, raw = min(builds), min(checks), min(raws)
+        in_browser = browser_check(data)
         outcomes = sorted({item.outcome for item in check.items})
         print(f"machine: {platform.platform()} {platform.machine()}, {os.cpu_count()} cpus,"
               f" python {platform.python_version()}")  # fmt: skip
@@ -208,6 +240,12 @@ def main() -> None:
         print(f"{'check the bundle (verify_bundle)':<52} {checked * 1000:>8.1f} ms")
         print(f"{'raw: bare Ed25519 verify of its signatures':<52} {raw * 1000:>8.1f} ms")
         print(f"{'ratio check / raw':<52} {checked / raw:>8.1f}     goal: check < {CHECK_GOAL_S * 1000:.0f} ms")
+        if in_browser is not None:
+            print(f"{'check the bundle in Chromium (/verify, verify.js)':<52} {in_browser * 1000:>8.1f} ms"
+                  f"  goal < {CHECK_GOAL_S * 1000:.0f} ms; ratio to raw {in_browser / raw:.1f}")  # fmt: skip
+            print_result("donor_proof", "check the bundle in the browser / bare Ed25519 verify (Python) of its signatures",
+                         in_browser * 1000, "ms", limit=raw * 1000, limit_unit="ms", ratio=in_browser / raw,
+                         goal=f"< {CHECK_GOAL_S * 1000:.0f} ms", ok=in_browser < CHECK_GOAL_S)  # fmt: skip
         print_result("donor_proof", f"build the proof bundle of a {args.items}-item lot handed through two hops",
                      built * 1000, "ms", goal=f"< {BUILD_GOAL_S * 1000:.0f} ms", ok=built < BUILD_GOAL_S)
         print_result("donor_proof", "check the bundle / bare Ed25519 verify of its signatures", checked * 1000, "ms",

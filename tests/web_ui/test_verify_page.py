@@ -4,7 +4,8 @@ The page is served without an account, even before the node's first setup,
 and sends nothing back: the check is ``static/verify.js``, written from
 PROTOCOL.md. Its verdicts are compared here with the committed vectors
 (``custody.json``: a good bundle and tampered ones; ``keys.json``: the
-signatures only some libraries accept), by running it under Node.js when
+signatures only some libraries accept; ``canonical.json``: the one byte
+form of each value), by running it under Node.js when
 it is installed; the browser test (tests/browser/test_verify.py) runs it in
 Chromium.
 """
@@ -47,6 +48,17 @@ for (const s of keys.signatures) {
   out.signatures.push([got, s.reason]);
 }
 for (const v of keys.valid) out.fingerprints.push([M.fingerprint(h(v.public)), v.fingerprint, M.nodeId(h(v.public)), v.node_id]);
+out.canonical = [];
+for (const v of JSON.parse(fs.readFileSync(process.argv[4])).invalid) {
+  let got = null;
+  try { M.decode(h(v.bytes), 1 << 26); } catch (e) { got = e.reason; }
+  out.canonical.push([got, v.reason]);
+}
+for (const v of JSON.parse(fs.readFileSync(process.argv[4])).valid) {
+  let got = null;
+  try { M.decode(h(v.bytes), 1 << 26); } catch (e) { got = e.reason; }
+  out.canonical.push([got, null]);
+}
 console.log(JSON.stringify(out));
 """
 
@@ -81,8 +93,8 @@ def test_the_browser_verifier_agrees_with_the_vectors():
     node = shutil.which("node") or shutil.which("nodejs")
     if node is None:
         pytest.skip("Node.js is not installed (the browser test runs the same script in Chromium)")
-    result = subprocess.run([node, "-e", RUNNER, str(SCRIPT), str(VECTORS / "custody.json"), str(VECTORS / "keys.json")],
-                            capture_output=True, text=True, timeout=120, check=True)  # fmt: skip
+    result = subprocess.run([node, "-e", RUNNER, str(SCRIPT), str(VECTORS / "custody.json"), str(VECTORS / "keys.json"),
+                             str(VECTORS / "canonical.json")], capture_output=True, text=True, timeout=120, check=True)  # fmt: skip
     found = json.loads(result.stdout)
     custody = json.loads((VECTORS / "custody.json").read_text())
     for vector in custody["bundles"]:
@@ -96,6 +108,7 @@ def test_the_browser_verifier_agrees_with_the_vectors():
             for line in items], vector["name"]  # fmt: skip
     assert all(got == expected for got, expected in found["signatures"])
     assert all(a == b and c == d for a, b, c, d in found["fingerprints"])
+    assert len(found["canonical"]) >= 50 and all(got == expected for got, expected in found["canonical"])
 
 
 def _field(line: str, name: str) -> str:

@@ -36,16 +36,15 @@ const MaillonVerify = (() => {
     const h = new Uint32Array([0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c,
       0x1f83d9ab, 0x5be0cd19]);
     const w = new Uint32Array(64);
-    const view = new DataView(data.buffer);
     for (let off = 0; off < data.length; off += 64) {
-      for (let i = 0; i < 16; i++) w[i] = view.getUint32(off + 4 * i);
+      for (let i = 0, j = off; i < 16; i++, j += 4) w[i] = (data[j] << 24) | (data[j + 1] << 16) | (data[j + 2] << 8) | data[j + 3];
       for (let i = 16; i < 64; i++) {
         const a = w[i - 15], b = w[i - 2];
         const s0 = ((a >>> 7) | (a << 25)) ^ ((a >>> 18) | (a << 14)) ^ (a >>> 3);
         const s1 = ((b >>> 17) | (b << 15)) ^ ((b >>> 19) | (b << 13)) ^ (b >>> 10);
         w[i] = (w[i - 16] + s0 + w[i - 7] + s1) | 0;
       }
-      let [a, b, c, d, e, f, g, hh] = h;
+      let a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], hh = h[7];
       for (let i = 0; i < 64; i++) {
         const S1 = ((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7));
         const t1 = (hh + S1 + ((e & f) ^ (~e & g)) + K256[i] + w[i]) | 0;
@@ -113,11 +112,14 @@ const MaillonVerify = (() => {
   const text = new TextDecoder("utf-8", { fatal: true });
   const utf8 = new TextEncoder();
 
+  // Reads one value front to back and refuses at the first violation (PROTOCOL.md, "Decoding rule"):
+  // each length, count and integer in its smallest form, map keys strictly increasing by their bytes.
   function decode(bytes, limit) {
     if (bytes.length > limit) throw new Refused("too_large", `${bytes.length} bytes`);
     let pos = 0;
     const need = (n) => { if (pos + n > bytes.length) throw new Refused("malformed", "truncated"); };
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const longer = () => { throw new Refused("non_canonical", "a longer form than needed"); };
     function uint(n) {
       need(n);
       let v = 0n;
@@ -125,7 +127,14 @@ const MaillonVerify = (() => {
       pos += n;
       return v;
     }
-    function num(v) { return v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= -BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v; }
+    function len(n, min) {  // a length or count of n bytes, which a shorter form could not hold
+      need(n);
+      const v = n === 1 ? bytes[pos] : n === 2 ? view.getUint16(pos) : view.getUint32(pos);
+      pos += n;
+      if (v < min) longer();
+      return v;
+    }
+    const num = (v) => (v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= -BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v);
     function read(depth) {
       need(1);
       const t = bytes[pos++];
@@ -134,61 +143,75 @@ const MaillonVerify = (() => {
       if (t >= 0x80 && t <= 0x8f) return map(t & 0x0f, depth);
       if (t >= 0x90 && t <= 0x9f) return array(t & 0x0f, depth);
       if (t >= 0xa0 && t <= 0xbf) return str(t & 0x1f);
+      let v;
       switch (t) {
         case 0xc0: return null;
         case 0xc2: return false;
         case 0xc3: return true;
-        case 0xc4: return bin(Number(uint(1)));
-        case 0xc5: return bin(Number(uint(2)));
-        case 0xc6: return bin(Number(uint(4)));
-        case 0xcc: return Number(uint(1));
-        case 0xcd: return Number(uint(2));
-        case 0xce: return Number(uint(4));
-        case 0xcf: return num(uint(8));
-        case 0xd0: need(1); pos += 1; return view.getInt8(pos - 1);
-        case 0xd1: need(2); pos += 2; return view.getInt16(pos - 2);
-        case 0xd2: need(4); pos += 4; return view.getInt32(pos - 4);
-        case 0xd3: need(8); pos += 8; return num(view.getBigInt64(pos - 8));
-        case 0xd9: return str(Number(uint(1)));
-        case 0xda: return str(Number(uint(2)));
-        case 0xdb: return str(Number(uint(4)));
-        case 0xdc: return array(Number(uint(2)), depth);
-        case 0xdd: return array(Number(uint(4)), depth);
-        case 0xde: return map(Number(uint(2)), depth);
-        case 0xdf: return map(Number(uint(4)), depth);
+        case 0xc4: return bin(len(1, 0));
+        case 0xc5: return bin(len(2, 0x100));
+        case 0xc6: return bin(len(4, 0x10000));
+        case 0xcc: v = len(1, 0x80); return v;
+        case 0xcd: v = len(2, 0x100); return v;
+        case 0xce: v = len(4, 0x10000); return v;
+        case 0xcf: v = uint(8); if (v <= 0xffffffffn) longer(); return num(v);
+        case 0xd0: need(1); v = view.getInt8(pos); pos += 1; if (v >= -32) longer(); return v;
+        case 0xd1: need(2); v = view.getInt16(pos); pos += 2; if (v >= -128) longer(); return v;
+        case 0xd2: need(4); v = view.getInt32(pos); pos += 4; if (v >= -32768) longer(); return v;
+        case 0xd3: need(8); v = view.getBigInt64(pos); pos += 8; if (v >= -2147483648n) longer(); return num(v);
+        case 0xd9: return str(len(1, 32));
+        case 0xda: return str(len(2, 0x100));
+        case 0xdb: return str(len(4, 0x10000));
+        case 0xdc: return array(len(2, 16), depth);
+        case 0xdd: return array(len(4, 0x10000), depth);
+        case 0xde: return map(len(2, 16), depth);
+        case 0xdf: return map(len(4, 0x10000), depth);
         case 0xc1: throw new Refused("malformed", "reserved byte c1");
         default: throw new Refused("forbidden_type", "a float or an ext type");
       }
     }
-    function bin(n) { need(n); pos += n; return bytes.slice(pos - n, pos); }
+    function bin(n) { need(n); pos += n; return bytes.subarray(pos - n, pos); }
     function str(n) {
       need(n);
       pos += n;
       try { return text.decode(bytes.subarray(pos - n, pos)); } catch (e) { throw new Refused("malformed", "not UTF-8"); }
     }
-    function array(n, depth) {
+    function container(n, depth) {
       if (depth + 1 > 16) throw new Refused("too_deep", "more than 16 nested containers");
       if (n > bytes.length - pos) throw new Refused("malformed", "count beyond the input");
-      const out = [];
-      for (let i = 0; i < n; i++) out.push(read(depth + 1));
+    }
+    function array(n, depth) {
+      container(n, depth);
+      const out = new Array(n);
+      for (let i = 0; i < n; i++) out[i] = read(depth + 1);
       return out;
     }
     function map(n, depth) {
-      if (depth + 1 > 16) throw new Refused("too_deep", "more than 16 nested containers");
-      if (n > bytes.length - pos) throw new Refused("malformed", "count beyond the input");
+      container(n, depth);
       const out = new Map();
+      let before = null;
       for (let i = 0; i < n; i++) {
+        const at = pos;
+        need(1);
+        const t = bytes[pos];
+        if (!((t >= 0xa0 && t <= 0xbf) || (t >= 0xd9 && t <= 0xdb))) {
+          if (t === 0xc1) throw new Refused("malformed", "reserved byte c1");
+          throw new Refused("forbidden_type", "a map key that is not text");
+        }
         const key = read(depth + 1);
-        if (typeof key !== "string") throw new Refused("forbidden_type", "a map key that is not text");
-        if (out.has(key)) throw new Refused("duplicate_key", key);
+        const raw = bytes.subarray(at, pos);
+        if (before !== null) {
+          const order = compare(raw, before);
+          if (order === 0) throw new Refused("duplicate_key", key);
+          if (order < 0) throw new Refused("non_canonical", "map keys out of order");
+        }
+        before = raw;
         out.set(key, read(depth + 1));
       }
       return out;
     }
     const value = read(0);
     if (pos !== bytes.length) throw new Refused("trailing_bytes", "bytes after the value");
-    // one byte form per value: what was read must be what canonical encoding writes
-    if (!same(encode(value), bytes)) throw new Refused("non_canonical", "not the canonical form");
     return value;
   }
 
@@ -240,7 +263,8 @@ const MaillonVerify = (() => {
     return a.length - b.length;
   }
   const same = (a, b) => a.length === b.length && compare(a, b) === 0;
-  const hex = (b) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+  const HEX = Array.from({ length: 256 }, (_, x) => x.toString(16).padStart(2, "0"));
+  const hex = (b) => { let out = ""; for (let i = 0; i < b.length; i++) out += HEX[b[i]]; return out; };
 
   // ---------------------------------------------------------------- Ed25519 (RFC 8032, PROTOCOL.md's rules)
   const P = 2n ** 255n - 19n;
@@ -487,10 +511,11 @@ const MaillonVerify = (() => {
       done.add(offerId);
       links.push({ lot: offer.read.lotRef, giver: offer.record.author, taker: r.record.author, received: r.read.received.length,
         missing: r.read.missing.length });
+      const giverHex = hex(offer.record.author), takerHex = hex(r.record.author);
       for (const [list, received] of [[r.read.received, true], [r.read.missing, false]])
         for (const gid of list) if (wanted.has(gid)) {
           if (!hops.has(gid)) hops.set(gid, []);
-          hops.get(gid).push({ giver: hex(offer.record.author), taker: hex(r.record.author), time: r.record.time, received });
+          hops.get(gid).push({ giver: giverHex, taker: takerHex, time: r.record.time, received });
         }
     }
     // statements
@@ -498,10 +523,12 @@ const MaillonVerify = (() => {
     const statements = new Map();
     fates.sort((a, b) => a.record.time - b.record.time || a.record.seq - b.record.seq);
     for (const f of fates) {
-      if (corrected.has(hex(f.record.author) + hex(f.record.id))) continue;
+      const author = hex(f.record.author);
+      if (corrected.has(author + hex(f.record.id))) continue;
       for (const s of f.read.fates) if (wanted.has(s.gid)) {
         if (!statements.has(s.gid)) statements.set(s.gid, []);
-        statements.get(s.gid).push({ ...s, author: hex(f.record.author), where: f.where });
+        s.author = author; s.where = f.where;
+        statements.get(s.gid).push(s);
       }
     }
     const keys = new Map();
