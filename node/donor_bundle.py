@@ -19,7 +19,7 @@ from protocol import canonical
 from protocol.bundle import BundleCheck, check_custody, write_bundle
 from protocol.custody_kinds import DonorReport2
 from protocol.errors import Reason
-from protocol.kinds import ItemFates, NodeDescriptor
+from protocol.kinds import NodeDescriptor
 from protocol.records import Record
 
 __all__ = ["collect_entries", "custody_check", "bundle_file"]
@@ -96,26 +96,30 @@ async def custody_check(db: Reader, me: bytes, body: DonorReport2) -> tuple[Bund
 
 def _without_resigned(me: bytes, body: DonorReport2, entries: list[bytes],
                       check: BundleCheck) -> tuple[list[bytes], BundleCheck]:  # fmt: skip
-    """``entries`` without the ``item.fates/1`` records a node signed again for others (and the check of the rest)."""
-    bad = {problem.where for problem in check.problems if problem.reason == Reason.NOT_CUSTODIAN and problem.where}
-    if bad:
-        resigned = {where for where in bad if "." not in where and _kind(entries[int(where)]) == ItemFates.KIND}
-        if resigned:
-            entries = [entry for n, entry in enumerate(entries) if str(n) not in resigned]
-            check = check_custody(me, body, entries)
+    """``entries`` without the fates records of others that state the word of a node that did not hold the item
+    (and the check of the rest).
+
+    Those are the ``item.fates/1`` a node signed again for the node it had
+    the items from (earlier versions), and an ``item.fates/2`` that passes
+    on such a statement: a node's record cannot be cut, so it goes whole.
+    """
+    bad = {problem.where.split(".")[0] for problem in check.problems
+           if problem.reason == Reason.NOT_CUSTODIAN and problem.where}  # fmt: skip
+    dropped = {where for where in bad if _author_and_kind(entries[int(where)])[0] != me}
+    if dropped:
+        entries = [entry for n, entry in enumerate(entries) if str(n) not in dropped]
+        check = check_custody(me, body, entries)
     return entries, check
 
 
-def _kind(entry: bytes) -> str:
-    """The kind in an entry's header (read from bytes this node holds, checked when they came)."""
+def _author_and_kind(entry: bytes) -> tuple[bytes, str]:
+    """The author and kind in an entry's header (read from bytes this node holds, checked when they came)."""
     envelope, _content = canonical.decode(entry)
-    return canonical.decode(canonical.decode(envelope)[1])[5]
+    header = canonical.decode(canonical.decode(envelope)[1])
+    return header[1], header[5]
 
 
 async def bundle_file(db: Reader, report: Record) -> bytes:
     """The bundle of a signed ``donor.report/2``: the report and the records held here that prove it."""
-    body, me = report.body(), report.header.author
-    entries = await collect_entries(db, me, [item.gid for item in body.items])
-    if any(_kind(entry) == ItemFates.KIND for entry in entries):  # only those may have to be left out: check
-        entries, _check = _without_resigned(me, body, entries, check_custody(me, body, entries))
+    _check, entries = await custody_check(db, report.header.author, report.body())
     return write_bundle(report, entries)

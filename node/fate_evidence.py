@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from node.peers import raise_alert
 from node.publication import audience_for, fates_audience
 from node.store import IN_ARRAY, Reader, Tx, as_array
 from protocol import canonical
@@ -126,6 +127,7 @@ async def fates_received(tx: Tx, record: Record, body: ItemFates2) -> int:
         f" AND i.gid IN {IN_ARRAY}", (giver, as_array(gids)))}  # fmt: skip
     kept = 0
     origins: set[bytes] = set()
+    refused: set[bytes] = set()
     for inner, inner_body in found:
         author = inner.header.author
         if inner_body.corrects is not None:
@@ -135,6 +137,9 @@ async def fates_received(tx: Tx, record: Record, body: ItemFates2) -> int:
         for fate in inner_body.fates:
             item = ours.get(fate.gid)
             if item is None:
+                continue
+            if not await _may_state(tx, item["id"], author, giver):
+                refused.add(author)
                 continue
             outcome = getattr(fate, "outcome", None) or fate.fate
             if outcome in ("in_stock", "missing"):
@@ -152,9 +157,25 @@ async def fates_received(tx: Tx, record: Record, body: ItemFates2) -> int:
             origins |= {r[0] for r in await tx.all(
                 "SELECT DISTINCT i.origin_node FROM downstream_fates d JOIN items i ON i.id = d.item_id"
                 " WHERE d.record_id = ? AND i.origin_node IS NOT NULL", (inner_body.corrects,))}  # fmt: skip
+    if refused:  # kept as held (the log stays whole), but its word about our items is not taken
+        await raise_alert(tx, "refused_effect", "not_custodian", author=giver, seq=record.header.seq,
+                          detail=f"{ItemFates2.KIND} passes on fates signed by {len(refused)} key(s) that never held"
+                                 " the items")  # fmt: skip
     if origins:
         await pass_on(tx, record, origins)
     return kept
+
+
+async def _may_state(tx: Tx, item_id: int, author: bytes, giver: bytes) -> bool:
+    """Whether ``author`` may have held the item: the node it was handed to, or one a holder said it handed it to.
+
+    A node passing records on cannot slip in the word of a key that never
+    held the item (the donor's bundle would refuse it anyway, ``not_custodian``).
+    """
+    if author == giver:
+        return True
+    return await tx.value("SELECT 1 FROM downstream_fates WHERE item_id = ? AND fate = 'transferred' AND to_node = ?"
+                          " AND superseded = 0 LIMIT 1", (item_id, author)) is not None  # fmt: skip
 
 
 async def pass_on(tx: Tx, record: Record, origins: Iterable[bytes]) -> None:

@@ -19,6 +19,7 @@ from node.distribution import DistributionInput, OutflowInput, distribute, recyc
 from node.donor_bundle import bundle_file
 from node.donor_report import build_donor_report, sign_donor_report
 from node.erasure import ErasureInput, record_erasure
+from node.fate_evidence import statement
 from node.stats import period_bounds
 from node.workflow import move_items
 from protocol import canonical
@@ -147,3 +148,31 @@ async def test_a_reception_discrepancy_is_signed_in_the_report(nodes):
     assert (signed_lot.declared_units, signed_lot.counted_units, signed_lot.declared_weight_g, signed_lot.weighed_g) == (
         8, 5, 30_000, 10_000)
     assert {item.outcome for item in check.items} == {"in_stock"} and all(item.signed for item in check.items)
+
+
+async def test_a_node_passing_fates_on_cannot_slip_in_a_stranger_s_word(nodes):
+    """The member passes on a 'distribution' signed by a key that never held the item: the hub keeps none of it
+    (an alert), and the donor's bundle, built from what the hub holds, leaves it out and verifies."""
+    from protocol.keys import SigningKey
+
+    hub, member = nodes["hub"], nodes["member"]
+    lot, ids = await stock(hub, 1)
+    g = await gids(hub, ids)
+    await sync_logs(hub, member)
+    await handed(hub, member, g, lot=lot)
+    stranger = SigningKey.generate()
+    from protocol.records import sign_record
+
+    forged = sign_record(stranger, seq=1, prev=None, time=2**40, kind=ItemFates2.KIND, content=ItemFates2(fates=[
+        statement(g[0], "distributed", 2**40, [], {"beneficiary_category": "person"}, 2000)]).to_content())  # fmt: skip
+    async with member.store.transaction() as tx:
+        await tx.append(ItemFates2(fates=[], evidence=[forged.entry()]), audience=[hub.raw])
+    await sync_logs(member, hub)
+    async with hub.store.reader() as db:
+        assert await db.value("SELECT count(*) FROM downstream_fates WHERE reporter = ?", (stranger.public.raw,)) == 0
+        alert = await db.one("SELECT kind, reason FROM alerts WHERE author = ?", (member.raw,))
+    assert tuple(alert) == ("refused_effect", "not_custodian")
+    # the donor's bundle leaves the member's record out: the item is in stock at the member, as its receipt proves
+    _report, check = await report_bundle(hub, lot="ETAT-2026-01")
+    (item,) = check.items
+    assert check.ok and (item.outcome, item.by, item.signed) == ("in_stock", member.raw, False)
