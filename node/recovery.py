@@ -207,8 +207,9 @@ async def _fates(tx: Tx, record: Record, body: ItemFates | ItemFates2) -> bool:
         return False
     rows = {r["gid"]: r for r in await tx.all(f"SELECT id, gid, state FROM items WHERE gid IN {IN_ARRAY}",
                                               (as_array([f.gid for f in body.fates]),))}  # fmt: skip
-    moved = [(rows[f.gid]["id"], _Moved(f)) for f in body.fates if f.gid in rows and _Moved(f).fate in FATES
-             and rows[f.gid]["state"] != _Moved(f).fate and can_move(rows[f.gid]["state"], _Moved(f).fate)]  # fmt: skip
+    read = [(f.gid, _Moved(f)) for f in body.fates]
+    moved = [(rows[gid]["id"], fate) for gid, fate in read if gid in rows and fate.fate in FATES
+             and rows[gid]["state"] != fate.fate and can_move(rows[gid]["state"], fate.fate)]  # fmt: skip
     if not moved:
         return False
     base = await tx.value("SELECT coalesce(max(id), 0) + 1 FROM events")
@@ -232,6 +233,7 @@ class _Moved:
 
 
 async def _passed_on(tx: Tx, record: Record, body: ItemFates2) -> None:
+    """The records an ``item.fates/2`` of this node passed on, to the nodes of its audience."""
     for entry in body.evidence or ():
         source = open_entry(entry).id
         await tx.run_many("INSERT INTO fates_forwarded (source, origin, forwarded) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
