@@ -22,14 +22,14 @@ from node.peers import raise_alert
 from node.publication import audience_for, fates_audience
 from node.store import IN_ARRAY, Reader, Tx, as_array
 from protocol import canonical
-from protocol.custody_kinds import MAX_EVIDENCE, ErasureEvidence, FateStatement, ItemFates2
+from protocol.custody_kinds import ErasureEvidence, FateStatement, ItemFates2
 from protocol.errors import ProtocolError
 from protocol.kinds import ItemFates, NodeDescriptor
-from protocol.records import Record, open_entry
+from protocol.records import MAX_CONTENT, Record, open_entry
 
 __all__ = [
     "erasure_evidence", "statement", "handoff_evidence", "fates_received", "statements_in", "FATE_KINDS",
-    "parse_fates",
+    "parse_fates", "evidence_batches",
 ]  # fmt: skip
 
 FATE_KINDS = (ItemFates.KIND, ItemFates2.KIND)
@@ -83,6 +83,24 @@ async def handoff_evidence(db: Reader, offer: bytes, receipt: Record) -> list[by
     if row is not None:
         entries.append(canonical.encode([row["envelope"], row["content"]]))
     return entries
+
+
+_ROOM = 3_000_000  # bytes of entries per record: with its statements, within a content's 4 MiB
+
+
+def evidence_batches(entries: list[bytes]) -> list[list[bytes]]:
+    """``entries`` in groups that fit a record each; one too large to be passed on in any record is left out."""
+    batches: list[list[bytes]] = []
+    size = 0
+    for entry in entries:
+        if len(entry) > MAX_CONTENT - 65_536:
+            continue  # (a 20 000-item manifest near 4 MiB: the origin then lacks that link, and its bundle says so)
+        if not batches or size + len(entry) > _ROOM:
+            batches.append([])
+            size = 0
+        batches[-1].append(entry)
+        size += len(entry)
+    return batches
 
 
 def parse_fates(record: Record) -> ItemFates | ItemFates2 | None:
@@ -181,10 +199,14 @@ async def _may_state(tx: Tx, item_id: int, author: bytes, giver: bytes) -> bool:
 async def pass_on(tx: Tx, record: Record, origins: Iterable[bytes]) -> None:
     """Send ``record`` on, unchanged, to each node in ``origins``, inside an ``item.fates/2`` of this node."""
     policy = await audience_for(tx, "fates")
+    entry = record.entry()
+    if not evidence_batches([entry]):
+        await raise_alert(tx, "refused_effect", "too_large", author=record.header.author, seq=record.header.seq,
+                          detail=f"{record.header.kind} too large to be passed on inside a record")  # fmt: skip
+        return
     for origin in origins:
         if await tx.value("SELECT 1 FROM fates_forwarded WHERE source = ? AND origin = ?", (record.id, origin)):
             continue
-        sent = await tx.append(ItemFates2(fates=[], evidence=[record.entry()][:MAX_EVIDENCE]),
-                               audience=fates_audience(policy, tx.author, origin))  # fmt: skip
+        sent = await tx.append(ItemFates2(fates=[], evidence=[entry]), audience=fates_audience(policy, tx.author, origin))
         await tx.run("INSERT INTO fates_forwarded (source, origin, forwarded) VALUES (?, ?, ?)",
                      (record.id, origin, sent.id))  # fmt: skip

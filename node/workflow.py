@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 from pydantic import ConfigDict, Field
 
 from node.erasure import require_erased
-from node.fate_evidence import erasure_evidence, statement
+from node.fate_evidence import erasure_evidence, evidence_batches, statement
 from node.errors import Invalid, NotFound, RuleBroken
 from node.publication import audience_for, fates_audience
 from node.states import FATES, STATES, STEP_STATES, can_move
@@ -155,13 +155,17 @@ async def _publish_fates(tx: Tx, rows: list[Any], state: str, time: int, fate: d
     signed: list[bytes] = [b""] * len(rows)
     for origin, group in groups.items():
         audience = fates_audience(policy, tx.author, origin)
+        # the hand-off's records go once, to the node the items came from: with the first statements when
+        # they fit in one content, else in records of their own
+        batches = evidence_batches(evidence) if origin is not None else []
         for start in range(0, len(group), _CHUNK):
             chunk = group[start : start + _CHUNK]
-            # the hand-off's records go once, to the node the items came from
-            passed = evidence if origin is not None and start == 0 and evidence else None
+            passed = batches.pop(0) if start == 0 and len(batches) == 1 and len(chunk) <= 1000 else None
             record = await tx.append(ItemFates2(fates=[f for f, _ in chunk], evidence=passed), audience=audience, at=time)
             for _, n in chunk:
                 signed[n] = record.id
+        for batch in batches:
+            await tx.append(ItemFates2(fates=[], evidence=batch), audience=audience, at=time)
     return signed
 
 

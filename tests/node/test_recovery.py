@@ -77,3 +77,12 @@ async def test_fates_signed_after_the_backup_move_the_items_again_and_what_was_p
         assert [tuple(row) for row in forwarded] == [(held.id, OTHER, passed.id)]
     finally:
         await again.close()
+
+
+def test_evidence_too_large_for_one_record_goes_in_several():
+    from node.fate_evidence import evidence_batches
+
+    small, big, huge = b"x" * 1000, b"y" * 2_500_000, b"z" * (4 * 1024 * 1024)
+    assert evidence_batches([small, small]) == [[small, small]]
+    assert evidence_batches([big, big, small]) == [[big], [big, small]]
+    assert evidence_batches([huge, small]) == [[small]]  # no record could carry it
