@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from node import handoffs, peers as trust, regional
+from node import fate_evidence, handoffs, peers as trust, regional
 from node.recovery import answers_held
 from node.errors import DomainError, StoreError
 from node.store import Tx
@@ -20,6 +20,7 @@ from protocol.kinds import (
     StatsReport,
 )  # fmt: skip
 from protocol import canonical
+from protocol.custody_kinds import ItemFates2
 from protocol.records import Record, open_entry
 
 __all__ = ["apply_effects", "apply_deferred", "EFFECTS"]
@@ -110,6 +111,7 @@ EFFECTS: dict[str, Effect] = {
     LotCancel.KIND: _domain(handoffs.answer_received),
     LotReceipt.KIND: _domain(handoffs.receipt_received, checks_first=False),
     ItemFates.KIND: _domain(handoffs.fates_received, concerns=handoffs.handed_to),
+    ItemFates2.KIND: _domain(fate_evidence.fates_received, checks_first=False, concerns=handoffs.handed_to),
     StatsReport.KIND: _stats_report,
 }
 

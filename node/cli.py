@@ -26,6 +26,7 @@ from node.upkeep import look_for_silence
 from protocol.errors import ProtocolError
 from protocol.keys import fingerprint, node_id, parse_node_id
 from protocol.log import verify_log
+from protocol.bundle import BUNDLE_MAGIC, Problem, describe, verify_bundle
 from protocol.records import read_record_file
 
 __all__ = ["main", "build_parser", "freeze_startup_heap"]
@@ -144,7 +145,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     record = sub.add_parser("record", help="signed documents", description="signed documents (PROTOCOL.md)")
     record_sub = record.add_subparsers(dest="record_command", required=True, metavar="ACTION")
-    rverify = record_sub.add_parser("verify", help="verify a signed document (e.g. a donor report's .mlnrec)")
+    rverify = record_sub.add_parser(
+        "verify", help="verify a signed document (.mlnrec) or a donor proof bundle (.mlnbundle), offline",
+        description="Verify a signed document or a donor proof bundle without any account or network. For a "
+                    "bundle, print per item its fate, who signed it and its erasure proof, and exit 1 on any "
+                    "broken link (a record that does not verify, a receipt that does not match its offer, a fate "
+                    "signed by a node that did not hold the item); 2 when the file cannot be read.")  # fmt: skip
     rverify.add_argument("file", type=Path)
     rverify.add_argument("--author", help="expected author: node id (base32) or 64 hex digits")
     rverify.set_defaults(handler=_cmd_record_verify)
@@ -221,6 +227,8 @@ def _cmd_record_verify(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"maillon: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
         return 2
+    if data.startswith(BUNDLE_MAGIC):
+        return _verify_bundle(data, author)
     try:
         record = read_record_file(data)
         if author is not None and author != record.header.author:
@@ -233,6 +241,21 @@ def _cmd_record_verify(args: argparse.Namespace) -> int:
     print(f"kind={header.kind} author={node_id(header.author)} fingerprint={fingerprint(header.author)} "
           f"seq={header.seq} time={header.time} id={record.id.hex()} verdict=ok")  # fmt: skip
     return 0
+
+
+def _verify_bundle(data: bytes, author: bytes | None) -> int:
+    """A donor proof bundle: per serial, the fate, who signed it and the erasure proof; 1 on any broken link."""
+    try:
+        check = verify_bundle(data)
+    except ProtocolError as exc:
+        print(f"problem record=- gid=- reason={exc.code.value} {exc.message}")
+        print("summary items=0 records=0 problems=1 verdict=fail")
+        return 1
+    if author is not None and check.report is not None and author != check.report.header.author:
+        check.problems.append(Problem("wrong_author", "the report was signed by another key"))
+    for line in describe(check):
+        print(line)
+    return 0 if check.ok else 1
 
 
 def _serve(node: Node) -> int:

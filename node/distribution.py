@@ -120,7 +120,8 @@ async def recycle(tx: Tx, outflow: OutflowInput) -> int:
     )
     if rows:
         await move_items(tx, outflow.item_ids, "recycled", operator=outflow.operator, at=time,
-                         detail={"outflow": outflow_id, "recipient": outflow.recipient})  # fmt: skip
+                         detail={"outflow": outflow_id, "recipient": outflow.recipient},
+                         fate={"outflow": f"{outflow.recipient} ({outflow.waste_code})"})  # fmt: skip
         await tx.run_many("INSERT INTO outflow_items (outflow_id, item_id) VALUES (?, ?)",
                           [(outflow_id, r["id"]) for r in rows])  # fmt: skip
     return outflow_id

@@ -252,9 +252,11 @@ async def receipt_received(tx: Tx, record: Record, body: LotReceipt) -> None:
     stay = [item_id for item_id, state in map(offered.__getitem__, body.received)
             if item_id is not None and state not in TERMINAL]  # fmt: skip
     if stay:
+        from node.fate_evidence import handoff_evidence  # the records the items' origin cannot read otherwise
+
         await move_items(tx, stay, "transferred", detail={"offer": body.offer.hex(), "receipt": record.id.hex(),
                          "to": node_id(record.header.author)}, fate={"to": record.header.author}, at=time,
-                         handoff=True)  # fmt: skip
+                         handoff=True, evidence=await handoff_evidence(tx, body.offer, record))  # fmt: skip
     if not again:
         await set_state(tx, body.offer, "received", receipt=record.id, counted=body.units_counted,
                         weighed=body.weight_g)  # fmt: skip

@@ -5,7 +5,7 @@ Its log is not lost: the nodes it sent its records to hold them, and the
 federation takes them back (``federation.engine`` resync) before the node
 signs anything. The records alone say what the node did: it offered a lot,
 accepted or declined an offer, withdrew one, received a lot, an item
-reached its fate, it admitted a member, it revoked a key. ``replay`` applies each again to
+reached its fate (with its evidence), it admitted a member, it revoked a key. ``replay`` applies each again to
 the node's own tables, without signing anything (the records are signed
 already), so that the node ends in the state its log says.
 
@@ -26,12 +26,13 @@ from node import handoffs, peers
 from node.items import ItemInput, create_items
 from node.lots import LotInput, create_lot
 from node.errors import DomainError, StoreError
-from node.states import can_move
+from node.states import FATES, can_move
 from node.store import IN_ARRAY, Tx, as_array
 from protocol.kinds import (
     ItemFates, KeyRevocation, LotAccept, LotCancel, LotDecline, LotOffer, LotReceipt, MembershipCertificate,
 )  # fmt: skip
 from protocol import canonical
+from protocol.custody_kinds import ItemFates2
 from protocol.records import Record, open_entry
 
 __all__ = ["replay", "answers_held"]
@@ -160,8 +161,9 @@ async def answers_held(tx: Tx, offer: bytes) -> None:
 
 async def _after(tx: Tx, seq: int) -> None:
     """A receipt replayed late brought items here: the offers and fates this node signed after it name them."""
-    rows = await tx.all("SELECT envelope, content FROM log_records WHERE author = ? AND seq > ? AND kind IN (?, ?)"
-                        " AND content IS NOT NULL ORDER BY seq", (tx.author, seq, LotOffer.KIND, ItemFates.KIND))  # fmt: skip
+    rows = await tx.all("SELECT envelope, content FROM log_records WHERE author = ? AND seq > ? AND kind IN (?, ?, ?)"
+                        " AND content IS NOT NULL ORDER BY seq", (tx.author, seq, LotOffer.KIND, ItemFates.KIND,
+                        ItemFates2.KIND))  # fmt: skip
     await replay(tx, [open_entry(canonical.encode([row[0], row[1]])) for row in rows])
 
 
@@ -192,14 +194,22 @@ async def _receipt(tx: Tx, record: Record, body: LotReceipt) -> bool:
     return True
 
 
-async def _fates(tx: Tx, record: Record, body: ItemFates) -> bool:
-    """Fates this node signed: its items reached them (fates it forwarded are of items it no longer holds)."""
+async def _fates(tx: Tx, record: Record, body: ItemFates | ItemFates2) -> bool:
+    """Fates this node signed: its items reached them (fates it forwarded are of items it no longer holds).
+
+    An ``item.fates/2`` states outcomes that are not states too (in stock,
+    missing): they change nothing; the records it passed on are marked
+    passed on again, so that they do not go twice.
+    """
+    if isinstance(body, ItemFates2) and body.evidence:
+        await _passed_on(tx, record, body)
     if body.corrects is not None or not body.fates:
         return False
     rows = {r["gid"]: r for r in await tx.all(f"SELECT id, gid, state FROM items WHERE gid IN {IN_ARRAY}",
                                               (as_array([f.gid for f in body.fates]),))}  # fmt: skip
-    moved = [(rows[f.gid]["id"], f) for f in body.fates
-             if f.gid in rows and rows[f.gid]["state"] != f.fate and can_move(rows[f.gid]["state"], f.fate)]
+    read = [(f.gid, _Moved(f)) for f in body.fates]
+    moved = [(rows[gid]["id"], fate) for gid, fate in read if gid in rows and fate.fate in FATES
+             and rows[gid]["state"] != fate.fate and can_move(rows[gid]["state"], fate.fate)]  # fmt: skip
     if not moved:
         return False
     base = await tx.value("SELECT coalesce(max(id), 0) + 1 FROM events")
@@ -211,6 +221,23 @@ async def _fates(tx: Tx, record: Record, body: ItemFates) -> bool:
     await tx.run_many("UPDATE items SET state = ?, state_since = ? WHERE id = ?",
                       [(fate.fate, fate.time, item_id) for item_id, fate in moved])  # fmt: skip
     return True
+
+
+class _Moved:
+    """A fate of either version, read as the state it moves an item to."""
+
+    __slots__ = ("fate", "time")
+
+    def __init__(self, fate: Any) -> None:
+        self.fate, self.time = getattr(fate, "outcome", None) or fate.fate, fate.time
+
+
+async def _passed_on(tx: Tx, record: Record, body: ItemFates2) -> None:
+    """The records an ``item.fates/2`` of this node passed on, to the nodes of its audience."""
+    for entry in body.evidence or ():
+        source = open_entry(entry).id
+        await tx.run_many("INSERT INTO fates_forwarded (source, origin, forwarded) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                          [(source, key, record.id) for key in record.header.audience if key != tx.author])  # fmt: skip
 
 
 async def _certificate(tx: Tx, record: Record, body: MembershipCertificate) -> bool:
@@ -244,6 +271,7 @@ _REPLAYERS = {
     LotCancel.KIND: _cancel,
     LotReceipt.KIND: _receipt,
     ItemFates.KIND: _fates,
+    ItemFates2.KIND: _fates,
     MembershipCertificate.KIND: _certificate,
     KeyRevocation.KIND: _revocation,
 }

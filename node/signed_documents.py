@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from node.errors import Invalid, NotFound
 from node.store import Reader
 from protocol import canonical
+from protocol.custody_kinds import DonorReport2
 from protocol.kinds import DonorReport
 from protocol.records import open_envelope, write_record_file
 
@@ -48,7 +49,8 @@ def _summary(row) -> SignedReport:
     body = canonical.decode(row["content"]) if row["content"] is not None else {}
     return SignedReport(
         id_hex=row["id"].hex(), seq=row["seq"], time_ms=row["time"], donor=str(body.get("donor", "")),
-        lots=tuple(str(lot) for lot in body.get("lots", ())), period_from=str(body.get("period_from", "")),
+        lots=tuple(str(lot.get("ref", "")) if isinstance(lot, dict) else str(lot) for lot in body.get("lots", ())),
+        period_from=str(body.get("period_from", "")),
         period_to=str(body.get("period_to", "")), items=len(body.get("items", ())),
     )  # fmt: skip
 
@@ -58,9 +60,9 @@ async def donor_reports(db: Reader, author: bytes, *, limit: int = 50, offset: i
     if not 1 <= limit <= 500 or offset < 0:
         raise Invalid("limit is 1 to 500 and offset is not negative", code="invalid")
     rows = await db.all(
-        "SELECT id, seq, time, content FROM log_records WHERE author = ? AND kind = ?"
+        "SELECT id, seq, time, content FROM log_records WHERE author = ? AND kind IN (?, ?)"
         " ORDER BY seq DESC LIMIT ? OFFSET ?",
-        (author, DonorReport.KIND, limit, offset),
+        (author, DonorReport.KIND, DonorReport2.KIND, limit, offset),
     )
     return [_summary(row) for row in rows]
 
@@ -68,8 +70,8 @@ async def donor_reports(db: Reader, author: bytes, *, limit: int = 50, offset: i
 async def donor_report(db: Reader, record_id_hex: str) -> SignedReport:
     """One signed donor report's summary, or ``NotFound``."""
     row = await db.one(
-        "SELECT id, seq, time, content FROM log_records WHERE id = ? AND kind = ?",
-        (_record_id(record_id_hex), DonorReport.KIND),
+        "SELECT id, seq, time, content FROM log_records WHERE id = ? AND kind IN (?, ?)",
+        (_record_id(record_id_hex), DonorReport.KIND, DonorReport2.KIND),
     )
     if row is None:
         raise NotFound(f"no donor report {record_id_hex}")

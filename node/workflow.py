@@ -2,7 +2,7 @@
 
 Every action appends events (never edits them); an item's ``state`` column
 is the state of its last event, kept in the same transaction. When items
-reach a fate, an ``item.fates/1`` record is appended to the node's log in
+reach a fate, an ``item.fates/2`` record is appended to the node's log in
 that transaction too, private to the node until the publication policy
 shares it.
 """
@@ -12,9 +12,10 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, TypeAdapter
+from pydantic import ConfigDict, Field
 
 from node.erasure import require_erased
+from node.fate_evidence import erasure_evidence, evidence_batches, statement
 from node.errors import Invalid, NotFound, RuleBroken
 from node.publication import audience_for, fates_audience
 from node.states import FATES, STATES, STEP_STATES, can_move
@@ -22,7 +23,8 @@ from node.store import IN_ARRAY, Reader, Tx, as_array, now_ms
 from protocol import canonical
 from protocol.records import stored_header
 from node.validation import Input
-from protocol.kinds import Fate, ItemFates
+from protocol.custody_kinds import FateStatement, ItemFates2
+from protocol.kinds import ItemFates
 
 __all__ = [
     "StepInput", "record_step", "move_items", "correct_event", "define_step", "steps", "remove_storage",
@@ -94,7 +96,7 @@ async def record_step(tx: Tx, item_ids: list[int], step: StepInput) -> list[int]
 async def move_items(tx: Tx, item_ids: list[int], state: str, *, step: str | None = None,
                      detail: dict[str, Any] | None = None, operator: str | None = None,
                      fate: dict[str, Any] | None = None, at: int | None = None,
-                     handoff: bool = False) -> list[int]:  # fmt: skip
+                     handoff: bool = False, evidence: list[bytes] | None = None) -> list[int]:  # fmt: skip
     """Append one event per item after checking every move; the single door to a new state.
 
     An item that may still hold data (``node.erasure.needs_erasure``) leaves
@@ -103,7 +105,8 @@ async def move_items(tx: Tx, item_ids: list[int], state: str, *, step: str | Non
     removed or destroyed (``erasure_required``).
     ``handoff``: a transfer to another node of the federation (``node.handoffs``),
     where custody and the erasure duty travel with the items, so no erasure
-    is required before it.
+    is required before it; ``evidence``: the records of that hand-off, for
+    the node the items came from (``node.fate_evidence.handoff_evidence``).
     """
     if state not in STATES:
         raise Invalid(f"unknown state {state!r}", code="invalid")
@@ -120,7 +123,8 @@ async def move_items(tx: Tx, item_ids: list[int], state: str, *, step: str | Non
     time = at if at is not None else now_ms()
     detail_json = json.dumps(detail or {}, ensure_ascii=False, sort_keys=True)
     # A fate is signed first, so that each event is written once, with the record that states it.
-    signed = await _publish_fates(tx, rows, state, time, fate or {}) if state in FATES else [None] * len(rows)
+    signed = (await _publish_fates(tx, rows, state, time, fate or {}, evidence or [])
+              if state in FATES else [None] * len(rows))  # fmt: skip
     base = await tx.value("SELECT coalesce(max(id), 0) + 1 FROM events")  # the one writer: ids taken in a block
     event_ids = list(range(base, base + len(rows)))
     await tx.run_many(
@@ -133,28 +137,35 @@ async def move_items(tx: Tx, item_ids: list[int], state: str, *, step: str | Non
     return event_ids
 
 
-_FATES = TypeAdapter(list[Fate])  # a batch's fates checked in one call
+_CHUNK = 5000  # statements per record: with their erasures, well under the 4 MiB of a content
 
 
-async def _publish_fates(tx: Tx, rows: list[Any], state: str, time: int, fate: dict[str, Any]) -> list[bytes]:
-    """Sign the items' fates; the id of the record stating each row's fate, in the order of ``rows``."""
-    weighed = state in ("recycled", "dismantled") and "weight_g" not in fate
-    fates = _FATES.validate_python([{"gid": row["gid"], "fate": state, "time": time, **fate,
-                                     **({"weight_g": row["weight_g"]} if weighed else {})} for row in rows])  # fmt: skip
+async def _publish_fates(tx: Tx, rows: list[Any], state: str, time: int, fate: dict[str, Any],
+                         evidence: list[bytes]) -> list[bytes]:  # fmt: skip
+    """Sign the items' fates in the explicit form, each with the erasure evidence held here for it
+    (``item.fates/2``); the id of the record stating each row's fate, in the order of ``rows``."""
+    proofs = await erasure_evidence(tx, [row["id"] for row in rows])
+    fates = [statement(row["gid"], state, time, proofs.get(row["id"], []), fate, row["weight_g"]) for row in rows]
     # Whom the publication policy shares fates with (itself alone under "none"), plus,
     # for items another node handed over, that node: their fates flow back to it.
     policy = await audience_for(tx, "fates")
-    groups: dict[bytes | None, list[tuple[Fate, int]]] = {}
+    groups: dict[bytes | None, list[tuple[FateStatement, int]]] = {}
     for n, (row, fate_) in enumerate(zip(rows, fates)):
         groups.setdefault(row["origin_node"], []).append((fate_, n))
     signed: list[bytes] = [b""] * len(rows)
     for origin, group in groups.items():
         audience = fates_audience(policy, tx.author, origin)
-        for start in range(0, len(group), 20000):
-            chunk = group[start : start + 20000]
-            record = await tx.append(ItemFates(fates=[f for f, _ in chunk]), audience=audience, at=time)
+        # the hand-off's records go once, to the node the items came from: with the first statements when
+        # they fit in one content, else in records of their own
+        batches = evidence_batches(evidence) if origin is not None else []
+        for start in range(0, len(group), _CHUNK):
+            chunk = group[start : start + _CHUNK]
+            passed = batches.pop(0) if start == 0 and len(batches) == 1 and len(chunk) <= 1000 else None
+            record = await tx.append(ItemFates2(fates=[f for f, _ in chunk], evidence=passed), audience=audience, at=time)
             for _, n in chunk:
                 signed[n] = record.id
+        for batch in batches:
+            await tx.append(ItemFates2(fates=[], evidence=batch), audience=audience, at=time)
     return signed
 
 
@@ -202,10 +213,11 @@ async def _correct_fates(tx: Tx, record_id: bytes, item_id: int) -> None:
     if row is None or row["content"] is None:
         return
     gid = await tx.value("SELECT gid FROM items WHERE id = ?", (item_id,))
-    body = ItemFates.model_validate(canonical.decode(row["content"]))
+    header = stored_header(row["envelope"])
+    model = ItemFates2 if header.kind == ItemFates2.KIND else ItemFates  # a correction keeps its record's version
+    body = model.model_validate(canonical.decode(row["content"]))
     remaining = [f for f in body.fates if f.gid != gid]
-    correction = await tx.append(ItemFates(fates=remaining, corrects=record_id),
-                                 audience=stored_header(row["envelope"]).audience)  # fmt: skip
+    correction = await tx.append(model(fates=remaining, corrects=record_id), audience=header.audience)
     await tx.run("UPDATE events SET record_id = ? WHERE record_id = ? AND item_id != ?", (correction.id, record_id, item_id))
 
 

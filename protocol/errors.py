@@ -92,6 +92,10 @@ class Reason(StrEnum):
     # sealed content
     BAD_SEAL = "bad_seal"
     NOT_A_RECIPIENT = "not_a_recipient"
+    # donor proof bundles
+    BAD_BUNDLE = "bad_bundle"
+    RECEIPT_MISMATCH = "receipt_mismatch"
+    NOT_CUSTODIAN = "not_custodian"
 
 
 class ProtocolError(Exception):

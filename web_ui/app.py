@@ -38,6 +38,7 @@ PAGES = (
     "web_ui.pages.network",
     "web_ui.pages.station",
     "web_ui.pages.national",
+    "web_ui.pages.verify",
 )
 
 _CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "

@@ -32,7 +32,7 @@ COOKIE = "maillon_session"
 SETUP_FILE = "setup-code"
 # /fed/v1 and the descriptor authenticate each request by its node signature, not a session.
 OPEN_PREFIXES = ("/static/", "/api/v1", "/upload/", "/health", "/login", "/setup", "/language/", "/fed/v1/",
-                 "/.well-known/maillon", "/station/probe")  # fmt: skip
+                 "/.well-known/maillon", "/station/probe", "/verify")  # fmt: skip  (/verify: a donor checks a report, no account)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 

@@ -30,6 +30,7 @@ __all__ = [
     "ReportLine",
     "ImpactLine",
     "FateTotal",
+    "Reception",
     "DonorReport",
 ]
 
@@ -78,7 +79,9 @@ class ReportLine:
     beneficiary_category: str | None
     weight_g: int
     erasures: tuple[ErasureProof, ...]
-    processed_by: str | None  # association that did the work, when not this node
+    processed_by: str | None  # the node that signed the fate (or holds the item), when not this node: name · fingerprint
+    lot: str | None = None  # the donor's lot the item came in
+    missing_at: str | None = None  # the node whose reception found it missing (name · fingerprint), if so
 
     def __post_init__(self) -> None:
         if self.state not in STATES:
@@ -113,6 +116,33 @@ class ReportLine:
 
 
 @dataclass(frozen=True)
+class Reception:
+    """What was declared and what was counted when a lot arrived: from the donor, or at a hand-off."""
+
+    lot: str
+    taker: str | None  # the node that received a hand-off (name · fingerprint); None: this node, from the donor
+    declared_units: int | None
+    declared_weight_g: int | None
+    counted_units: int | None
+    weighed_g: int | None
+    missing: int = 0  # manifest lines of a hand-off the receipt lists missing
+    received: str | None = None  # YYYY-MM-DD, when known
+
+    @property
+    def units_gap(self) -> int | None:
+        """Counted minus declared units (negative: fewer arrived); None when either is unknown."""
+        if self.declared_units is None or self.counted_units is None:
+            return None
+        return self.counted_units - self.declared_units
+
+    @property
+    def weight_gap_g(self) -> int | None:
+        if self.declared_weight_g is None or self.weighed_g is None:
+            return None
+        return self.weighed_g - self.declared_weight_g
+
+
+@dataclass(frozen=True)
 class FateTotal:
     """How many items share a fate, and their weight."""
 
@@ -143,6 +173,9 @@ class DonorReport:
     factor_version: str
     factor_source: str
     record_id_hex: str | None
+    receptions: tuple[Reception, ...] = ()
+    chain_problems: tuple[str, ...] = ()  # what checking the signed records of every hop found wrong
+    verify_url: str | None = None  # the issuing node's public verification page, printed as a QR code
 
     def __post_init__(self) -> None:
         for day in (self.period_from, self.period_to):

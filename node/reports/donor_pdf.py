@@ -65,7 +65,7 @@ _LATIN1 = str.maketrans(
 
 _GREY_FILL = (235, 235, 235)
 # Item table column weights: asset, serial, category, fate, date, erasure.
-_ITEM_WIDTHS = (16, 18, 15, 18, 10, 37)
+_ITEM_WIDTHS = (15, 17, 13, 22, 10, 37)
 # Beyond this many proofs an item's erasure cell is summed up, so a row
 # always fits on a page.
 _MAX_PROOFS = 8
@@ -173,6 +173,8 @@ def render_donor_report(report: DonorReport, language: str = "fr", *, tz: str = 
     pdf.add_page()
     _write_header(pdf, report, language, zone)
     _write_summary(pdf, report, language)
+    _write_receptions(pdf, report, language)
+    _write_reen(pdf, report, language)
     _write_totals(pdf, report, language)
     _write_impact(pdf, report, language)
     _write_items(pdf, report, language, zone)
@@ -180,7 +182,19 @@ def render_donor_report(report: DonorReport, language: str = "fr", *, tz: str = 
 
 
 def _write_header(pdf: _ReportPDF, report: DonorReport, language: str, zone: ZoneInfo) -> None:
-    t = pdf.strings
+    t, margin, bottom = pdf.strings, pdf.r_margin, 0.0
+    if report.verify_url:  # top right: a phone opens the page that checks the proof bundle
+        from node.reports.donor_qr import verify_qr  # noqa: PLC0415
+
+        side = 24
+        pdf.image(verify_qr(report.verify_url), x=pdf.w - margin - side, y=pdf.t_margin, w=side, h=side)
+        room = side + 22  # the caption's URL on one line
+        pdf.set_xy(pdf.w - margin - room, pdf.t_margin + side)
+        pdf.style(5.5)
+        pdf.multi_cell(room, 2.4, pdf.clean(t["verify_qr"].format(url=report.verify_url)), align="R")
+        bottom = pdf.get_y() + 2
+        pdf.set_right_margin(margin + room + 3)  # the header's lines keep clear of it
+        pdf.set_xy(pdf.l_margin, pdf.t_margin)
     pdf.write_line(report.node_name, size=15, bold=True, height=7)
     pdf.write_line(t["title"], size=12, bold=True, height=6)
     generated = t["generated"].format(
@@ -204,6 +218,8 @@ def _write_header(pdf: _ReportPDF, report: DonorReport, language: str, zone: Zon
         pdf.cell(30, 5, pdf.clean(name))
         pdf.style(9)
         pdf.multi_cell(0, 5, pdf.clean(value), align="L", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_right_margin(margin)
+    pdf.set_y(max(pdf.get_y(), bottom))
     pdf.ln(3)
 
 
@@ -225,9 +241,12 @@ def _write_summary(pdf: _ReportPDF, report: DonorReport, language: str) -> None:
         (t["summary.recycled"], recycled_text),
         (t["summary.reuse_rate"], rate_text),
         (t["summary.erasures"], erasures),
+        (t["summary.proof"], t["summary.proof_problems"].format(count=num(len(report.chain_problems)),
+                                                                first=report.chain_problems[0])
+         if report.chain_problems else t["summary.proof_ok"]),
     ]
     pdf.section(t["summary"])
-    top, height = pdf.get_y(), 5 * len(rows) + 4
+    top, height = pdf.get_y(), 5 * len(rows) + 9
     pdf.set_fill_color(*_GREY_FILL)
     pdf.rect(pdf.l_margin, top, pdf.epw, height, style="F")
     pdf.set_y(top + 2)
@@ -236,8 +255,66 @@ def _write_summary(pdf: _ReportPDF, report: DonorReport, language: str) -> None:
         pdf.style(9, bold=True)
         pdf.cell(48, 5, pdf.clean(name))
         pdf.style(9)
-        pdf.cell(0, 5, pdf.clean(value), new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(0, 5, pdf.clean(value), align="L", new_x="LMARGIN", new_y="NEXT")
     pdf.set_y(top + height + 4)
+
+
+def _signed(value: int, text: str) -> str:
+    return f"+{text}" if value > 0 else (f"\u2212{text.lstrip('-')}" if value < 0 else text)
+
+
+def _write_receptions(pdf: _ReportPDF, report: DonorReport, language: str) -> None:
+    """Declared against counted, for each lot from the donor and each hand-off of its items."""
+    if not report.receptions:
+        return
+    t, none = pdf.strings, pdf.strings["none"]
+    num, kg = (lambda v: format_int(v, language)), (lambda g: format_kg(g, language))
+
+    def amount(units: int | None, grams: int | None) -> str:
+        return t["receptions.value"].format(units=none if units is None else num(units),
+                                            kg=none if grams is None else kg(grams))  # fmt: skip
+
+    pdf.section(t["receptions"])
+    keys = ("lot", "by", "declared", "counted", "gap", "missing")
+    grid = _Grid(pdf, (16, 26, 16, 16, 16, 10), tuple(t[f"receptions.{key}"] for key in keys), size=8,
+                 line_height=3.8, align="LLRRRR")  # fmt: skip
+    for r in report.receptions:
+        units_gap, weight_gap = r.units_gap, r.weight_gap_g
+        gap = t["receptions.value"].format(units=none if units_gap is None else _signed(units_gap, num(units_gap)),
+                                           kg=none if weight_gap is None else _signed(weight_gap, kg(weight_gap)))  # fmt: skip
+        by = r.taker or t["receptions.donor"].format(node=report.node_name)
+        grid.row((r.lot, by, amount(r.declared_units, r.declared_weight_g), amount(r.counted_units, r.weighed_g),
+                  gap, num(r.missing)))  # fmt: skip
+    pdf.ln(4)
+
+
+_WEEE = (("reen.screens", frozenset({"screen"})),
+         ("reen.small_it", frozenset({"desktop", "laptop", "tablet", "smartphone", "printer",
+                                      "multifunction_printer", "server", "network", "peripheral"})))  # fmt: skip
+
+
+def _write_reen(pdf: _ReportPDF, report: DonorReport, language: str) -> None:
+    """Per WEEE category of the REEN decree (2° screens, 6° small IT), the reuse rate the law counts."""
+    t, num = pdf.strings, (lambda v: format_int(v, language))
+    groups: dict[str, list[int]] = {}
+    for line in report.lines:
+        key = next((name for name, categories in _WEEE if line.category in categories), "reen.other")
+        counts = groups.setdefault(key, [0, 0, 0])
+        counts[0] += 1
+        counts[1] += line.fate == "distributed"
+        counts[2] += line.fate == "recycled"
+    if not groups:
+        return
+    pdf.section(t["reen"])
+    keys = ("category", "units", "reused", "recycled", "rate")
+    grid = _Grid(pdf, (40, 18, 18, 18, 18), tuple(t[f"reen.{key}"] for key in keys), size=8, line_height=3.8,
+                 width=140, align="LRRRR")  # fmt: skip
+    for key in (name for name, _ in (*_WEEE, ("reen.other", None)) if name in groups):
+        units, reused, recycled = groups[key]
+        rate = format_permille((2000 * reused + units) // (2 * units), language) + " %"
+        grid.row((t[key], num(units), num(reused), num(recycled), rate))
+    pdf.write_line(t["reen.note"], size=7, height=4)
+    pdf.ln(3)
 
 
 def _write_totals(pdf: _ReportPDF, report: DonorReport, language: str) -> None:
@@ -393,14 +470,20 @@ def _item_cells(line: ReportLine, t: dict[str, str], language: str, zone: ZoneIn
     asset = f"{line.donor_asset or none}\n{line.asset_tag}"
     model = " ".join(part for part in (line.brand, line.model) if part)
     serial = f"{line.serial or none}\n{model}" if model else (line.serial or none)
-    if line.fate is None:
+    # a node named with its fingerprint, on a line of its own so that it is never cut
+    node = (line.processed_by or "").replace(" · ", "\n")
+    if line.missing_at:
+        fate = t["items.missing_at"].format(name=line.missing_at.replace(" · ", "\n"))
+    elif line.fate is None and line.processed_by:
+        fate = t["items.held_by"].format(name=node)
+    elif line.fate is None:
         fate = t["in_stock_state"].format(state=label(t, "state", line.state))
     else:
         fate = label(t, "fate", line.fate)
         if line.beneficiary_category:
             fate += f" ({label(t, 'beneficiary', line.beneficiary_category)})"
-    if line.processed_by:
-        fate += "\n" + t["items.by"].format(name=line.processed_by)
+    if line.processed_by and line.fate is not None:
+        fate += "\n" + t["items.by"].format(name=node)
     day = format_date(line.fate_time_ms, language, zone) if line.fate_time_ms is not None else none
     category = label(t, "category", line.category)
     return (asset, serial, category, fate, day, _erasure_cell(line, t, language, zone))

@@ -187,14 +187,19 @@ async def test_fates_flow_back_up_the_chain(nodes):
         fates = await db.all("SELECT fate, beneficiary_category, reporter FROM downstream_fates d JOIN items i"
                              " ON i.id = d.item_id WHERE i.gid = ? ORDER BY d.time, d.fate", (g[0],))  # fmt: skip
     assert {(f["fate"], f["beneficiary_category"]) for f in fates} >= {("transferred", None), ("distributed", "person")}
-    assert all(f["reporter"] == member.raw for f in fates)  # forwarded and signed by the member
+    # each fate is the record of the node that settled it, passed on unchanged: the member signed the
+    # transfer, the other association the distribution (not the member that forwarded it)
+    assert {(f["fate"], f["reporter"]) for f in fates} == {("transferred", member.raw), ("distributed", other.raw)}
     # the donor report at the origin shows where each item ended, and who signed it
     async with hub.store.reader() as db:
         report = await build_donor_report(db, NodeDir(Path("."), Config(name="Hub"), hub.key), lot="ETAT-2026-01")
     line = next(line for line in report.lines if line.gid == g[0])
     assert (line.state, line.fate, line.beneficiary_category) == ("transferred", "distributed", "person")
-    assert member.key.public.fingerprint in line.processed_by
-    assert {line.fate for line in report.lines if line.gid != g[0]} == {"transferred"}  # at the member, no news yet
+    assert line.processed_by == f"other · {other.key.public.fingerprint}"  # two hops down: the node that did it
+    assert [e.tool for e in line.erasures] == ["nwipe"]
+    # at the member, no news yet: in stock there, as its receipt proves
+    assert {(line.fate, line.processed_by) for line in report.lines if line.gid != g[0]} == {
+        (None, f"member · {member.key.public.fingerprint}")}
 
 
 async def test_bad_offers_and_receipts_are_refused_and_change_nothing(nodes):
@@ -376,7 +381,7 @@ async def test_a_restored_hub_applies_the_answers_it_held_before_its_own_offer_c
         tx, offer.id, handoffs.ReceiptInput(received=all_gids, weight_g=4000)))  # fmt: skip
     await carry([accept, receipt], member, hub)  # the hub signs the items' fates: transferred
     async with hub.store.reader() as db:
-        row = await db.one("SELECT envelope, content FROM log_records WHERE author = ? AND kind = 'item.fates/1'"
+        row = await db.one("SELECT envelope, content FROM log_records WHERE author = ? AND kind = 'item.fates/2'"
                            " ORDER BY seq DESC LIMIT 1", (hub.raw,))  # fmt: skip
     fates = open_entry(canonical.encode([row[0], row[1]]))
     restore(tmp_path / "hub-backup.db", tmp_path / "restored.db")

@@ -181,7 +181,18 @@ def test_donor_report_pdf_and_signed_document(data, tmp_path, capsys):
     pdf = "".join(page.extract_text() for page in PdfReader(out).pages)
     assert "Région Bretagne" in pdf and "SCR-42" in pdf and "RB-7" in pdf
     code, text, _ = run(capsys, "record", "verify", out.with_suffix(".mlnrec"))
-    assert code == 0 and "kind=donor.report/1" in text
+    assert code == 0 and "kind=donor.report/2" in text
+    code, text, _ = run(capsys, "record", "verify", out.with_suffix(".mlnbundle"))
+    assert code == 0 and text.count("\nitem ") == 2 and "verdict=ok" in text
+    assert "fate=distributed" in text and "fate=in_stock" in text and 'serial="SCR-42"' in text
+    # the per-serial register for the donor's own books
+    rows = out.with_suffix(".csv").read_bytes().decode("utf-8-sig").splitlines()
+    assert rows[0].startswith("Lot;N° d’inventaire donateur;N° de série") and len(rows) == 3
+    assert {row.split(";")[5] for row in rows[1:]} == {"distribué", "en stock"}
+    from openpyxl import load_workbook
+
+    sheet = load_workbook(out.with_suffix(".xlsx")).active
+    assert [cell.value for cell in sheet[2]][:3] == ["REG-1", "RB-7", "SCR-42"]
     code, _, err = run(capsys, "export", "--data", data, "donor-report", "--lot", "NOPE", "--out", out)
     assert code == 2 and "NOPE" in err
 
@@ -243,3 +254,26 @@ def test_a_dry_run_sees_a_log_imported_before(data, capsys):
     assert run(capsys, "import", "--data", data, "nwipe", FIXTURES / "nwipe-shredos-example.log")[0] == 0
     code, out, _ = run(capsys, "import", "--data", data, "nwipe", FIXTURES / "nwipe-shredos-example.log", "--dry-run")
     assert code == 0 and "0 created" in out and "2 skipped" in out
+
+
+def test_record_verify_checks_a_donor_proof_bundle_offline(tmp_path, capsys):
+    """A good bundle and tampered ones (tests/vectors/custody.json): per serial the fate, its signer and the
+    erasure proof; exit 1 on any broken link (a fate by a non-custodian, a receipt not matching the offer, a
+    wrong signature, a hop removed, a record or the report altered)."""
+    import json
+
+    vectors = json.loads((Path(__file__).parents[1] / "vectors" / "custody.json").read_text())
+    for vector in vectors["bundles"]:
+        if vector["name"] == "not_a_bundle":
+            continue  # without the bundle's magic line the command reads a signed document: it is one
+        path = tmp_path / f"{vector['name']}.mlnbundle"
+        path.write_bytes(bytes.fromhex(vector["bundle"]))
+        code, out, _ = run(capsys, "record", "verify", path)
+        assert (code, out.splitlines()) == (vector["exit"], vector["lines"]), vector["name"]
+    good = tmp_path / "good.mlnbundle"
+    reporter = next(v for v in vectors["valid"] if v["author_key"] == "hub")
+    keys = json.loads((Path(__file__).parents[1] / "vectors" / "keys.json").read_text())
+    hub, member = (next(k["public"] for k in keys["valid"] if k["name"] == name) for name in ("hub", "member"))
+    assert reporter and run(capsys, "record", "verify", good, "--author", hub)[0] == 0
+    code, out, _ = run(capsys, "record", "verify", good, "--author", member)
+    assert code == 1 and "reason=wrong_author" in out and out.splitlines()[-1].endswith("verdict=fail")

@@ -137,7 +137,7 @@ async def test_a_lot_received_by_hand_off_is_sorted_and_the_broken_items_recycle
     recycled = await sort_received_lot(store, lot)
     async with store.reader() as db:
         states = dict(await db.all("SELECT state, count(*) FROM items WHERE lot_id = ? GROUP BY state", (lot,)))
-        signed = await db.value("SELECT count(*) FROM log_records WHERE kind = 'item.fates/1'")
+        signed = await db.value("SELECT count(*) FROM log_records WHERE kind = 'item.fates/2'")
     assert recycled >= 1 and states["recycled"] == recycled and states["sorted"] == 30 - recycled
     assert signed == 1
 

@@ -216,12 +216,12 @@ async def test_fates_are_signed_into_the_log_privately(store):
     async with store.transaction() as tx:
         await distribute(tx, ids, parse(DistributionInput, {"beneficiary_id": person}))
     async with store.reader() as db:
-        row = await db.one("SELECT envelope, content FROM log_records WHERE kind = 'item.fates/1'")
+        row = await db.one("SELECT envelope, content FROM log_records WHERE kind = 'item.fates/2'")
         gids = [(await get_item(db, i)).gid for i in ids]
     record = open_envelope(row["envelope"]).with_content(row["content"])
     assert record.header.audience == (store.key.public.raw,)
     fates = record.body().fates
-    assert [(f.gid, f.fate, f.beneficiary_category) for f in fates] == [(g, "distributed", "person") for g in gids]
+    assert [(f.gid, f.outcome, f.beneficiary_category) for f in fates] == [(g, "distributed", "person") for g in gids]
 
 
 async def test_correction_restores_the_previous_state(store):

@@ -261,7 +261,7 @@ def test_one_item_shows_its_serial_fate_date_and_erasure() -> None:
 
 def test_in_stock_and_missing_proof_are_spelled_out() -> None:
     lines = (line(1, None, state="tested", erasures=()), line(2, "recycled", category="screen", erasures=()))
-    (text,) = pages_text(render_donor_report(report(lines)))
+    text = "".join(pages_text(render_donor_report(report(lines))))
     assert "en stock : testé" in text
     assert "aucune preuve" in text
     assert "sans objet" in text
@@ -375,3 +375,72 @@ def test_without_a_unicode_font_text_falls_back_to_latin1(monkeypatch: pytest.Mo
 def test_unknown_language_is_refused() -> None:
     with pytest.raises(ValueError):
         render_donor_report(report(()), "de")
+
+
+# --- what the donor's proof adds (issue 16) ----------------------------------
+
+
+def test_the_reception_discrepancies_of_each_lot_are_in_the_pdf() -> None:
+    from node.reports.donor_model import Reception
+
+    receptions = (Reception("LOT-2026-001", None, 8, 30_000, 5, 10_000),
+                  Reception("LOT-2026-001", "Atelier · WXYZ-WXYZ-WXYZ-WXYZ", 5, 10_000, 4, 8_000, missing=1))  # fmt: skip
+    text = " ".join("".join(pages_text(render_donor_report(report((line(),), receptions=receptions)))).split())
+    assert "Réception des lots" in text and "Ordi Solidaire Rennes (du donateur)" in text
+    flat = text.replace("\u2212", "-")
+    assert "-3 app. · -20,0 kg" in flat  # 3 units and 20 kg fewer than declared
+    assert "-1 app. · -2,0 kg" in flat and "Atelier · WXYZ-WXYZ-WXYZ-WXYZ" in flat
+
+
+def test_who_did_the_work_and_what_is_missing_are_spelled_out() -> None:
+    lines = (
+        line(1, "distributed", processed_by="Recyclerie · WXYZ-WXYZ-WXYZ-WXYZ"),
+        line(2, None, processed_by="Atelier · QRST-QRST-QRST-QRST"),
+        line(3, None, missing_at="Atelier · QRST-QRST-QRST-QRST"),
+    )
+    text = " ".join("".join(pages_text(render_donor_report(report(lines)))).split())
+    assert "par Recyclerie WXYZ-WXYZ-WXYZ-WXYZ" in text  # the fingerprint on a line of its own, whole
+    assert "en stock chez Atelier QRST-QRST-QRST-QRST" in text
+    assert "manquant à la réception (Atelier QRST-QRST-QRST-QRST)" in text
+
+
+def test_the_reen_summary_counts_screens_and_small_it_apart() -> None:
+    lines = (line(1, "distributed"), line(2, "recycled"), line(3, "distributed", category="screen"),
+             line(4, None, category="component"))  # fmt: skip
+    text = " ".join("".join(pages_text(render_donor_report(report(lines)))).split())
+    assert "Synthèse REEN (décret 2023-266)" in text
+    assert "2° écrans 1 1 0 100,0 %" in text
+    assert "6° petits équipements informatiques 2 1 1 50,0 %" in text
+    assert "hors catégories 2° et 6° 1 0 0 0,0 %" in text
+
+
+def test_a_chain_with_a_problem_says_so() -> None:
+    problems = ("not_custodian a fate signed by a node that did not hold the item",)
+    text = " ".join("".join(pages_text(render_donor_report(report((line(),), chain_problems=problems)))).split())
+    assert "1 anomalie(s) dans la chaîne de garde : not_custodian" in text
+
+
+def test_the_register_has_a_row_per_serial_and_runs_no_formula() -> None:
+    from node.reports.donor_register import register_csv, register_rows
+
+    lines = (line(1, "distributed", processed_by="Recyclerie · WXYZ-WXYZ-WXYZ-WXYZ", lot="LOT-2026-001"),
+             line(2, None, serial="=HYPERLINK(\"http://x\")", erasures=()))  # fmt: skip
+    rows = register_rows(report(lines))
+    assert rows[0][:3] == ["Lot", "N° d’inventaire donateur", "N° de série"] and len(rows) == 3
+    assert rows[1][5:9] == ["distribué", "23/11/2026"[6:] + "-11-23", "particulier", "Recyclerie · WXYZ-WXYZ-WXYZ-WXYZ"]
+    assert rows[2][2] == "'=HYPERLINK(\"http://x\")" and rows[2][9] == "aucune preuve"
+    assert register_csv(report(lines)).startswith("\ufeffLot;".encode())
+
+
+def test_a_qr_code_leads_to_the_verification_page() -> None:
+    from PIL import Image
+
+    url = "https://ogo.example.org/verify"
+    pdf = render_donor_report(report((line(),), verify_url=url))
+    text = " ".join(pages_text(pdf)[0].split())
+    assert f"Vérifier sans compte : {url}" in text
+    images = pypdf.PdfReader(io.BytesIO(pdf)).pages[0].images
+    assert len(images) == 1
+    qr = images[0].image.convert("L")
+    assert isinstance(qr, Image.Image) and qr.size[0] == qr.size[1]
+    assert "Vérifier sans compte" not in " ".join(pages_text(render_donor_report(report((line(),))))[0].split())

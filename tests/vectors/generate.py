@@ -6,7 +6,7 @@ change of the wire format; ``tests/protocol/test_vectors.py`` checks the code
 against the committed files and that this script reproduces them exactly.
 
 The vectors of sealed content and signed requests are built in
-``federation_vectors.py``. Invalid vectors are built by hand, byte by byte
+``federation_vectors.py``, those of the donor's proof in ``custody_vectors.py``. Invalid vectors are built by hand, byte by byte
 where needed, and each names the reason code PROTOCOL.md prescribes; the
 expected reason is written here, not read back from the implementation.
 """
@@ -34,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from contract_vectors import (  # noqa: E402
     accepted_vectors, content_cases, document_vectors, log_export_vectors, signature_cases, signature_vectors,
 )
+from custody_vectors import custody_vectors  # noqa: E402
 from federation_vectors import request_vectors, seal_vectors  # noqa: E402
 from statistics_vectors import statistics_vectors  # noqa: E402
 
@@ -454,6 +455,7 @@ def build() -> dict[str, str]:
         "seal.json": json.dumps(seal_vectors(KEYS, seed, hub, member), indent=1, ensure_ascii=False) + "\n",
         "requests.json": json.dumps(request_vectors(KEYS, hub, T0), indent=1, ensure_ascii=False) + "\n",
         "statistics.json": json.dumps(statistics_vectors(), indent=1, ensure_ascii=False) + "\n",
+        "custody.json": json.dumps(custody_vectors(KEYS, T0, gid, describe), indent=1, ensure_ascii=False) + "\n",
     }
 
 

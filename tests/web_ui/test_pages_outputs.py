@@ -17,6 +17,7 @@ from node.labels import qr_code
 from node.lots import LotInput, create_lot
 from node.validation import parse
 from node.workflow import StepInput, record_step
+from protocol.bundle import verify_bundle
 from protocol.records import read_record_file
 from web_ui.i18n import translator
 from web_ui.pages.outputs_common import current_year, slug
@@ -57,7 +58,7 @@ async def count(store, sql: str) -> int:
 
 
 async def reports_signed(store) -> int:
-    return await count(store, "SELECT count(*) FROM log_records WHERE kind = 'donor.report/1'")
+    return await count(store, "SELECT count(*) FROM log_records WHERE kind = 'donor.report/2'")
 
 
 def pdf_of(body: bytes):
@@ -225,7 +226,7 @@ async def test_donor_report_is_signed_and_downloaded_then_listed_with_its_signed
     assert DONOR in pdf_text and "SN-1" in pdf_text
     assert await reports_signed(store) == 1
     async with store.reader() as db:
-        record_id = (await db.value("SELECT id FROM log_records WHERE kind = 'donor.report/1'")).hex()
+        record_id = (await db.value("SELECT id FROM log_records WHERE kind = 'donor.report/2'")).hex()
     assert record_id in pdf_text.replace("\n", "")  # the PDF names its signed version
 
     response, text = await admin.get("/reports")
@@ -236,8 +237,14 @@ async def test_donor_report_is_signed_and_downloaded_then_listed_with_its_signed
     record = read_record_file(await response.read())
     assert record.id.hex() == record_id and record.header.author == node.key.public.raw
     body = record.body()
-    assert body.donor == DONOR and body.lots == ["L-1"] and len(body.items) == 4
+    assert body.donor == DONOR and [lot.ref for lot in body.lots] == ["L-1"] and len(body.items) == 4
     assert {item.serial for item in body.items} >= {"SN-0", "SN-1", "SN-2"}
+    # its proof bundle: the report with the records that prove each line, checked offline
+    assert f'href="/reports/donor/{record_id}.mlnbundle"' in text
+    response = await client.get(f"/reports/donor/{record_id}.mlnbundle")
+    assert response.status == 200 and response.headers["Content-Disposition"].endswith('.mlnbundle"')
+    check = verify_bundle(await response.read())
+    assert check.ok and check.report.id.hex() == record_id and len(check.items) == 4
 
 
 async def test_donor_report_of_one_lot_in_english(web, workshop, admin):

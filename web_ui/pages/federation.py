@@ -142,6 +142,10 @@ def reason_messages(_: Any) -> dict[str, str]:
         # sealed content
         "bad_seal": _("The sealed content cannot be opened."),
         "not_a_recipient": _("This node is not among the readers of the sealed content."),
+        # donor proof bundles, and fates passed on up the chain
+        "bad_bundle": _("The file is not a donor proof bundle, or its report is not a donor report."),
+        "receipt_mismatch": _("A receipt that was not signed by the node the lot was offered to, or whose lines are not the offer's."),
+        "not_custodian": _("An item's fate signed by a node that did not hold the item at that time: it is not taken."),
         # joining and trusting
         "fingerprint_mismatch": _("The node at this address does not have the fingerprint given: it is not the node you think. Check the address and the fingerprint with its administrator."),
         "bad_descriptor": _("The address does not answer as a Maillon node (no valid signed description)."),

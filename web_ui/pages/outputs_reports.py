@@ -17,13 +17,16 @@ from datetime import UTC, datetime
 
 from aiohttp import web
 
+from node.donor_bundle import bundle_file
 from node.donor_report import build_donor_report, sign_donor_report
 from node.donors import list_donors
-from node.errors import DomainError
+from node.errors import DomainError, NotFound
 from node.exports import CSV_EXPORTS, nwipe_customers, write_csv
 from node.lots import list_lots
 from node.reports.donor_pdf import render_donor_report
 from node.signed_documents import donor_report, donor_reports, signed_document
+from protocol.custody_kinds import DonorReport2
+from protocol.records import read_record_file
 from web_ui.app import NODE, STORE
 from web_ui.i18n import LANGUAGES, TIMEZONE
 from web_ui.pages.outputs_common import Problem, download, error_of, parse_period, slug, translate
@@ -133,6 +136,26 @@ async def donor_report_file(request: web.Request) -> web.Response:
     day = datetime.fromtimestamp(summary.time_ms / 1000, UTC).astimezone(TIMEZONE).strftime("%Y-%m-%d")
     name = f"{_file_prefix(request)}-{slug(summary.donor)}-{day}-{record[:8]}.mlnrec"
     return download(document, "application/octet-stream", name)
+
+
+@routes.get(r"/reports/donor/{record:[0-9a-f]{64}}.mlnbundle")
+async def donor_report_bundle(request: web.Request) -> web.Response:
+    """The proof bundle of a donor report: the report and the signed records of every hop (checked offline)."""
+    record = request.match_info["record"]
+    try:
+        async with request.app[STORE].reader() as db:
+            summary = await donor_report(db, record)
+            document = await signed_document(db, record)
+            signed = read_record_file(document)
+            if signed.header.kind != DonorReport2.KIND:
+                raise NotFound("this report was signed before proof bundles existed: download its .mlnrec")
+            bundle = await bundle_file(db, signed)
+    except DomainError as exc:
+        message, _detail = error_of(request, exc)
+        return page(request, "error.html", status=404, message=message)
+    day = datetime.fromtimestamp(summary.time_ms / 1000, UTC).astimezone(TIMEZONE).strftime("%Y-%m-%d")
+    name = f"{_file_prefix(request)}-{slug(summary.donor)}-{day}-{record[:8]}.mlnbundle"
+    return download(bundle, "application/octet-stream", name)
 
 
 @routes.get(r"/exports/{kind}.csv")

@@ -1,0 +1,146 @@
+"""The kinds of the donor's proof: explicit fates with their erasure evidence, and the donor report.
+
+``item.fates/2`` is what the node that settles an item signs: an explicit
+outcome (distributed with the beneficiary's category, recycled with its
+weight and outflow, dismantled, transferred, in stock, missing at
+reception) and the erasure evidence it holds for the item, disk by disk.
+A node passing fates up the chain signs one carrying the records it
+received, unchanged (``evidence``): it adds its own, never rewrites.
+``donor.report/2`` is what the node that received the donor's lots signs:
+the lots as counted at reception and the items they held. The fates
+themselves are the records of whoever settled them (PROTOCOL.md, "Donor
+proof bundle").
+
+These kinds extend ``protocol.kinds.KINDS`` when the package is imported
+(``protocol/__init__.py``), so that ``parse_body`` knows them everywhere.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, ClassVar, Literal
+
+from pydantic import Field, model_validator
+
+from protocol.kinds import (
+    KINDS, Body, Category, Count, Day, GlobalId, Grams, Key, Millis, RecordId, Text, _Part,
+    BeneficiaryCategory,
+)  # fmt: skip
+
+__all__ = [
+    "ItemFates2", "FateStatement", "ErasureEvidence", "DonorReport2", "ReportedLot", "ReportLine2",
+    "OUTCOMES", "MAX_EVIDENCE",
+]  # fmt: skip
+
+Outcome = Literal["distributed", "recycled", "dismantled", "transferred", "in_stock", "missing"]
+OUTCOMES: tuple[str, ...] = Outcome.__args__  # type: ignore[attr-defined]
+MAX_EVIDENCE = 10_000
+# A log entry with its content is at most 4 194 304 + 8192 bytes (PROTOCOL.md, "Log entry").
+Entry = Annotated[bytes, Field(min_length=1, max_length=4 * 1024 * 1024 + 8192)]
+
+
+class ErasureEvidence(_Part):
+    """One erasure pass of one disk, as the node that ran (or imported) it holds it."""
+
+    method: Text
+    level: Literal["clear", "purge", "destroy"]
+    tool: Text
+    time: Millis
+    result: Literal["success", "failure"]
+    disk_serial: Text | None = None
+    certificate_sha256: Annotated[bytes, Field(min_length=32, max_length=32)] | None = None
+
+
+class FateStatement(_Part):
+    """What became of one item, as the node holding it states it."""
+
+    gid: GlobalId
+    outcome: Outcome
+    time: Millis
+    erasures: Annotated[list[ErasureEvidence], Field(max_length=16)]
+    beneficiary_category: BeneficiaryCategory | None = None
+    outflow: Text | None = None
+    weight_g: Grams | None = None
+    to: Key | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> "FateStatement":
+        if (self.beneficiary_category is not None) != (self.outcome == "distributed"):
+            raise ValueError("beneficiary_category is given with the outcome distributed, and only then")
+        if self.outcome == "recycled" and self.weight_g is None:
+            raise ValueError("a recycled item states its weight")
+        if self.weight_g is not None and self.outcome not in ("recycled", "dismantled"):
+            raise ValueError("weight_g is given only with recycled or dismantled")
+        if self.outflow is not None and self.outcome != "recycled":
+            raise ValueError("outflow is given only with recycled")
+        if self.to is not None and self.outcome != "transferred":
+            raise ValueError("to is given only with the outcome transferred")
+        return self
+
+
+class ItemFates2(Body):
+    """Explicit outcomes with their erasure evidence, and the records passed on from further down the chain."""
+
+    KIND: ClassVar[str] = "item.fates/2"
+    fates: Annotated[list[FateStatement], Field(max_length=20000)]
+    corrects: RecordId | None = None
+    evidence: Annotated[list[Entry], Field(min_length=1, max_length=MAX_EVIDENCE)] | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> "ItemFates2":
+        if not self.fates and self.corrects is None and self.evidence is None:
+            raise ValueError("at least one fate, unless the record corrects another or passes evidence on")
+        if len({fate.gid for fate in self.fates}) != len(self.fates):
+            raise ValueError("an item appears twice among the fates")
+        return self
+
+
+class ReportedLot(_Part):
+    """One of the donor's lots as the reporting node received it: declared, then counted and weighed."""
+
+    ref: Text
+    declared_units: Count | None = None
+    declared_weight_g: Grams | None = None
+    counted_units: Count | None = None
+    weighed_g: Grams | None = None
+    received: Day | None = None
+
+
+class ReportLine2(_Part):
+    """One item the donor gave, as the reporting node received it."""
+
+    gid: GlobalId
+    lot: Text
+    category: Category
+    serial: Text | None = None
+    donor_asset: Text | None = None
+
+
+class DonorReport2(Body):
+    """The head of a donor proof bundle: the donor's lots and items, signed by the node that received them."""
+
+    KIND: ClassVar[str] = "donor.report/2"
+    donor: Text
+    lots: Annotated[list[ReportedLot], Field(min_length=1, max_length=1000)]
+    period_from: Day
+    period_to: Day
+    items: Annotated[list[ReportLine2], Field(max_length=20000)]
+    donor_siret: Annotated[str, Field(pattern=r"^[0-9]{14}$")] | None = None
+    factor_version: Text | None = None
+    co2e_g: Annotated[int, Field(ge=0)] | None = None
+    materials_g: Annotated[int, Field(ge=0)] | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> "DonorReport2":
+        if self.period_to < self.period_from:
+            raise ValueError("period_to is before period_from")
+        if len({item.gid for item in self.items}) != len(self.items):
+            raise ValueError("an item appears twice")
+        refs = {lot.ref for lot in self.lots}
+        if len(refs) != len(self.lots):
+            raise ValueError("a lot appears twice")
+        if any(item.lot not in refs for item in self.items):
+            raise ValueError("an item's lot is not among the lots")
+        return self
+
+
+KINDS.update({model.KIND: model for model in (ItemFates2, DonorReport2)})

@@ -1,0 +1,178 @@
+"""The donor's proof, in process: real SQLite files, records carried by the real inbox (issue 16).
+
+Each defect the issue found at a whole network's year, one test each: the
+member that did the work signs what the donor receives; the fate is
+explicit in the signed form; work two hops down is the work of the node
+that did it; erasures come back; the period is exact.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from test_handoff_domain import carry, gids, keys, nodes, signed, stock, sync_logs  # noqa: F401  (fixtures)
+
+from node import handoffs
+from node.beneficiaries import BeneficiaryInput, create_beneficiary
+from node.config import Config, Node as NodeDir
+from node.distribution import DistributionInput, OutflowInput, distribute, recycle
+from node.donor_bundle import bundle_file
+from node.donor_report import build_donor_report, sign_donor_report
+from node.erasure import ErasureInput, record_erasure
+from node.fate_evidence import statement
+from node.stats import period_bounds
+from node.workflow import move_items
+from protocol import canonical
+from protocol.bundle import describe, verify_bundle
+from protocol.custody_kinds import ItemFates2
+
+CERTIFICATE = "ab" * 32
+
+
+async def handed(giver, taker, gids_: list[str], *, lot=None, items=None):
+    offer = await signed(giver, lambda tx: handoffs.create_offer(tx, handoffs.OfferInput(
+        recipient=taker.raw, lot_id=lot, item_ids=items or [])))  # fmt: skip
+    await carry([offer], giver, taker)
+    accept = await signed(taker, lambda tx: handoffs.answer_offer(tx, offer.id, accept=True))
+    await carry([accept], taker, giver)
+    receipt = await signed(taker, lambda tx: handoffs.record_receipt(
+        tx, offer.id, handoffs.ReceiptInput(received=gids_, weight_g=2000 * len(gids_))))  # fmt: skip
+    await sync_logs(taker, giver)
+    return offer, receipt
+
+
+async def settle_at_member(member, g: list[str]) -> None:
+    """The member erases both items (a certificate each), gives the first to a school, recycles the second."""
+    async with member.store.transaction() as tx:
+        ids = [await tx.value("SELECT id FROM items WHERE gid = ?", (gid,)) for gid in g]
+        for n, item_id in enumerate(ids):
+            await record_erasure(tx, ErasureInput(item_id=item_id, disk_serial=f"WD-M{n}", method="PRNG stream",
+                                                  level="purge", tool="nwipe", result="success",
+                                                  evidence_sha256=CERTIFICATE))  # fmt: skip
+        school = await create_beneficiary(tx, BeneficiaryInput(category="school"))
+        await move_items(tx, ids[:1], "ready")
+        await distribute(tx, ids[:1], DistributionInput(beneficiary_id=school))
+        await recycle(tx, OutflowInput(item_ids=ids[1:], recipient="Ecologic", waste_code="16 02 14", treatment="R4"))
+
+
+async def report_bundle(hub, **choice):
+    node = NodeDir(Path("."), Config(name="Ordi Grand Ouest"), hub.key)
+    async with hub.store.transaction() as tx:
+        report = await build_donor_report(tx, node, **choice)
+        record = await sign_donor_report(tx, report)
+    async with hub.store.reader() as db:
+        return report, verify_bundle(await bundle_file(db, record))
+
+
+async def test_the_member_signs_an_explicit_fate_with_its_erasures_and_the_donor_receives_it(nodes):
+    hub, member = nodes["hub"], nodes["member"]
+    lot, ids = await stock(hub, 2)
+    g = await gids(hub, ids)
+    await sync_logs(hub, member)
+    await handed(hub, member, g, lot=lot)
+    await settle_at_member(member, g)
+    await sync_logs(member, hub)
+    # what the member signed: explicit outcomes, with their evidence
+    async with member.store.reader() as db:
+        rows = await db.all("SELECT content FROM log_records WHERE author = ? AND kind = 'item.fates/2'", (member.raw,))
+    statements = {f.gid: f for row in rows for f in ItemFates2.model_validate(canonical.decode(row[0])).fates}
+    assert statements[g[0]].outcome == "distributed" and statements[g[0]].beneficiary_category == "school"
+    assert statements[g[1]].outcome == "recycled" and statements[g[1]].weight_g == 2000
+    assert statements[g[1]].outflow == "Ecologic (16 02 14)"
+    assert [(e.disk_serial, e.level, e.certificate_sha256.hex()) for e in statements[g[0]].erasures] == [
+        ("WD-M0", "purge", CERTIFICATE)]
+    # what the donor receives: the member's own records, checked against the member's key
+    report, check = await report_bundle(hub, lot="ETAT-2026-01")
+    assert check.ok, describe(check)
+    by_gid = {item.gid: item for item in check.items}
+    assert (by_gid[g[0]].outcome, by_gid[g[0]].by, by_gid[g[0]].signed) == ("distributed", member.raw, True)
+    assert (by_gid[g[1]].outcome, by_gid[g[1]].by) == ("recycled", member.raw)
+    assert by_gid[g[1]].statement.weight_g == 2000 and by_gid[g[1]].statement.outflow == "Ecologic (16 02 14)"
+    assert [(who, e.certificate_sha256.hex()) for who, e in by_gid[g[0]].erasures] == [(member.raw, CERTIFICATE)]
+    # and the PDF's lines say the same: the fate recycled (not "transferred"), the erasure proven
+    lines = {line.gid: line for line in report.lines}
+    assert (lines[g[1]].state, lines[g[1]].fate) == ("transferred", "recycled")
+    assert lines[g[0]].processed_by == f"member · {member.key.public.fingerprint}"
+    assert all(line.erased for line in report.lines) and report.erased_units == 2
+
+
+async def test_work_two_hops_down_is_signed_by_the_node_that_did_it(nodes):
+    hub, member, other = nodes["hub"], nodes["member"], nodes["other"]
+    lot, ids = await stock(hub, 2)
+    g = await gids(hub, ids)
+    await sync_logs(hub, member)
+    await sync_logs(hub, other)
+    await handed(hub, member, g, lot=lot)
+    async with member.store.reader() as db:
+        at_member = [await db.value("SELECT id FROM items WHERE gid = ?", (gid,)) for gid in g]
+    await sync_logs(member, other)
+    await handed(member, other, g, items=at_member)
+    await settle_at_member(other, g)
+    await sync_logs(other, member)  # the member passes the other's records on, unchanged
+    await sync_logs(member, hub)
+    async with hub.store.reader() as db:
+        reporters = {r[0] for r in await db.all("SELECT reporter FROM downstream_fates WHERE fate != 'transferred'")}
+    assert reporters == {other.raw}
+    _report, check = await report_bundle(hub, lot="ETAT-2026-01")
+    assert check.ok, describe(check)
+    for item in check.items:
+        assert item.custody == [hub.raw, member.raw, other.raw] and item.by == other.raw and item.signed
+    assert {item.outcome for item in check.items} == {"distributed", "recycled"}
+
+
+async def test_the_period_is_the_exact_calendar_period(nodes):
+    hub = nodes["hub"]
+    await stock(hub, 1)
+    node = NodeDir(Path("."), Config(name="Ordi Grand Ouest"), hub.key)
+    async with hub.store.reader() as db:
+        year = await db.value("SELECT strftime('%Y', created / 1000, 'unixepoch') FROM lots")
+        report = await build_donor_report(db, node, donor_id=1, period=period_bounds(year))
+    assert (report.period_from, report.period_to) == (f"{year}-01-01", f"{year}-12-31")
+    async with hub.store.reader() as db:
+        report = await build_donor_report(db, node, donor_id=1, period=period_bounds(f"{year}-Q1"))
+    assert (report.period_from, report.period_to) == (f"{year}-01-01", f"{year}-03-31")
+
+
+async def test_a_reception_discrepancy_is_signed_in_the_report(nodes):
+    from node.lots import Reception, receive_lot
+
+    hub = nodes["hub"]
+    lot, _ids = await stock(hub, 5)
+    async with hub.store.transaction() as tx:
+        await tx.run("UPDATE lots SET declared_units = 8, declared_weight_g = 30000 WHERE id = ?", (lot,))
+        await receive_lot(tx, lot, Reception(counted_units=5, weighed_g=10_000))
+    report, check = await report_bundle(hub, lot="ETAT-2026-01")
+    (reception,) = report.receptions
+    assert (reception.units_gap, reception.weight_gap_g) == (-3, -20_000)
+    (signed_lot,) = check.body.lots
+    assert (signed_lot.declared_units, signed_lot.counted_units, signed_lot.declared_weight_g, signed_lot.weighed_g) == (
+        8, 5, 30_000, 10_000)
+    assert {item.outcome for item in check.items} == {"in_stock"} and all(item.signed for item in check.items)
+
+
+async def test_a_node_passing_fates_on_cannot_slip_in_a_stranger_s_word(nodes):
+    """The member passes on a 'distribution' signed by a key that never held the item: the hub keeps none of it
+    (an alert), and the donor's bundle, built from what the hub holds, leaves it out and verifies."""
+    from protocol.keys import SigningKey
+
+    hub, member = nodes["hub"], nodes["member"]
+    lot, ids = await stock(hub, 1)
+    g = await gids(hub, ids)
+    await sync_logs(hub, member)
+    await handed(hub, member, g, lot=lot)
+    stranger = SigningKey.generate()
+    from protocol.records import sign_record
+
+    forged = sign_record(stranger, seq=1, prev=None, time=2**40, kind=ItemFates2.KIND, content=ItemFates2(fates=[
+        statement(g[0], "distributed", 2**40, [], {"beneficiary_category": "person"}, 2000)]).to_content())  # fmt: skip
+    async with member.store.transaction() as tx:
+        await tx.append(ItemFates2(fates=[], evidence=[forged.entry()]), audience=[hub.raw])
+    await sync_logs(member, hub)
+    async with hub.store.reader() as db:
+        assert await db.value("SELECT count(*) FROM downstream_fates WHERE reporter = ?", (stranger.public.raw,)) == 0
+        alert = await db.one("SELECT kind, reason FROM alerts WHERE author = ?", (member.raw,))
+    assert tuple(alert) == ("refused_effect", "not_custodian")
+    # the donor's bundle leaves the member's record out: the item is in stock at the member, as its receipt proves
+    _report, check = await report_bundle(hub, lot="ETAT-2026-01")
+    (item,) = check.items
+    assert check.ok and (item.outcome, item.by, item.signed) == ("in_stock", member.raw, False)

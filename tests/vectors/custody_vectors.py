@@ -1,0 +1,199 @@
+"""Vectors of the donor's proof (PROTOCOL.md, ``item.fates/2``, ``donor.report/2``, "Donor proof bundle").
+
+A hub (the ``hub`` key) received a donor's lot of three items and handed it
+to a peered hub (``peer_hub``), whose receipt found one item missing; the
+peered hub recycled one item and handed the other to its member
+(``member``), which gave it to a school. The records of the three logs make
+``custody.json``: each record (``valid``), bodies that break the new kinds
+(``invalid``), and bundle files with the exact lines ``maillon record
+verify`` prints and its exit status (``bundles``): a good one, and tampered
+ones (a fate signed by a node that never held the item, a receipt that does
+not match its offer, a wrong signature, a hop removed, a fate swapped, the
+report itself altered, not a bundle at all).
+
+The expected lines were checked by hand against the rules of PROTOCOL.md
+once, and are written from the reference verifier; the test checks that
+the code still prints exactly them and that this script reproduces the
+file byte for byte.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from typing import Any
+
+from protocol import canonical
+from protocol.bundle import BUNDLE_MAGIC, describe as describe_check, verify_bundle, write_bundle
+from protocol.errors import ProtocolError
+from protocol.keys import SigningKey
+from protocol.kinds import KINDS
+from protocol.records import Record, sign_record
+
+__all__ = ["custody_vectors"]
+
+
+def custody_vectors(keys: dict[str, SigningKey], t0: int, gid: Callable[[int], str],
+                    describe: Callable[[str, str, Record], dict[str, Any]]) -> dict[str, Any]:  # fmt: skip
+    hub, peer, member = keys["hub"], keys["peer_hub"], keys["member"]
+    h, p, m = hub.public.raw, peer.public.raw, member.public.raw
+    g1, g2, g3 = gid(101), gid(102), gid(103)
+    start = t0 + 86_400_000
+    logs: dict[str, list[Record]] = {"hub": [], "peer_hub": [], "member": []}
+
+    def sign(name: str, kind: str, body: dict[str, Any], audience: tuple[bytes, ...], at: int) -> Record:
+        log = logs[name]
+        record = sign_record(keys[name], seq=len(log) + 1, prev=log[-1].id if log else None, time=start + at,
+                             kind=kind, content=KINDS[kind].model_validate(body).to_content(), audience=audience)  # fmt: skip
+        log.append(record)
+        return record
+
+    def item(g: str, serial: str) -> dict[str, Any]:
+        return {"gid": g, "category": "laptop", "weight_g": 2100, "erasure": "erased", "serial": serial}
+
+    wipe = {"method": "PRNG stream", "level": "clear", "tool": "nwipe", "result": "success", "disk_serial": "WD-1"}
+    descriptors = {name: sign(name, "node.descriptor/1", {"name": title, "role": role, "endpoints": [url]}, (), 0)
+                   for name, title, role, url in (
+                       ("hub", "Ordi Grand Ouest", "hub", "https://ogo.example.org"),
+                       ("peer_hub", "Ordi3 BFC", "hub", "https://bfc.example.org"),
+                       ("member", "Recyclerie de Besançon", "member", "https://besancon.example.org"))}  # fmt: skip
+    offer = sign("hub", "lot.offer/1", {
+        "lot_ref": "ETAT-2026-03", "recipient": p, "items": [item(g1, "PF-001"), item(g2, "PF-002"), item(g3, "PF-003")],
+        "units": 3, "weight_g": 6300, "orientations": ["social_priority"], "expires": start + 10**9,
+        "donor_category": "public_body"}, (p,), 60_000)  # fmt: skip
+    accept = sign("peer_hub", "lot.accept/1", {"offer": offer.id}, (h,), 120_000)
+    receipt = sign("peer_hub", "lot.receipt/1", {"offer": offer.id, "received": [g1, g2], "missing": [g3], "damaged": [],
+                   "extra": [], "units_counted": 2, "weight_g": 4100}, (h,), 180_000)  # fmt: skip
+    transferred = sign("hub", "item.fates/2", {"fates": [
+        {"gid": g, "outcome": "transferred", "time": start + 180_000, "to": p,
+         "erasures": [{**wipe, "time": start + 30_000, "disk_serial": f"WD-{g[-1]}"}]} for g in (g1, g2)]},
+        (h, p), 240_000)  # fmt: skip
+    onward = sign("peer_hub", "lot.offer/1", {
+        "lot_ref": "BFC-7", "recipient": m, "items": [item(g2, "PF-002")], "units": 1, "weight_g": 2100,
+        "orientations": [], "expires": start + 10**9}, (m,), 300_000)  # fmt: skip
+    recycled = sign("peer_hub", "item.fates/2", {"fates": [
+        {"gid": g1, "outcome": "recycled", "time": start + 310_000, "weight_g": 2100, "outflow": "Ecologic (16 02 14)",
+         "erasures": [{**wipe, "level": "destroy", "method": "shredding", "tool": "broyeur", "time": start + 305_000,
+                       "disk_serial": "WD-1"}]}]}, (h, p), 310_000)  # fmt: skip
+    accept_c = sign("member", "lot.accept/1", {"offer": onward.id}, (p,), 360_000)
+    receipt_c = sign("member", "lot.receipt/1", {"offer": onward.id, "received": [g2], "missing": [], "damaged": [],
+                     "extra": [], "units_counted": 1, "weight_g": 2100}, (p,), 420_000)  # fmt: skip
+    handed = sign("peer_hub", "item.fates/2", {
+        "fates": [{"gid": g2, "outcome": "transferred", "time": start + 420_000, "to": m, "erasures": []}],
+        "evidence": [onward.entry(), accept_c.entry(), receipt_c.entry(), descriptors["member"].entry()]},
+        (h, p), 430_000)  # fmt: skip
+    certificate = hashlib.sha256(b"nwipe_report_2026_Model_X_Serial_WD-2.pdf").digest()
+    distributed = sign("member", "item.fates/2", {"fates": [
+        {"gid": g2, "outcome": "distributed", "time": start + 500_000, "beneficiary_category": "school",
+         "erasures": [{**wipe, "level": "purge", "method": "ATA secure erase", "tool": "hdparm",
+                       "time": start + 480_000, "disk_serial": "WD-2", "certificate_sha256": certificate}]}]},
+        (m, p), 500_000)  # fmt: skip
+    passed = sign("peer_hub", "item.fates/2", {"fates": [], "evidence": [distributed.entry()]}, (h, p), 510_000)
+    missing = sign("hub", "item.fates/2", {"fates": [
+        {"gid": g3, "outcome": "missing", "time": start + 600_000, "erasures": []}]}, (h,), 600_000)  # fmt: skip
+    report = sign("hub", "donor.report/2", {
+        "donor": "Préfecture du Doubs", "donor_siret": "17250001600013",
+        "lots": [{"ref": "ETAT-2026-03", "declared_units": 3, "declared_weight_g": 6300, "counted_units": 3,
+                  "weighed_g": 6250, "received": "2023-11-15"}],
+        "period_from": "2023-01-01", "period_to": "2023-12-31",
+        "items": [{"gid": g, "lot": "ETAT-2026-03", "category": "laptop", "serial": f"PF-00{n}", "donor_asset": f"PREF-{n}"}
+                  for n, g in ((1, g1), (2, g2), (3, g3))]}, (h,), 660_000)  # fmt: skip
+
+    records = [offer, accept, receipt, transferred, recycled, handed, passed, missing,
+               descriptors["hub"], descriptors["peer_hub"]]  # fmt: skip
+    good = [r.entry() for r in records]
+    intruder = sign("member", "item.fates/2", {"fates": [
+        {"gid": g1, "outcome": "distributed", "time": start + 700_000, "beneficiary_category": "person",
+         "erasures": []}]}, (m,), 700_000)  # fmt: skip
+    stranger_receipt = sign("member", "lot.receipt/1", {"offer": offer.id, "received": [g1, g2, g3], "missing": [],
+                            "damaged": [], "extra": [], "units_counted": 3, "weight_g": 6300}, (h,), 710_000)  # fmt: skip
+    flipped = bytearray(receipt.entry())
+    at = flipped.index(receipt.signature) + 10
+    flipped[at] ^= 0x01
+    swapped = canonical.encode([distributed.envelope, recycled.content])  # another record's body under C's signature
+    cases: list[tuple[str, str, bytes]] = [
+        ("good", "the whole chain: every link holds", write_bundle(report, good)),
+        ("fate_by_non_custodian", "a fate of an item signed by a node that never held it",
+         write_bundle(report, [*good, intruder.entry()])),
+        ("receipt_not_from_the_recipient", "a receipt of the hub's offer signed by a node it was not offered to",
+         write_bundle(report, [*good, stranger_receipt.entry()])),
+        ("wrong_signature", "one bit of the peered hub's receipt's signature changed",
+         write_bundle(report, [e if e != receipt.entry() else bytes(flipped) for e in good])),
+        ("hop_removed", "the peered hub's receipt left out: its fates are no longer a custodian's",
+         write_bundle(report, [e for e in good if e != receipt.entry()])),
+        ("fate_swapped", "the member's distribution carried with another record's content",
+         write_bundle(report, [*good[:6], canonical.encode([passed.envelope, canonical.encode(
+             {"fates": [], "evidence": [swapped]})])] + good[7:])),
+        ("report_altered", "one byte of the report's content changed",
+         BUNDLE_MAGIC + canonical.encode({"report": canonical.encode([report.envelope, report.content[:-1] + b"\x00"]),
+                                          "records": good})),
+        ("not_a_bundle", "a signed document given as a bundle", b"maillon-record/1\n" + report.entry()),
+        ("bad_shape", "records given as a map", BUNDLE_MAGIC + canonical.encode({"report": report.entry(),
+                                                                                  "records": {}})),
+    ]  # fmt: skip
+    bundles = []
+    for name, why, data in cases:
+        bundles.append({"name": name, "why": why, "bundle": data.hex(), **_expected(data)})
+    valid = [describe(f"custody_{name}_{n + 1}_{r.header.kind}", name, r)
+             for name, log in logs.items() for n, r in enumerate(log)]  # fmt: skip
+    return {
+        "description": "The donor's proof (PROTOCOL.md, 'item.fates/2', 'donor.report/2', 'Donor proof bundle'). "
+                       "Keys: keys.json. 'valid': records of the three logs, checked as in records.json. "
+                       "'invalid': entries to refuse with 'reason' (a fresh log). 'bundles': files to check, "
+                       "with the exact 'lines' `maillon record verify` prints and its 'exit' status.",
+        "valid": valid,
+        "invalid": _invalid_bodies(hub, h, g1, start),
+        "bundles": bundles,
+    }
+
+
+def _expected(data: bytes) -> dict[str, Any]:
+    try:
+        check = verify_bundle(data)
+    except ProtocolError as exc:
+        return {"lines": [f"problem record=- gid=- reason={exc.code.value} {exc.message}",
+                          "summary items=0 records=0 problems=1 verdict=fail"], "exit": 1}  # fmt: skip
+    return {"lines": describe_check(check), "exit": 0 if check.ok else 1}
+
+
+def _invalid_bodies(hub: SigningKey, h: bytes, g: str, start: int) -> list[dict[str, Any]]:
+    """Bodies that break ``item.fates/2`` or ``donor.report/2``: each ``bad_content`` (seq 1, by the hub)."""
+    wipe = {"method": "m", "level": "clear", "tool": "t", "time": 1, "result": "success"}
+    lot = {"ref": "L"}
+    line = {"gid": g, "lot": "L", "category": "laptop"}
+    period = {"period_from": "2023-01-01", "period_to": "2023-12-31"}
+    cases = [
+        ("fates2_distributed_without_category", "item.fates/2",
+         {"fates": [{"gid": g, "outcome": "distributed", "time": 1, "erasures": []}]}),
+        ("fates2_category_without_distribution", "item.fates/2",
+         {"fates": [{"gid": g, "outcome": "in_stock", "time": 1, "erasures": [], "beneficiary_category": "person"}]}),
+        ("fates2_recycled_without_weight", "item.fates/2",
+         {"fates": [{"gid": g, "outcome": "recycled", "time": 1, "erasures": []}]}),
+        ("fates2_outflow_not_recycled", "item.fates/2",
+         {"fates": [{"gid": g, "outcome": "dismantled", "time": 1, "erasures": [], "outflow": "Ecologic"}]}),
+        ("fates2_to_not_transferred", "item.fates/2",
+         {"fates": [{"gid": g, "outcome": "missing", "time": 1, "erasures": [], "to": h}]}),
+        ("fates2_unknown_outcome", "item.fates/2",
+         {"fates": [{"gid": g, "outcome": "transfered", "time": 1, "erasures": []}]}),
+        ("fates2_gid_twice", "item.fates/2",
+         {"fates": [{"gid": g, "outcome": "in_stock", "time": 1, "erasures": []}] * 2}),
+        ("fates2_empty", "item.fates/2", {"fates": []}),
+        ("fates2_empty_evidence", "item.fates/2", {"fates": [], "evidence": []}),
+        ("fates2_erasure_level", "item.fates/2",
+         {"fates": [{"gid": g, "outcome": "in_stock", "time": 1, "erasures": [{**wipe, "level": "wipe"}]}]}),
+        ("fates2_certificate_length", "item.fates/2",
+         {"fates": [{"gid": g, "outcome": "in_stock", "time": 1,
+                     "erasures": [{**wipe, "certificate_sha256": bytes(31)}]}]}),
+        ("report2_no_lot", "donor.report/2", {"donor": "D", "lots": [], "items": [], **period}),
+        ("report2_item_of_no_lot", "donor.report/2",
+         {"donor": "D", "lots": [lot], "items": [{**line, "lot": "M"}], **period}),
+        ("report2_item_twice", "donor.report/2", {"donor": "D", "lots": [lot], "items": [line, line], **period}),
+        ("report2_period_backwards", "donor.report/2",
+         {"donor": "D", "lots": [lot], "items": [], "period_from": "2024-01-01", "period_to": "2023-12-31"}),
+    ]  # fmt: skip
+    found = []
+    for name, kind, body in cases:
+        content = canonical.encode(body)
+        record = sign_record(hub, seq=1, prev=None, time=start, kind=kind, content=content)
+        found.append({"name": name, "kind": kind, "entry": record.entry().hex(), "reason": "bad_content"})
+    return found
