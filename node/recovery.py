@@ -23,8 +23,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from node import handoffs, peers
-from node.items import ItemInput, create_items
-from node.lots import LotInput, create_lot
 from node.errors import DomainError, StoreError
 from node.states import FATES, can_move
 from node.store import IN_ARRAY, Tx, as_array
@@ -74,49 +72,10 @@ async def _offer(tx: Tx, record: Record, body: LotOffer) -> bool:
     items = {r["gid"]: r for r in await tx.all(f"SELECT id, gid, lot_id FROM items WHERE gid IN {IN_ARRAY}",
                                                (as_array(gids),))}  # fmt: skip
     lot_id = await tx.value("SELECT id FROM lots WHERE reference = ?", (body.lot_ref,))
-    missing = [line for line in body.items if line.gid not in items]
-    if missing:  # came in after the backup; a receipt held since marks them transferred (answers_held)
-        # those that came by a hand-off this node knows come back with its receipt, taken back too
-        coming = {r[0] for r in await tx.all(f"SELECT h.gid FROM handoff_items h JOIN handoffs o ON o.offer = h.offer"
-                                             f" WHERE o.direction = 'in' AND h.gid IN {IN_ARRAY}",
-                                             (as_array([m.gid for m in missing]),))}  # fmt: skip
-        missing = [line for line in missing if line.gid not in coming]
-    if missing:  # entered here after the backup: the offer is all that is left of them
-        lot_id = await _items_back(tx, record, body, missing, lot_id)
-        items.update({r["gid"]: r for r in await tx.all(
-            f"SELECT id, gid, lot_id FROM items WHERE gid IN {IN_ARRAY}", (as_array([m.gid for m in missing]),))})
     await handoffs.insert_handoff(tx, record, body, direction="out", peer=body.recipient, lot_id=lot_id)
     await tx.run_many("INSERT INTO handoff_items (offer, gid, item_id) VALUES (?, ?, ?)",
                       [(record.id, gid, items[gid]["id"] if gid in items else None) for gid in gids])  # fmt: skip
     return True
-
-
-async def _items_back(tx: Tx, record: Record, body: LotOffer, lines: list[Any], lot_id: int | None) -> int:
-    """Items this node offered but made after its backup: back in its custody, described as its offer says.
-
-    The offer is the only trace of them left here (their history since they
-    came in is lost with what the backup lacked): their lot (under the
-    offer's reference, made anew if it was made after the backup too) and
-    what the offer said of them, an erasure attested by the offer itself.
-    """
-    if lot_id is None:
-        lot_id = await create_lot(tx, LotInput(reference=body.lot_ref[:200], declared_units=len(lines)))
-    inputs = [ItemInput(category=line.category, weight_g=line.weight_g, serial=_short(line.serial),
-                        donor_asset=_short(line.donor_asset), brand=_short(line.brand), model=_short(line.model))
-              for line in lines]  # fmt: skip
-    detail = json.dumps({"offer": record.id.hex(), "restored": True})
-    ids = await create_items(tx, lot_id, inputs, gids=[line.gid for line in lines], detail=detail)
-    erased = [item_id for item_id, line in zip(ids, lines) if line.erasure == "erased"]
-    await tx.run_many(
-        "INSERT INTO erasures (item_id, method, level, tool, result, time, evidence_sha256, source)"
-        " VALUES (?, 'attested by the origin node', 'clear', 'maillon', 'success', ?, ?, 'handoff')",
-        [(item_id, record.header.time, record.id.hex()) for item_id in erased],
-    )  # fmt: skip
-    return lot_id
-
-
-def _short(text: str | None) -> str | None:
-    return text[:200] if text else None
 
 
 async def answers_held(tx: Tx, offer: bytes) -> None:
