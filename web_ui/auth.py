@@ -32,7 +32,9 @@ COOKIE = "maillon_session"
 SETUP_FILE = "setup-code"
 # /fed/v1 and the descriptor authenticate each request by its node signature, not a session.
 OPEN_PREFIXES = ("/static/", "/api/v1", "/upload/", "/health", "/login", "/setup", "/language/", "/fed/v1/",
-                 "/.well-known/maillon", "/station/probe", "/verify")  # fmt: skip  (/verify: a donor checks a report, no account)
+                 "/.well-known/maillon", "/verify")  # fmt: skip  (/verify: a donor checks a report, no account)
+# Open as exact paths only: the workshop probe itself (the raw outputs at /station/probes/ need an account).
+OPEN_PATHS = frozenset({"/station/probe", "/station/probe.sh"})
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -109,7 +111,7 @@ def setup_code(data_dir: Path) -> str:
 
 
 def _is_open(path: str) -> bool:
-    return any(path == p or path.startswith(p) for p in OPEN_PREFIXES)
+    return path in OPEN_PATHS or any(path == p or path.startswith(p) for p in OPEN_PREFIXES)
 
 
 @web.middleware

@@ -231,6 +231,7 @@ async def test_a_stranger_gets_neither_the_probe_nor_an_upload_in(bench, monkeyp
     assert response.status == 403 and (await response.json())["code"] == "not_local"
     assert await items(store) == []
     assert (await client.get("/station")).url.path == "/login"  # the page itself needs a session
+    assert (await client.get("/station/probes/1.tar")).url.path == "/login"  # and so do the raw outputs
 
 
 def test_the_probe_leaves_out_the_live_usb_stick_and_what_is_not_a_disk():
