@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from node.erasure import needs_erasure
 from node.store import Reader, now_ms
 
-__all__ = ["MISSING", "BenchMachine", "bench_machines", "BENCH_LIMIT", "LastProbe", "last_probe"]
+__all__ = ["MISSING", "BenchMachine", "bench_machines", "BENCH_LIMIT", "LastProbe", "last_probe", "probe_evidence"]
 
 MISSING = ("erasure", "tests", "os")
 BENCH_LIMIT = 200
@@ -131,3 +131,8 @@ async def last_probe(db: Reader, item_id: int) -> LastProbe | None:
         problems = 0
     return LastProbe(row["id"], row["time"], row["station"], row["grade"], problems, [
         ProbedDiskRow(*d[:6], None if d["passed"] is None else bool(d["passed"])) for d in disks])  # fmt: skip
+
+
+async def probe_evidence(db: Reader, probe_id: int) -> str | None:
+    """The SHA-256 of the raw outputs a probe sent (the file kept as its evidence); None for no such probe."""
+    return await db.value("SELECT sha256 FROM probes WHERE id = ?", (probe_id,))

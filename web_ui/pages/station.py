@@ -20,7 +20,7 @@ from aiohttp import web
 
 from node import users
 from node.access import create_station
-from node.bench import MISSING, bench_machines
+from node.bench import MISSING, bench_machines, probe_evidence
 from node.errors import DomainError
 from node.grading import THRESHOLDS, read_thresholds, thresholds_problem
 from node.settings import all_settings, set_setting
@@ -109,8 +109,8 @@ async def probe_shell(request: web.Request) -> web.Response:
 async def raw_outputs(request: web.Request) -> web.StreamResponse:
     """The raw outputs a probe sent, as they arrived (a tar), kept as the item's evidence."""
     async with request.app[STORE].reader() as db:
-        row = await db.one("SELECT sha256 FROM probes WHERE id = ?", (int(request.match_info["id"]),))
-    path = file_path(request.app[NODE].data_dir, row["sha256"]) if row else None
+        sha256 = await probe_evidence(db, int(request.match_info["id"]))
+    path = file_path(request.app[NODE].data_dir, sha256) if sha256 else None
     if path is None or not path.is_file():
         raise web.HTTPNotFound()
     return web.FileResponse(path, headers={"Content-Type": "application/x-tar", "Content-Disposition":
