@@ -198,6 +198,8 @@ def test_a_record_the_hub_refuses_for_good_does_not_make_the_member_send_for_eve
     run(member, lambda tx: tx.append(FutureKind(anything="x")))
     run(member, lambda tx: tx.append(LotDecline(offer=bytes(32), reason="after")))
     # the refused record leaves the queue with one alert, and the one after it is not pushed round and round
+    # (signed from this process, the records are queued by the node's next routing round: the alert comes after)
+    wait_for(lambda: member.value("SELECT count(*) FROM alerts WHERE kind = 'refused_by_peer'"), 90, "the refusal")
     wait_for(lambda: member.value("SELECT count(*) FROM outbox") == 0, 90, "the member's queue to empty")
     for _ in range(10):
         time.sleep(0.2)
