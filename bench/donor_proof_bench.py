@@ -40,19 +40,23 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from result_lines import print_result  # noqa: E402
+
 from federation.inbox import receive  # noqa: E402
 from federation.wire import Item  # noqa: E402
-from node import handoffs, peers  # noqa: E402
-from node.beneficiaries import BeneficiaryInput, create_beneficiary  # noqa: E402
-from node.config import Config, Node as NodeDir  # noqa: E402
-from node.distribution import DistributionInput, OutflowInput, distribute, recycle  # noqa: E402
-from node.donor_bundle import bundle_file  # noqa: E402
-from node.donor_report import build_donor_report, sign_donor_report  # noqa: E402
-from node.donors import DonorInput, create_donor  # noqa: E402
-from node.items import ItemInput, create_items  # noqa: E402
-from node.lots import LotInput, create_lot  # noqa: E402
-from node.store import Store  # noqa: E402
-from node.workflow import move_items  # noqa: E402
+from node import peers  # noqa: E402
+from node.config import Config  # noqa: E402
+from node.config import Node as NodeDir
+from node.domain.beneficiaries import BeneficiaryInput, create_beneficiary  # noqa: E402
+from node.domain.distribution import DistributionInput, OutflowInput, distribute, recycle  # noqa: E402
+from node.domain.donors import DonorInput, create_donor  # noqa: E402
+from node.domain.items import ItemInput, create_items  # noqa: E402
+from node.domain.lots import LotInput, create_lot  # noqa: E402
+from node.domain.workflow import move_items  # noqa: E402
+from node.network import handoffs
+from node.reports.donor_bundle import bundle_file  # noqa: E402
+from node.reports.donor_report import build_donor_report, sign_donor_report  # noqa: E402
+from node.store.database import Store  # noqa: E402
 from protocol import canonical  # noqa: E402
 from protocol.bundle import verify_bundle  # noqa: E402
 from protocol.custody_kinds import ItemFates2  # noqa: E402
@@ -60,7 +64,6 @@ from protocol.keys import SigningKey  # noqa: E402
 from protocol.kinds import MembershipCertificate  # noqa: E402
 from protocol.records import open_entry  # noqa: E402
 from protocol.seal import encryption_key, seal  # noqa: E402
-from result_lines import print_result  # noqa: E402
 
 BUILD_GOAL_S = 2.0
 CHECK_GOAL_S = 3.0

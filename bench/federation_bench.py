@@ -52,23 +52,29 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import aiohttp  # noqa: E402
 from aiohttp import web  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey  # noqa: E402
+from result_lines import print_result  # noqa: E402
 
 from federation import inbox  # noqa: E402
 from federation.client import FedClient  # noqa: E402
 from federation.effects import EFFECTS  # noqa: E402
 from federation.engine import Federation  # noqa: E402
 from federation.wire import Item  # noqa: E402
-from node import peers as trust  # noqa: E402
 from node.config import Config, Node, init_node, load_node  # noqa: E402
-from node.store import Store  # noqa: E402
+from node.network import peers as trust  # noqa: E402
+from node.store.database import Store  # noqa: E402
 from protocol.keys import SigningKey  # noqa: E402
 from protocol.kinds import (  # noqa: E402
-    CATEGORIES, Fate, ItemFates, KeyRevocation, KeyRotation, MembershipCertificate, NodeDescriptor,
+    CATEGORIES,
+    Fate,
+    ItemFates,
+    KeyRevocation,
+    KeyRotation,
+    MembershipCertificate,
+    NodeDescriptor,
     StatsReport,
 )  # fmt: skip
 from protocol.records import Record, open_entry, sign_record, stored_header  # noqa: E402
 from protocol.seal import encryption_key, open_sealed, seal  # noqa: E402
-from result_lines import print_result  # noqa: E402
 from web_ui.app import make_app  # noqa: E402
 
 GOAL = 0.7

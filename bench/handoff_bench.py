@@ -3,7 +3,7 @@
 Two nodes run in this process, each with a fresh data directory, its own
 SQLite file, its ``Federation`` and its real HTTP stack (``make_app``
 served by aiohttp on loopback), started as ``maillon run`` starts a node
-(its heap frozen once started: ``node.cli.freeze_startup_heap``); the hub
+(its heap frozen once started: ``node.cli.main.freeze_startup_heap``); the hub
 and the member are pinned to each other with their URLs, so each pushes to
 the other, with the federation's production timing. The hub holds one lot
 of 1 350 items (the size of the State experiment): laptops, desktops and
@@ -64,20 +64,22 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import aiosqlite  # noqa: E402
 from aiohttp import web  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey  # noqa: E402
+from result_lines import print_result  # noqa: E402
 
 from federation.engine import Federation, Timing  # noqa: E402
-from node import handoffs, peers as trust, search  # noqa: E402
-from node.cli import freeze_startup_heap  # noqa: E402
+from node import search  # noqa: E402
+from node.cli.main import freeze_startup_heap  # noqa: E402
 from node.config import Config, Node, init_node, load_node  # noqa: E402
-from node.donors import DonorInput, create_donor  # noqa: E402
-from node.erasure import ErasureInput, record_erasure  # noqa: E402
-from node.items import ItemInput, create_items  # noqa: E402
-from node.lots import LotInput, create_lot  # noqa: E402
-from node.store import Store  # noqa: E402
+from node.domain.donors import DonorInput, create_donor  # noqa: E402
+from node.domain.erasure import ErasureInput, record_erasure  # noqa: E402
+from node.domain.items import ItemInput, create_items  # noqa: E402
+from node.domain.lots import LotInput, create_lot  # noqa: E402
+from node.network import handoffs
+from node.network import peers as trust
+from node.store.database import Store  # noqa: E402
 from protocol.keys import SigningKey  # noqa: E402
 from protocol.records import open_envelope, stored_header  # noqa: E402
 from protocol.seal import encryption_key, open_sealed, seal  # noqa: E402
-from result_lines import print_result  # noqa: E402
 from web_ui.app import make_app  # noqa: E402
 
 GOAL = 3.0

@@ -29,10 +29,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import segno  # noqa: E402
 from fpdf import FPDF  # noqa: E402
 from PIL import Image  # noqa: E402
-
-from node.labels import QR_MASK, ROLL, SHEET, Label, LabelFormat, render_labels  # noqa: E402
-from node.reports.donor_pdf import _find_font  # noqa: E402
 from result_lines import print_result  # noqa: E402
+
+from node.reports.donor_pdf import _find_font  # noqa: E402
+from node.reports.labels import QR_MASK, ROLL, SHEET, Label, LabelFormat, render_labels  # noqa: E402
 
 GOAL = 1.5
 LINES = ("ordinateur portable", "Dell Latitude 5490 — i5-8350U, 8 Go, SSD 256 Go")

@@ -9,7 +9,7 @@ member pinned, a public ``membership.certificate/1`` signed) and holds
 descriptor, then ``stats.report/1`` and ``item.fates/1`` records: half the
 fates sealed to the hub, half the reports sealed to the hub and national,
 the others public. The members' records are signed and sealed beforehand
-and written into the hub's database with ``node.replica.store_records``, as
+and written into the hub's database with ``node.network.replica.store_records``, as
 the hub would hold them after receiving them (content, sealed copy): how
 they got there is not what this bench measures.
 
@@ -77,6 +77,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import aiohttp  # noqa: E402
 from aiohttp import web  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey  # noqa: E402
+from federation_bench import TRUST_KINDS, children_cpu, free_port, verify_rate  # noqa: E402
+from result_lines import print_result  # noqa: E402
 
 import protocol.merkle as merkle  # noqa: E402
 from federation import inbox  # noqa: E402
@@ -85,17 +87,15 @@ from federation.effects import EFFECTS  # noqa: E402
 from federation.engine import Federation  # noqa: E402
 from federation.membership import admit  # noqa: E402
 from federation.wire import Item  # noqa: E402
-from federation_bench import TRUST_KINDS, children_cpu, free_port, verify_rate  # noqa: E402
-from node import peers as trust  # noqa: E402
 from node.config import Config, Node, init_node, load_node  # noqa: E402
-from node.replica import held_records, store_records  # noqa: E402
-from node.store import Store  # noqa: E402
+from node.network import peers as trust  # noqa: E402
+from node.network.replica import held_records, store_records  # noqa: E402
+from node.store.database import Store  # noqa: E402
 from protocol import canonical  # noqa: E402
 from protocol.keys import SigningKey  # noqa: E402
 from protocol.kinds import CATEGORIES, Fate, ItemFates, NodeDescriptor, StatsReport  # noqa: E402
 from protocol.records import Record, sign_record, stored_header  # noqa: E402
 from protocol.seal import encryption_key, seal  # noqa: E402
-from result_lines import print_result  # noqa: E402
 from web_ui.app import make_app  # noqa: E402
 
 GOAL = 0.7

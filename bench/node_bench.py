@@ -36,14 +36,15 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from node.config import load_node  # noqa: E402
-from node.impact import FACTOR_TABLES  # noqa: E402
-from node.stats import DAY_MS, compute_stats, period_bounds  # noqa: E402
-from node.store import Store  # noqa: E402
 from result_lines import print_result  # noqa: E402
 
+from node.config import load_node  # noqa: E402
+from node.domain.impact import FACTOR_TABLES  # noqa: E402
+from node.domain.stats import DAY_MS, compute_stats, period_bounds  # noqa: E402
+from node.store.database import Store  # noqa: E402
+
 EVENTS_PER_ITEM = 5  # every path below has five events: 100 000 items, 500 000 events
-MAILLON = [sys.executable, "-c", "from node.cli import main; raise SystemExit(main())"]
+MAILLON = [sys.executable, "-c", "from node.cli.main import main; raise SystemExit(main())"]
 CATEGORIES = {  # category: (share, weight_g)
     "laptop": (30, 2200), "desktop": (28, 7500), "screen": (15, 4500), "smartphone": (8, 180),
     "tablet": (5, 500), "printer": (3, 8000), "peripheral": (7, 400), "other": (4, 1000),

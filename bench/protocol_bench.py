@@ -19,10 +19,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from result_lines import print_result  # noqa: E402
+
 from protocol.keys import SigningKey  # noqa: E402
 from protocol.kinds import LotAccept, StatsReport  # noqa: E402
 from protocol.records import open_entry, sign_record  # noqa: E402
-from result_lines import print_result  # noqa: E402
 
 GOAL = 0.85
 

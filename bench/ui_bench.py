@@ -41,14 +41,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import aiohttp  # noqa: E402
 import aiohttp_jinja2  # noqa: E402
 from aiohttp import web  # noqa: E402
+from node_bench import build, free_port, generate  # noqa: E402
+from result_lines import print_result  # noqa: E402
 
 import web_ui.pages.catalogue_common as catalogue_common  # noqa: E402
 import web_ui.pages.catalogue_items as catalogue_items  # noqa: E402
 from node import users  # noqa: E402
 from node.config import Config, init_node  # noqa: E402
-from node.store import Store  # noqa: E402
-from node_bench import build, free_port, generate  # noqa: E402
-from result_lines import print_result  # noqa: E402
+from node.store.database import Store  # noqa: E402
 from web_ui.app import make_app  # noqa: E402
 
 PASSWORD = "bench password 1234"

@@ -5,7 +5,7 @@ Before a batch is held (``federation.inbox.hold``), ``screen`` refuses:
 
 - from a sender other than this node's upstream: a record whose author this
   node does not know (``unknown_author``: neither this node, nor the sender,
-  nor a key known here, ``node.authors``), or whose kind it does not know
+  nor a key known here, ``node.network.authors``), or whose kind it does not know
   (``unknown_kind``). What the upstream serves or relays is taken whatever
   its author and kind: the upstream checked it by the same rule, and a node
   follows the upstream's logs whole, holding what a newer version will read;
@@ -23,10 +23,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from node.authors import keys_in_use, known_authors, rotation_points
-from node import peers as trust
-from node.replica import record_by_id
-from node.store import Tx
+from node.network import peers as trust
+from node.network.authors import keys_in_use, known_authors, rotation_points
+from node.network.replica import record_by_id
+from node.store.database import Tx
 from protocol.errors import KeyRefused, ProtocolError, Reason
 from protocol.keys import PublicKey
 from protocol.kinds import KINDS, KeyRotation, NodeDescriptor

@@ -1,7 +1,7 @@
 """Checking the transparency logs over the network: a member's inclusion checks, national's reading of its hubs.
 
 - **Checkpoints** (a hub or national node): on a schedule, sign a
-  checkpoint of its own transparency log if it grew (``node.transparency``).
+  checkpoint of its own transparency log if it grew (``node.network.transparency``).
 - **Inclusion** (a node with an upstream): have the upstream prove that it
   holds one of this node's records in its log, at its latest checkpoint;
   the node does it on its own for its statistics reports until each is
@@ -11,28 +11,26 @@
   members it certified (their reports come in clear where published), then
   audit the hub's transparency log: every new checkpoint must extend the
   last one audited (an RFC 9162 consistency proof asked from the hub). A
-  hub that rewrote its history is flagged (``node.national``) and an alert
+  hub that rewrote its history is flagged (``node.network.national``) and an alert
   raised.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
 
-from node import memberships, national, outbox, peers as trust, transparency
-from node.replica import Held, record_by_id
-from node.stats_reports import own_keys
-from node.store import now_ms
+from federation.client import PeerRefused
+from federation.parts import EngineView
+from node.domain import alerts, memberships
+from node.network import national, outbox, transparency
+from node.network import peers as trust
+from node.network.replica import Held, record_by_id
+from node.network.stats_reports import own_keys
+from node.store.database import now_ms
 from protocol.errors import ProofInvalid, ProtocolError, Reason
 from protocol.kinds import LogCheckpoint, StatsReport
 from protocol.merkle import leaf_hash, verify_consistency, verify_inclusion
 from protocol.records import Record, open_entry
-
-from federation.client import PeerRefused
-
-if TYPE_CHECKING:
-    from federation.engine import Federation
 
 __all__ = ["Audit", "InclusionFailed"]
 
@@ -58,7 +56,7 @@ class InclusionFailed(Exception):
 class Audit:
     """The transparency side of a running node's federation; see the module docstring."""
 
-    def __init__(self, fed: "Federation") -> None:
+    def __init__(self, fed: EngineView) -> None:
         self.fed = fed
 
     @property
@@ -78,7 +76,7 @@ class Audit:
         except transparency.LogTampered as exc:
             log.warning("no transparency checkpoint signed: %s", exc.message)
             async with self.store.transaction() as tx:
-                await trust.raise_alert(tx, "log_tampered", exc.code, detail=exc.message)
+                await alerts.raise_alert(tx, "log_tampered", exc.code, detail=exc.message)
             return None
 
     # a node and its upstream ------------------------------------------------------
@@ -138,7 +136,7 @@ class Audit:
 
     async def _not_included(self, held: Held, peer: trust.Peer, reason: str, message: str) -> InclusionFailed:
         async with self.store.transaction() as tx:
-            await trust.raise_alert(tx, "inclusion_failed", reason, peer=peer.key, author=held.header.author,
+            await alerts.raise_alert(tx, "inclusion_failed", reason, peer=peer.key, author=held.header.author,
                                     seq=held.header.seq, detail=message)  # fmt: skip
         return InclusionFailed(reason, message)
 
@@ -214,7 +212,7 @@ class Audit:
                 detail = f"checkpoint {new.seq} (size {new.tree_size}) does not extend checkpoint {old.seq}: {message}"
                 async with self.store.transaction() as tx:
                     await national.record_audit(tx, peer.key, new, state="rewritten", detail=detail)
-                    await trust.raise_alert(tx, "log_rewritten", "bad_proof", peer=peer.key, author=peer.key,
+                    await alerts.raise_alert(tx, "log_rewritten", "bad_proof", peer=peer.key, author=peer.key,
                                             seq=new.seq, detail=detail)  # fmt: skip
                 break
             async with self.store.transaction() as tx:

@@ -16,13 +16,12 @@ from urllib.parse import urlencode
 
 import aiohttp
 
+from federation import wire
+from federation.wire import Item, Result
 from protocol import canonical
 from protocol.errors import ProtocolError
 from protocol.keys import SigningKey, node_id
 from protocol.requests import sign_request
-
-from federation import wire
-from federation.wire import Item, Result
 
 __all__ = ["FedClient", "PeerRefused", "TIMEOUT", "NETWORK_ERRORS", "describe"]
 

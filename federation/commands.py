@@ -16,19 +16,19 @@ from pathlib import Path
 import aiohttp
 import segno
 
-from node import outbox, peers as trust
-from node.commands import with_store
+from federation.client import FedClient
+from federation.membership import accept_certificate, check_descriptor, membership_start, network_name
+from node.cli.commands import with_store
 from node.config import Node, url_origin
-from node.conventions import Convention, list_conventions
 from node.errors import Invalid, NotFound, RuleBroken
-from node.store import Store, now_ms
+from node.network import outbox
+from node.network import peers as trust
+from node.network.conventions import Convention, list_conventions
+from node.store.database import Store, now_ms
 from protocol.keys import fingerprint, parse_node_id
 from protocol.kinds import KeyRevocation, PeeringConvention
 from protocol.records import Record
 from protocol.seal import encryption_key
-
-from federation.client import FedClient
-from federation.membership import accept_certificate, check_descriptor, membership_start, network_name
 
 __all__ = ["register", "join", "add_peer", "invite_text", "propose_convention", "accept_convention"]
 
@@ -93,9 +93,6 @@ def register(sub: argparse._SubParsersAction, data) -> None:
                           " and did not get back is signed over, a fork its peers will freeze it for")  # fmt: skip
     resync_p.set_defaults(handler=_cmd_resync)
 
-    from federation.demo import register as register_demo  # noqa: PLC0415  (it imports this module)
-
-    register_demo(sub)
 
 
 def base_url(node: Node) -> str:

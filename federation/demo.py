@@ -2,7 +2,7 @@
 
 National, two regional hubs (Ordi Grand Ouest and Ordi3 BFC, peered by a
 convention both signed) and three member associations. Each node's year
-of activity is written into its fresh database first (``node.demo_data``,
+of activity is written into its fresh database first (``node.cli.demo_data``,
 dated as it happened); then the nodes are started and federated the way
 real ones are: the hubs join national with an invitation, the members
 their hub (members since a year, so their monthly reports count), the two
@@ -40,19 +40,19 @@ from zoneinfo import ZoneInfo
 
 import aiohttp
 
-from node import handoffs, national, peers as trust, regional
-from node.commands import create_database, demo_accounts
-from node.config import Config, Node, init_node, load_node
-from node.conventions import peered
-from node.demo_data import PLANS, ended_months, generate, history_start, sort_received_lot
-from node.lots import lot_id_by_reference
-from node.stats_reports import publish_report
-from node.store import Store, clock_at, day_ms
-from node.validation import parse
-from protocol.kinds import StatsReport
-
 from federation.commands import accept_convention, add_peer, join, propose_convention
 from federation.membership import membership_start
+from node.cli.commands import create_database, demo_accounts
+from node.cli.demo_data import PLANS, ended_months, generate, history_start, sort_received_lot
+from node.config import Config, Node, init_node, load_node
+from node.domain.lots import lot_id_by_reference
+from node.network import handoffs, national, regional
+from node.network import peers as trust
+from node.network.conventions import peered
+from node.network.stats_reports import publish_report
+from node.store.database import Store, clock_at, day_ms
+from node.validation import parse
+from protocol.kinds import StatsReport
 
 __all__ = ["register", "run", "DemoNode", "NODES", "HANDOFFS"]
 
@@ -60,7 +60,7 @@ DEFAULT_KEPT_DIR = Path("demo-data")
 STATE_FILE = "demo.json"
 LOGINS_FILE = "demo-logins.txt"
 WAIT_S = 120.0  # longest wait for one flow before the demonstration says it is late
-CLI = [sys.executable, "-c", "from node.cli import main; raise SystemExit(main())"]
+CLI = [sys.executable, "-c", "from node.cli.main import main; raise SystemExit(main())"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,8 +91,8 @@ HANDOFFS = (("ordi-grand-ouest", "ETAT-L1", "atelier-du-lien"), ("ordi-grand-oue
             ("ordi-grand-ouest", "ETAT-L4", "ordi3-bfc"))  # fmt: skip
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    """Add ``maillon demo`` to the parser."""
+def register(sub: argparse._SubParsersAction, data: object = None) -> None:
+    """Add ``maillon demo`` to the parser (an entry point of ``maillon.commands``; ``data`` is not used here)."""
     demo = sub.add_parser("demo", help="start a demonstration federation on this machine (6 nodes)",
                           description="start, on loopback, a national node, two regional hubs and three member"
                           " associations with a year of data, federated; Ctrl-C stops them")  # fmt: skip

@@ -2,8 +2,8 @@
 
 One function per kind, called by the inbox in the receiving transaction
 with the record and its parsed body (only when this node may read it).
-Trust kinds, the lot hand-off (``node.handoffs``) and, at a hub, members'
-statistics reports (``node.regional``).
+Trust kinds, the lot hand-off (``node.network.handoffs``) and, at a hub, members'
+statistics reports (``node.network.regional``).
 """
 
 from __future__ import annotations
@@ -11,16 +11,26 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from node import fate_evidence, handoffs, peers as trust, regional
-from node.recovery import answers_held
+from node.domain import alerts, fate_evidence
 from node.errors import DomainError, StoreError
-from node.store import Tx
-from protocol.kinds import (
-    ItemFates, KeyRevocation, KeyRotation, LotAccept, LotCancel, LotDecline, LotOffer, LotReceipt, NodeDescriptor,
-    StatsReport,
-)  # fmt: skip
+from node.network import handoffs, regional
+from node.network import peers as trust
+from node.network.recovery import answers_held
+from node.store.database import Tx
 from protocol import canonical
 from protocol.custody_kinds import ItemFates2
+from protocol.kinds import (
+    ItemFates,
+    KeyRevocation,
+    KeyRotation,
+    LotAccept,
+    LotCancel,
+    LotDecline,
+    LotOffer,
+    LotReceipt,
+    NodeDescriptor,
+    StatsReport,
+)  # fmt: skip
 from protocol.records import Record, open_entry
 
 __all__ = ["apply_effects", "apply_deferred", "EFFECTS"]
@@ -54,7 +64,7 @@ async def _revocation(tx: Tx, me: bytes, record: Record, body: KeyRevocation | N
         if upstream is None or upstream.relation != "upstream" or not upstream.active:
             return
     if body.key == me:
-        await trust.raise_alert(tx, "revoked", "revoked_key", author=issuer, detail=body.reason)
+        await alerts.raise_alert(tx, "revoked", "revoked_key", author=issuer, detail=body.reason)
         return
     if await trust.get_peer(tx, body.key) is not None:
         await trust.revoke_peer(tx, body.key, body.from_seq)
@@ -142,7 +152,7 @@ async def apply_effects(tx: Tx, me: bytes, record: Record, body: Any) -> None:
         # goes through), and its effect applies once the node signs again.
         await tx.run("INSERT INTO deferred_effects (record_id) VALUES (?) ON CONFLICT DO NOTHING", (record.id,))
     except DomainError as exc:
-        await trust.raise_alert(tx, "refused_effect", exc.code, author=record.header.author, seq=record.header.seq,
+        await alerts.raise_alert(tx, "refused_effect", exc.code, author=record.header.author, seq=record.header.seq,
                                 detail=f"{record.header.kind}: {exc.message}")  # fmt: skip
 
 

@@ -4,7 +4,7 @@
 which mounts ``federation.server`` next to the web interface and calls
 ``start`` and ``stop``. Everything it does is driven by the database:
 
-- **Routing**: each record the node appends is queued (``node.outbox``) for
+- **Routing**: each record the node appends is queued (``node.network.outbox``) for
   its upstream (its hub keeps its whole log, headers at least) and for the
   pinned peers in its audience. A restart routes what was not routed yet.
 - **Sending**: one loop per reachable peer pushes its queue in batches,
@@ -27,66 +27,37 @@ import logging
 import math
 import os
 import socket
-from collections.abc import Mapping
-from dataclasses import dataclass
 
 import aiohttp
 
-from node import outbox, peers as trust, transparency
-from node.config import Node
-from node.handoffs import open_handoff_peers
-from node.replica import Held, head, held_ids, latest_of_kind, save_sealed
-from node.store import Store, Tx, now_ms
-from protocol import canonical
-from protocol.errors import KeyRefused, ProtocolError, Reason
-from protocol.keys import SigningKey, node_id, parse_node_id
-from protocol.kinds import NodeDescriptor
-from protocol.records import Record, open_entry, split_entry
-from protocol.seal import encryption_key, seal
-
 from federation.audit import Audit
-from federation.client import NETWORK_ERRORS, FedClient, describe as _describe
+from federation.client import NETWORK_ERRORS, FedClient
+from federation.client import describe as _describe
 from federation.discovery import Discovery, Found, discovery_enabled
 from federation.guard import Guard
-from federation.inbox import check, hold, receive
 from federation.membership import network_name
+from federation.parts import SendBlocked, Timing
+from federation.pulling import Puller
 from federation.resync import Resync
 from federation.wire import MAX_BODY, MAX_ITEMS, Item, Result
+from node.config import Node
+from node.domain import alerts
+from node.network import outbox, transparency
+from node.network import peers as trust
+from node.network.replica import Held, held_ids, latest_of_kind, save_sealed
+from node.store.database import Store, Tx, now_ms
+from protocol import canonical
+from protocol.errors import KeyRefused, Reason
+from protocol.keys import SigningKey, node_id, parse_node_id
+from protocol.kinds import NodeDescriptor
+from protocol.records import Record
+from protocol.seal import encryption_key, seal
 
 __all__ = ["Federation", "SendBlocked", "Timing"]
 
 log = logging.getLogger(__name__)
 
 CONTACT_REFRESH_MS = 60_000
-
-
-@dataclass(frozen=True, slots=True)
-class Timing:
-    """How often the loops look at the database and the network."""
-
-    supervise: float = 2.0  # routing and peer list, at the latest (a commit wakes it at once)
-    pull: float = 15.0  # pulling from the upstream
-    idle: float = 30.0  # an empty queue is looked at again (a commit wakes it at once)
-    backoff_first_ms: int = 5_000
-    backoff_cap_ms: int = 3_600_000
-    checkpoint: float = 3600.0  # a hub or national signs a transparency checkpoint (if its log grew)
-    recheck: float = 86_400.0  # a member has its statistics reports proved again in its hub's log
-    read: float = 300.0  # national reads each hub it admitted (its members' logs, its transparency log)
-    skew_ms: int = 300_000  # how far two nodes' clocks may differ (the signed requests' window)
-    resync_wait: float = 900.0  # restored: how long to wait for word from every peer once one gave the log back
-
-    @classmethod
-    def from_environ(cls, environ: Mapping[str, str]) -> "Timing":
-        """``MAILLON_FEDERATION_FAST=1`` (tests, the local demo): everything in about a second."""
-        if environ.get("MAILLON_FEDERATION_FAST") == "1":
-            return cls(supervise=0.5, pull=1.0, idle=2.0, backoff_first_ms=300, backoff_cap_ms=3_000, checkpoint=1.0,
-                       recheck=2.0, skew_ms=0, read=1.0, resync_wait=20.0)  # fmt: skip
-        return cls()
-
-
-
-class SendBlocked(Exception):
-    """A record cannot be sent yet (e.g. a reader's encryption key is unknown)."""
 
 
 class Federation:
@@ -115,6 +86,7 @@ class Federation:
         self.leaves = transparency.LeafTree()  # the transparency log's tree, for the proofs it serves
         self.audit = Audit(self)
         self.restored = Resync(self)
+        self.puller = Puller(self)
 
     # life cycle -----------------------------------------------------------
 
@@ -462,7 +434,7 @@ class Federation:
                 await tx.run("INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE"
                              " SET value = min(value, excluded.value)", (mark, seq))  # fmt: skip
             done.append(record.id)
-            await trust.raise_alert(tx, "refused_by_peer", result.reason or "refused", peer=peer,
+            await alerts.raise_alert(tx, "refused_by_peer", result.reason or "refused", peer=peer,
                                     author=author, seq=seq)  # fmt: skip
         if taken:  # one statement per batch: the peer took these authors' records up to these seqs
             await tx.run_many("DELETE FROM counters WHERE name = ? AND value <= ?", list(taken.items()))
@@ -484,102 +456,12 @@ class Federation:
             await self._wait("pull", key, self.timing.pull)
 
     async def pull_once(self, peer: trust.Peer) -> int:
-        """One round of pulling from an upstream: our own log, its log, our mailbox. Returns records received."""
-        received = await self.pull_log(peer, self.me)
-        received += await self.pull_log(peer, peer.key)
-        # The nodes of hand-offs still open here: what they answered reaches us relayed, once; should
-        # that copy be lost (this node or its hub restored from a backup), their log has it.
-        async with self.store.reader() as db:
-            waiting = await open_handoff_peers(db)
-        for author in waiting - {self.me, peer.key}:
-            received += await self.pull_log(peer, author)
-        assert self.client is not None and peer.url is not None
-        cursor = peer.mailbox_cursor
-        while True:
-            # naming the cursor tells the upstream it may drop what came before
-            items, next_cursor, more = await self.client.mailbox(peer.url, peer.key, after=cursor)
-            checked = await check(self.key, items)  # before the write lock
-            async with self.store.transaction() as tx:
-                results = await hold(tx, checked, sender=peer.key, leaves=self.keeps_log)
-            gapped = [item for item, result in zip(items, results) if result.reason == Reason.GAP.value]
-            if gapped:  # relayed records of an author we do not follow yet: pull its log first
-                for author in {_author(item) for item in gapped}:
-                    received += await self.pull_log(peer, author)
-                async with self.store.transaction() as tx:
-                    await receive(tx, self.key, gapped, sender=peer.key, leaves=self.keeps_log)
-            async with self.store.transaction() as tx:
-                await tx.run("UPDATE peers SET mailbox_cursor = ? WHERE key = ?", (next_cursor, peer.key))
-            received += sum(r.status == "accepted" for r in results)
-            if not more or next_cursor == cursor:
-                return received
-            cursor = next_cursor
+        """One round of pulling from an upstream (``federation.pulling``). Returns records received."""
+        return await self.puller.pull_once(peer)
 
     async def pull_log(self, peer: trust.Peer, author: bytes, *, since: int | None = None) -> int:
-        """Catch up ``author``'s log from ``peer``; return how many records were new.
-
-        ``since``: ask from this seq on rather than after the head (records
-        held as stubs that ``peer`` may give with their content).
-        The next page is asked while this one is checked and written (from
-        the seq this page ends at); should a record of this page be refused,
-        that early answer is dropped and the next page asked from the head.
-        """
-        client = self.client
-        assert client is not None and peer.url is not None
-        received = 0
-        async with self.store.reader() as db:
-            held, _ = await head(db, author)
-        # A log starts one record back: the last one held is asked again. A node that lost records
-        # (restored from a backup) answers none of it; one that signed over them answers another
-        # record at that seq, a fork, which freezes it. This node's own log is probed so too (not
-        # while it resyncs): a hub restored from a backup lacks what it held of it, and gets it back.
-        probe = held > 0 and (author != self.me or (since is None and self.store.writes_held is None))
-        after = held - 1 if probe else held
-        if since is not None:
-            after = min(after, max(since - 1, 0))
-        page = asyncio.ensure_future(client.log(peer.url, peer.key, author, after=after))
-        try:
-            while True:
-                items, more = await page
-                if probe and items and await self._same_as_held(author, held, items[0]):
-                    items = items[1:]  # the record asked again is the one held: nothing to check or write
-                    if not items and not more:
-                        return received
-                elif not items:
-                    if probe and author in (peer.key, self.me):
-                        await self.restored.give_back(peer, author, held)
-                    return received
-                probe = False
-                if not items:  # the probed record alone on a full page: the next one
-                    _drop(page)
-                    page = asyncio.ensure_future(client.log(peer.url, peer.key, author, after=held))
-                    continue
-                checked = await check(self.key, items)  # before the write lock
-                last = checked.verdicts[-1].record
-                if more and last is not None:
-                    page = asyncio.ensure_future(client.log(peer.url, peer.key, author, after=last.header.seq))
-                async with self.store.transaction() as tx:
-                    results = await hold(tx, checked, sender=peer.key, leaves=self.keeps_log)
-                received += sum(r.status == "accepted" for r in results)
-                if not more or all(r.status == "refused" for r in results):
-                    return received
-                if last is None or any(r.status == "refused" for r in results):
-                    _drop(page)
-                    async with self.store.reader() as db:
-                        after, _ = await head(db, author)
-                    page = asyncio.ensure_future(client.log(peer.url, peer.key, author, after=after))
-        finally:
-            _drop(page)
-
-    async def _same_as_held(self, author: bytes, seq: int, item: Item) -> bool:
-        """Whether ``item`` is, byte for byte, the record of ``author`` at ``seq`` held here (with its content if
-        held with it): a log's last record asked again, which an idle pull need not verify nor write again."""
-        try:
-            envelope, content = split_entry(item.entry)
-        except ProtocolError:
-            return False  # checked, and refused, as any other
-        async with self.store.reader() as db:
-            row = await db.one("SELECT envelope, content FROM log_records WHERE author = ? AND seq = ?", (author, seq))
-        return row is not None and row[0] == envelope and (row[1] is not None or content is None and not item.sealed)
+        """Catch up ``author``'s log from ``peer`` (``federation.pulling``); return how many records were new."""
+        return await self.puller.pull_log(peer, author, since=since)
 
     # the transparency log -------------------------------------------------------
 
@@ -627,18 +509,3 @@ def _host_ip(host: str) -> str:
             return socket.gethostbyname(host)
         except OSError:
             return "127.0.0.1"
-
-
-def _drop(page: asyncio.Future) -> None:
-    """Give up on an answer asked ahead; a failure it had is not ours to report."""
-    if page.done():
-        if not page.cancelled():
-            page.exception()
-    else:
-        page.cancel()
-
-
-def _author(item: Item) -> bytes:
-    return open_entry(item.entry).header.author
-
-

@@ -14,7 +14,7 @@ content, bodies; for a big batch it runs on worker processes, one per core,
 once they are up (the first big batch starts them, ``start_workers`` at
 once), since the signatures cost more than all the rest, and
 a caller may run it before taking the transaction. ``hold`` reads what it
-needs once per author (``node.replica.store_records``) and writes with one
+needs once per author (``node.network.replica.store_records``) and writes with one
 statement per table, then applies the effects in order. A record with an
 effect on who is trusted (a descriptor, a revocation, a rotation) ends a
 segment: the items after it are held against the state it leaves. Other
@@ -34,22 +34,22 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from node import peers as trust
-from node.outbox import enqueue
-from node.recovery import replay
-from node.replica import store_records
-from node.transparency import append_leaves
-from node.store import Tx
+from federation import admission
+from federation.effects import EFFECTS, apply_effects
+from federation.wire import Item, Result
+from node.domain import alerts
+from node.network import peers as trust
+from node.network.outbox import enqueue
+from node.network.recovery import replay
+from node.network.replica import store_records
+from node.network.transparency import append_leaves
+from node.store.database import Tx
 from node.workers import cores, worker_init
 from protocol.errors import ContentInvalid, ProtocolError, Reason, RecordInvalid
 from protocol.keys import SigningKey
 from protocol.kinds import KeyRevocation, KeyRotation, NodeDescriptor
 from protocol.records import Header, Record, open_entry
 from protocol.seal import open_sealed
-
-from federation import admission
-from federation.effects import EFFECTS, apply_effects
-from federation.wire import Item, Result
 
 __all__ = ["receive", "check", "hold", "Checked", "start_workers", "stop_workers"]
 
@@ -288,7 +288,7 @@ async def hold(tx: Tx, checked: Checked, *, sender: bytes | None, leaves: bool =
     """The second pass: hold what passed ``check`` (from ``sender``); one result per item.
 
     ``leaves`` (a hub or national node): each record of another node held as
-    new becomes a leaf of the transparency log, in order (``node.transparency``).
+    new becomes a leaf of the transparency log, in order (``node.network.transparency``).
     """
     receiving = _Receiving(tx, checked.me, sender, leaves)
     items, verdicts = checked.items, await _screened(tx, checked, sender)
@@ -402,7 +402,7 @@ class _Receiving:
         # raise_alert folds repeats within an hour: one per kind, reason and author is what it would keep
         if kind is not None and (kind, refusal.reason, author) not in self._alerted:
             self._alerted.add((kind, refusal.reason, author))
-            await trust.raise_alert(self.tx, kind, refusal.reason.value, peer=self.sender, author=author, seq=seq,
+            await alerts.raise_alert(self.tx, kind, refusal.reason.value, peer=self.sender, author=author, seq=seq,
                                     detail=refusal.message)  # fmt: skip
         self.results.append(Result(record.id if record else None, "refused", refusal.reason.value, have))
 

@@ -17,12 +17,14 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from node import memberships, outbox, peers as trust
 from node.config import Node
+from node.domain import memberships
 from node.errors import Invalid, RuleBroken
-from node.replica import record_by_id
-from node.stats_reports import own_keys
-from node.store import Store, Tx, now_ms
+from node.network import outbox
+from node.network import peers as trust
+from node.network.replica import record_by_id
+from node.network.stats_reports import own_keys
+from node.store.database import Store, Tx, now_ms
 from protocol import canonical
 from protocol.errors import KeyRefused, ProtocolError
 from protocol.keys import fingerprint

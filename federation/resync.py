@@ -5,10 +5,10 @@ backup was made; signing anew from the backup's head would fork its log.
 ``Resync.attempt`` takes them back from the nodes that hold them (PROTOCOL.md,
 "Replication": its upstream, its peers, the members it can call; a member
 behind NAT gives back by itself what it sees its hub lacks,
-``Resync.give_back``), replays what they say (``node.recovery``), allows
+``Resync.give_back``), replays what they say (``node.network.recovery``), allows
 signing again and catches up the answers of the nodes they name (an answer held before
 the offer it answers is applied when the offer comes back,
-``node.recovery.answers_held``).
+``node.network.recovery.answers_held``).
 """
 
 from __future__ import annotations
@@ -16,22 +16,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import TYPE_CHECKING
 
-from node import outbox, peers as trust
-from node.handoffs import handoff_peers
-from node.recovery import answers_held, replay
-from node.replica import head, held_ids
-from node.store import RESYNC_COUNTER
+from federation.client import NETWORK_ERRORS
+from federation.client import describe as _describe
+from federation.effects import apply_deferred
+from federation.parts import EngineView
+from node.network import outbox
+from node.network import peers as trust
+from node.network.handoffs import handoff_peers
+from node.network.recovery import answers_held, replay
+from node.network.replica import head, held_ids
+from node.store.database import RESYNC_COUNTER
 from protocol import canonical
 from protocol.kinds import LotOffer
 from protocol.records import Record, open_entry
-
-from federation.client import NETWORK_ERRORS, describe as _describe
-from federation.effects import apply_deferred
-
-if TYPE_CHECKING:
-    from federation.engine import Federation
 
 __all__ = ["Resync"]
 
@@ -43,7 +41,7 @@ _RESTORED_HEAD = "federation.restored_head"  # this node's own head when it was 
 class Resync:
     """The resync of one restored node (``Federation.restored``)."""
 
-    def __init__(self, fed: "Federation") -> None:
+    def __init__(self, fed: EngineView) -> None:
         self.fed = fed
         self.store = fed.store
         self.me = fed.me
@@ -59,7 +57,7 @@ class Resync:
         the log. Its upstream holds every record sent to it, its peers and
         the members it can reach what it sent them (headers at least,
         content sealed to it): each that answers gives back what it holds.
-        The records taken back are replayed (``node.recovery``), signing is
+        The records taken back are replayed (``node.network.recovery``), signing is
         allowed again, then the logs of the nodes they name are caught up
         (their answers and receipts to what this node did) and the replay
         runs again, so the node ends in the state its log says. If no node

@@ -12,17 +12,17 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from node import outbox, peers as trust, transparency
+from federation import wire
+from federation.inbox import check, hold
+from federation.membership import admit
 from node.errors import DomainError, NotFound
-from node.replica import held_records
+from node.network import outbox, transparency
+from node.network import peers as trust
+from node.network.replica import held_records
 from protocol import canonical
 from protocol.errors import ProtocolError, Reason, RequestRefused
 from protocol.keys import parse_node_id
 from protocol.requests import SignedRequest
-
-from federation import wire
-from federation.inbox import check, hold
-from federation.membership import admit
 
 if TYPE_CHECKING:
     from federation.engine import Federation

@@ -12,9 +12,9 @@ from __future__ import annotations
 import fcntl
 import ipaddress
 import os
+import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
-import tomllib
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal

@@ -2,7 +2,7 @@
 
 Two kinds of work run on other processes: the first pass of big batches
 of records (``federation.inbox``) and the parsing of imported files
-(``node.import_parsing``). Both spawn their processes (never fork: the
+(``node.imports.parsing``). Both spawn their processes (never fork: the
 node's process has threads, SQLite's and HTTP's, that a fork would copy
 in the middle of their work) and start each one with ``worker_init``.
 """

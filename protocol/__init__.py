@@ -5,11 +5,11 @@ Pure: no I/O, and no import of ``node``, ``federation`` or ``web_ui``.
 PROTOCOL.md at the repository root is the contract this package implements.
 """
 
+from protocol import custody_kinds  # noqa: F401  (adds item.fates/2 and donor.report/2 to KINDS)
 from protocol.canonical import decode, encode
 from protocol.errors import ProtocolError, Reason, RequestRefused, SealInvalid
 from protocol.keys import PublicKey, SigningKey, fingerprint, node_id, parse_node_id
 from protocol.kinds import KINDS, Body, parse_body
-from protocol import custody_kinds  # noqa: F401  (adds item.fates/2 and donor.report/2 to KINDS)
 from protocol.log import LogReport, LogVerifier, read_log, verify_log, write_log
 from protocol.records import Header, Record, open_entry, open_envelope, sign_record
 from protocol.requests import SignedRequest, sign_request, verify_request

@@ -23,7 +23,7 @@ from protocol.custody_kinds import DonorReport2, ErasureEvidence, ItemFates2
 from protocol.errors import ProtocolError, Reason, RecordInvalid
 from protocol.keys import fingerprint, node_id
 from protocol.kinds import ItemFates, LotOffer, LotReceipt, NodeDescriptor
-from protocol.records import Record, open_entry, split_entry, open_envelope
+from protocol.records import Record, open_entry, open_envelope, split_entry
 
 __all__ = [
     "BUNDLE_MAGIC", "MAX_BUNDLE", "MAX_RECORDS", "write_bundle", "verify_bundle", "check_custody", "describe", "BundleCheck",

@@ -22,8 +22,19 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import Field, model_validator
 
 from protocol.kinds import (
-    KINDS, Body, Category, Count, Day, GlobalId, Grams, Key, Millis, RecordId, Text, _Part,
+    KINDS,
     BeneficiaryCategory,
+    Body,
+    Category,
+    Count,
+    Day,
+    GlobalId,
+    Grams,
+    Key,
+    Millis,
+    RecordId,
+    Text,
+    _Part,
 )  # fmt: skip
 
 __all__ = [

@@ -9,13 +9,13 @@ from pathlib import Path
 
 from pydantic import TypeAdapter
 
-from node.beneficiaries import Beneficiary
-from node.erasure import Erasure
-from node.donors import Donor
-from node.impact import ImpactLine
-from node.items import Event, Item
-from node.lots import Lot
-from web_ui.api import ROUTES, PREFIX
+from node.domain.beneficiaries import Beneficiary
+from node.domain.donors import Donor
+from node.domain.erasure import Erasure
+from node.domain.impact import ImpactLine
+from node.domain.items import Event, Item
+from node.domain.lots import Lot
+from web_ui.api import PREFIX, ROUTES
 
 REF = "#/components/schemas/{model}"
 
@@ -102,7 +102,7 @@ schemas["Stats"] = {
         "computed_ms": {"type": "integer"},
         "figures": {"type": "object", "additionalProperties": {"type": "integer"},
                     "description": "Every figure under a dotted key, as in the signed stats.report/1 "
-                                   "(node.stats.Stats.as_figures)."},
+                                   "(node.domain.stats.Stats.as_figures)."},
         "impact": {
             "type": "object",
             "properties": {

@@ -26,9 +26,9 @@ import pytest
 import yaml
 
 from federation.wire import MAX_BODY
-from node.cli import build_parser
+from node.cli.main import build_parser
 from node.config import ROLES, Config, init_node, load_node
-from node.settings import SETTINGS
+from node.domain.settings import SETTINGS
 
 ROOT = Path(__file__).parents[1]
 DEPLOY = ROOT / "deploy"

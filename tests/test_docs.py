@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from node.cli import build_parser
-from node.settings import SETTINGS
+from node.cli.main import build_parser
+from node.domain.settings import SETTINGS
 from protocol.kinds import KINDS
 
 ROOT = Path(__file__).parents[1]

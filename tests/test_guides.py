@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from babel.messages.pofile import read_po
 
-from node.cli import build_parser
+from node.cli.main import build_parser
 
 ROOT = Path(__file__).parents[1]
 GUIDE = ROOT / "docs" / "guide"

@@ -31,19 +31,19 @@ from pathlib import Path
 
 from aiohttp import web
 
-from node.access import Holder, check_token
-from node.beneficiaries import BeneficiaryInput
-from node.distribution import OutflowInput
-from node.donors import DonorInput
-from node.erasure import ErasureInput
+from node.domain.access import Holder, check_token
+from node.domain.beneficiaries import BeneficiaryInput
+from node.domain.distribution import OutflowInput
+from node.domain.donors import DonorInput
+from node.domain.erasure import ErasureInput
+from node.domain.lots import LotInput, Reception
 from node.errors import DomainError, NodeError, StoreError
-from node.lots import LotInput, Reception
 from node.validation import parse_json
 from web_ui import api_outcomes as outcomes
 from web_ui import api_parts as parts
 from web_ui import api_workshop as workshop
 from web_ui.api_io import ApiError, Handler, Route, error_response, read_object, status_of
-from web_ui.app import STORE
+from web_ui.keys import STORE
 from web_ui.storage_errors import status_of_storage
 
 __all__ = ["add_api_routes", "ROUTES", "PREFIX", "OPENAPI_PATH"]

@@ -157,9 +157,9 @@ def query_int(request: web.Request, name: str, default: None = None, *, minimum:
               maximum: int = ID_MAX) -> int | None: ...  # fmt: skip
 def query_int(request: web.Request, name: str, default: int | None = None, *, minimum: int = 0,
               maximum: int = ID_MAX) -> int | None:  # fmt: skip
-    """A whole-number query parameter, or ``default`` when absent; 422 naming it otherwise."""
+    """A whole-number query parameter, or ``default`` when absent; 422 naming it otherwise (empty included)."""
     value = _one(request, name)
-    if value is None or value == "":
+    if value is None:
         return default
     if not value.isascii() or not value.isdigit() or len(value) > 19 or not minimum <= int(value) <= maximum:
         raise Invalid(f"{name}: a whole number from {minimum} to {maximum}", code="invalid")

@@ -9,18 +9,17 @@ from typing import Any
 
 from aiohttp import web
 
-from node import beneficiaries, distribution
-from node.access import Holder
-from node.beneficiaries import Beneficiary, BeneficiaryInput
-from node.distribution import DistributionInput, OutflowInput
+from node.domain import beneficiaries, distribution
+from node.domain.access import Holder
+from node.domain.beneficiaries import Beneficiary, BeneficiaryInput
+from node.domain.distribution import DistributionInput, OutflowInput
+from node.domain.impact import factor_table
+from node.domain.settings import get_setting
+from node.domain.stats import compute_stats, period_bounds
 from node.errors import Invalid
-from node.impact import factor_table
-from node.settings import get_setting
-from node.stats import compute_stats, period_bounds
-from node.validation import Input
-from node.validation import EARLIEST, LATEST
+from node.validation import EARLIEST, LATEST, Input
 from web_ui.api_io import ItemIds, answer, created, path_id, plain, query_int, query_text
-from web_ui.app import STORE
+from web_ui.keys import STORE
 
 __all__ = [
     "DistributionRequest", "get_beneficiaries", "post_beneficiary", "get_beneficiary", "post_distribution",

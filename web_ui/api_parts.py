@@ -8,11 +8,11 @@ from typing import Annotated, Literal
 from aiohttp import web
 from pydantic import Field
 
-from node import workflow
-from node.access import Holder
+from node.domain import workflow
+from node.domain.access import Holder
 from node.validation import Input
 from web_ui.api_io import ApiError, Id, ItemIds, created, path_id
-from web_ui.app import STORE
+from web_ui.keys import STORE
 
 __all__ = ["StorageRemoval", "Harvest", "Fit", "StepName", "post_storage_removal", "post_component",
            "post_fit", "post_step_name"]  # fmt: skip

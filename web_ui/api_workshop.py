@@ -14,18 +14,18 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, create_model
 from pydantic.fields import FieldInfo
 
-from node import donors, erasure, items, lots, workflow
-from node.access import Holder
-from node.donors import DonorInput
-from node.erasure import ErasureInput
+from node.domain import donors, erasure, items, lots, workflow
+from node.domain.access import Holder
+from node.domain.donors import DonorInput
+from node.domain.erasure import ErasureInput
+from node.domain.items import ItemEdit, ItemInput
+from node.domain.lots import Lot, LotInput, Reception
+from node.domain.workflow import StepInput
 from node.errors import Invalid
-from node.items import ItemEdit, ItemInput
-from node.lots import Lot, LotInput, Reception
-from node.store import Reader
+from node.store.database import Reader
 from node.validation import Input, parse
-from node.workflow import StepInput
 from web_ui.api_io import Id, ItemIds, answer, created, path_id, plain, query_int, query_text
-from web_ui.app import STORE
+from web_ui.keys import STORE
 
 __all__ = [
     "ItemsRequest", "ItemPatch", "StepsRequest", "CorrectionRequest",
@@ -156,7 +156,7 @@ async def post_reception(request: web.Request, holder: Holder, body: Reception) 
 async def _item_view(db: Reader, item_id: int) -> dict[str, Any]:
     item = await items.get_item(db, item_id)
     erasures = await erasure.erasures_of(db, item_id)
-    # The same test as the rule in node.erasure.require_erased, so a client
+    # The same test as the rule in node.domain.erasure.require_erased, so a client
     # can tell before the handover that it would be refused.
     erased = any(e.result == "success" for e in erasures)
     return {

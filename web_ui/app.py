@@ -14,16 +14,14 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from node.config import Node
-from node.store import Store
+from node.store.database import Store
+from web_ui.keys import FEDERATION, NODE, STORE
 
 if TYPE_CHECKING:
     from federation.engine import Federation
 
-__all__ = ["make_app", "NODE", "STORE", "FEDERATION", "PAGES"]
+__all__ = ["make_app", "PAGES"]
 
-NODE = web.AppKey("node", Node)
-STORE = web.AppKey("store", Store)
-FEDERATION: web.AppKey["Federation"] = web.AppKey("federation_engine")
 STATIC = Path(__file__).parent / "static"
 
 PAGES = (

@@ -11,17 +11,18 @@ from __future__ import annotations
 
 import secrets
 import time
-from urllib.parse import urlsplit
 from collections import deque
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from node import users
+from node.domain import users
 from node.errors import DomainError, StoreError
-from node.store import now_ms
+from node.store.database import now_ms
 from web_ui.i18n import negotiate, translator
+from web_ui.keys import STORE
 from web_ui.remote import client_address
 from web_ui.render import LANGUAGE, SESSION, page
 
@@ -116,7 +117,6 @@ def _is_open(path: str) -> bool:
 
 @web.middleware
 async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    from web_ui.app import STORE
 
     store = request.app[STORE]
     token = request.cookies.get(COOKIE)
@@ -163,7 +163,6 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
 
 
 async def _audit(request: web.Request, session: users.Session) -> None:
-    from web_ui.app import STORE
 
     if request.method == "POST":
         async with request.app[STORE].transaction() as tx:
@@ -227,7 +226,7 @@ async def login_form(request: web.Request) -> web.Response:
 
 
 async def login(request: web.Request) -> web.StreamResponse:
-    from web_ui.app import NODE, STORE
+    from web_ui.keys import NODE
 
     _ = translator(request[LANGUAGE])
     form = await request.post()
@@ -260,7 +259,6 @@ async def login(request: web.Request) -> web.StreamResponse:
 
 
 async def logout(request: web.Request) -> web.StreamResponse:
-    from web_ui.app import STORE
 
     session = request.get(SESSION)
     form = await request.post()
@@ -274,7 +272,6 @@ async def logout(request: web.Request) -> web.StreamResponse:
 
 
 async def setup_form(request: web.Request) -> web.StreamResponse:
-    from web_ui.app import STORE
 
     async with request.app[STORE].reader() as db:
         if await users.has_users(db):
@@ -283,7 +280,7 @@ async def setup_form(request: web.Request) -> web.StreamResponse:
 
 
 async def setup(request: web.Request) -> web.StreamResponse:
-    from web_ui.app import NODE, STORE
+    from web_ui.keys import NODE
 
     _ = translator(request[LANGUAGE])
     form = await request.post()

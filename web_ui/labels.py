@@ -38,7 +38,7 @@ def _(text: str) -> str:
     return text
 
 
-# node.states.STATES
+# node.domain.states.STATES
 STATE_NAMES: dict[str, str] = {
     "received": _("received"),
     "sorted": _("sorted"),
@@ -69,28 +69,28 @@ CATEGORY_NAMES: dict[str, str] = {
     "other": _("other"),
 }
 
-# node.donors.DONOR_TYPES
+# node.domain.donors.DONOR_TYPES
 DONOR_TYPES: dict[str, str] = {
     "public_body": _("public body"),
     "company": _("company"),
     "association": _("association"),
 }
 
-# node.lots.LotInput.orientations (what the donor asks for)
+# node.domain.lots.LotInput.orientations (what the donor asks for)
 ORIENTATIONS: dict[str, str] = {
     "local_only": _("local beneficiaries only"),
     "social_priority": _("social priority"),
     "no_resale": _("no resale"),
 }
 
-# node.states.SORT_ORIENTATIONS (what sorting decides for an item)
+# node.domain.states.SORT_ORIENTATIONS (what sorting decides for an item)
 SORT_ORIENTATIONS: dict[str, str] = {
     "refurbish": _("to refurbish"),
     "parts": _("for parts"),
     "recycle": _("to recycle"),
 }
 
-# node.beneficiaries.BENEFICIARY_CATEGORIES
+# node.domain.beneficiaries.BENEFICIARY_CATEGORIES
 BENEFICIARY_CATEGORIES: dict[str, str] = {
     "person": _("person in precarity"),
     "association": _("association"),
@@ -99,7 +99,7 @@ BENEFICIARY_CATEGORIES: dict[str, str] = {
     "other": _("other"),
 }
 
-# node.items.ItemInput.storage
+# node.domain.items.ItemInput.storage
 STORAGE: dict[str, str] = {
     "none": _("no storage"),
     "present": _("storage present"),
@@ -107,7 +107,7 @@ STORAGE: dict[str, str] = {
     "unknown": _("storage unknown"),
 }
 
-# node.items.ItemInput.storage_type
+# node.domain.items.ItemInput.storage_type
 STORAGE_TYPES: dict[str, str] = {
     "hdd": _("hard disk (HDD)"),
     "ssd": _("SSD"),
@@ -116,21 +116,21 @@ STORAGE_TYPES: dict[str, str] = {
     "other": _("other storage"),
 }
 
-# node.lots.Lot.status
+# node.domain.lots.Lot.status
 LOT_STATUS: dict[str, str] = {
     "open": _("no item yet"),
     "in_progress": _("in progress"),
     "closed": _("every item has its fate"),
 }
 
-# node.lots.LotInput.source
+# node.domain.lots.LotInput.source
 LOT_SOURCES: dict[str, str] = {
     "direct": _("collected from the donor"),
     "hub": _("received from our hub"),
     "handoff": _("handed over by another node"),
 }
 
-# node.documents.DOCUMENT_KINDS
+# node.domain.documents.DOCUMENT_KINDS
 DOCUMENT_KINDS: dict[str, str] = {
     "convention": _("transfer agreement (convention de cession)"),
     "pickup_note": _("pickup note (bon d'enlèvement)"),
@@ -146,7 +146,7 @@ def name_of(names: Mapping[str, str], code: str | None, translate: Callable[[str
     return translate(names[code]) if code in names else code
 
 
-# The figures of a statistics report (node.stats.Stats.as_figures, node.stats_reports, node.regional):
+# The figures of a statistics report (node.domain.stats.Stats.as_figures, node.network.stats_reports, node.network.regional):
 # the keys without a category or beneficiary category in them.
 FIGURE_NAMES: dict[str, str] = {
     "recycled.weight_g": _("Weight handed to recyclers"),

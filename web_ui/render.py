@@ -16,12 +16,13 @@ import jinja2
 from aiohttp import web
 
 from web_ui.i18n import Formats, translator
+from web_ui.keys import STORE
 
 __all__ = ["setup_templates", "page", "LANGUAGE", "SESSION"]
 
 TEMPLATES = Path(__file__).parent / "templates"
 LANGUAGE = web.RequestKey("language", str)  # the negotiated language
-SESSION = web.RequestKey("session", object)  # the node.users.Session, or None
+SESSION = web.RequestKey("session", object)  # the node.domain.users.Session, or None
 
 
 def setup_templates(app: web.Application) -> None:
@@ -45,7 +46,7 @@ def _query(args: dict[str, Any], **changes: Any) -> str:
 
 def page(request: web.Request, template: str, status: int = 200, **context: Any) -> web.Response:
     """Render ``template`` for this request, in its language."""
-    from web_ui.app import NODE, STORE
+    from web_ui.keys import NODE
 
     language = request.get(LANGUAGE, "fr")
     session = request.get(SESSION)

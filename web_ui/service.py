@@ -11,11 +11,11 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from node.config import Node
-from node.store import Store
-from node.users import has_users
 from federation.engine import Federation
 from federation.server import refuse_unreadable_requests
+from node.config import Node
+from node.domain.users import has_users
+from node.store.database import Store
 from web_ui.app import make_app
 from web_ui.auth import setup_code
 

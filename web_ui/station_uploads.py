@@ -5,7 +5,7 @@ page) has one token for both: its ShredOS logs go to
 ``/upload/shredos/...``, its machines' descriptions here. Only machines on
 the local network may upload. The bundle (``node.imports.probe``) is
 parsed off the event loop, kept by its SHA-256 beside the node's other
-evidence, and applied by ``node.station.record_probe`` in one transaction;
+evidence, and applied by ``node.domain.station.record_probe`` in one transaction;
 a refused bundle changes nothing. The answer is JSON with French
 ``messages`` (the probe prints them) unless the request asks for English.
 """
@@ -19,14 +19,15 @@ from collections.abc import Callable
 
 from aiohttp import web
 
-from node.access import check_station
-from node.bench import bench_machines
+from node.domain.access import check_station
+from node.domain.station import ProbeResult, record_probe
 from node.errors import DomainError, StoreError
-from node.files import file_path, store_file
 from node.imports import ImportFailed
 from node.imports.probe import MAX_BUNDLE, Machine, parse_probe
-from node.station import ProbeResult, record_probe
+from node.queries.bench import bench_machines
+from node.store.files import file_path, store_file
 from web_ui.i18n import translator
+from web_ui.keys import STORE
 from web_ui.labels import CATEGORY_NAMES, name_of
 from web_ui.render import LANGUAGE
 from web_ui.storage_errors import status_of_storage
@@ -94,7 +95,7 @@ def _messages(_: Callable[..., str], machine: Machine, result: ProbeResult, miss
 
 
 async def upload_probe(request: web.Request) -> web.Response:
-    from web_ui.app import NODE, STORE
+    from web_ui.keys import NODE
 
     if not from_lan(request):
         return _refused(request, "not_local", "uploads are accepted from the local network only", 403)

@@ -1,6 +1,6 @@
 """What the web interface answers when the node's disk is full or its database is damaged.
 
-The node raises a ``StoreError`` with a code (``node.storage_failures``);
+The node raises a ``StoreError`` with a code (``node.store.storage_failures``);
 nothing was written. Pages show a French message saying so and what to do;
 the JSON API and the wiping-station uploads answer the code with its status
 (507 for a full disk: the request may succeed once space is freed; 503 when

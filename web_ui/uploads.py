@@ -12,9 +12,10 @@ import logging
 
 from aiohttp import web
 
-from node.access import check_station
+from node.domain.access import check_station
+from node.domain.importing import run_import
 from node.errors import StoreError
-from node.importing import run_import
+from web_ui.keys import NODE, STORE
 from web_ui.remote import client_address
 from web_ui.storage_errors import status_of_storage
 
@@ -31,7 +32,6 @@ def add_upload_routes(app: web.Application) -> None:
 
 def from_lan(request: web.Request) -> bool:
     """Whether the client is on the local network (its own address, through the trusted proxies only)."""
-    from web_ui.app import NODE
 
     return _from_lan(client_address(request, request.app[NODE].config.trusted_proxies))
 
@@ -58,7 +58,7 @@ async def _read_log(request: web.Request) -> bytes | None:
 
 
 async def upload_nwipe(request: web.Request) -> web.Response:
-    from web_ui.app import NODE, STORE
+    from web_ui.keys import NODE
 
     if not from_lan(request):
         return web.json_response({"code": "not_local", "message": "uploads are accepted from the local network only"},

@@ -33,7 +33,7 @@ class ImportFailed(NodeError):
         self.line = line
 
     def __reduce__(self):
-        # It travels back from the worker process that parses imports (node.import_parsing).
+        # It travels back from the worker process that parses imports (node.imports.parsing).
         return (type(self), (self.line, self.message), self.__dict__)
 
     def __str__(self) -> str:

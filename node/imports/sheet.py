@@ -24,11 +24,11 @@ import io
 import re
 import unicodedata
 import zipfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
 from typing import Any
-from collections.abc import Callable, Iterator
 
 from node.imports.errors import ImportFailed
 
@@ -237,7 +237,6 @@ def _check_unzipped(data: bytes, limits: SheetLimits) -> None:
 
 def _xlsx_rows(data: bytes, limits: SheetLimits) -> Iterator[tuple[int, list[str]]]:
     import openpyxl  # imported here: only spreadsheet imports need it
-
     from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 
     _check_unzipped(data, limits)
@@ -334,11 +333,11 @@ _CATEGORY_VALUES = {
     "other": ("autre", "other"),
 }  # fmt: skip
 _CATEGORY = {_norm(word): category for category, words in _CATEGORY_VALUES.items() for word in words}
-# the storage types of node.items; order matters: "m.2 nvme" is nvme, "m.2" alone an SSD
+# the storage types of node.domain.items; order matters: "m.2 nvme" is nvme, "m.2" alone an SSD
 _STORAGE_TYPES = (("nvme", "nvme"), ("emmc", "emmc"), ("ssd", "ssd"), ("flash", "ssd"), ("m 2", "ssd"),
                   ("hdd", "hdd"), ("disque dur", "hdd"), ("mecanique", "hdd"), ("rotatif", "hdd"),
                   ("dd", "hdd"), ("autre", "other"), ("other", "other"))  # fmt: skip
-# what node.items accepts; checked here so that a bad cell is a row error, not a failed import
+# what node.domain.items accepts; checked here so that a bad cell is a row error, not a failed import
 _MAX = {"weight_g": 10**7, "ram_mb": 10**7, "storage_gb": 10**6}
 _MAX_TEXT = 500
 _NO_VALUE = {"", "-", "--", "?", "x", "na", "n a", "nc", "n c", "inconnu", "aucun", "sans", "illisible",

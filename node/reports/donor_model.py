@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from functools import cached_property
 from types import MappingProxyType
 
-from node.categories import HAS_STORAGE
-from node.impact import ImpactLine
-from node.states import FATES, STATES
+from node.domain.categories import HAS_STORAGE
+from node.domain.impact import ImpactLine
+from node.domain.states import FATES, STATES
 
 __all__ = [
     "IN_STOCK",
@@ -36,7 +36,7 @@ __all__ = [
 
 # Key of ``DonorReport.totals_by_fate`` for items that have no fate yet.
 IN_STOCK = "in_stock"
-# Order of the totals: the four fates as in node.states, then what is left.
+# Order of the totals: the four fates as in node.domain.states, then what is left.
 FATE_KEYS: tuple[str, ...] = (*FATES, IN_STOCK)
 
 _LEVELS = frozenset({"clear", "purge", "destroy"})  # NIST SP 800-88
@@ -73,8 +73,8 @@ class ReportLine:
     category: str
     brand: str | None
     model: str | None
-    state: str  # canonical state (node.states.STATES)
-    fate: str | None  # one of node.states.FATES, None while the item is still here
+    state: str  # canonical state (node.domain.states.STATES)
+    fate: str | None  # one of node.domain.states.FATES, None while the item is still here
     fate_time_ms: int | None
     beneficiary_category: str | None
     weight_g: int

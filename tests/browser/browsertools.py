@@ -18,7 +18,7 @@ import pytest
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).parents[2] / "artifacts" / "screenshots"
 PASSWORD = "un mot de passe solide"
-MAILLON = [sys.executable, "-c", "from node.cli import main; raise SystemExit(main())"]
+MAILLON = [sys.executable, "-c", "from node.cli.main import main; raise SystemExit(main())"]
 
 
 def require_chromium() -> None:

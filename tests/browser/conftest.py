@@ -8,7 +8,6 @@ Chromium the tests are skipped on a developer's machine, but fail in CI
 from __future__ import annotations
 
 import pytest
-
 from browsertools import CHROMIUM, PASSWORD, free_port, maillon, require_chromium, running
 
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",

@@ -14,7 +14,6 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-
 from browsertools import PASSWORD, free_port, login, maillon, require_chromium, running, shoot
 
 pytestmark = pytest.mark.browser
@@ -26,10 +25,10 @@ def paris(day: str) -> int:
 
 async def fill(data: Path) -> None:
     """Anne and Bert certified by the hub for 2024; Anne's report of March 2024 held."""
-    from node import peers
     from node.config import load_node
-    from node.replica import store_records
-    from node.store import Store
+    from node.network import peers
+    from node.network.replica import store_records
+    from node.store.database import Store
     from protocol.keys import SigningKey
     from protocol.kinds import MembershipCertificate, StatsReport
     from protocol.records import sign_record

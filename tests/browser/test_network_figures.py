@@ -18,7 +18,6 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-
 from browsertools import PASSWORD, free_port, login, maillon, require_chromium, running, shoot
 
 pytestmark = pytest.mark.browser
@@ -36,11 +35,11 @@ def key(name: str):
 
 async def fill_national(data: Path) -> None:
     """Two hubs admitted, their logs held: certificates, members' reports (one a header only), summaries."""
-    from node import peers
     from node.config import load_node
-    from node.regional import sum_figures
-    from node.replica import store_records
-    from node.store import Store
+    from node.network import peers
+    from node.network.regional import sum_figures
+    from node.network.replica import store_records
+    from node.store.database import Store
     from protocol.kinds import MembershipCertificate, RegionalSummaryV2, StatsReport
     from protocol.records import Record, sign_record
 
@@ -89,9 +88,9 @@ async def fill_national(data: Path) -> None:
 
 async def fill_silent_hub(data: Path) -> None:
     """A member admitted two months ago that never reported nor called."""
-    from node import peers
     from node.config import load_node
-    from node.store import Store, clock_at, now_ms
+    from node.network import peers
+    from node.store.database import Store, clock_at, now_ms
     from protocol.kinds import MembershipCertificate
 
     node = load_node(data)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from browsertools import login, shoot
 
 pytestmark = pytest.mark.browser

@@ -15,7 +15,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from browsertools import MAILLON, free_port, maillon, require_chromium, running, shoot
 
 pytestmark = pytest.mark.browser
@@ -24,15 +23,15 @@ VECTORS = json.loads((Path(__file__).parents[1] / "vectors" / "custody.json").re
 
 def _prepare(data: Path) -> None:
     """A donor's lot of three laptops: erased; one distributed to a school, two in stock."""
-    from node.beneficiaries import BeneficiaryInput, create_beneficiary
     from node.config import load_node
-    from node.distribution import DistributionInput, distribute
-    from node.donors import DonorInput, create_donor
-    from node.erasure import ErasureInput, record_erasure
-    from node.items import ItemInput, create_items
-    from node.lots import LotInput, create_lot
-    from node.store import Store
-    from node.workflow import move_items
+    from node.domain.beneficiaries import BeneficiaryInput, create_beneficiary
+    from node.domain.distribution import DistributionInput, distribute
+    from node.domain.donors import DonorInput, create_donor
+    from node.domain.erasure import ErasureInput, record_erasure
+    from node.domain.items import ItemInput, create_items
+    from node.domain.lots import LotInput, create_lot
+    from node.domain.workflow import move_items
+    from node.store.database import Store
 
     async def go() -> None:
         node = load_node(data)

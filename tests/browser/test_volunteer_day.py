@@ -13,7 +13,6 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-
 from browsertools import PASSWORD, login, shoot
 
 pytestmark = pytest.mark.browser

@@ -17,7 +17,6 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
 from browsertools import MAILLON, login, shoot
 
 pytestmark = pytest.mark.browser

@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any, Callable
 
 from node.config import load_node
-from node.store import Store
+from node.store.database import Store
 
-CLI = [sys.executable, "-c", "from node.cli import main; raise SystemExit(main())"]
+CLI = [sys.executable, "-c", "from node.cli.main import main; raise SystemExit(main())"]
 
 
 def free_port() -> int:

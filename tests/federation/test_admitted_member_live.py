@@ -10,9 +10,9 @@ from __future__ import annotations
 import time
 
 import pytest
-
 from livenodes import LiveNode, free_port
 from test_requests_live import call
+
 from protocol import canonical
 from protocol.keys import SigningKey, node_id
 from protocol.kinds import KeyRotation, LotDecline, NodeDescriptor

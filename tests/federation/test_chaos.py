@@ -22,12 +22,12 @@ import threading
 import time
 from pathlib import Path
 
-
 from livenodes import run, wait_for
-from node import handoffs
+
+from node.domain.items import ItemInput, create_items
+from node.domain.lots import LotInput, create_lot
 from node.errors import NodeError
-from node.items import ItemInput, create_items
-from node.lots import LotInput, create_lot
+from node.network import handoffs
 from protocol import canonical
 from protocol.log import LogVerifier
 from protocol.records import open_entry

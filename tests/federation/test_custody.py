@@ -13,10 +13,11 @@ import urllib.request
 from typing import ClassVar
 
 from livenodes import LiveNode, run, wait_for
-from node import handoffs
-from node.items import ItemInput, create_items
-from node.lots import LotInput, create_lot
+
+from node.domain.items import ItemInput, create_items
+from node.domain.lots import LotInput, create_lot
 from node.errors import StoreError
+from node.network import handoffs
 from protocol.kinds import Body, LotDecline
 
 

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-
 from livenodes import CLI, _env
+
 from protocol.kinds import StatsReport
 
 HEADER = re.compile(r"^(?P<name>\S.*) \((?P<role>national|hub|member)\): ")

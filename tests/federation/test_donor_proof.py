@@ -12,16 +12,17 @@ from pathlib import Path
 
 from test_handoff_domain import carry, gids, keys, nodes, signed, stock, sync_logs  # noqa: F401  (fixtures)
 
-from node import handoffs
-from node.beneficiaries import BeneficiaryInput, create_beneficiary
-from node.config import Config, Node as NodeDir
-from node.distribution import DistributionInput, OutflowInput, distribute, recycle
-from node.donor_bundle import bundle_file
-from node.donor_report import build_donor_report, sign_donor_report
-from node.erasure import ErasureInput, record_erasure
-from node.fate_evidence import statement
-from node.stats import period_bounds
-from node.workflow import move_items
+from node.config import Config
+from node.config import Node as NodeDir
+from node.domain.beneficiaries import BeneficiaryInput, create_beneficiary
+from node.domain.distribution import DistributionInput, OutflowInput, distribute, recycle
+from node.domain.erasure import ErasureInput, record_erasure
+from node.domain.fate_evidence import statement
+from node.domain.stats import period_bounds
+from node.domain.workflow import move_items
+from node.network import handoffs
+from node.reports.donor_bundle import bundle_file
+from node.reports.donor_report import build_donor_report, sign_donor_report
 from protocol import canonical
 from protocol.bundle import describe, verify_bundle
 from protocol.custody_kinds import ItemFates2
@@ -134,7 +135,7 @@ async def test_the_period_is_the_exact_calendar_period(nodes):
 
 
 async def test_a_reception_discrepancy_is_signed_in_the_report(nodes):
-    from node.lots import Reception, receive_lot
+    from node.domain.lots import Reception, receive_lot
 
     hub = nodes["hub"]
     lot, _ids = await stock(hub, 5)

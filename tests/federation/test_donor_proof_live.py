@@ -13,17 +13,17 @@ from __future__ import annotations
 import hashlib
 import subprocess
 
+from livenodes import CLI, LiveNode, _env, run, wait_for
 from pypdf import PdfReader
 
-from livenodes import CLI, LiveNode, _env, run, wait_for
-from node import handoffs
-from node.beneficiaries import BeneficiaryInput, create_beneficiary
-from node.distribution import DistributionInput, OutflowInput, distribute, recycle
-from node.donors import DonorInput, create_donor
-from node.erasure import ErasureInput, record_erasure
-from node.items import ItemInput, create_items
-from node.lots import LotInput, Reception, create_lot, receive_lot
-from node.workflow import StepInput, record_step
+from node.domain.beneficiaries import BeneficiaryInput, create_beneficiary
+from node.domain.distribution import DistributionInput, OutflowInput, distribute, recycle
+from node.domain.donors import DonorInput, create_donor
+from node.domain.erasure import ErasureInput, record_erasure
+from node.domain.items import ItemInput, create_items
+from node.domain.lots import LotInput, Reception, create_lot, receive_lot
+from node.domain.workflow import StepInput, record_step
+from node.network import handoffs
 
 CERTIFICATE = hashlib.sha256(b"nwipe_report_Model_X_Serial_WD-B.pdf").hexdigest()
 

@@ -6,7 +6,7 @@ import asyncio
 
 from federation.engine import Federation, Timing
 from node.config import Config, init_node
-from node.store import Store
+from node.store.database import Store
 
 PEER = bytes(range(32))
 

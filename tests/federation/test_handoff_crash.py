@@ -16,11 +16,11 @@ import random
 import threading
 import time
 
-
 from livenodes import LiveNode, run, wait_for
-from node import handoffs
-from node.items import ItemInput, create_items
-from node.lots import LotInput, create_lot
+
+from node.domain.items import ItemInput, create_items
+from node.domain.lots import LotInput, create_lot
+from node.network import handoffs
 
 ITEMS_PER_LOT = 3
 PACE = 0.1  # seconds between two admin actions

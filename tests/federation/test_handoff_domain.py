@@ -8,23 +8,24 @@ entry, content sealed to the audience, ``federation.inbox.receive``).
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
 
 from federation.inbox import receive
 from federation.wire import Item
-from node import handoffs, peers
+from node.config import Config
+from node.config import Node as NodeDir
+from node.domain.donors import DonorInput, create_donor
+from node.domain.items import ItemInput, create_items
+from node.domain.lots import LotInput, create_lot
+from node.domain.workflow import correct_event, move_items
 from node.errors import Invalid, RuleBroken
-from node.config import Config, Node as NodeDir
-from node.donor_report import build_donor_report
-from node.donors import DonorInput, create_donor
-from node.items import ItemInput, create_items
-from node.lots import LotInput, create_lot
-from node.store import Store, restore
-from node.workflow import correct_event, move_items
+from node.network import handoffs, peers
+from node.reports.donor_report import build_donor_report
+from node.store.database import Store, restore
 from protocol import canonical
 from protocol.keys import SigningKey
 from protocol.kinds import LotOffer, LotReceipt, MembershipCertificate, OfferedItem

@@ -12,9 +12,9 @@ import pytest
 from federation import inbox
 from federation.effects import EFFECTS
 from federation.wire import Item
-from node import peers as trust
-from node.replica import store_record
-from node.store import Store
+from node.network import peers as trust
+from node.network.replica import store_record
+from node.store.database import Store
 from protocol import canonical
 from protocol.errors import LogBroken
 from protocol.keys import SigningKey

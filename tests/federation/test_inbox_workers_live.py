@@ -9,11 +9,11 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from livenodes import wait_for
 
 from federation.client import FedClient
 from federation.inbox import PARALLEL_MIN
 from federation.wire import Item
-from livenodes import wait_for
 from node.config import load_node
 from protocol import canonical
 from protocol.keys import SigningKey

@@ -11,14 +11,14 @@ from zoneinfo import ZoneInfo
 
 from test_handoff_domain import carry, gids, keys, nodes, signed, stock, sync_logs  # noqa: F401  (fixtures)
 
-from node import handoffs
-from node.impact import FACTOR_TABLES
-from node.memberships import network_keys
-from node.regional import sum_figures
-from node.stats import compute_stats, period_bounds
-from node.stats_reports import build_report
-from node.store import clock_at
-from node.workflow import move_items
+from node.domain.impact import FACTOR_TABLES
+from node.domain.memberships import network_keys
+from node.domain.stats import compute_stats, period_bounds
+from node.domain.workflow import move_items
+from node.network import handoffs
+from node.network.regional import sum_figures
+from node.network.stats_reports import build_report
+from node.store.database import clock_at
 
 PARIS = ZoneInfo("Europe/Paris")
 

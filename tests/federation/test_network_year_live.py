@@ -23,19 +23,18 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-
 from livenodes import LiveNode, wait_for
 from test_stats_live import enrol
 
-from node.beneficiaries import BeneficiaryInput, create_beneficiary
 from node.config import load_node
-from node.distribution import DistributionInput, OutflowInput, distribute, recycle
-from node.donors import DonorInput, create_donor
-from node.items import ItemInput, create_items
-from node.lots import LotInput, create_lot
-from node.regional import sum_figures
-from node.store import Store, clock_at
-from node.workflow import StepInput, move_items, record_step
+from node.domain.beneficiaries import BeneficiaryInput, create_beneficiary
+from node.domain.distribution import DistributionInput, OutflowInput, distribute, recycle
+from node.domain.donors import DonorInput, create_donor
+from node.domain.items import ItemInput, create_items
+from node.domain.lots import LotInput, create_lot
+from node.domain.workflow import StepInput, move_items, record_step
+from node.network.regional import sum_figures
+from node.store.database import Store, clock_at
 from protocol import canonical
 from protocol.kinds import RegionalSummaryV2, StatsReport
 

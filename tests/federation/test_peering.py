@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 
 from livenodes import wait_for
-from node.conventions import list_conventions, peered
+
 from node.config import load_node
-from node.store import Store
+from node.network.conventions import list_conventions, peered
+from node.store.database import Store
 
 
 def conventions_of(node, other: bytes):

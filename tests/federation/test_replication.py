@@ -5,14 +5,14 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-
 from livenodes import LiveNode, wait_for
 from test_requests_live import call
+
 from node.config import load_node
 from node.errors import StoreError
-from node.store import Store
+from node.store.database import Store
 from protocol.kinds import LotDecline
-from protocol.records import Record, open_entry
+from protocol.records import Record
 
 SECRET = "Donateur confidentiel: Préfecture du Morbihan"
 

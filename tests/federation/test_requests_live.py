@@ -12,8 +12,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
 from livenodes import LiveNode, wait_for
+
 from node.config import load_node
 from protocol import canonical
 from protocol.keys import SigningKey, node_id

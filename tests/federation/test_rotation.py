@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from livenodes import wait_for
+from test_replication import append, held
+
 from node.config import NEXT_KEY, load_node, next_key
 from protocol import canonical
 from protocol.kinds import LotDecline
 from protocol.log import verify_log, write_log
 from protocol.records import open_entry
-from test_replication import append, held
 
 
 def test_a_member_rotates_its_key_and_its_hub_follows(make_node):

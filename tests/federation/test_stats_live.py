@@ -9,13 +9,13 @@ from datetime import date
 
 import pytest
 from aiohttp import ClientSession, web
-
 from livenodes import LiveNode, free_port, wait_for
 from test_transparency_live import drop_and_sign
+
 from node.config import load_node
-from node.publication import audience_for
-from node.stats_reports import last_ended_period
-from node.store import Store
+from node.domain.publication import audience_for
+from node.network.stats_reports import last_ended_period
+from node.store.database import Store
 from protocol import canonical
 from protocol.kinds import StatsReport
 from protocol.records import open_entry

@@ -7,18 +7,17 @@ import sqlite3
 
 import aiohttp
 import pytest
-
 from livenodes import LiveNode, wait_for
 from test_replication import append, held, own
 from test_requests_live import call
-from federation.client import FedClient
+
 from federation.audit import InclusionFailed
+from federation.client import FedClient
 from federation.engine import Federation, Timing
 from node.config import load_node
-from node.store import Store
+from node.store.database import Store
 from protocol import canonical, merkle
 from protocol.kinds import LogCheckpoint, LotDecline
-
 
 FAST = Timing.from_environ({"MAILLON_FEDERATION_FAST": "1"})
 

@@ -6,7 +6,7 @@ import hashlib
 
 import pytest
 
-from node.store import Store
+from node.store.database import Store
 from protocol.keys import SigningKey
 
 KEY = SigningKey.from_seed(hashlib.sha256(b"node tests").digest())

@@ -5,16 +5,16 @@ from __future__ import annotations
 
 import pytest
 
-from node.document_files import document_file, get_document
-from node.documents import attach_document
-from node.donor_summaries import count_donors, donor_summaries
-from node.donors import DonorInput, create_donor
+from node.domain.documents import attach_document
+from node.domain.donors import DonorInput, create_donor
+from node.domain.item_components import components_of
+from node.domain.items import ItemInput, create_items
+from node.domain.lots import LotInput, create_lot
+from node.domain.workflow import fit_component, harvest_component
 from node.errors import Invalid, NotFound
-from node.item_components import components_of
-from node.items import ItemInput, create_items
-from node.lot_counts import count_lots
-from node.lots import LotInput, create_lot
-from node.workflow import fit_component, harvest_component
+from node.queries.document_files import document_file, get_document
+from node.queries.donor_summaries import count_donors, donor_summaries
+from node.queries.lot_counts import count_lots
 
 
 async def test_donor_summaries_count_lots_and_page(store):

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from node.cli import freeze_startup_heap, main
+from node.cli.main import freeze_startup_heap, main
 
 VECTORS = json.loads((Path(__file__).parents[1] / "vectors" / "records.json").read_text())
 
@@ -97,7 +97,7 @@ def test_run_serves_the_node_and_stops_on_sigint(tmp_path):
     port = free_port()
     assert main(["init", "--data", str(tmp_path), "--name", "Atelier du test", "--port", str(port)]) == 0
     process = subprocess.Popen(
-        [sys.executable, "-c", "from node.cli import main; raise SystemExit(main())", "run", "--data", str(tmp_path)],
+        [sys.executable, "-c", "from node.cli.main import main; raise SystemExit(main())", "run", "--data", str(tmp_path)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )  # fmt: skip
     try:

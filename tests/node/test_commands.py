@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from node.cli import main
+from node.cli.main import main
 
 FIXTURES = Path(__file__).parent / "imports" / "fixtures"
 
@@ -151,14 +151,14 @@ def test_donor_report_pdf_and_signed_document(data, tmp_path, capsys):
     from pypdf import PdfReader
 
     from node.config import load_node
-    from node.distribution import DistributionInput, distribute
-    from node.beneficiaries import BeneficiaryInput, create_beneficiary
-    from node.donors import DonorInput, create_donor
-    from node.items import ItemInput, create_items
-    from node.lots import LotInput, create_lot
-    from node.store import Store
+    from node.domain.beneficiaries import BeneficiaryInput, create_beneficiary
+    from node.domain.distribution import DistributionInput, distribute
+    from node.domain.donors import DonorInput, create_donor
+    from node.domain.items import ItemInput, create_items
+    from node.domain.lots import LotInput, create_lot
+    from node.domain.workflow import StepInput, record_step
+    from node.store.database import Store
     from node.validation import parse
-    from node.workflow import StepInput, record_step
 
     async def prepare() -> None:
         node = load_node(data)
@@ -201,10 +201,10 @@ def test_attach_a_document_and_settings(data, tmp_path, capsys):
     import asyncio
 
     from node.config import load_node
-    from node.documents import documents_of
-    from node.donors import DonorInput, create_donor
-    from node.files import file_path
-    from node.store import Store
+    from node.domain.documents import documents_of
+    from node.domain.donors import DonorInput, create_donor
+    from node.store.database import Store
+    from node.store.files import file_path
     from node.validation import parse
 
     async def donor() -> int:

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from node.cli import main
+from node.cli.main import main
 
 ROWS = 3000
 
@@ -35,7 +35,7 @@ def test_sigkill_during_imports_leaves_whole_imports_only(node_dir, request):
     completed = 0
     for _ in range(rounds):
         process = subprocess.Popen(
-            [sys.executable, "-c", "from node.cli import main; raise SystemExit(main())",
+            [sys.executable, "-c", "from node.cli.main import main; raise SystemExit(main())",
              "import", "--data", str(directory), "items", str(sheet)],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )  # fmt: skip

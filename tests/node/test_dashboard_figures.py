@@ -7,20 +7,24 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-import node.distribution
-import node.items
-import node.workflow
-from node.beneficiaries import BeneficiaryInput, create_beneficiary
-from node.dashboard_figures import (
-    IN_WORKSHOP, current_periods, distributed_by_month, last_months, waiting_items,
-)  # fmt: skip
-from node.distribution import DistributionInput, distribute
+import node.domain.distribution
+import node.domain.items
+import node.domain.workflow
+from node.domain.beneficiaries import BeneficiaryInput, create_beneficiary
+from node.domain.distribution import DistributionInput, distribute
+from node.domain.impact import FACTOR_TABLES
+from node.domain.items import ItemInput, create_items
+from node.domain.stats import DAY_MS, compute_stats, period_bounds
+from node.domain.workflow import StepInput, correct_event, record_step
 from node.errors import Invalid
-from node.items import ItemInput, create_items
-from node.stats import DAY_MS, compute_stats, period_bounds
-from node.impact import FACTOR_TABLES
+from node.queries.dashboard_figures import (
+    IN_WORKSHOP,
+    current_periods,
+    distributed_by_month,
+    last_months,
+    waiting_items,
+)  # fmt: skip
 from node.validation import parse
-from node.workflow import StepInput, correct_event, record_step
 
 PARIS = ZoneInfo("Europe/Paris")
 ADEME = FACTOR_TABLES["ademe-2022"]
@@ -41,7 +45,7 @@ class Clock:
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     clock = Clock()
-    for module in (node.items, node.workflow, node.distribution):
+    for module in (node.domain.items, node.domain.workflow, node.domain.distribution):
         monkeypatch.setattr(module, "now_ms", clock)
     return clock
 

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from node import store as store_module
-from node.cli import main
+from node.cli.main import main
+from node.store import database as store_module
 
 ITEMS = 400
 TIMEOUT = 60  # seconds; a command that hangs (the old aiosqlite thread) fails here
@@ -36,7 +36,7 @@ def free_port() -> int:
 def maillon(*args: object) -> subprocess.CompletedProcess[str]:
     """Run ``maillon ARGS`` in its own process; a hang raises TimeoutExpired (the process is killed)."""
     return subprocess.run(
-        [sys.executable, "-c", "from node.cli import main; raise SystemExit(main())", *map(str, args)],
+        [sys.executable, "-c", "from node.cli.main import main; raise SystemExit(main())", *map(str, args)],
         capture_output=True, text=True, timeout=TIMEOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )  # fmt: skip
 
@@ -140,8 +140,8 @@ def test_a_database_that_knows_this_key_as_a_peer_is_refused(node, tmp_path, cap
     import asyncio
 
     from node.config import load_node
-    from node.peers import pin_peer
-    from node.store import Store
+    from node.network.peers import pin_peer
+    from node.store.database import Store
 
     hub = tmp_path / "hub"
     assert main(["init", "--data", str(hub), "--name", "Réseau", "--role", "hub"]) == 0
@@ -178,7 +178,7 @@ def test_a_rotated_key_still_opens_its_database(node, capsys):
 
 def test_an_interrupted_init_leaves_no_database_to_start_from(tmp_path, capsys, monkeypatch):
     """``maillon init`` makes the database whole (descriptor signed) or not at all."""
-    from node import commands as node_commands
+    from node.cli import commands as node_commands
 
     def broken(**fields):
         raise OSError(errno.EIO, "Input/output error")
@@ -277,7 +277,7 @@ def test_an_import_on_a_full_disk_says_so_and_writes_nothing(node, tmp_path, cap
 
 
 def test_an_import_whose_evidence_file_meets_a_full_disk_leaves_no_partial_file(node, capsys, monkeypatch):
-    from node import files
+    from node.store import files
 
     def no_space(handle, data):
         handle.write(data[: len(data) // 2])

@@ -7,14 +7,14 @@ from datetime import date
 
 import pytest
 
-from node.categories import PRICE_CAP_CENTS
-from node.demo_data import PLANS, ended_months, generate, history_start, sort_received_lot
-from node.erasure import needs_erasure
-from node.lots import lot_id_by_reference
-from node.states import FATES
-from node.stats import compute_stats, period_bounds
-from node.impact import FACTOR_TABLES
-from node.store import clock_at, day_ms
+from node.cli.demo_data import PLANS, ended_months, generate, history_start, sort_received_lot
+from node.domain.categories import PRICE_CAP_CENTS
+from node.domain.erasure import needs_erasure
+from node.domain.impact import FACTOR_TABLES
+from node.domain.lots import lot_id_by_reference
+from node.domain.states import FATES
+from node.domain.stats import compute_stats, period_bounds
+from node.store.database import clock_at, day_ms
 from protocol.log import verify_log, write_log
 from protocol.records import open_envelope
 
@@ -117,7 +117,7 @@ async def test_every_month_has_its_activity(store):
 
 
 async def test_the_same_plan_gives_the_same_history(store, tmp_path):
-    from node.store import Store
+    from node.store.database import Store
 
     other = await Store.open(tmp_path / "other.db", store.key, create=True)
     try:

@@ -4,17 +4,23 @@ from __future__ import annotations
 
 import pytest
 
-from node.beneficiaries import BeneficiaryInput, create_beneficiary, erase_expired, get_beneficiary
-from node.distribution import DistributionInput, OutflowInput, distribute, recycle
-from node.donors import DonorInput, create_donor, get_donor
-from node.erasure import ErasureInput, attach_orphans, erasures_of, orphan_disks, record_erasure
-from node.errors import Invalid, NotFound, RuleBroken
-from node.items import ItemInput, create_items, find_items, get_item, history, item_id_by_tag
-from node.lots import LotInput, Reception, create_lot, get_lot, receive_lot
-from node.validation import parse
-from node.workflow import (
-    StepInput, correct_event, define_step, fit_component, harvest_component, record_step, remove_storage,
+from node.domain.beneficiaries import BeneficiaryInput, create_beneficiary, erase_expired, get_beneficiary
+from node.domain.distribution import DistributionInput, OutflowInput, distribute, recycle
+from node.domain.donors import DonorInput, create_donor, get_donor
+from node.domain.erasure import ErasureInput, attach_orphans, erasures_of, orphan_disks, record_erasure
+from node.domain.items import ItemInput, create_items, find_items, get_item, history, item_id_by_tag
+from node.domain.lots import LotInput, Reception, create_lot, get_lot, receive_lot
+from node.domain.workflow import (
+    StepInput,
+    correct_event,
+    define_step,
+    fit_component,
+    harvest_component,
+    record_step,
+    remove_storage,
 )  # fmt: skip
+from node.errors import Invalid, NotFound, RuleBroken
+from node.validation import parse
 from protocol.records import open_envelope
 
 

@@ -10,10 +10,10 @@ import unicodedata
 
 import pytest
 
-from node.donors import DonorInput, create_donor, update_donor
-from node.items import ItemEdit, ItemInput, create_items, edit_item, find_items, get_item
-from node.lots import LotInput, create_lot
-from node.search import CATEGORY_WORDS
+from node.domain.donors import DonorInput, create_donor, update_donor
+from node.domain.items import ItemEdit, ItemInput, create_items, edit_item, find_items, get_item
+from node.domain.lots import LotInput, create_lot
+from node.store.search import CATEGORY_WORDS
 
 STATES = ("received", "sorted", "ready", "distributed")
 CATEGORIES = ("laptop", "desktop", "screen")

@@ -16,12 +16,12 @@ import pytest
 
 from federation.inbox import receive
 from federation.wire import Item
-from node import handoffs, peers
-from node.cli import main
+from node.cli.main import main
 from node.config import Node, load_node
-from node.items import ItemInput, create_items
-from node.lots import LotInput, create_lot
-from node.store import Store
+from node.domain.items import ItemInput, create_items
+from node.domain.lots import LotInput, create_lot
+from node.network import handoffs, peers
+from node.store.database import Store
 from protocol import canonical
 from protocol.records import open_entry
 from protocol.seal import encryption_key, seal

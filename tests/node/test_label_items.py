@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from node.domain.items import ItemInput, create_items
+from node.domain.lots import LotInput, create_lot
 from node.errors import Invalid, NotFound
-from node.items import ItemInput, create_items
-from node.label_items import label_items, normalise_tag
-from node.lots import LotInput, create_lot
-from node.store import now_ms
+from node.reports.label_items import label_items, normalise_tag
+from node.store.database import now_ms
 from node.validation import parse
 
 

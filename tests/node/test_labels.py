@@ -14,7 +14,7 @@ import io
 import pytest
 import segno
 
-from node.labels import FORMATS, MAX_LINES, QR_MASK, ROLL, SHEET, Label, qr_code, render_labels
+from node.reports.labels import FORMATS, MAX_LINES, QR_MASK, ROLL, SHEET, Label, qr_code, render_labels
 
 pypdf = pytest.importorskip("pypdf")
 

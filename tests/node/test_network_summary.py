@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 from test_regional import ANNE, BERT, HUB, MARCH, Member, certify, hold, key, paris
 
-from node import peers, regional
-from node.donors import DonorInput, create_donor
-from node.items import ItemInput, create_items
-from node.lots import LotInput, create_lot
-from node.settings import set_setting
-from node.store import clock_at
-from node.summary_rules import Contribution, publish
+from node.domain.donors import DonorInput, create_donor
+from node.domain.items import ItemInput, create_items
+from node.domain.lots import LotInput, create_lot
+from node.domain.settings import set_setting
+from node.network import peers, regional
+from node.network.summary_rules import Contribution, publish
+from node.store.database import clock_at
 from protocol.kinds import RegionalSummaryV2
 
 DANI, EMIL = key("dani"), key("emil")

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from node import outbox, peers
-from node.store import Store, restore
+from node.network import outbox, peers
+from node.store.database import Store, restore
 from protocol.kinds import LotDecline
 
 PEER = bytes(range(32))

@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from node import peers
-from node.publication import audience_for
-from node.settings import set_setting
-from node.store import now_ms
+from node.domain.publication import audience_for
+from node.domain.settings import set_setting
+from node.network import peers
+from node.store.database import now_ms
 from protocol.keys import SigningKey
 from protocol.kinds import MembershipCertificate
 from protocol.records import sign_record

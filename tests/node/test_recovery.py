@@ -1,10 +1,10 @@
-"""Replaying a node's own records after a restore (``node.recovery``), on a real SQLite file."""
+"""Replaying a node's own records after a restore (``node.network.recovery``), on a real SQLite file."""
 
 from __future__ import annotations
 
-from node import peers
-from node.recovery import replay
-from node.store import Store, restore
+from node.network import peers
+from node.network.recovery import replay
+from node.store.database import Store, restore
 from protocol.kinds import KeyRevocation, MembershipCertificate
 
 MEMBER = bytes(range(1, 33))
@@ -40,10 +40,10 @@ async def test_a_member_admitted_then_revoked_after_the_backup_stays_revoked(sto
 async def test_fates_signed_after_the_backup_move_the_items_again_and_what_was_passed_on_stays_passed_on(store, tmp_path):
     """``item.fates/2``: the outcomes this node signed are replayed; in stock and missing move nothing;
     the records it passed on are marked so, so that they are not passed on twice."""
-    from node.fate_evidence import statement
-    from node.items import ItemInput, create_items
-    from node.lots import LotInput, create_lot
-    from node.workflow import move_items
+    from node.domain.fate_evidence import statement
+    from node.domain.items import ItemInput, create_items
+    from node.domain.lots import LotInput, create_lot
+    from node.domain.workflow import move_items
     from protocol.custody_kinds import ItemFates2
 
     async with store.transaction() as tx:
@@ -80,7 +80,7 @@ async def test_fates_signed_after_the_backup_move_the_items_again_and_what_was_p
 
 
 def test_evidence_too_large_for_one_record_goes_in_several():
-    from node.fate_evidence import evidence_batches
+    from node.domain.fate_evidence import evidence_batches
 
     small, big, huge = b"x" * 1000, b"y" * 2_500_000, b"z" * (4 * 1024 * 1024)
     assert evidence_batches([small, small]) == [[small, small]]

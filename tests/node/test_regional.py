@@ -9,11 +9,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from node import national, network_year, peers, regional
+from node.domain.settings import set_setting
 from node.errors import NotFound, RuleBroken
-from node.replica import store_records
-from node.settings import set_setting
-from node.store import Store
+from node.network import national, peers, regional
+from node.network.replica import store_records
+from node.reports import network_year
+from node.store.database import Store
 from protocol import canonical
 from protocol.keys import SigningKey
 from protocol.kinds import LogCheckpoint, MembershipCertificate, RegionalSummary, StatsReport
@@ -198,7 +199,7 @@ async def test_certificates_of_active_members_are_renewed_before_they_run_out(hu
 
 
 async def test_the_daily_upkeep_of_a_hub_signs_the_last_period_and_takes_late_reports_in(hub):
-    from node.commands import daily_upkeep
+    from node.cli.commands import daily_upkeep
 
     await hold(hub, Member(ANNE).report(MARCH, FIG_A, at="2024-04-02"))
     await daily_upkeep(hub, today=date(2024, 4, 5))
@@ -213,8 +214,8 @@ async def test_the_daily_upkeep_of_a_hub_signs_the_last_period_and_takes_late_re
 
 
 async def test_a_hub_off_across_several_period_ends_signs_the_summary_of_each(store):
-    from node.commands import daily_upkeep
-    from node.store import clock_at
+    from node.cli.commands import daily_upkeep
+    from node.store.database import clock_at
 
     with clock_at(paris("2024-01-10")):  # the hub admits its members in January
         await certify(store, ANNE, "Anne", start="2024-01-01")
@@ -447,7 +448,7 @@ async def alerts(store: Store) -> list[tuple[str, str, str]]:
 
 
 async def test_reports_that_would_overflow_together_no_longer_stop_the_daily_upkeep(hub):
-    from node.commands import daily_upkeep
+    from node.cli.commands import daily_upkeep
 
     await hold(hub, Member(ANNE).report(MARCH, FIG_A, at="2024-04-02"))
     await daily_upkeep(hub, today=date(2024, 4, 5))
@@ -464,7 +465,7 @@ async def test_reports_that_would_overflow_together_no_longer_stop_the_daily_upk
 
 
 async def test_a_failing_upkeep_task_raises_an_alert_naming_it_and_the_others_still_run(hub, monkeypatch):
-    from node import upkeep
+    from node.network import upkeep
 
     async def broken(tx, **_):
         raise OverflowError("a task that fails for a reason nobody foresaw")

@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 
 from node.config import Config, init_node
-from node.donor_report import build_donor_report, sign_donor_report
-from node.donors import DonorInput, create_donor
+from node.domain.donors import DonorInput, create_donor
+from node.domain.items import ItemInput, create_items
+from node.domain.lots import LotInput, create_lot
 from node.errors import Invalid, NotFound
-from node.items import ItemInput, create_items
-from node.lots import LotInput, create_lot
-from node.signed_documents import donor_report, donor_reports, signed_document
-from node.store import Store
+from node.reports.donor_report import build_donor_report, sign_donor_report
+from node.reports.signed_documents import donor_report, donor_reports, signed_document
+from node.store.database import Store
 from node.validation import parse
 from protocol.kinds import NodeDescriptor
 from protocol.records import read_record_file, write_record_file

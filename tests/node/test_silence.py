@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from test_regional import ANNE, BERT, DAY, Member, certify, hold, paris
 
-from node import peers
-from node.silence import check_silence
-from node.store import clock_at, now_ms
+from node.network import peers
+from node.network.silence import check_silence
+from node.store.database import clock_at, now_ms
 
 NOW = paris("2024-06-20")
 
@@ -73,7 +73,7 @@ async def test_a_revoked_peer_raises_no_silence_alert(hub):
 
 
 async def test_the_hourly_look_raises_the_same_alerts_once(hub):
-    from node.upkeep import look_for_silence
+    from node.network.upkeep import look_for_silence
 
     for member in (ANNE, BERT):
         await contact(hub, member.public.raw, now_ms())

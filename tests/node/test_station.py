@@ -5,22 +5,21 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sys
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from node.bench import bench_machines
+from node.domain.grading import DEFAULT_THRESHOLDS, suggest_grade, thresholds_problem
+from node.domain.importing import ImportReport, apply_nwipe
+from node.domain.items import get_item
+from node.domain.settings import set_setting
+from node.domain.station import record_probe
+from node.domain.workflow import StepInput, record_step
 from node.errors import Invalid, NotFound
-from node.grading import DEFAULT_THRESHOLDS, suggest_grade, thresholds_problem
-from node.importing import ImportReport, apply_nwipe
 from node.imports import parse_nwipe
 from node.imports.probe import describe_machine
-from node.items import get_item
-from node.settings import set_setting
-from node.station import record_probe
-from node.workflow import StepInput, record_step
+from node.queries.bench import bench_machines
 
 FIXTURES = Path(__file__).parent / "imports" / "fixtures"
 STATION = FIXTURES / "station"

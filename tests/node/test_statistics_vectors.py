@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from node.publication import reaches
-from node.regional import sum_figures
-from node.summary_rules import Contribution, parts, publish
+from node.domain.publication import reaches
+from node.network.regional import sum_figures
+from node.network.summary_rules import Contribution, parts, publish
 
 VECTORS = json.loads((Path(__file__).parents[1] / "vectors" / "statistics.json").read_text())
 

@@ -11,19 +11,19 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-import node.distribution
-import node.items
-import node.workflow
-from node.beneficiaries import BeneficiaryInput, create_beneficiary
-from node.distribution import DistributionInput, OutflowInput, distribute, recycle
-from node.donors import DonorInput, create_donor
+import node.domain.distribution
+import node.domain.items
+import node.domain.workflow
+from node.domain.beneficiaries import BeneficiaryInput, create_beneficiary
+from node.domain.distribution import DistributionInput, OutflowInput, distribute, recycle
+from node.domain.donors import DonorInput, create_donor
+from node.domain.impact import FACTOR_TABLES, Factor, FactorTable, factor_table, format_kg, impact
+from node.domain.items import ItemInput, create_items
+from node.domain.lots import LotInput, create_lot
+from node.domain.stats import DAY_MS, FIGURE_KEY, compute_stats, period_bounds
+from node.domain.workflow import StepInput, correct_event, move_items, record_step, remove_storage
 from node.errors import Invalid, NotFound
-from node.impact import FACTOR_TABLES, Factor, FactorTable, factor_table, format_kg, impact
-from node.items import ItemInput, create_items
-from node.lots import LotInput, create_lot
-from node.stats import DAY_MS, FIGURE_KEY, compute_stats, period_bounds
 from node.validation import parse
-from node.workflow import StepInput, correct_event, move_items, record_step, remove_storage
 
 ADEME = FACTOR_TABLES["ademe-2022"]
 PARIS = ZoneInfo("Europe/Paris")
@@ -51,7 +51,7 @@ class Clock:
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     clock = Clock()
-    for module in (node.items, node.workflow, node.distribution):
+    for module in (node.domain.items, node.domain.workflow, node.domain.distribution):
         monkeypatch.setattr(module, "now_ms", clock)
     return clock
 

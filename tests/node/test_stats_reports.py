@@ -8,23 +8,24 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-import node.distribution
-import node.items
-import node.workflow
-from node import commands, outbox, peers
-from node.beneficiaries import BeneficiaryInput, create_beneficiary
-from node.distribution import DistributionInput, OutflowInput, distribute, recycle
-from node.donors import DonorInput, create_donor
+import node.domain.distribution
+import node.domain.items
+import node.domain.workflow
+from node.cli import commands
+from node.domain.beneficiaries import BeneficiaryInput, create_beneficiary
+from node.domain.distribution import DistributionInput, OutflowInput, distribute, recycle
+from node.domain.donors import DonorInput, create_donor
+from node.domain.impact import FACTOR_TABLES
+from node.domain.items import ItemInput, create_items
+from node.domain.lots import LotInput, create_lot
+from node.domain.settings import set_setting
+from node.domain.stats import compute_stats, period_bounds
+from node.domain.workflow import StepInput, record_step
 from node.errors import Invalid, RuleBroken
-from node.impact import FACTOR_TABLES
-from node.items import ItemInput, create_items
-from node.lots import LotInput, create_lot
-from node.replica import store_records
-from node.settings import set_setting
-from node.stats import compute_stats, period_bounds
-from node.stats_reports import build_report, due_reports, list_reports, preview, publish_report
+from node.network import outbox, peers
+from node.network.replica import store_records
+from node.network.stats_reports import build_report, due_reports, list_reports, preview, publish_report
 from node.validation import parse
-from node.workflow import StepInput, record_step
 from protocol.keys import SigningKey
 from protocol.kinds import MembershipCertificate, StatsReport
 from protocol.records import open_envelope, sign_record
@@ -43,7 +44,7 @@ def paris(text: str) -> int:
 async def workshop(store, monkeypatch):
     """March 2024: three laptops and a desktop arrive; two laptops are given, the desktop recycled."""
     clock = {"now": paris("2024-03-04 09:00")}
-    for module in (node.items, node.workflow, node.distribution):
+    for module in (node.domain.items, node.domain.workflow, node.domain.distribution):
         monkeypatch.setattr(module, "now_ms", lambda: clock["now"])
     async with store.transaction() as tx:
         donor = await create_donor(tx, parse(DonorInput, {"name": "Mairie", "type": "public_body"}))
@@ -232,7 +233,7 @@ async def test_daily_upkeep_sends_due_reports_only_with_a_hub(workshop):
 
 
 def test_report_commands(tmp_path, capsys):
-    from node.cli import main
+    from node.cli.main import main
 
     data = str(tmp_path / "node")
     assert main(["init", "--data", data, "--name", "Atelier"]) == 0

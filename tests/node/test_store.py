@@ -8,12 +8,11 @@ import sqlite3
 import pytest
 
 from node.errors import StoreError
-from node.migrations import MIGRATIONS
-from node.store import Store, restore
+from node.store.database import Store, restore
+from node.store.migrations import MIGRATIONS
 from protocol.kinds import LogCheckpoint
 from protocol.log import LogVerifier
 from protocol.records import open_entry
-
 
 
 async def test_database_is_in_wal_mode_and_migrated(store, tmp_path):
@@ -165,7 +164,7 @@ def test_restore_refuses_what_is_not_a_backup(tmp_path):
 
 
 async def test_clock_at_dates_what_is_written_inside_it_and_never_breaks_the_log_order(store):
-    from node.store import clock_at, now_ms
+    from node.store.database import clock_at, now_ms
     from protocol.kinds import LotDecline
 
     past = 1_700_000_000_000

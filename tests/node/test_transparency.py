@@ -7,9 +7,20 @@ import hashlib
 import pytest
 
 from node.errors import Invalid, NotFound
-from node.replica import store_records
-from node.transparency import (LeafTree, LogTampered, append_leaves, append_own, checkpoint, consistency, inclusion,
-                               inclusion_of, last_checkpoint, leaf_count, record_inclusion)  # fmt: skip
+from node.network.replica import store_records
+from node.network.transparency import (
+    LeafTree,
+    LogTampered,
+    append_leaves,
+    append_own,
+    checkpoint,
+    consistency,
+    inclusion,
+    inclusion_of,  # fmt: skip
+    last_checkpoint,
+    leaf_count,
+    record_inclusion,
+)
 from protocol import canonical, merkle
 from protocol.errors import ProofInvalid
 from protocol.keys import SigningKey

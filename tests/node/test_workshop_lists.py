@@ -4,19 +4,25 @@ from __future__ import annotations
 
 import pytest
 
-from node.beneficiaries import BeneficiaryInput, create_beneficiary
-from node.distribution import DistributionInput, distribute
-from node.donors import DonorInput, create_donor
-from node.erasure import ErasureInput, record_erasure
+from node.domain.beneficiaries import BeneficiaryInput, create_beneficiary
+from node.domain.distribution import DistributionInput, distribute
+from node.domain.donors import DonorInput, create_donor
+from node.domain.erasure import ErasureInput, record_erasure
+from node.domain.items import ItemInput, create_items
+from node.domain.lots import LotInput, create_lot
+from node.domain.workflow import StepInput, record_step, remove_storage
 from node.errors import Invalid, NotFound
-from node.items import ItemInput, create_items
-from node.lots import LotInput, create_lot
-from node.validation import parse
-from node.workflow import StepInput, record_step, remove_storage
-from node.workshop_lists import (
-    OPEN_STATES, beneficiary_items, count_beneficiaries, handout_items, last_event, lot_choices, open_items,
+from node.queries.workshop_lists import (
+    OPEN_STATES,
+    beneficiary_items,
+    count_beneficiaries,
+    handout_items,
+    last_event,
+    lot_choices,
+    open_items,
     recent_erasures,
 )  # fmt: skip
+from node.validation import parse
 
 
 async def step(tx, ids, state, **fields):

@@ -12,7 +12,14 @@ from pydantic import BaseModel
 from protocol import canonical
 from protocol.errors import ContentInvalid, Reason
 from protocol.kinds import (
-    KINDS, LotCancel, LotOffer, LotReceipt, MembershipCertificate, OfferedItem, StatsReport, parse_body,
+    KINDS,
+    LotCancel,
+    LotOffer,
+    LotReceipt,
+    MembershipCertificate,
+    OfferedItem,
+    StatsReport,
+    parse_body,
 )  # fmt: skip
 
 VECTORS = json.loads((Path(__file__).parents[1] / "vectors" / "records.json").read_text())

@@ -11,14 +11,19 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from protocol import canonical
+from protocol._edwards import SMALL_ORDER_ENCODINGS
 from protocol.errors import KeyRefused, ProtocolError
 from protocol.keys import PublicKey, SigningKey, fingerprint, node_id
-from protocol._edwards import SMALL_ORDER_ENCODINGS
 from protocol.log import LOG_MAGIC, LogVerifier, verify_log
 from protocol.records import open_entry, read_record_file
 from protocol.requests import SignedRequest, sign_request, verify_request
 from protocol.seal import (
-    check_encryption_key, encryption_key, encryption_private, open_sealed, seal, sealed_recipients,
+    check_encryption_key,
+    encryption_key,
+    encryption_private,
+    open_sealed,
+    seal,
+    sealed_recipients,
 )
 
 HERE = Path(__file__).parents[1] / "vectors"

@@ -24,7 +24,8 @@ from collections.abc import Callable
 from typing import Any
 
 from protocol import canonical
-from protocol.bundle import BUNDLE_MAGIC, describe as describe_check, verify_bundle, write_bundle
+from protocol.bundle import BUNDLE_MAGIC, verify_bundle, write_bundle
+from protocol.bundle import describe as describe_check
 from protocol.errors import ProtocolError
 from protocol.keys import SigningKey
 from protocol.kinds import KINDS

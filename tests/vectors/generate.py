@@ -32,7 +32,12 @@ from protocol.seal import encryption_key  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from contract_vectors import (  # noqa: E402
-    accepted_vectors, content_cases, document_vectors, log_export_vectors, signature_cases, signature_vectors,
+    accepted_vectors,
+    content_cases,
+    document_vectors,
+    log_export_vectors,
+    signature_cases,
+    signature_vectors,
 )
 from custody_vectors import custody_vectors  # noqa: E402
 from federation_vectors import request_vectors, seal_vectors  # noqa: E402

@@ -9,9 +9,9 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from node.publication import reaches
-from node.regional import sum_figures
-from node.summary_rules import Contribution, parts, publish
+from node.domain.publication import reaches
+from node.network.regional import sum_figures
+from node.network.summary_rules import Contribution, parts, publish
 
 
 def _key(name: str) -> bytes:

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-
-from node import users
-from node.config import Config, init_node
-from node.store import Store
-from web_ui.app import make_app
-
 from webtools import PASSWORD, Browser
+
+from node.config import Config, init_node
+from node.domain import users
+from node.store.database import Store
+from web_ui.app import make_app
 
 
 @pytest.fixture

@@ -14,9 +14,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from node.access import create_token, revoke_token
 from node.config import Config, init_node
-from node.store import Store
+from node.domain.access import create_token, revoke_token
+from node.store.database import Store
 from web_ui.api import OPENAPI_PATH, PREFIX, ROUTES
 from web_ui.app import make_app
 
@@ -217,6 +217,8 @@ async def test_error_codes(api):
         ("GET", "/items?stat=ready", None, 422, "invalid"),
         ("GET", "/items?limit=0", None, 422, "invalid"),
         ("GET", "/items?limit=ten", None, 422, "invalid"),
+        ("GET", "/items?lot_id=", None, 422, "invalid"),  # the schema says integer: empty is not absent
+        ("GET", "/donors?limit=", None, 422, "invalid"),
         ("GET", "/items?state=lost", None, 422, "invalid"),
         ("GET", "/items?state=ready&state=sorted", None, 422, "invalid"),
         ("GET", "/items/lookup", None, 422, "invalid"),

@@ -21,9 +21,9 @@ from hypothesis import HealthCheck, given, settings
 schemathesis = pytest.importorskip("schemathesis")
 from schemathesis import GenerationMode  # noqa: E402
 
-from node.access import create_token  # noqa: E402
 from node.config import Config, init_node  # noqa: E402
-from node.store import Store  # noqa: E402
+from node.domain.access import create_token  # noqa: E402
+from node.store.database import Store  # noqa: E402
 from web_ui.api import OPENAPI_PATH  # noqa: E402
 from web_ui.app import make_app  # noqa: E402
 

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-
-from node import users
-from node.config import Config, init_node
-from node.store import Store
-from web_ui.app import make_app
-from node.store import now_ms
-from web_ui.auth import COOKIE, LOGIN_COOKIE, setup_code
-
 from webtools import PASSWORD, Browser
+
+from node.config import Config, init_node
+from node.domain import users
+from node.store.database import Store, now_ms
+from web_ui.app import make_app
+from web_ui.auth import COOKIE, LOGIN_COOKIE, setup_code
 
 
 async def test_first_start_needs_the_setup_code_and_creates_the_admin(tmp_path):
@@ -252,6 +250,7 @@ async def test_a_forwarded_address_from_an_untrusted_client_is_ignored(web):
 
 def test_client_address_reads_forwarded_for_from_the_right():
     from aiohttp.test_utils import make_mocked_request
+
     from web_ui.remote import client_address
 
     def seen(remote: str, forwarded: str | None, trusted: tuple[str, ...]) -> str:

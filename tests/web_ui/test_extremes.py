@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import re
-from datetime import date
 
 import pytest
-
-from node.access import create_token
-from node.beneficiaries import BeneficiaryInput, create_beneficiary
-from node.distribution import DistributionInput, OutflowInput, distribute, recycle
-from node.donors import DonorInput, create_donor
-from node.erasure import ErasureInput, record_erasure
-from node.items import ItemInput, create_items
-from node.lots import LotInput, Reception, create_lot, receive_lot
-from node.validation import MAX_TIME_MS, MIN_TIME_MS, parse
-from node.workflow import StepInput, record_step
-
 from webtools import Browser
+
+from node.domain.access import create_token
+from node.domain.beneficiaries import BeneficiaryInput, create_beneficiary
+from node.domain.distribution import DistributionInput, OutflowInput, distribute, recycle
+from node.domain.donors import DonorInput, create_donor
+from node.domain.erasure import ErasureInput, record_erasure
+from node.domain.items import ItemInput, create_items
+from node.domain.lots import LotInput, Reception, create_lot, receive_lot
+from node.domain.workflow import StepInput, record_step
+from node.validation import MAX_TIME_MS, MIN_TIME_MS, parse
 
 HUGE = 2**63 - 1
 TABLES = ("donors", "lots", "items", "erasures", "distributions", "outflows")
@@ -71,7 +69,7 @@ async def test_a_form_refuses_a_date_beyond_the_bounds(web):
 async def test_an_nwipe_log_from_a_clock_in_1900_is_refused_clearly(web):
     from pathlib import Path
 
-    from node.importing import run_import
+    from node.domain.importing import run_import
 
     node, store, _ = web
     log = (Path(__file__).parents[1] / "node" / "imports" / "fixtures" / "nwipe-shredos-example.log").read_text()

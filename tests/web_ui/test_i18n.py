@@ -64,7 +64,7 @@ def test_every_note_the_node_writes_has_its_french_form():
     from web_ui.pages.network_common import NOTES
 
     root = Path(__file__).parents[2] / "node"
-    codes = {code for path in root.glob("*.py") for code in re.findall(r'\bNote\(\s*"([a-z_]+)"', path.read_text())}
+    codes = {code for path in root.rglob("*.py") for code in re.findall(r'\bNote\(\s*"([a-z_]+)"', path.read_text())}
     assert codes and codes <= set(NOTES), f"add to web_ui.pages.network_common.NOTES: {sorted(codes - set(NOTES))}"
     for message in NOTES.values():
         assert message in catalogue("fr")

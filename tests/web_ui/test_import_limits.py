@@ -14,12 +14,11 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-
-from node.import_parsing import ImportLimits
-from node.imports.sheet import SheetLimits
-from node.importing import run_import
-
 from webtools import Browser
+
+from node.domain.importing import run_import
+from node.imports.parsing import ImportLimits
+from node.imports.sheet import SheetLimits
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "node" / "imports"))
 import hostile_sheets as hostile  # noqa: E402

@@ -4,26 +4,24 @@ from __future__ import annotations
 
 import asyncio
 import json
-from html import unescape
 import re
 import sqlite3
+from html import unescape
 
 import pytest
-
-from node.errors import Invalid
-
-import node.items
-from node import users, workflow
-from node.beneficiaries import BeneficiaryInput, create_beneficiary
-from node.distribution import DistributionInput, OutflowInput, distribute, recycle
-from node.items import ItemInput, create_items
-from node.settings import get_setting, set_setting
-from node.stats import DAY_MS
-from node.store import now_ms
-from node.validation import parse
-from node.workflow import StepInput, record_step
-
 from webtools import PASSWORD, Browser
+
+import node.domain.items
+from node.domain import users, workflow
+from node.domain.beneficiaries import BeneficiaryInput, create_beneficiary
+from node.domain.distribution import DistributionInput, OutflowInput, distribute, recycle
+from node.domain.items import ItemInput, create_items
+from node.domain.settings import get_setting, set_setting
+from node.domain.stats import DAY_MS
+from node.domain.workflow import StepInput, record_step
+from node.errors import Invalid
+from node.store.database import now_ms
+from node.validation import parse
 
 REFUSED_ROLE = "Votre rôle ne permet pas cette action."
 ADMIN_PAGES = ["/", "/settings", "/settings/users", "/settings/audit", "/federation"]
@@ -313,7 +311,7 @@ async def test_the_dashboard_figures(admin, web, monkeypatch):
     _, store, _ = web
     laptop = parse(ItemInput, {"category": "laptop", "storage": "none"})  # 2.2 kg by default
     long_ago = now_ms() - 200 * DAY_MS
-    monkeypatch.setattr(node.items, "now_ms", lambda: long_ago)
+    monkeypatch.setattr(node.domain.items, "now_ms", lambda: long_ago)
     async with store.transaction() as tx:
         (old,) = await create_items(tx, None, [laptop])  # waiting since 200 days
     monkeypatch.undo()

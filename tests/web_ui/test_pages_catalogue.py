@@ -10,11 +10,11 @@ import pytest
 from aiohttp import FormData
 from webtools import Browser
 
-from node.erasure import ErasureInput, record_erasure
-from node.items import ItemInput, create_items, get_item
-from node.lots import LotInput, create_lot, get_lot
-from node.states import STATES
-from node.workflow import StepInput, correct_event, fit_component, harvest_component, record_step
+from node.domain.erasure import ErasureInput, record_erasure
+from node.domain.items import ItemInput, create_items, get_item
+from node.domain.lots import LotInput, create_lot, get_lot
+from node.domain.states import STATES
+from node.domain.workflow import StepInput, correct_event, fit_component, harvest_component, record_step
 from web_ui import labels
 from web_ui.i18n import translator
 
@@ -58,10 +58,10 @@ async def make_items(store, lot_id: int | None, count: int = 1, **fields) -> lis
 
 
 def test_labels_name_every_code_of_the_domain_in_french():
-    from node.beneficiaries import BENEFICIARY_CATEGORIES
-    from node.documents import DOCUMENT_KINDS
-    from node.donors import DONOR_TYPES
-    from node.states import SORT_ORIENTATIONS
+    from node.domain.beneficiaries import BENEFICIARY_CATEGORIES
+    from node.domain.documents import DOCUMENT_KINDS
+    from node.domain.donors import DONOR_TYPES
+    from node.domain.states import SORT_ORIENTATIONS
     from protocol.kinds import CATEGORIES
 
     assert set(labels.STATE_NAMES) == set(STATES)
@@ -170,7 +170,7 @@ async def test_donor_name_with_a_script_is_shown_as_text(web, admin):
 
 async def test_donors_are_paged(web, admin):
     _, store, _client = web
-    from node.donors import DonorInput, create_donor
+    from node.domain.donors import DonorInput, create_donor
 
     async with store.transaction() as tx:
         for n in range(55):
@@ -413,7 +413,7 @@ async def test_lot_pages_page_their_lots_and_items(web, admin):
 async def test_item_list_searches_filters_and_pages(web, admin):
     _, store, _client = web
     async with store.transaction() as tx:
-        from node.donors import DonorInput, create_donor
+        from node.domain.donors import DonorInput, create_donor
 
         donor = await create_donor(tx, DonorInput(name="Mairie", type="public_body"))
         await create_lot(tx, LotInput(reference="A", donor_id=donor))

@@ -12,20 +12,21 @@ from html import unescape
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
+from webtools import PASSWORD, Browser
 
 from federation.discovery import Found
 from federation.engine import Federation
-from node import outbox, peers as trust, users
 from node.config import Config, init_node
+from node.domain import alerts, users
 from node.errors import RuleBroken
-from node.store import Store, now_ms
+from node.network import outbox
+from node.network import peers as trust
+from node.store.database import Store, now_ms
 from protocol.errors import Reason
 from protocol.keys import SigningKey, fingerprint
 from protocol.kinds import LotDecline
 from web_ui.app import make_app
 from web_ui.pages.federation import reason_messages
-
-from webtools import PASSWORD, Browser
 
 SCRIPT = "<script>alert('peer')</script>"
 LINE = re.compile(r"maillon join ([^\s<]+) --token ([^\s<]+) --fingerprint ([A-Z0-9-]+)")
@@ -82,10 +83,10 @@ async def test_peers_outbox_and_alerts_come_from_the_node(admin, web):
         await trust.mark_failure(tx, lan_key, "ClientConnectorError: connection refused")
         records = [await tx.append(LotDecline(offer=bytes(32), reason="test")) for _ in range(3)]
         await outbox.enqueue(tx, hub_key, [record.id for record in records])
-        await trust.raise_alert(tx, "fork", "fork", peer=hub_key, author=gone_key, seq=12,
+        await alerts.raise_alert(tx, "fork", "fork", peer=hub_key, author=gone_key, seq=12,
                                 detail="two records with seq 12")  # fmt: skip
-        await trust.raise_alert(tx, "refused_by_peer", "bad_signature", peer=lan_key, author=gone_key, seq=3)
-        await trust.raise_alert(tx, "refused", "a_future_reason", author=gone_key)
+        await alerts.raise_alert(tx, "refused_by_peer", "bad_signature", peer=lan_key, author=gone_key, seq=3)
+        await alerts.raise_alert(tx, "refused", "a_future_reason", author=gone_key)
     response, html = await admin.get("/federation")
     assert response.status == 200
     text = text_of(html)
@@ -128,7 +129,7 @@ async def test_a_node_that_moved_is_shown_and_one_that_claims_another_role_is_no
             await trust.update_peer_descriptor(tx, member, name="Fédération", role="national",
                                                url="https://ailleurs.example", encryption_key=None, network=None)  # fmt: skip
     async with store.transaction() as tx:
-        await trust.raise_alert(tx, "refused_effect", "role_not_certified", author=member, seq=3,
+        await alerts.raise_alert(tx, "refused_effect", "role_not_certified", author=member, seq=3,
                                 detail="node.descriptor/1: pinned as a member")  # fmt: skip
     _, html = await admin.get("/federation")
     text = text_of(html)
@@ -350,7 +351,7 @@ async def test_old_invitations_read_as_expired(hub):
 
 
 async def test_the_reports_this_node_signed_say_who_reads_them_and_whether_the_hub_holds_them(admin, web):
-    from node.transparency import record_inclusion
+    from node.network.transparency import record_inclusion
     from protocol.kinds import StatsReport
 
     _, store, _ = web
@@ -369,8 +370,8 @@ async def test_the_reports_this_node_signed_say_who_reads_them_and_whether_the_h
 
 
 async def test_a_silent_member_and_an_unreachable_peer_are_alerts_on_the_hubs_page(hub):
-    from node.silence import check_silence
-    from node.store import clock_at
+    from node.network.silence import check_silence
+    from node.store.database import clock_at
     from protocol.kinds import MembershipCertificate
 
     _, store, client, _ = hub

@@ -15,20 +15,19 @@ from dataclasses import dataclass
 from html import unescape
 
 import pytest
+from webtools import Browser
 
 from federation.inbox import receive
 from federation.wire import Item
-from node import handoffs, peers
-from node.items import ItemInput, create_items
-from node.lots import LotInput, create_lot
-from node.store import Store
-from node.workflow import move_items
+from node.domain.items import ItemInput, create_items
+from node.domain.lots import LotInput, create_lot
+from node.domain.workflow import move_items
+from node.network import handoffs, peers
+from node.store.database import Store
 from protocol import canonical
 from protocol.keys import SigningKey
 from protocol.records import open_entry
 from protocol.seal import encryption_key, seal
-
-from webtools import Browser
 
 SCRIPT = "<script>alert('lot')</script>"
 

@@ -20,23 +20,24 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
+from webtools import PASSWORD, Browser
 
 from federation.audit import InclusionFailed
-from node import national, peers, regional, transparency, users
 from node.config import Config, init_node
-from node.items import ItemInput, create_items
-from node.lots import LotInput, create_lot
-from node.replica import store_records
-from node.settings import set_setting
-from node.stats_reports import preview
-from node.store import Store
+from node.domain import users
+from node.domain.items import ItemInput, create_items
+from node.domain.lots import LotInput, create_lot
+from node.domain.settings import set_setting
+from node.network import national, peers, regional, transparency
+from node.network.replica import store_records
+from node.network.stats_reports import preview
+from node.store.database import Store
 from protocol import canonical
 from protocol.keys import SigningKey, fingerprint
 from protocol.kinds import MembershipCertificate, RegionalSummary, RegionalSummaryV2, StatsReport
 from protocol.records import Record, open_envelope, sign_record
-from web_ui.app import FEDERATION, make_app
-
-from webtools import PASSWORD, Browser
+from web_ui.app import make_app
+from web_ui.keys import FEDERATION
 
 PARIS = ZoneInfo("Europe/Paris")
 DAY = 86_400_000

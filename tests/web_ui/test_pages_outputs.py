@@ -8,22 +8,21 @@ import re
 from html import unescape
 
 import pytest
+from webtools import Browser
 
-from node.beneficiaries import BeneficiaryInput, create_beneficiary
-from node.distribution import DistributionInput, OutflowInput, distribute, recycle
-from node.donors import DonorInput, create_donor
-from node.items import ItemInput, create_items
-from node.labels import qr_code
-from node.lots import LotInput, create_lot
+from node.domain.beneficiaries import BeneficiaryInput, create_beneficiary
+from node.domain.distribution import DistributionInput, OutflowInput, distribute, recycle
+from node.domain.donors import DonorInput, create_donor
+from node.domain.items import ItemInput, create_items
+from node.domain.lots import LotInput, create_lot
+from node.domain.workflow import StepInput, record_step
+from node.reports.labels import qr_code
 from node.validation import parse
-from node.workflow import StepInput, record_step
 from protocol.bundle import verify_bundle
 from protocol.records import read_record_file
 from web_ui.i18n import translator
 from web_ui.pages.outputs_common import current_year, slug
 from web_ui.pages.outputs_stats import neighbours
-
-from webtools import Browser
 
 pypdf = pytest.importorskip("pypdf")
 fr = translator("fr")
@@ -430,7 +429,7 @@ async def test_csv_exports_never_hold_a_formula(web, kind):
 
 
 def test_neutralise_leaves_numbers_and_plain_text():
-    from node.sheet_cells import neutralise
+    from node.reports.sheet_cells import neutralise
 
     assert neutralise(-5) == -5 and neutralise(1.5) == 1.5 and neutralise(None) is None
     assert neutralise("Dell") == "Dell" and neutralise("") == "" and neutralise("a=b") == "a=b"

@@ -3,8 +3,8 @@ from the fixtures of the machines associations receive and with this machine's o
 
 from __future__ import annotations
 
-import asyncio
 import ast
+import asyncio
 import io
 import shutil
 import sys
@@ -13,15 +13,14 @@ from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
+from webtools import PASSWORD, Browser
 
-from node import users
-from node.access import create_station
 from node.config import Config, init_node
-from node.store import Store
+from node.domain import users
+from node.domain.access import create_station
+from node.store.database import Store
 from web_ui.app import make_app
 from web_ui.pages.station import PROBE, PROBE_SHELL, PROBE_TEXT
-
-from webtools import PASSWORD, Browser
 
 STATION = Path(__file__).parents[1] / "node" / "imports" / "fixtures" / "station"
 

@@ -13,16 +13,15 @@ from types import SimpleNamespace
 
 import aiohttp_jinja2
 import pytest
+from webtools import Browser
 
-from node.donors import DonorInput, create_donor
-from node.items import ItemInput, create_items
-from node.lots import LotInput, create_lot
-from node.states import STATES, STEP_STATES, can_move
-from node.store import now_ms
+from node.domain.donors import DonorInput, create_donor
+from node.domain.items import ItemInput, create_items
+from node.domain.lots import LotInput, create_lot
+from node.domain.states import STATES, STEP_STATES, can_move
+from node.store.database import now_ms
 from node.validation import parse
 from web_ui.i18n import Formats, translator
-
-from webtools import Browser
 
 FIXTURES = Path(__file__).parents[1] / "node" / "imports" / "fixtures"
 MOVE = re.compile(r'name="move" value="([a-z:]+)"')
@@ -237,7 +236,7 @@ async def test_one_item_two_taps_then_a_correction(web, stock):
 async def test_the_association_steps_are_buttons_too(web, stock):
     _, store, client = web
     admin = await as_user(client, "admin")
-    from node.workflow import define_step
+    from node.domain.workflow import define_step
 
     async with store.transaction() as tx:
         await define_step(tx, "Diagnostic <rapide>", "tested")
@@ -254,7 +253,7 @@ async def test_the_association_steps_are_buttons_too(web, stock):
 
 
 def test_the_buttons_follow_the_domains_moves(tmp_path):
-    """workshop/item_actions.html decides the moves in Jinja: it must say what node.states.can_move says."""
+    """workshop/item_actions.html decides the moves in Jinja: it must say what node.domain.states.can_move says."""
     from aiohttp import web as aioweb
 
     from web_ui.render import setup_templates
@@ -360,7 +359,7 @@ async def test_beneficiaries_personal_details_and_script_as_text(web):
     admin = await as_user(client, "admin")
     response, text = await admin.get("/beneficiaries")
     assert "Jeanne Martin" in text and "06 12 34 56 78" in text
-    from node.beneficiaries import erase_expired
+    from node.domain.beneficiaries import erase_expired
 
     async with store.transaction() as tx:
         assert await erase_expired(tx, now=now_ms() + 1096 * 86_400_000) == 1

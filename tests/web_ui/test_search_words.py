@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from node.search import CATEGORY_WORDS, fold
+from node.store.search import CATEGORY_WORDS, fold
 from protocol.kinds import CATEGORIES
 from web_ui.i18n import LANGUAGES, translator
 from web_ui.labels import CATEGORY_NAMES

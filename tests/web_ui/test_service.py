@@ -7,7 +7,7 @@ import logging
 import socket
 
 from node.config import Config, init_node
-from node.store import Store
+from node.store.database import Store
 from web_ui.service import start
 
 

@@ -15,15 +15,15 @@ from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-
-from node import files, users
-from node.access import create_station, create_token
-from node.config import Config, init_node
-from node.lots import LotInput, create_lot
-from node.store import Store
-from web_ui.app import make_app
-
 from webtools import PASSWORD, Browser
+
+from node.config import Config, init_node
+from node.domain import users
+from node.domain.access import create_station, create_token
+from node.domain.lots import LotInput, create_lot
+from node.store import files
+from node.store.database import Store
+from web_ui.app import make_app
 
 LOG = (Path(__file__).parents[1] / "node" / "imports" / "fixtures" / "nwipe-shredos-example.log").read_bytes()
 FIELDS = re.compile(r'<input type="hidden" name="(sha256|kind|filename|lot|item_tag)" value="([^"]*)"')

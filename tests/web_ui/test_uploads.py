@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from node.access import create_station
 from node.config import Config, init_node
-from node.store import Store
+from node.domain.access import create_station
+from node.store.database import Store
 from web_ui.app import make_app
 from web_ui.uploads import _from_lan
 

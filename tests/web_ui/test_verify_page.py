@@ -21,7 +21,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from node.config import Config, init_node
-from node.store import Store
+from node.store.database import Store
 from web_ui.app import make_app
 
 ROOT = Path(__file__).parents[2]

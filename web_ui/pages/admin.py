@@ -10,7 +10,6 @@ which says what was done.
 from __future__ import annotations
 
 import asyncio
-
 import json
 import shutil
 import tempfile
@@ -21,14 +20,14 @@ from typing import Any
 
 from aiohttp import web
 
-from node import users, workflow
+from node.domain import users, workflow
+from node.domain.impact import FACTOR_TABLES
+from node.domain.settings import POLICY_AUDIENCES, POLICY_FIELDS, SETTINGS, all_settings, set_setting
+from node.domain.states import STEP_STATES
 from node.errors import DomainError
-from node.impact import FACTOR_TABLES
-from node.settings import POLICY_AUDIENCES, POLICY_FIELDS, SETTINGS, all_settings, set_setting
-from node.states import STEP_STATES
-from web_ui.app import NODE, STORE
 from web_ui.auth import requires
 from web_ui.i18n import TIMEZONE, translator
+from web_ui.keys import NODE, STORE
 from web_ui.labels import CATEGORY_NAMES, STATE_NAMES
 from web_ui.pages import admin_users
 from web_ui.render import LANGUAGE, SESSION, page

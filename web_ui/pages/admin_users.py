@@ -12,11 +12,11 @@ from typing import Any
 
 from aiohttp import web
 
-from node import users
+from node.domain import users
 from node.errors import DomainError, NotFound
-from web_ui.app import STORE
 from web_ui.auth import requires
 from web_ui.i18n import translator
+from web_ui.keys import STORE
 from web_ui.render import LANGUAGE, SESSION, page
 
 routes = web.RouteTableDef()

@@ -21,13 +21,12 @@ from aiohttp import web
 from babel.dates import format_date
 from pydantic import BaseModel, ValidationError
 
+from node.domain.items import Item
 from node.errors import DomainError
-from node.items import Item
 from web_ui import labels
 from web_ui.i18n import LOCALES, Formats, translator
 from web_ui.paging import PER_PAGE, Pager, page_number  # re-exported for the pages of this area
 from web_ui.render import LANGUAGE, SESSION, page
-
 
 __all__ = [
     "routes",

@@ -12,12 +12,19 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from node.document_files import document_file, get_document
-from node.documents import attach_document
+from node.domain.documents import attach_document
 from node.errors import DomainError, NotFound
-from web_ui.app import NODE, STORE
+from node.queries.document_files import document_file, get_document
+from web_ui.keys import NODE, STORE
 from web_ui.pages.catalogue_common import (
-    REFUSALS, REQUIRED, Form, FormReader, not_found, path_id, refusal, routes,
+    REFUSALS,
+    REQUIRED,
+    Form,
+    FormReader,
+    not_found,
+    path_id,
+    refusal,
+    routes,
 )  # fmt: skip
 
 __all__ = ["UPLOAD_KINDS", "read_upload", "attach_upload", "download"]

@@ -7,14 +7,14 @@ from typing import Any
 
 from aiohttp import web
 
-from node.documents import documents_of
-from node.donor_summaries import count_donors, donor_summaries
-from node.donors import Donor, DonorInput, create_donor, get_donor, update_donor
+from node.domain.documents import documents_of
+from node.domain.donors import Donor, DonorInput, create_donor, get_donor, update_donor
+from node.domain.lots import list_lots
 from node.errors import DomainError, NotFound
-from node.lot_counts import count_lots
-from node.lots import list_lots
-from web_ui.app import NODE, STORE
+from node.queries.donor_summaries import count_donors, donor_summaries
+from node.queries.lot_counts import count_lots
 from web_ui.auth import requires
+from web_ui.keys import STORE
 from web_ui.pages.catalogue_common import (
     SPACES,
     Form,

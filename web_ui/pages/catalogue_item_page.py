@@ -17,15 +17,15 @@ from typing import Any
 
 from aiohttp import web
 
-from node.bench import last_probe
-from node.erasure import Erasure, erasures_of, needs_erasure
+from node.domain.erasure import Erasure, erasures_of, needs_erasure
+from node.domain.item_components import components_of
+from node.domain.items import Event, Item, get_item, history
+from node.domain.lots import get_lot
 from node.errors import NotFound
-from node.item_components import components_of
-from node.items import Event, Item, get_item, history
-from node.lots import get_lot
-from node.store import Reader
-from web_ui.app import STORE
+from node.queries.bench import last_probe
+from node.store.database import Reader
 from web_ui.i18n import Formats
+from web_ui.keys import STORE
 from web_ui.labels import SORT_ORIENTATIONS
 from web_ui.pages.catalogue_common import done_flash, not_found, path_id, routes, tr, view
 from web_ui.render import LANGUAGE

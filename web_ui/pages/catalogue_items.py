@@ -11,14 +11,23 @@ from typing import Any
 
 from aiohttp import web
 
-from node.donors import list_donors
+from node.domain.donors import list_donors
+from node.domain.items import (
+    Item,
+    ItemEdit,
+    ItemInput,
+    create_item,
+    edit_item,
+    find_items,
+    get_item,
+    item_id_by_tag,
+)
+from node.domain.lots import get_lot, lot_id_by_reference
+from node.domain.states import STATES
 from node.errors import DomainError, NotFound
-from node.items import Item, ItemEdit, ItemInput, create_item, edit_item, find_items, get_item, item_id_by_tag
-from node.lots import get_lot, lot_id_by_reference
-from node.states import STATES
-from web_ui.app import STORE
 from web_ui.auth import requires
 from web_ui.i18n import translator
+from web_ui.keys import STORE
 from web_ui.labels import CATEGORY_NAMES, STATE_NAMES, STORAGE, STORAGE_TYPES
 from web_ui.pages.catalogue_common import (
     PER_PAGE,

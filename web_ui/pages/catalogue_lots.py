@@ -8,13 +8,10 @@ from typing import Any
 
 from aiohttp import web
 
-from node.documents import documents_of
-from node.donors import list_donors
-from node.errors import DomainError, NotFound
-from node.handoffs import custody_chain
-from node.items import ItemInput, create_items, find_items
-from node.lot_counts import count_lots
-from node.lots import (
+from node.domain.documents import documents_of
+from node.domain.donors import list_donors
+from node.domain.items import ItemInput, create_items, find_items
+from node.domain.lots import (
     Lot,
     LotInput,
     Reception,
@@ -24,10 +21,13 @@ from node.lots import (
     lot_id_by_reference,
     receive_lot,
 )
+from node.errors import DomainError, NotFound
+from node.network.handoffs import custody_chain
+from node.queries.lot_counts import count_lots
 from protocol.keys import fingerprint
-from web_ui.app import NODE, STORE
 from web_ui.auth import requires
 from web_ui.i18n import Formats
+from web_ui.keys import STORE
 from web_ui.labels import BENEFICIARY_CATEGORIES, CATEGORY_NAMES, ORIENTATIONS
 from web_ui.pages.catalogue_common import (
     PER_PAGE,

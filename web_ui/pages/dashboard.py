@@ -1,7 +1,7 @@
 """The dashboard: what the workshop holds, this month's and this year's figures, the year's impact.
 
-Everything on it comes from indexed queries: ``node.stats.compute_stats``
-for the month and the year, ``node.dashboard_figures`` for the chart of
+Everything on it comes from indexed queries: ``node.domain.stats.compute_stats``
+for the month and the year, ``node.queries.dashboard_figures`` for the chart of
 the last twelve months and the items waiting too long; so the page stays
 fast with 100 000 items.
 """
@@ -14,16 +14,20 @@ from datetime import UTC, date, datetime
 from aiohttp import web
 from babel.dates import format_date
 
-from node.dashboard_figures import (
-    IN_WORKSHOP, MonthCount, current_periods, distributed_by_month, waiting_items,
-)  # fmt: skip
+from node.domain.impact import DEFAULT_FACTOR_VERSION, factor_table
+from node.domain.settings import get_setting
+from node.domain.stats import DEFAULT_STALE_DAYS, Stats, compute_stats, period_bounds
 from node.errors import NotFound
-from node.impact import DEFAULT_FACTOR_VERSION, factor_table
-from node.settings import get_setting
-from node.stats import DEFAULT_STALE_DAYS, Stats, compute_stats, period_bounds
-from node.store import now_ms
-from web_ui.app import STORE
+from node.queries.dashboard_figures import (
+    IN_WORKSHOP,
+    MonthCount,
+    current_periods,
+    distributed_by_month,
+    waiting_items,
+)  # fmt: skip
+from node.store.database import now_ms
 from web_ui.i18n import LOCALES, TIMEZONE, translator
+from web_ui.keys import STORE
 from web_ui.labels import CATEGORY_NAMES, STATE_NAMES
 from web_ui.render import LANGUAGE, page
 

@@ -2,8 +2,8 @@
 invitations, joining a hub, the nodes seen on the local network; offers and published
 reports come with their issues.
 
-One function per section reads its part from the node (``node.peers``,
-``node.outbox``; never SQL here) in the same reader. The forms are for
+One function per section reads its part from the node (``node.network.peers``,
+``node.network.outbox``; never SQL here) in the same reader. The forms are for
 admins only (``@requires("admin")``): a refused form shows the page again
 with the reason in French (the domain's or the other node's English detail
 below it) and changes nothing; an accepted one redirects (303) to the page,
@@ -31,17 +31,19 @@ from yarl import URL
 from federation.client import PeerRefused
 from federation.commands import add_peer, invite_text, join
 from federation.membership import membership_start
-from node.stats_reports import SentReport, list_reports, own_keys
-from node.transparency import Inclusion, inclusion_of
-from node import handoffs, outbox, peers as trust
 from node.config import Node
+from node.domain import alerts
 from node.errors import DomainError
-from node.store import Reader, now_ms
+from node.network import handoffs, outbox
+from node.network import peers as trust
+from node.network.stats_reports import SentReport, list_reports, own_keys
+from node.network.transparency import Inclusion, inclusion_of
+from node.store.database import Reader, now_ms
 from protocol.errors import ProtocolError
 from protocol.keys import fingerprint
-from web_ui.app import FEDERATION, NODE, STORE
 from web_ui.auth import requires
 from web_ui.i18n import translator
+from web_ui.keys import FEDERATION, NODE, STORE
 from web_ui.render import LANGUAGE, page
 
 routes = web.RouteTableDef()
@@ -84,7 +86,7 @@ class PeerRow:
 
 @dataclass(frozen=True, slots=True)
 class AlertRow:
-    alert: trust.Alert
+    alert: alerts.Alert
     peer_name: str | None
     author_fingerprint: str | None
 
@@ -162,13 +164,13 @@ def reason_messages(_: Any) -> dict[str, str]:
         "refused": _("Refused, without a reason given."),
         # statistics
         "summary_overflow": _("The report's figures would take the regional summary beyond what it can hold (a figure too large, a negative number of items, too many figures): it does not count."),
-        # the tasks of the daily upkeep (node.upkeep.UPKEEP_TASKS)
+        # the tasks of the daily upkeep (node.network.upkeep.UPKEEP_TASKS)
         "erase_expired": _("Daily upkeep: erasing beneficiaries' details past their retention period."),
         "stats_report": _("Daily upkeep: signing this node's statistics report."),
         "renew_certificates": _("Daily upkeep: renewing the members' certificates."),
         "regional_summary": _("Daily upkeep: signing the regional summary of the members' reports."),
         "silence": _("Daily upkeep: looking for silent members and unreachable peers."),
-        # node.silence
+        # node.network.silence
         "member_silent": _("This member sent no statistics report for longer than its reporting period (a month, a quarter or a year, as its last report): it may be switched off, or its reports blocked."),
         "peer_unreachable": _("No valid exchange with this node, either way, for more than a day: it may be switched off, or its address or the network may have changed."),
         "invalid": _("A value is out of range."),
@@ -218,12 +220,12 @@ async def outbox_section(db: Reader, node: Node) -> Section:
 async def alerts_section(db: Reader, node: Node) -> Section:
     """Forks, records refused either way, revoked keys: the 50 latest."""
     names = {peer.key: peer.name for peer in await trust.list_peers(db)}
-    alerts = [
+    rows = [
         AlertRow(alert, names.get(alert.peer) if alert.peer else None,
                  fingerprint(alert.author) if alert.author else None)
-        for alert in await trust.list_alerts(db)
+        for alert in await alerts.list_alerts(db)
     ]  # fmt: skip
-    return {"alerts": alerts}
+    return {"alerts": rows}
 
 
 async def invitations_section(db: Reader, node: Node) -> Section:
@@ -239,7 +241,7 @@ async def invitations_section(db: Reader, node: Node) -> Section:
 
 @dataclass(frozen=True, slots=True)
 class OfferRow:
-    """A lot another node offers to this one, waiting for an answer (``node.handoffs``)."""
+    """A lot another node offers to this one, waiting for an answer (``node.network.handoffs``)."""
 
     handoff: handoffs.Handoff
     peer_name: str | None

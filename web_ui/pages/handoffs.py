@@ -10,7 +10,7 @@
   yet), or the link to the reception screen (``handoffs_reception``).
 
 Offering, answering and cancelling commit the association to another one:
-administrators only. Everything is read through ``node.handoffs``; every
+administrators only. Everything is read through ``node.network.handoffs``; every
 refusal is shown in French by the domain's code, with its English detail
 below, and changes nothing. What is signed leaves when the federation runs
 (woken at once when it runs in this process).
@@ -24,15 +24,15 @@ from typing import Any
 
 from aiohttp import web
 
-from node import handoffs
+from node.domain.lots import get_lot
 from node.errors import DomainError, Invalid, NotFound
-from node.lots import get_lot
-from node.store import Reader
+from node.network import handoffs
+from node.store.database import Reader
 from node.validation import parse
 from protocol.keys import fingerprint
-from web_ui.app import FEDERATION, NODE, STORE
 from web_ui.auth import requires
 from web_ui.i18n import translator
+from web_ui.keys import FEDERATION, NODE, STORE
 from web_ui.labels import CATEGORY_NAMES, ORIENTATIONS
 from web_ui.pages.workshop_common import Refusal, as_id, ids_from, see_other, status_of
 from web_ui.render import LANGUAGE, page
@@ -50,7 +50,7 @@ def _(text: str) -> str:
     return text
 
 
-# node.handoffs.Handoff.state, and "expired" for an offer past its date that nobody answered
+# node.network.handoffs.Handoff.state, and "expired" for an offer past its date that nobody answered
 STATE_NAMES: dict[str, str] = {
     "offered": _("offered"),
     "accepted": _("accepted"),
@@ -85,7 +85,7 @@ CANCEL_REASONS: dict[str, str] = {
     "cancelled": _("another reason"),
 }
 REASON_NAMES = {**DECLINE_REASONS, **CANCEL_REASONS}
-# node.handoffs' refusal codes, in the volunteers' words
+# node.network.handoffs' refusal codes, in the volunteers' words
 REFUSALS: dict[str, str] = {
     "unknown_node": _("This node is neither a peer nor a member of this node's network: it cannot be offered a lot."),
     "not_peered": _("No peering convention is in force with this node's network: the hubs must sign one first."),
@@ -247,7 +247,7 @@ async def new_offer(request: web.Request) -> web.Response:
 @routes.post("/handoffs")
 @requires("admin")
 async def make_offer(request: web.Request) -> web.Response:
-    """Sign the offer (``node.handoffs.create_offer``) and go to its page."""
+    """Sign the offer (``node.network.handoffs.create_offer``) and go to its page."""
     _ = tr(request)
     choice = _choice(await request.post())
     own = request.app[NODE].key.public.raw

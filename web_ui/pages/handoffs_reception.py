@@ -11,7 +11,7 @@ for items that arrived without being listed, the weight on the scale.
 here too, and the page comes back with the line ticked) and shows the
 discrepancy summary: counted against declared units and weight, the missing
 list, the damaged, the extras. Its confirmation form carries exactly what
-will be signed to ``POST …/receipt`` (``node.handoffs.record_receipt``);
+will be signed to ``POST …/receipt`` (``node.network.handoffs.record_receipt``);
 the unticked lines are missing. Technicians record receptions.
 """
 
@@ -23,13 +23,13 @@ from typing import Any, Callable
 from aiohttp import web
 from pydantic import ValidationError
 
-from node import handoffs
-from node.categories import DEFAULT_WEIGHT_G
+from node.domain.categories import DEFAULT_WEIGHT_G
 from node.errors import DomainError, Invalid, NotFound
+from node.network import handoffs
 from node.validation import parse
-from web_ui.app import STORE
 from web_ui.auth import requires
 from web_ui.i18n import Formats
+from web_ui.keys import STORE
 from web_ui.labels import CATEGORY_NAMES
 from web_ui.pages.catalogue_lots import weight_gap_text
 from web_ui.pages.handoffs import OFFER, not_found, offer_of, refusal_of, render, tr, wake_federation

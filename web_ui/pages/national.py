@@ -5,7 +5,7 @@
   what national checked of its summary: the signature and the hub's log
   (always, or the summary would not be held), the listed reports held, N
   readable of M, and the sum, checked only when all M could be read
-  (``node.national.SummaryCheck``): "vérifié" only then, "signé" when some
+  (``node.network.national.SummaryCheck``): "vérifié" only then, "signé" when some
   are for the hub only. The national totals come apart, after the hubs'
   rows; then each hub's log audit and its summaries' problems.
 - ``/national.csv``: one row per hub and period with every figure, then one
@@ -18,11 +18,11 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from node import national
-from node.stats import period_bounds
+from node.domain.stats import period_bounds
+from node.network import national
 from protocol.keys import fingerprint
-from web_ui.app import NODE, STORE
 from web_ui.i18n import translator
+from web_ui.keys import NODE, STORE
 from web_ui.labels import CATEGORY_NAMES, name_of, ordered_categories
 from web_ui.pages.network_common import Main, csv_download, known_text, main_figures, not_here, period_name
 from web_ui.render import LANGUAGE, page

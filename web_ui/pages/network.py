@@ -1,7 +1,7 @@
 """The network's statistics: a hub's members' reports and signed summaries; national's reading of them.
 
 - ``/network`` (a hub): the network's figures for a period as the hub's
-  summary says them or would say them (``node.regional.aggregate``): each
+  summary says them or would say them (``node.network.regional.aggregate``): each
   member, reporting or missing, with its main figures; the figures by
   category, drawn as bars and written in tables; the reports that do not
   count and why; the summaries signed; "Signer le résumé" (admins).
@@ -13,7 +13,7 @@
 
 The member's side (its report to the network) is on the statistics pages
 (``outputs_stats``); what both share is in ``network_common``. Nothing here
-writes SQL: the figures come from ``node.regional`` and ``node.national``.
+writes SQL: the figures come from ``node.network.regional`` and ``node.network.national``.
 """
 
 from __future__ import annotations
@@ -22,19 +22,36 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from node import network_year, regional
 from node.errors import DomainError, Invalid
-from node.handoffs import node_names
-from node.stats_reports import own_keys
+from node.network import regional
+from node.network.handoffs import node_names
+from node.network.stats_reports import own_keys
+from node.reports import network_year
 from protocol.keys import fingerprint
-from web_ui.app import NODE, STORE
 from web_ui.auth import requires
 from web_ui.i18n import Formats, translator
+from web_ui.keys import NODE, STORE
 from web_ui.labels import BENEFICIARY_CATEGORIES, name_of
 from web_ui.pages.handoffs import wake_federation
 from web_ui.pages.network_common import (
-    CATEGORY_COLUMNS, Main, bar_chart, by_category, checked_period, csv_download, ended_periods, figure_rows,
-    has_ended, main_figures, mass, not_here, percent, period_choices, period_name, sum_of, today, totals,
+    CATEGORY_COLUMNS,
+    Main,
+    bar_chart,
+    by_category,
+    checked_period,
+    csv_download,
+    ended_periods,
+    figure_rows,
+    has_ended,
+    main_figures,
+    mass,
+    not_here,
+    percent,
+    period_choices,
+    period_name,
+    sum_of,
+    today,
+    totals,
 )  # fmt: skip
 from web_ui.pages.workshop_common import see_other
 from web_ui.render import LANGUAGE, page
@@ -51,7 +68,7 @@ def _(text: str) -> str:
 
 # --- a hub: its network's figures ----------------------------------------------------------------
 
-# node.regional.MemberReport.why_not
+# node.network.regional.MemberReport.why_not
 WHY_NOT: dict[str, str] = {
     "superseded": _("superseded by a later version"),
     "not_a_member": _("the member's certificate is not valid for the period"),
@@ -196,7 +213,7 @@ async def network_page(request: web.Request) -> web.Response:
 @routes.post("/network/sign")
 @requires("admin")
 async def sign(request: web.Request) -> web.Response:
-    """Sign the period's summary (``node.regional.sign_summary``), a new version only if something changed."""
+    """Sign the period's summary (``node.network.regional.sign_summary``), a new version only if something changed."""
     if request.app[NODE].config.role != "hub":
         return not_here(request, "hub")
     _ = translator(request.get(LANGUAGE, "fr"))

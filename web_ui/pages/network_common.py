@@ -1,8 +1,8 @@
 """What the network pages share with the member's report page: periods, figure names and values, the
 node's notes in French, the main figures, charts, CSV.
 
-The node's notes (``node.stats_reports.ReportPreview.notes``) and problems
-(``node.national.SummaryCheck.problems``) are ``node.notes.Note``: a code
+The node's notes (``node.network.stats_reports.ReportPreview.notes``) and problems
+(``node.network.national.SummaryCheck.problems``) are ``node.notes.Note``: a code
 and its values; ``known_text`` gives the French of each known code (the
 values in place) and shows one it does not know as the node wrote it.
 """
@@ -18,10 +18,10 @@ from aiohttp import web
 from babel.dates import format_date
 from babel.numbers import format_decimal
 
+from node.domain.stats import period_bounds
 from node.notes import Note
-from node.sheet_cells import csv_writer
-from node.stats import period_bounds
-from node.store import now_ms
+from node.reports.sheet_cells import csv_writer
+from node.store.database import now_ms
 from web_ui.i18n import TIMEZONE, Formats, translator
 from web_ui.labels import CATEGORY_NAMES, figure_name, figure_unit, name_of, ordered_categories
 from web_ui.pages.outputs_common import download
@@ -55,12 +55,12 @@ _LEVEL_WORDS: dict[str, str] = {"none": _("nobody"), "hub": _("the hub"), "netwo
 
 # The node's notes and problems (``node.notes.Note``) by code: each has its French form, its values in place.
 NOTES: dict[str, str] = {
-    # node.stats_reports.preview
+    # node.network.stats_reports.preview
     "not_published": _("The publication policy shares no statistics: nothing leaves this node."),
     "stock_kept": _("The workshop's stock is not reported: it describes the workshop today, not the period."),
     "period_not_ended": _("{period} has not ended: these figures are partial, and the report can be sent once it has."),
     "workforce_kept": _("Workforce figures are kept on this node: the publication policy shares them with {workforce}, and the statistics with {stats}."),
-    # node.national.check_summary
+    # node.network.national.check_summary
     "not_a_report": _("The summary lists record {record}, which is a {kind}, not a statistics report."),
     "not_certified": _("Report {record}: its author was not certified by the hub for {period}."),
     "signed_early": _("Report {record} was signed before {period} ended."),

@@ -9,8 +9,8 @@ from datetime import datetime
 
 from aiohttp import web
 
+from node.domain.stats import period_bounds
 from node.errors import DomainError
-from node.stats import period_bounds
 from web_ui.i18n import TIMEZONE, translator
 from web_ui.render import LANGUAGE
 

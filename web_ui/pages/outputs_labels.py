@@ -21,11 +21,11 @@ from dataclasses import dataclass, field
 from aiohttp import web
 from multidict import MultiMapping
 
+from node.domain.lots import list_lots
 from node.errors import DomainError
-from node.label_items import MAX_LABELS, LabelItem, label_items, normalise_tag
-from node.labels import FORMATS, SHEET, Label, render_labels
-from node.lots import list_lots
-from web_ui.app import NODE, STORE
+from node.reports.label_items import MAX_LABELS, LabelItem, label_items, normalise_tag
+from node.reports.labels import FORMATS, SHEET, Label, render_labels
+from web_ui.keys import NODE, STORE
 from web_ui.labels import CATEGORY_NAMES, name_of
 from web_ui.pages.outputs_common import Problem, download, error_of, slug, today, translate
 from web_ui.render import page

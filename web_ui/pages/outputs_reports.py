@@ -17,18 +17,18 @@ from datetime import UTC, datetime
 
 from aiohttp import web
 
-from node.donor_bundle import bundle_file
-from node.donor_report import build_donor_report, sign_donor_report
-from node.donors import list_donors
+from node.domain.donors import list_donors
+from node.domain.lots import list_lots
 from node.errors import DomainError, NotFound
-from node.exports import CSV_EXPORTS, nwipe_customers, write_csv
-from node.lots import list_lots
+from node.reports.donor_bundle import bundle_file
 from node.reports.donor_pdf import render_donor_report
-from node.signed_documents import donor_report, donor_reports, signed_document
+from node.reports.donor_report import build_donor_report, sign_donor_report
+from node.reports.exports import CSV_EXPORTS, nwipe_customers, write_csv
+from node.reports.signed_documents import donor_report, donor_reports, signed_document
 from protocol.custody_kinds import DonorReport2
 from protocol.records import read_record_file
-from web_ui.app import NODE, STORE
 from web_ui.i18n import LANGUAGES, TIMEZONE
+from web_ui.keys import NODE, STORE
 from web_ui.pages.outputs_common import Problem, download, error_of, parse_period, slug, translate
 from web_ui.render import LANGUAGE, page
 

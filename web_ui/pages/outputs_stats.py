@@ -1,7 +1,7 @@
 """Statistics and impact of any period, with the impact's formula written out, and the same figures as CSV;
 a member's report of a period to its network (``/reports/network``).
 
-The figures are ``node.stats.compute_stats``'s; the impact is never shown
+The figures are ``node.domain.stats.compute_stats``'s; the impact is never shown
 without its arithmetic (units × years × factor, per category), its factor
 table's version and source, and the years of second life assumed
 (DOMAIN.md). The formula lines are built here, in the reader's language,
@@ -17,26 +17,45 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from federation.audit import Audit, InclusionFailed
-from node import peers as trust
+from node.domain.impact import Impact, factor_table
+from node.domain.settings import get_setting
+from node.domain.states import FATES, STATES
+from node.domain.stats import Amount, Stats, compute_stats
 from node.errors import DomainError
-from node.impact import Impact, factor_table
-from node.settings import get_setting
-from node.sheet_cells import csv_writer
-from node.states import FATES, STATES
-from node.stats import Amount, Stats, compute_stats
-from node.stats_reports import SentReport, last_ended_period, list_reports, own_keys, preview, publish_report
-from node.store import Reader
-from node.transparency import inclusion_of
+from node.network import peers as trust
+from node.network.stats_reports import (
+    SentReport,
+    last_ended_period,
+    list_reports,
+    own_keys,
+    preview,
+    publish_report,
+)
+from node.network.transparency import inclusion_of
+from node.reports.sheet_cells import csv_writer
+from node.store.database import Reader
 from protocol.keys import fingerprint
-from web_ui.app import FEDERATION, NODE, STORE
 from web_ui.auth import requires
 from web_ui.i18n import Formats
+from web_ui.keys import FEDERATION, NODE, STORE
 from web_ui.labels import BENEFICIARY_CATEGORIES, CATEGORY_NAMES, STATE_NAMES, name_of, ordered_categories
 from web_ui.pages.federation import CALL_ERRORS
 from web_ui.pages.handoffs import wake_federation
 from web_ui.pages.network_common import (
-    BAR_HEIGHT, CHART_WIDTH, NAME_WIDTH, POLICY_LEVELS, Bar, bar_chart, checked_period, ended_periods,
-    figure_rows, has_ended, known_text, period_choices, period_name, today,
+    BAR_HEIGHT,
+    CHART_WIDTH,
+    NAME_WIDTH,
+    POLICY_LEVELS,
+    Bar,
+    bar_chart,
+    checked_period,
+    ended_periods,
+    figure_rows,
+    has_ended,
+    known_text,
+    period_choices,
+    period_name,
+    today,
 )  # fmt: skip
 from web_ui.pages.outputs_common import download, error_of, parse_period, translate
 from web_ui.pages.workshop_common import see_other, status_of
@@ -192,7 +211,7 @@ INCLUSION_FAILURES: dict[str, str] = {
     "no_federation": _("The federation is not running in this process: the node checks its reports by itself while it runs."),
 }  # fmt: skip
 ALARMING = frozenset({"not_included", "bad_proof", "bad_checkpoint"})
-# node.peers.Peer.relation, as the reader of a report
+# node.network.peers.Peer.relation, as the reader of a report
 READER_RELATIONS: dict[str, str] = {
     "upstream": _("our hub"),
     "downstream": _("a member of our network"),
@@ -221,7 +240,7 @@ class SentRow:
 
 async def readers_of(db: Reader, audience: tuple[bytes, ...], me: bytes, own_name: str,
                      _: Callable[..., str]) -> list[ReaderRow] | None:  # fmt: skip
-    """An audience in words (``node.stats_reports.reader_names`` in English); None for anyone (public)."""
+    """An audience in words (``node.network.stats_reports.reader_names`` in English); None for anyone (public)."""
     if not audience:
         return None
     known = {peer.key: peer for peer in await trust.list_peers(db)}
@@ -301,7 +320,7 @@ async def network_report(request: web.Request) -> web.Response:
 @routes.post("/reports/network/send")
 @requires("admin")
 async def send_report(request: web.Request) -> web.Response:
-    """Sign the period's report (``node.stats_reports.publish_report``); sending again signs a correction."""
+    """Sign the period's report (``node.network.stats_reports.publish_report``); sending again signs a correction."""
     _ = translate(request)
     text = str((await request.post()).get("period", ""))
     try:

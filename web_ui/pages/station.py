@@ -18,16 +18,16 @@ from typing import Any
 
 from aiohttp import web
 
-from node import users
-from node.access import create_station
-from node.bench import MISSING, bench_machines, probe_evidence
+from node.domain import users
+from node.domain.access import create_station
+from node.domain.grading import THRESHOLDS, read_thresholds, thresholds_problem
+from node.domain.settings import all_settings, set_setting
 from node.errors import DomainError
-from node.grading import THRESHOLDS, read_thresholds, thresholds_problem
-from node.settings import all_settings, set_setting
-from node.files import file_path
-from web_ui.app import NODE, STORE
+from node.queries.bench import MISSING, bench_machines, probe_evidence
+from node.store.files import file_path
 from web_ui.auth import requires
 from web_ui.i18n import translator
+from web_ui.keys import NODE, STORE
 from web_ui.pages.workshop_common import render, see_other, tr
 from web_ui.render import LANGUAGE, SESSION
 from web_ui.station_uploads import MISSING_NAMES, REASON_NAMES, add_probe_upload

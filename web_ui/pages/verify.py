@@ -14,8 +14,8 @@ import json
 
 from aiohttp import web
 
-from web_ui.app import NODE
 from web_ui.i18n import translator
+from web_ui.keys import NODE
 from web_ui.render import LANGUAGE, page
 
 routes = web.RouteTableDef()

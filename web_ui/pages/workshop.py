@@ -3,7 +3,7 @@
 The item page (``/items/{id}``, catalogue) includes
 ``workshop/item_actions.html``, whose forms post here:
 
-- ``POST /items/{id}/step``: one step (``node.workflow.record_step``);
+- ``POST /items/{id}/step``: one step (``node.domain.workflow.record_step``);
 - ``POST /items/{id}/storage-removal``: the disk was taken out or destroyed;
 - ``POST /items/{id}/correction``: undo the item's last event, with a reason;
 - ``GET /items/{id}/actions``: the same buttons on a page of their own
@@ -25,20 +25,33 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
-from node import workflow
+from node.domain import workflow
+from node.domain.items import get_item
+from node.domain.states import STATES, STEP_STATES, can_move
+from node.domain.workflow import StepInput
 from node.errors import DomainError, Invalid, RuleBroken
-from node.items import get_item
-from node.states import STATES, STEP_STATES, can_move
-from node.store import Reader
+from node.queries.workshop_lists import OPEN_STATES, last_event, lot_choices, open_items
+from node.store.database import Reader
 from node.validation import parse
-from node.workflow import StepInput
-from node.workshop_lists import OPEN_STATES, last_event, lot_choices, open_items
-from web_ui.app import STORE
+from web_ui.keys import STORE
 from web_ui.labels import CATEGORY_NAMES, STATE_NAMES
 from web_ui.pages import workshop_beneficiaries, workshop_erasures, workshop_handout
 from web_ui.pages.workshop_common import (
-    ORIENTATION_NAMES, PER_PAGE, Pager, Refusal, ids_from, operator, page_number, path_id, query_choice, query_id,
-    refusal, render, see_other, status_of, tr,
+    ORIENTATION_NAMES,
+    PER_PAGE,
+    Pager,
+    Refusal,
+    ids_from,
+    operator,
+    page_number,
+    path_id,
+    query_choice,
+    query_id,
+    refusal,
+    render,
+    see_other,
+    status_of,
+    tr,
 )  # fmt: skip
 
 __all__ = ["routes", "item_actions_context", "read_step"]

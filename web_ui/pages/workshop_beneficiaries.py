@@ -12,16 +12,28 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
-from node import beneficiaries
-from node.beneficiaries import BeneficiaryInput
+from node.domain import beneficiaries
+from node.domain.beneficiaries import BeneficiaryInput
+from node.domain.settings import get_setting
 from node.errors import DomainError, NotFound
-from node.settings import get_setting
+from node.queries.workshop_lists import beneficiary_items, count_beneficiaries
 from node.validation import parse
-from node.workshop_lists import beneficiary_items, count_beneficiaries
-from web_ui.app import STORE
+from web_ui.keys import STORE
 from web_ui.pages.workshop_common import (
-    PER_PAGE, Pager, Refusal, field_of, ids_from, may, page_number, path_id, query_id, refusal, render, see_other,
-    status_of, tr,
+    PER_PAGE,
+    Pager,
+    Refusal,
+    field_of,
+    ids_from,
+    may,
+    page_number,
+    path_id,
+    query_id,
+    refusal,
+    render,
+    see_other,
+    status_of,
+    tr,
 )  # fmt: skip
 
 __all__ = ["routes"]

@@ -17,13 +17,12 @@ from typing import Any
 
 from aiohttp import web
 
+from node.domain.states import SORT_ORIENTATIONS
 from node.errors import DomainError
-from node.states import SORT_ORIENTATIONS
 from web_ui import labels
 from web_ui.i18n import translator
 from web_ui.paging import PER_PAGE, Pager, page_number  # re-exported for the pages of this area
 from web_ui.render import LANGUAGE, SESSION, page
-
 
 __all__ = [
     "PER_PAGE", "ID_MAX", "Pager", "as_id", "Refusal", "tr", "operator", "may", "path_id", "page_number", "query_id",
@@ -43,7 +42,7 @@ def _(text: str) -> str:
     return text
 
 
-# What sorting decides (node.states.SORT_ORIENTATIONS), as the workshop says it.
+# What sorting decides (node.domain.states.SORT_ORIENTATIONS), as the workshop says it.
 ORIENTATION_NAMES: dict[str, str] = labels.SORT_ORIENTATIONS
 assert set(ORIENTATION_NAMES) == set(SORT_ORIENTATIONS)
 

@@ -2,9 +2,9 @@
 the imports of nwipe / ShredOS logs, ``lshw -json`` descriptions and items sheets.
 
 An import is shown before it is applied: the uploaded file goes through
-``node.importing.run_import(..., dry_run=True)`` (the whole import, rolled
+``node.domain.importing.run_import(..., dry_run=True)`` (the whole import, rolled
 back) and the page shows what it would do. The file is kept by its
-SHA-256 (``node.files.store_file``) and the confirmation form names it
+SHA-256 (``node.store.files.store_file``) and the confirmation form names it
 (hash, kind, file name, lot) in hidden fields; confirming reads it back
 and runs the real import, in one transaction: a refused file changes
 nothing.
@@ -22,19 +22,30 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
-from node import erasure
-from node.erasure import ErasureInput
+from node.domain import erasure
+from node.domain.erasure import ErasureInput
+from node.domain.importing import IMPORT_KINDS, ImportReport, run_import
+from node.domain.items import item_id_by_tag
 from node.errors import DomainError, NotFound
-from node.files import MAX_FILE, file_path, store_file
-from node.import_parsing import LIMITS
-from node.importing import IMPORT_KINDS, ImportReport, run_import
-from node.items import item_id_by_tag
+from node.imports.parsing import LIMITS
+from node.queries.workshop_lists import lot_choices, recent_erasures
+from node.store.files import MAX_FILE, file_path, store_file
 from node.validation import parse
-from node.workshop_lists import lot_choices, recent_erasures
-from web_ui.app import NODE, STORE
+from web_ui.keys import NODE, STORE
 from web_ui.pages.workshop_common import (
-    PER_PAGE, Pager, Refusal, decimal_units, field_of, operator, page_number, query_id, refusal, render, see_other,
-    status_of, tr,
+    PER_PAGE,
+    Pager,
+    Refusal,
+    decimal_units,
+    field_of,
+    operator,
+    page_number,
+    query_id,
+    refusal,
+    render,
+    see_other,
+    status_of,
+    tr,
 )  # fmt: skip
 
 __all__ = ["routes"]
@@ -75,7 +86,7 @@ FIELD_HELP = {
     "tool": _("Tool: the software or machine used, such as nwipe."),
     "result": _("Result: say whether the erasure succeeded."),
 }
-# A file refused whole (node.importing.ImportReport.failed), in the volunteers' words; {rows}... from the limits.
+# A file refused whole (node.domain.importing.ImportReport.failed), in the volunteers' words; {rows}... from the limits.
 IMPORT_REFUSALS = {
     "too_many_rows": _("This sheet has more than {rows} rows. Split it into several files of at most {rows} rows and import them one after the other."),
     "too_many_columns": _("This sheet has a cell beyond column {columns}. Delete the columns that are not part of the list (or copy the list into a new sheet), then import it again."),

@@ -4,8 +4,8 @@ outflows for the waste register (``/recycle``).
 Distribution is checked before it is recorded: the page (GET, "check"
 button) shows for each chosen item its state, whether it still needs a
 data erasure, and the prix solidaire problems of the price typed
-(``node.distribution.price_problems``); only then does it offer the
-confirmation form, which posts to ``node.distribution.distribute``. The
+(``node.domain.distribution.price_problems``); only then does it offer the
+confirmation form, which posts to ``node.domain.distribution.distribute``. The
 domain checks everything again in its transaction: a refusal changes
 nothing and is shown in French, naming the items.
 """
@@ -13,28 +13,45 @@ nothing and is shown in French, naming the items.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
 from collections.abc import Callable
+from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlencode
 
 from aiohttp import web
 
-from node import beneficiaries, distribution
-from node.beneficiaries import Beneficiary
-from node.categories import PRICE_CAP_CENTS
-from node.distribution import DistributionInput, OutflowInput
+from node.domain import beneficiaries, distribution
+from node.domain.beneficiaries import Beneficiary
+from node.domain.categories import PRICE_CAP_CENTS
+from node.domain.distribution import DistributionInput, OutflowInput
+from node.domain.items import item_id_by_tag
 from node.errors import DomainError, NotFound
-from node.items import item_id_by_tag
-from node.store import Reader
+from node.queries.workshop_lists import OPEN_STATES, HandoutItem, handout_items, lot_choices, open_items
+from node.store.database import Reader
 from node.validation import parse
-from node.workshop_lists import OPEN_STATES, HandoutItem, handout_items, lot_choices, open_items
-from web_ui.app import STORE
 from web_ui.i18n import TIMEZONE, Formats
+from web_ui.keys import STORE
 from web_ui.labels import CATEGORY_NAMES
 from web_ui.pages.workshop_common import (
-    ORIENTATION_NAMES, PER_PAGE, Pager, Refusal, as_id, decimal_units, euros, field_of, ids_from, may, operator,
-    page_number, query_choice, query_id, refusal, render, see_other, status_of, tr,
+    ORIENTATION_NAMES,
+    PER_PAGE,
+    Pager,
+    Refusal,
+    as_id,
+    decimal_units,
+    euros,
+    field_of,
+    ids_from,
+    may,
+    operator,
+    page_number,
+    query_choice,
+    query_id,
+    refusal,
+    render,
+    see_other,
+    status_of,
+    tr,
 )  # fmt: skip
 from web_ui.render import LANGUAGE
 
@@ -49,7 +66,7 @@ def _(text: str) -> str:
     return text
 
 
-# node.distribution.price_problems says these in English; the pages say them in French.
+# node.domain.distribution.price_problems says these in English; the pages say them in French.
 NO_RESALE = _("the donor asked for no resale: the item must be given free")
 PUBLIC_BODY = _("equipment given by a public body may be sold only to people in precarity or associations serving them")
 ABOVE_CAP = _("{price} is above the prix solidaire cap of {cap} for this category")

@@ -1,0 +1,1 @@
+"""The ``maillon`` command line: parsing, the data commands, and the demonstration data."""

@@ -1,0 +1,367 @@
+"""``maillon handoff ...``: hand a lot to another node, answer an offer, record what arrived.
+
+Each command acts on the node's database (``node.network.handoffs``) and signs its
+record there; the running node (``maillon run``) sends it to the other
+node. OFFER is the offer's record id in hex, or a unique start of it (8 hex
+digits at least), as ``maillon handoff list`` prints it.
+
+Exit codes, as for every command: 0 done, 1 refused (the domain's code and
+reason on standard error; nothing was changed), 2 wrong arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import TypeVar
+
+from pydantic import ValidationError
+
+from node.cli.commands import with_store
+from node.config import Node
+from node.domain.items import item_id_by_tag
+from node.domain.lots import get_lot, lot_id_by_reference
+from node.errors import ConfigError, DomainError, Invalid
+from node.network import handoffs
+from node.store.database import Store
+from node.validation import parse
+from protocol.keys import fingerprint
+from protocol.kinds import CATEGORIES
+
+__all__ = ["register"]
+
+T = TypeVar("T")
+STATES = ("offered", "accepted", "declined", "cancelled", "received")
+_CODE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+_NOTE_MAX = 500
+OFFER_HELP = "the offer's record id in hex, or its first digits (8 at least), as `maillon handoff list` shows"
+
+
+def register(sub: argparse._SubParsersAction, data: Callable[[argparse.ArgumentParser], None]) -> None:
+    """Add ``maillon handoff`` and its actions to the parser (``data`` adds ``--data``)."""
+    handoff = sub.add_parser("handoff", help="hand lots to other nodes and receive theirs",
+                             description="hand lots to other nodes of the network, and receive theirs")  # fmt: skip
+    actions = handoff.add_subparsers(dest="handoff_command", required=True, metavar="ACTION")
+
+    offer = actions.add_parser("offer", help="offer a lot (or items) to another node",
+                               description="offer a lot, or chosen items, to another node; it answers, then receives")  # fmt: skip
+    data(offer)
+    what = offer.add_mutually_exclusive_group(required=True)
+    what.add_argument("--lot", help="the lot's reference: its items still here are offered")
+    what.add_argument("--items", nargs="+", metavar="TAG", help="asset tags or global ids of the items offered")
+    offer.add_argument("--to", required=True, metavar="NODE",
+                       help="node id, or the start of the fingerprint, of a peer or a member of our network")  # fmt: skip
+    offer.add_argument("--days", type=int, default=14, help="days before the offer expires (1 to 90, default 14)")
+    offer.add_argument("--note", help="a note for the other node (at most 500 characters)")
+    offer.add_argument("--share-donor-asset", action="store_true", help="put the donor's asset numbers in the manifest")
+    offer.set_defaults(handler=offer_command)
+
+    listing = actions.add_parser("list", help="the hand-offs, newest first")
+    data(listing)
+    way = listing.add_mutually_exclusive_group()
+    way.add_argument("--in", dest="direction", action="store_const", const="in", help="offers made to this node")
+    way.add_argument("--out", dest="direction", action="store_const", const="out", help="offers this node made")
+    listing.add_argument("--state", choices=STATES)
+    listing.set_defaults(handler=list_command)
+
+    show = actions.add_parser("show", help="one hand-off: its facts and manifest lines with their outcome")
+    data(show)
+    show.add_argument("offer", metavar="OFFER", help=OFFER_HELP)
+    show.set_defaults(handler=show_command)
+
+    accept = actions.add_parser("accept", help="accept an offer made to this node")
+    data(accept)
+    accept.add_argument("offer", metavar="OFFER", help=OFFER_HELP)
+    accept.add_argument("--note", help="a note for the node that offered")
+    accept.set_defaults(handler=accept_command)
+
+    decline = actions.add_parser("decline", help="decline an offer made to this node")
+    data(decline)
+    decline.add_argument("offer", metavar="OFFER", help=OFFER_HELP)
+    decline.add_argument("--reason", required=True, metavar="CODE", help="why, as a code: no_room, not_needed...")
+    decline.add_argument("--note", help="a note for the node that offered")
+    decline.set_defaults(handler=decline_command)
+
+    cancel = actions.add_parser("cancel", help="withdraw an offer this node made, while it is not accepted")
+    data(cancel)
+    cancel.add_argument("offer", metavar="OFFER", help=OFFER_HELP)
+    cancel.add_argument("--reason", metavar="CODE", help="why, as a code: no_transport, given_elsewhere...")
+    cancel.set_defaults(handler=cancel_command)
+
+    receive = actions.add_parser("receive", help="record what arrived of an accepted offer",
+                                 description="record what arrived of an accepted offer: every line of the manifest is"
+                                 " received or missing; the items come into this node's custody")  # fmt: skip
+    data(receive)
+    receive.add_argument("offer", metavar="OFFER", help=OFFER_HELP)
+    receive.add_argument("--weight", required=True, type=grams, metavar="G",
+                         help="the weight on the scale, in grams (or in kg: 21.5kg)")  # fmt: skip
+    counted = receive.add_mutually_exclusive_group(required=True)
+    counted.add_argument("--all", action="store_true", help="every line arrived (except those named --missing)")
+    counted.add_argument("--received-file", type=Path, metavar="FILE",
+                         help="what arrived: one global id, label URL or serial number per line")  # fmt: skip
+    receive.add_argument("--missing", nargs="+", default=[], metavar="GID", help="lines that did not arrive")
+    receive.add_argument("--rest-missing", action="store_true",
+                         help="with --received-file: every line not in the file is missing")  # fmt: skip
+    receive.add_argument("--damaged", nargs="+", default=[], metavar="GID", help="lines that arrived damaged")
+    receive.add_argument("--extra", nargs="+", default=[], type=extra, metavar="CATEGORY:G",
+                         help="items that arrived but were not offered: category and grams, e.g. screen:4000")  # fmt: skip
+    receive.add_argument("--note", help="a note for the node that offered")
+    receive.set_defaults(handler=receive_command)
+
+
+# arguments ---------------------------------------------------------------------------------------
+
+
+def grams(text: str) -> int:
+    """A weight: whole grams (``21500``) or kilograms with a decimal point or comma (``21,5kg``)."""
+    raw = text.strip().lower().replace(" ", "")
+    try:
+        if raw.endswith("kg"):
+            value = Decimal(raw.removesuffix("kg").replace(",", ".")) * 1000
+        else:
+            value = Decimal(raw.removesuffix("g"))
+    except InvalidOperation:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a weight (grams, or kg such as 21.5kg)") from None
+    if value < 0 or value > 10**12 or value != value.to_integral_value():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of grams between 0 and 10^12")
+    return int(value)
+
+
+def extra(text: str) -> handoffs.ExtraInput:
+    category, sep, weight = text.partition(":")
+    if not sep or category not in CATEGORIES:
+        raise argparse.ArgumentTypeError(f"{text!r}: write CATEGORY:GRAMS; categories: {', '.join(CATEGORIES)}")
+    return handoffs.ExtraInput(category=category, weight_g=grams(weight))
+
+
+def _note(text: str | None) -> str | None:
+    text = (text or "").strip()
+    if len(text) > _NOTE_MAX:
+        raise Invalid(f"a note is at most {_NOTE_MAX} characters", code="invalid")
+    return text or None
+
+
+def _code(text: str | None, what: str) -> str | None:
+    if text is None:
+        return None
+    if not _CODE.match(text):
+        raise Invalid(f"{what} is a code: lowercase letters, digits and _, e.g. no_room", code="invalid")
+    return text
+
+
+def _act(args: argparse.Namespace, action: Callable[[Node, Store], Awaitable[T]]) -> T | None:
+    """Run ``action``; a refusal is printed with its code, and ``None`` returned (exit status 1)."""
+    try:
+        return with_store(args, action)
+    except DomainError as exc:
+        print(f"maillon: refused ({exc.code}): {exc.message}", file=sys.stderr)
+        return None
+    except ValidationError as exc:  # a record body the protocol refuses (checked here first where possible)
+        first = exc.errors()[0]
+        print(f"maillon: refused (invalid): {first['msg']}", file=sys.stderr)
+        return None
+
+
+def _day(ms: int | None) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d") if ms else "-"
+
+
+def _kg(grams_: int | None) -> str:
+    return "-" if grams_ is None else f"{grams_ / 1000:.1f} kg"
+
+
+# commands ----------------------------------------------------------------------------------------
+
+
+def offer_command(args: argparse.Namespace) -> int:
+    note = _note(args.note)
+
+    async def act(node: Node, store: Store) -> tuple[handoffs.Recipient, handoffs.OfferDetails, int]:
+        async with store.transaction() as tx:
+            recipient = await handoffs.resolve_node(tx, tx.author, args.to)
+            lot_id = await lot_id_by_reference(tx, args.lot) if args.lot else None
+            item_ids = [await item_id_by_tag(tx, tag) for tag in args.items or []]
+            offer = parse(handoffs.OfferInput, {
+                "recipient": recipient.key, "lot_id": lot_id, "item_ids": item_ids, "expires_days": args.days,
+                "note": note, "share_donor_asset": args.share_donor_asset,
+            })  # fmt: skip
+            record = await handoffs.create_offer(tx, offer)
+            details = await handoffs.offer_details(tx, record.id)
+            pending = sum(line.erasure == "pending" for line in await handoffs.manifest(tx, record.id))
+        return recipient, details, pending
+
+    done = _act(args, act)
+    if done is None:
+        return 1
+    recipient, details, pending = done
+    handoff = details.handoff
+    print(f"offer {handoff.offer.hex()}")
+    print(f"  {handoff.lot_ref}: {handoff.units} items, {_kg(handoff.weight_g)}, to {recipient.name}"
+          f" ({recipient.fingerprint}); expires {_day(handoff.expires)}")  # fmt: skip
+    if pending:
+        print(f"  {pending} items not erased yet: the manifest says so; {recipient.name} will erase them")
+    print("it is sent when the node runs (`maillon run`); `maillon handoff list --out` shows the answer")
+    return 0
+
+
+def list_command(args: argparse.Namespace) -> int:
+    async def act(node: Node, store: Store) -> tuple[list[handoffs.Handoff], dict[bytes, str]]:
+        async with store.reader() as db:
+            found = await handoffs.list_handoffs(db, direction=args.direction, state=args.state)
+            return found, await handoffs.node_names(db, [h.peer for h in found])
+
+    found, names = with_store(args, act)
+    if not found:
+        print(" ".join(["no hand-off", *(x for x in (args.direction, args.state) if x)]))
+        return 0
+    for h in found:
+        state = "expired" if h.expired() else h.state
+        arrow = "to" if h.direction == "out" else "from"
+        counted = f"; counted {h.units_counted}, weighed {_kg(h.weighed_g)}" if h.state == "received" else ""
+        print(f"{h.offer.hex()[:16]}  {h.direction:<3}  {state:<9}  {h.lot_ref}")
+        print(f"    {arrow} {names.get(h.peer) or '?'} ({fingerprint(h.peer)}); {h.units} items, {_kg(h.weight_g)};"
+              f" made {_day(h.created)}, expires {_day(h.expires)}{counted}")  # fmt: skip
+    return 0
+
+
+def show_command(args: argparse.Namespace) -> int:
+    async def act(node: Node, store: Store) -> tuple[handoffs.OfferDetails, list[handoffs.ManifestLine]]:
+        async with store.reader() as db:
+            offer = await handoffs.resolve_offer(db, args.offer)
+            return await handoffs.offer_details(db, offer), await handoffs.manifest(db, offer)
+
+    done = _act(args, act)
+    if done is None:
+        return 1
+    details, lines = done
+    h = details.handoff
+    print(f"offer {h.offer.hex()}")
+    print(f"  lot {h.lot_ref}; {'offered to' if h.direction == 'out' else 'offered by'} {details.peer_name}"
+          f" ({details.fingerprint})")  # fmt: skip
+    print(f"  state {'expired' if h.expired() else h.state}" + (f" ({h.reason})" if h.reason else "")
+          + f"; offered {_day(details.offered_at)}, expires {_day(h.expires)}")  # fmt: skip
+    print(f"  declared {h.units} items, {_kg(h.weight_g)}"
+          + (f"; counted {h.units_counted}, weighed {_kg(h.weighed_g)}" if h.units_counted is not None else ""))  # fmt: skip
+    if details.orientations:
+        print(f"  donor's orientations: {', '.join(details.orientations)}")
+    for label, text in (("note", details.note), ("answer note", details.answer_note),
+                        ("receipt note", details.receipt_note)):  # fmt: skip
+        if text:
+            print(f"  {label}: {text}")
+    for line in lines:
+        described = " ".join(x for x in (line.brand, line.model) if x)
+        outcome = (line.outcome or "-") + (" damaged" if line.damaged else "")
+        print(f"{line.gid}  {line.category:<10} {_kg(line.weight_g):>9}  {line.erasure:<14} {outcome:<16}"
+              f" {line.asset_tag or ''} {described}" + (f" S/N {line.serial}" if line.serial else ""))  # fmt: skip
+    for item in details.extra:
+        serial = f" S/N {item['serial']}" if item.get("serial") else ""
+        print(f"extra  {item.get('category')}  {_kg(item.get('weight_g'))}{serial}")
+    return 0
+
+
+def accept_command(args: argparse.Namespace) -> int:
+    note = _note(args.note)
+    return _answer(args, accept=True, note=note)
+
+
+def decline_command(args: argparse.Namespace) -> int:
+    note, reason = _note(args.note), _code(args.reason, "--reason")
+    return _answer(args, accept=False, note=note, reason=reason or "declined")
+
+
+def _answer(args: argparse.Namespace, *, accept: bool, note: str | None, reason: str = "declined") -> int:
+    async def act(node: Node, store: Store) -> bytes:
+        async with store.transaction() as tx:
+            offer = await handoffs.resolve_offer(tx, args.offer)
+            await handoffs.answer_offer(tx, offer, accept=accept, reason=reason, note=note)
+            return offer
+
+    offer = _act(args, act)
+    if offer is None:
+        return 1
+    print(f"offer {offer.hex()[:16]} {'accepted' if accept else 'declined'}; the answer is sent when the node runs")
+    if accept:
+        print(f"when the lot arrives: maillon handoff receive --data {args.data} {offer.hex()[:16]} --weight G --all")
+    return 0
+
+
+def cancel_command(args: argparse.Namespace) -> int:
+    reason = _code(args.reason, "--reason")
+
+    async def act(node: Node, store: Store) -> bytes:
+        async with store.transaction() as tx:
+            offer = await handoffs.resolve_offer(tx, args.offer)
+            await handoffs.cancel_offer(tx, offer, reason)
+            return offer
+
+    offer = _act(args, act)
+    if offer is None:
+        return 1
+    print(f"offer {offer.hex()[:16]} cancelled; the other node learns it when this node runs")
+    return 0
+
+
+def _read_codes(path: Path) -> list[str]:
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from exc
+    return [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+
+
+def _named(lines: list[handoffs.ManifestLine], codes: list[str], what: str) -> list[str]:
+    """The global ids ``codes`` name, in order, once each; a code naming no line (or several) is refused."""
+    found: list[str] = []
+    for code in codes:
+        gids = handoffs.find_lines(lines, code)
+        if len(gids) != 1:
+            problem = "is not in this offer" if not gids else "names several lines (use the global id)"
+            raise Invalid(f"{what}: {code!r} {problem}", code="not_in_offer")
+        if gids[0] not in found:
+            found.append(gids[0])
+    return found
+
+
+def receive_command(args: argparse.Namespace) -> int:
+    note = _note(args.note)
+    codes = _read_codes(args.received_file) if args.received_file else []
+
+    async def act(node: Node, store: Store) -> tuple[handoffs.Handoff, str]:
+        async with store.transaction() as tx:
+            offer = await handoffs.resolve_offer(tx, args.offer)
+            lines = await handoffs.manifest(tx, offer)
+            missing = _named(lines, args.missing, "--missing")
+            damaged = _named(lines, args.damaged, "--damaged")
+            if args.all:
+                received = [line.gid for line in lines if line.gid not in missing]
+            else:
+                received = _named(lines, codes, str(args.received_file))
+                if args.rest_missing:
+                    missing += [line.gid for line in lines if line.gid not in received and line.gid not in missing]
+            both = set(received) & set(missing)
+            if both:
+                raise Invalid(f"listed both as received and missing: {', '.join(sorted(both)[:5])}", code="invalid")
+            stray = set(damaged) - set(received)
+            if stray:
+                raise Invalid(f"damaged but not received: {', '.join(sorted(stray)[:5])}", code="invalid")
+            receipt = parse(handoffs.ReceiptInput, {
+                "received": received, "missing": missing, "damaged": damaged, "extra": list(args.extra),
+                "weight_g": args.weight, "note": note,
+            })  # fmt: skip
+            await handoffs.record_receipt(tx, offer, receipt, operator="maillon handoff receive")
+            handoff = await handoffs.get_handoff(tx, offer)
+            return handoff, (await get_lot(tx, handoff.lot_id)).reference if handoff.lot_id else "?"
+
+    done = _act(args, act)
+    if done is None:
+        return 1
+    handoff, reference = done
+    print(f"offer {handoff.offer.hex()[:16]} received: {handoff.units_counted} items counted of {handoff.units}"
+          f" declared; {_kg(handoff.weighed_g)} weighed, {_kg(handoff.weight_g)} declared")  # fmt: skip
+    print(f"the items are in the lot {reference} here; the receipt is sent when the node runs")
+    return 0

@@ -1,0 +1,1 @@
+"""The reuse domain: donors, lots, items, the workshop's steps, erasure, distribution, figures."""

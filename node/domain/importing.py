@@ -1,0 +1,209 @@
+"""Applying imported files to the node: items sheets, nwipe logs, lshw descriptions.
+
+Every import runs in one transaction: it is applied whole or not at all. A
+dry run does all the work, reports it, and rolls the transaction back, so
+what it shows is exactly what a real run would do. The file is parsed on a
+worker process, within ``ImportLimits`` (``node.imports.parsing``), so the
+node keeps answering while a big file is read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from node.config import Node
+from node.domain.erasure import ErasureInput, attach_orphans, record_erasure
+from node.domain.items import ItemEdit, ItemInput, create_items, edit_item, get_item, item_id_by_tag
+from node.domain.lots import lot_id_by_reference
+from node.errors import Invalid, NotFound
+from node.imports import ImportFailed, nist_level
+from node.imports.lshw import Hardware
+from node.imports.nwipe import NwipeLog
+from node.imports.parsing import LIMITS, ImportLimits, parse_import
+from node.store.database import Store, Tx
+from node.store.files import store_file
+from node.validation import parse
+
+__all__ = ["ImportReport", "run_import", "apply_nwipe", "IMPORT_KINDS"]
+
+IMPORT_KINDS = ("items", "nwipe", "lshw")
+MAX_ERRORS = 500
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class ImportReport:
+    """What an import did (or would do): lines for the person, and whether it was refused."""
+
+    kind: str
+    dry_run: bool
+    created: int = 0
+    updated: int = 0
+    skipped: int = 0
+    notes: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    # The stable code of a file refused whole (ImportFailed.code): its reason in the person's words.
+    failed: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def lines(self) -> list[str]:
+        verb = "would be" if self.dry_run else "were"
+        if self.errors:
+            return [*self.errors, f"refused: {len(self.errors)} problem(s), nothing was changed"]
+        summary = f"{self.kind}: {self.created} created, {self.updated} updated, {self.skipped} skipped"
+        return [*self.notes, f"{summary} ({verb} applied)" if self.dry_run else summary]
+
+
+class _Rollback(Exception):
+    """Raised to end a dry run's transaction without committing it."""
+
+
+async def run_import(node: Node, store: Store, kind: str, data: bytes, filename: str, *, lot: str | None = None,
+                     item: str | None = None, dry_run: bool = False, progress: Progress | None = None,
+                     source: str = "nwipe", limits: ImportLimits = LIMITS) -> ImportReport:  # fmt: skip
+    """Parse ``data`` as ``kind`` and apply it in one transaction (rolled back on a dry run)."""
+    if kind not in IMPORT_KINDS:
+        raise Invalid(f"unknown import {kind!r}: one of {', '.join(IMPORT_KINDS)}", code="invalid")
+    report = ImportReport(kind, dry_run)
+    try:
+        parsed = await parse_import(kind, data, filename, limits)
+    except ImportFailed as exc:
+        report.errors.append(str(exc))
+        report.failed = exc.code
+        return report
+    if kind == "items":
+        report.errors += [f"line {e.line}: {e.column or '-'}: {e.message} ({e.code})" for e in parsed.errors]
+        if parsed.unknown_columns:
+            report.notes.append(f"ignored columns: {', '.join(parsed.unknown_columns)}")
+    if len(report.errors) > MAX_ERRORS:  # a page of 100 000 problems helps nobody, and stalls the browser
+        hidden = len(report.errors) - MAX_ERRORS
+        report.errors[MAX_ERRORS:] = [f"... and {hidden} more problem(s) of the same kind"]
+    if report.errors:
+        return report
+    # Evidence is kept by content; a dry run names it the same way (so it sees
+    # a log imported before) but does not keep the file.
+    evidence = None
+    if kind == "nwipe":
+        evidence = hashlib.sha256(data).hexdigest() if dry_run else store_file(node.data_dir, data)
+    try:
+        async with store.transaction() as tx:
+            if kind == "items":
+                await _apply_items(tx, parsed, lot, report, progress)  # type: ignore[arg-type]
+            elif kind == "nwipe":
+                await apply_nwipe(tx, parsed, evidence, report, source=source)  # type: ignore[arg-type]
+            else:
+                await _apply_lshw(tx, parsed, lot, item, report)  # type: ignore[arg-type]
+            if dry_run:
+                raise _Rollback
+    except _Rollback:
+        pass
+    except (Invalid, NotFound) as exc:
+        report.errors.append(exc.message)
+    return report
+
+
+async def _apply_items(tx: Tx, mapped, lot: str | None, report: ImportReport, progress: Progress | None) -> None:
+    lots: dict[str | None, int | None] = {None: await lot_id_by_reference(tx, lot) if lot else None}
+    by_lot: dict[int | None, list[ItemInput]] = {}
+    for row in mapped.rows:
+        reference = row.lot or lot
+        if reference not in lots:
+            try:
+                lots[reference] = await lot_id_by_reference(tx, reference)
+            except NotFound:
+                report.errors.append(f"line {row.line}: lot: no lot with reference {reference!r} (unknown_lot)")
+                continue
+        values = {k: getattr(row, k) for k in ("category", "brand", "model", "serial", "donor_asset", "weight_g",
+                                               "cpu", "ram_mb", "storage_gb", "storage_type", "grade")}  # fmt: skip
+        try:
+            by_lot.setdefault(lots[reference], []).append(parse(ItemInput, {k: v for k, v in values.items() if v is not None}))
+        except Invalid as exc:
+            report.errors.append(f"line {row.line}: {exc.message}")
+        if row.line % 500 == 0:
+            await asyncio.sleep(0)  # 50 000 rows take a while: let the pages and /health answer meanwhile
+    if report.errors:
+        return
+    total, done = sum(map(len, by_lot.values())), 0
+    for lot_id, items in by_lot.items():
+        for start in range(0, len(items), 500):
+            chunk = items[start : start + 500]
+            await create_items(tx, lot_id, chunk, operator="import")
+            done += len(chunk)
+            await asyncio.sleep(0)
+            if progress:
+                progress(done, total)
+    report.created = total
+
+
+async def apply_nwipe(tx: Tx, log: NwipeLog, evidence: str | None, report: ImportReport, *,
+                      source: str = "nwipe") -> None:  # fmt: skip
+    """Record each wiped disk of an nwipe log; match it to an item or keep it as an orphan disk."""
+    for disk in log.disks:
+        if evidence and await tx.value(
+            "SELECT 1 FROM erasures WHERE evidence_sha256 = ? AND coalesce(disk_serial, '') = coalesce(?, '')",
+            (evidence, disk.serial),
+        ):
+            report.skipped += 1
+            report.notes.append(f"disk {disk.serial or disk.device}: already imported from this log")
+            continue
+        item_id = None
+        if disk.serial:
+            # A disk seen before (wiped twice, moved) stays with its item.
+            item_id = await tx.value(
+                "SELECT item_id FROM erasures WHERE disk_serial = ? AND item_id IS NOT NULL ORDER BY id DESC LIMIT 1",
+                (disk.serial,),
+            ) or await tx.value(  # a disk the workshop probe found in an item (node.domain.station)
+                "SELECT item_id FROM item_disks WHERE serial = ? COLLATE NOCASE ORDER BY seen DESC LIMIT 1",
+                (disk.serial,),
+            )
+        method = disk.method or log.method or "unknown"
+        # parse, not the constructor: a log from a machine whose clock said 1900 is a clear Invalid
+        erasure_id = await record_erasure(tx, parse(ErasureInput, dict(
+            item_id=item_id, disk_serial=disk.serial, disk_model=disk.model, disk_size_bytes=disk.size_bytes,
+            host_serial=log.system_serial, method=method, level=disk.level or nist_level(method), tool="nwipe",
+            tool_version=log.nwipe_version, passes=disk.passes, verification=disk.verification,
+            result=disk.status, time=disk.ended or log.ended or log.started, evidence_sha256=evidence, source=source,
+        )))  # fmt: skip
+        matched = await tx.one(
+            "SELECT i.asset_tag FROM erasures e JOIN items i ON i.id = e.item_id WHERE e.id = ?", (erasure_id,)
+        )
+        where = f"item {matched['asset_tag']}" if matched else "orphan disk (no item with that serial yet)"
+        report.notes.append(f"disk {disk.serial or disk.device} {disk.model or ''}: {disk.status} → {where}")
+        report.created += 1
+
+
+def _hardware_fields(hw: Hardware) -> dict[str, object]:
+    values = {
+        "category": hw.category, "brand": hw.brand, "model": hw.model, "serial": hw.serial, "cpu": hw.cpu,
+        "ram_mb": hw.ram_mb, "storage_gb": hw.storage_gb, "storage_type": hw.storage_type,
+        "battery_pct": hw.battery_pct, "storage": "present" if hw.disks else None,
+    }  # fmt: skip
+    return {k: v for k, v in values.items() if v is not None}
+
+
+async def _apply_lshw(tx: Tx, hw: Hardware, lot: str | None, item: str | None, report: ImportReport) -> None:
+    values = _hardware_fields(hw)
+    if item is not None:
+        if hw.category == "other":
+            values.pop("category")  # lshw could not tell: keep what the volunteer chose
+        item_id = await item_id_by_tag(tx, item)
+        current = await get_item(tx, item_id)
+        merged = {k: getattr(current, k) for k in ItemEdit.model_fields} | values
+        await edit_item(tx, item_id, parse(ItemEdit, {k: v for k, v in merged.items() if v is not None}))
+        report.updated = 1
+        tag = current.asset_tag
+    else:
+        lot_id = await lot_id_by_reference(tx, lot) if lot else None
+        [item_id] = await create_items(tx, lot_id, [parse(ItemInput, values)], operator="import")
+        report.created = 1
+        tag = (await get_item(tx, item_id)).asset_tag
+    attached = await attach_orphans(tx, item_id)
+    report.notes.append(f"{tag}: {hw.category} {hw.brand or ''} {hw.model or ''} (chassis: {hw.chassis or 'unknown'})")
+    if attached:
+        report.notes.append(f"{tag}: {attached} erasure record(s) of its disks attached")

@@ -1,0 +1,1 @@
+"""What the pages read beside the domain's own queries: lists, dashboards, counts."""
