@@ -20,7 +20,7 @@ from protocol.kinds import (
     StatsReport,
 )  # fmt: skip
 from protocol import canonical
-from protocol.custody_kinds import ItemFates2
+from protocol.custody_kinds import ItemFates2, LotOffer2
 from protocol.records import Record, open_entry
 
 __all__ = ["apply_effects", "apply_deferred", "EFFECTS"]
@@ -106,6 +106,7 @@ EFFECTS: dict[str, Effect] = {
     KeyRevocation.KIND: _revocation,
     KeyRotation.KIND: _rotation,
     LotOffer.KIND: _domain(_offer_received),
+    LotOffer2.KIND: _domain(_offer_received),
     LotAccept.KIND: _domain(handoffs.answer_received),
     LotDecline.KIND: _domain(handoffs.answer_received),
     LotCancel.KIND: _domain(handoffs.answer_received),

@@ -30,7 +30,7 @@ from protocol.kinds import (
     ItemFates, KeyRevocation, LotAccept, LotCancel, LotDecline, LotOffer, LotReceipt, MembershipCertificate,
 )  # fmt: skip
 from protocol import canonical
-from protocol.custody_kinds import ItemFates2
+from protocol.custody_kinds import OFFER_KINDS, ItemFates2, LotOffer2
 from protocol.records import Record, open_entry
 
 __all__ = ["replay", "answers_held"]
@@ -54,7 +54,7 @@ async def replay(tx: Tx, records: Sequence[Record]) -> int:
                                     seq=record.header.seq, detail=f"{record.header.kind} taken back: {exc.message}")
             continue
         changed += done
-        if done and record.header.kind == LotOffer.KIND:
+        if done and record.header.kind in OFFER_KINDS:
             offers.append(record.id)
     for offer in offers:
         await answers_held(tx, offer)
@@ -120,8 +120,8 @@ async def answers_held(tx: Tx, offer: bytes) -> None:
 
 async def _after(tx: Tx, seq: int) -> None:
     """A receipt replayed late brought items here: the offers and fates this node signed after it name them."""
-    rows = await tx.all("SELECT envelope, content FROM log_records WHERE author = ? AND seq > ? AND kind IN (?, ?, ?)"
-                        " AND content IS NOT NULL ORDER BY seq", (tx.author, seq, LotOffer.KIND, ItemFates.KIND,
+    rows = await tx.all("SELECT envelope, content FROM log_records WHERE author = ? AND seq > ? AND kind IN (?, ?, ?, ?)"
+                        " AND content IS NOT NULL ORDER BY seq", (tx.author, seq, *OFFER_KINDS, ItemFates.KIND,
                         ItemFates2.KIND))  # fmt: skip
     await replay(tx, [open_entry(canonical.encode([row[0], row[1]])) for row in rows])
 
@@ -225,6 +225,7 @@ async def _handoff(tx: Tx, offer: bytes, direction: str) -> Any:
 
 _REPLAYERS = {
     LotOffer.KIND: _offer,
+    LotOffer2.KIND: _offer,
     LotAccept.KIND: _answer,
     LotDecline.KIND: _answer,
     LotCancel.KIND: _cancel,

@@ -20,7 +20,9 @@ from aiohttp import web
 from node.bench import last_probe
 from node.erasure import Erasure, erasures_of, needs_erasure
 from node.errors import NotFound
+from node.handoffs import node_names
 from node.item_components import components_of
+from node.item_tags import former_tags
 from node.items import Event, Item, get_item, history
 from node.lots import get_lot
 from node.store import Reader
@@ -130,6 +132,8 @@ async def item_page(request: web.Request) -> web.Response:
             lot = await get_lot(db, item.lot_id) if item.lot_id is not None else None
             extra = await _actions_context(db, item)
             probe = await last_probe(db, item.id)
+            former = await former_tags(db, item.id)
+            names = await node_names(db, [tag.node for tag in former if tag.node])
     except NotFound:
         return not_found(request, NO_ITEM)
     context = {
@@ -141,6 +145,10 @@ async def item_page(request: web.Request) -> web.Response:
         "leave": leave_status(item, erasures),
         "components": components,
         "probe": probe,
+        # the labels it carried at the nodes that held it before, with who listed them (its own label left out)
+        "former_tags": [(tag, names.get(tag.node) if tag.node else None) for tag in former
+                        if tag.tag.casefold() != item.asset_tag.casefold()],
+        "kept_tag": any(tag.tag.casefold() == item.asset_tag.casefold() for tag in former),
         "erasure_levels": ERASURE_LEVELS,
         "erasure_results": ERASURE_RESULTS,
         "flashes": done_flash(request, DONE) + list(extra.pop("flashes", [])),
