@@ -52,11 +52,18 @@ async def items_with_former_tag(db: Reader, tag: str) -> list[int]:
     return [r[0] for r in rows]
 
 
-async def keep_former_tags(tx: Tx, tags: dict[int, list[str]], *, node: bytes, offer: bytes, since: int) -> None:
-    """Record, per item here, the tags its offer's line listed (oldest first)."""
+async def keep_former_tags(tx: Tx, tags: dict[int, list[str]], *, node: bytes | None, offer: bytes | None,
+                           since: int) -> None:  # fmt: skip
+    """Record, per item here, the tags its offer's line listed (oldest first), and index them for the search.
+
+    The only writer of ``item_tags``: it makes each item's search text again
+    (``node.search``), once per item, in the same transaction.
+    """
     await tx.run_many("INSERT INTO item_tags (item_id, tag, node, offer, since) VALUES (?, ?, ?, ?, ?)"
                       " ON CONFLICT DO NOTHING",
                       [(item_id, tag, node, offer, since) for item_id, listed in tags.items() for tag in listed])  # fmt: skip
+    await tx.run(f"UPDATE items_search SET body = (SELECT t.body FROM item_search_texts t WHERE t.id = items_search.rowid)"
+                 f" WHERE rowid IN {IN_ARRAY}", (as_array(list(tags)),))  # fmt: skip
 
 
 async def offered_tags(db: Reader, items: list[tuple[int, str]]) -> dict[int, list[str]]:

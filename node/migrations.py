@@ -562,18 +562,15 @@ CREATE TABLE item_tags (
 CREATE INDEX item_tags_tag ON item_tags (tag COLLATE NOCASE);
 
 -- The search text gains the former tags (node.search.item_text's ninth argument).
+-- No trigger on item_tags: a reception adds several tags per item, and a row's text made again per
+-- tag cost more than making the items; node.item_tags.keep_former_tags, their only writer, makes
+-- each item's row again once, in the transaction that adds them.
 DROP VIEW item_search_texts;
 CREATE VIEW item_search_texts AS
 SELECT i.id, maillon_item_text(i.asset_tag, i.serial, i.donor_asset, l.reference, i.brand, i.model, i.category,
                                d.name, (SELECT group_concat(t.tag, ' ') FROM item_tags t WHERE t.item_id = i.id))
        AS body
 FROM items i LEFT JOIN lots l ON l.id = i.lot_id LEFT JOIN donors d ON d.id = l.donor_id;
-CREATE TRIGGER items_search_tag_added AFTER INSERT ON item_tags BEGIN
-    UPDATE items_search SET body = (SELECT body FROM item_search_texts WHERE id = NEW.item_id) WHERE rowid = NEW.item_id;
-END;
-CREATE TRIGGER items_search_tag_removed AFTER DELETE ON item_tags BEGIN
-    UPDATE items_search SET body = (SELECT body FROM item_search_texts WHERE id = OLD.item_id) WHERE rowid = OLD.item_id;
-END;
 """
 
 MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9, _V10, _V11, _V12, _V13]

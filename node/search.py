@@ -20,7 +20,7 @@ own (``prefix``), so that such a start is read as one list of items, newest
 first, and neither positions nor columns (``detail=none``): a search never
 asks for them. (At 100 000 items: about 70 MB, and a brand or two words
 answered in about a millisecond; ``bench/ui_bench.py``.) Triggers (migration V10) keep the row in the transaction that
-changes the item, its lot, its donor or its former tags (V13); they call ``item_text`` as the SQL
+changes the item, its lot or its donor (``node.item_tags.keep_former_tags`` makes an item's row again when it adds its former tags); they call ``item_text`` as the SQL
 function ``maillon_item_text``, which the Store defines on every connection
 (``FUNCTIONS``; ``register`` for a plain sqlite3 connection).
 """

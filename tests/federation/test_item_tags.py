@@ -11,7 +11,7 @@ import pytest
 
 from node import handoffs
 from node.errors import NotFound
-from node.item_tags import former_tags, keepable
+from node.item_tags import former_tags, keep_former_tags, keepable
 from node.items import ItemInput, create_items, find_items, item_id_by_tag
 from node.lots import LotInput, create_lot
 from node.settings import set_setting
@@ -107,8 +107,8 @@ async def test_a_printed_label_is_not_kept_where_it_would_name_two_items(nodes):
     async with member.store.transaction() as tx:
         await set_setting(tx, "asset_prefix", "ATB")
         await create_items(tx, None, [ItemInput(category="screen")] * 2, asset_tags=["OGO-7", None])
-        await tx.run("INSERT INTO item_tags (item_id, tag, since) SELECT id, 'OGO-8', 0 FROM items WHERE asset_tag = ?",
-                     ("ATB-000001",))  # fmt: skip
+        await keep_former_tags(tx, {await tx.value("SELECT id FROM items WHERE asset_tag = 'ATB-000001'"): ["OGO-8"]},
+                               node=None, offer=None, since=0)  # fmt: skip
         # in use, carried before, of our own form (our numbering gives it later), twice in one delivery
         allowed = await keepable(tx, ["ogo-7", "OGO-8", "atb-000500", "OGO-9", "OGO-10", "ogo-10", "ATB 5"])
     assert allowed == {"OGO-9", "ATB 5"}
@@ -154,7 +154,7 @@ async def test_the_scan_of_a_label_two_items_carried_elsewhere_names_neither(nod
     member = nodes["member"]
     async with member.store.transaction() as tx:
         ids = await create_items(tx, None, [ItemInput(category="screen")] * 2)
-        await tx.run_many("INSERT INTO item_tags (item_id, tag, since) VALUES (?, 'X-1', 0)", [(i,) for i in ids])
+        await keep_former_tags(tx, {i: ["X-1"] for i in ids}, node=None, offer=None, since=0)
     async with member.store.reader() as db:
         with pytest.raises(NotFound) as several:
             await item_id_by_tag(db, "x-1")
