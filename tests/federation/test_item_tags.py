@@ -11,7 +11,7 @@ import pytest
 
 from node import handoffs
 from node.errors import NotFound
-from node.item_tags import former_tags, keep_former_tags, keepable
+from node.item_tags import former_tags, keep_former_tags, keepable, offered_tags
 from node.items import ItemInput, create_items, find_items, item_id_by_tag
 from node.lots import LotInput, create_lot
 from node.settings import set_setting
@@ -160,3 +160,16 @@ async def test_the_scan_of_a_label_two_items_carried_elsewhere_names_neither(nod
             await item_id_by_tag(db, "x-1")
         assert several.value.code == "several_items"
         assert (await find_items(db, query="X-1")).total == 2
+
+
+async def test_an_offer_line_carries_the_newest_16_labels_each_once_its_own_last(nodes):
+    member = nodes["member"]
+    async with member.store.transaction() as tx:
+        ids = await create_items(tx, None, [ItemInput(category="screen")] * 3,
+                                 asset_tags=["OWN-1", "T-3", "X" * 65])  # the last cannot travel as a tag
+        await keep_former_tags(tx, {ids[0]: [f"T-{n}" for n in range(20)], ids[1]: ["T-1", "T-3", "T-5"]},
+                               node=None, offer=None, since=0)  # fmt: skip
+        tags = await offered_tags(tx, [(i, tag) for i, tag in zip(ids, ["OWN-1", "T-3", "X" * 65])])
+    assert tags[ids[0]] == [*(f"T-{n}" for n in range(5, 20)), "OWN-1"] and len(tags[ids[0]]) == 16
+    assert tags[ids[1]] == ["T-1", "T-5", "T-3"]  # its own label, kept from the last holder, moves to the end
+    assert ids[2] not in tags  # no label to send: the line has no tags
