@@ -18,7 +18,7 @@ from node.network import peers as trust
 from node.network.recovery import answers_held
 from node.store.database import Tx
 from protocol import canonical
-from protocol.custody_kinds import ItemFates2
+from protocol.custody_kinds import ItemFates2, LotOffer2
 from protocol.kinds import (
     ItemFates,
     KeyRevocation,
@@ -116,6 +116,7 @@ EFFECTS: dict[str, Effect] = {
     KeyRevocation.KIND: _revocation,
     KeyRotation.KIND: _rotation,
     LotOffer.KIND: _domain(_offer_received),
+    LotOffer2.KIND: _domain(_offer_received),
     LotAccept.KIND: _domain(handoffs.answer_received),
     LotDecline.KIND: _domain(handoffs.answer_received),
     LotCancel.KIND: _domain(handoffs.answer_received),

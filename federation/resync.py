@@ -28,7 +28,7 @@ from node.network.recovery import answers_held, replay
 from node.network.replica import head, held_ids
 from node.store.database import RESYNC_COUNTER
 from protocol import canonical
-from protocol.kinds import LotOffer
+from protocol.custody_kinds import OFFER_KINDS
 from protocol.records import Record, open_entry
 
 __all__ = ["Resync"]
@@ -121,7 +121,7 @@ class Resync:
         async with self.store.transaction() as tx:
             await replay(tx, recovered)  # what needed the answers and receipts taken back just now
             for record in recovered:  # answers that could not apply while signing was held
-                if record.header.kind == LotOffer.KIND and record.content is not None:
+                if record.header.kind in OFFER_KINDS and record.content is not None:
                     await answers_held(tx, record.id)
         log.warning("resync: took back %d records of this node's log from %s", len(recovered),
                     ", ".join(p.name for p in answered))  # fmt: skip

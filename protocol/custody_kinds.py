@@ -1,4 +1,11 @@
-"""The kinds of the donor's proof: explicit fates with their erasure evidence, and the donor report.
+"""The kinds of custody added after the first ones: the offer whose items carry their labels, explicit
+fates with their erasure evidence, and the donor report.
+
+``lot.offer/2`` is ``lot.offer/1`` whose items may carry ``tags``: the
+labels the item has carried at the nodes that held it, oldest first, the
+offering node's own last, so that the receiver finds an item by the label
+printed on it (PROTOCOL.md, ``lot.offer/2``). A reader reads both versions
+as a ``LotOffer`` (``LotOffer2`` is one), a version 1 item having no tags.
 
 ``item.fates/2`` is what the node that settles an item signs: an explicit
 outcome (distributed with the beneficiary's category, recycled with its
@@ -19,7 +26,7 @@ from __future__ import annotations
 
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from protocol.kinds import (
     KINDS,
@@ -31,7 +38,9 @@ from protocol.kinds import (
     GlobalId,
     Grams,
     Key,
+    LotOffer,
     Millis,
+    OfferedItem,
     RecordId,
     Text,
     _Part,
@@ -39,7 +48,7 @@ from protocol.kinds import (
 
 __all__ = [
     "ItemFates2", "FateStatement", "ErasureEvidence", "DonorReport2", "ReportedLot", "ReportLine2",
-    "OUTCOMES", "MAX_EVIDENCE",
+    "OUTCOMES", "MAX_EVIDENCE", "LotOffer2", "OfferedItem2", "OFFER_KINDS", "MAX_TAGS", "MAX_TAG_LENGTH", "valid_tag",
 ]  # fmt: skip
 
 Outcome = Literal["distributed", "recycled", "dismantled", "transferred", "in_stock", "missing"]
@@ -47,6 +56,45 @@ OUTCOMES: tuple[str, ...] = Outcome.__args__  # type: ignore[attr-defined]
 MAX_EVIDENCE = 10_000
 # A log entry with its content is at most 4 194 304 + 8192 bytes (PROTOCOL.md, "Log entry").
 Entry = Annotated[bytes, Field(min_length=1, max_length=4 * 1024 * 1024 + 8192)]
+
+
+MAX_TAGS = 16
+MAX_TAG_LENGTH = 64
+
+
+def valid_tag(text: str) -> str:
+    """A label as printed: no control character (U+0000-U+001F, U+007F-U+009F), no space at either end."""
+    if any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in text):
+        raise ValueError("a tag holds no control character")
+    if text[:1] == " " or text[-1:] == " ":
+        raise ValueError("a tag neither starts nor ends with a space")
+    return text
+
+
+Tag = Annotated[str, Field(min_length=1, max_length=MAX_TAG_LENGTH), AfterValidator(valid_tag)]
+
+
+class OfferedItem2(OfferedItem):
+    """A manifest line of ``lot.offer/2``: ``lot.offer/1``'s, with the labels the item carried."""
+
+    tags: Annotated[list[Tag], Field(min_length=1, max_length=MAX_TAGS)] | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> "OfferedItem2":
+        if self.tags is not None and len(set(self.tags)) != len(self.tags):
+            raise ValueError("a tag appears twice")
+        return self
+
+
+class LotOffer2(LotOffer):
+    """A offers a lot to ``recipient``; each item may name the labels it carried, the offering node's last."""
+
+    KIND: ClassVar[str] = "lot.offer/2"
+    items: Annotated[list[OfferedItem2], Field(min_length=1, max_length=20000)]  # type: ignore[assignment]
+
+
+# The offer's versions: both are read (as a LotOffer), nodes sign the last.
+OFFER_KINDS = (LotOffer.KIND, LotOffer2.KIND)
 
 
 class ErasureEvidence(_Part):
@@ -154,4 +202,4 @@ class DonorReport2(Body):
         return self
 
 
-KINDS.update({model.KIND: model for model in (ItemFates2, DonorReport2)})
+KINDS.update({model.KIND: model for model in (ItemFates2, DonorReport2, LotOffer2)})

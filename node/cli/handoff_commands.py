@@ -111,6 +111,9 @@ def register(sub: argparse._SubParsersAction, data: Callable[[argparse.ArgumentP
     receive.add_argument("--extra", nargs="+", default=[], type=extra, metavar="CATEGORY:G",
                          help="items that arrived but were not offered: category and grams, e.g. screen:4000")  # fmt: skip
     receive.add_argument("--note", help="a note for the node that offered")
+    receive.add_argument("--keep-tags", action="store_true",
+                         help="each item received keeps the label printed on it as its label here, unless an item"
+                              " here carries or carried it or it has the form of this node's own labels")  # fmt: skip
     receive.set_defaults(handler=receive_command)
 
 
@@ -257,7 +260,8 @@ def show_command(args: argparse.Namespace) -> int:
         described = " ".join(x for x in (line.brand, line.model) if x)
         outcome = (line.outcome or "-") + (" damaged" if line.damaged else "")
         print(f"{line.gid}  {line.category:<10} {_kg(line.weight_g):>9}  {line.erasure:<14} {outcome:<16}"
-              f" {line.asset_tag or ''} {described}" + (f" S/N {line.serial}" if line.serial else ""))  # fmt: skip
+              f" {line.asset_tag or ''} {described}" + (f" S/N {line.serial}" if line.serial else "")
+              + (f" printed {line.printed_tag}" if line.printed_tag else ""))  # fmt: skip
     for item in details.extra:
         serial = f" S/N {item['serial']}" if item.get("serial") else ""
         print(f"extra  {item.get('category')}  {_kg(item.get('weight_g'))}{serial}")
@@ -351,7 +355,7 @@ def receive_command(args: argparse.Namespace) -> int:
                 raise Invalid(f"damaged but not received: {', '.join(sorted(stray)[:5])}", code="invalid")
             receipt = parse(handoffs.ReceiptInput, {
                 "received": received, "missing": missing, "damaged": damaged, "extra": list(args.extra),
-                "weight_g": args.weight, "note": note,
+                "weight_g": args.weight, "note": note, "keep_tags": args.keep_tags,
             })  # fmt: skip
             await handoffs.record_receipt(tx, offer, receipt, operator="maillon handoff receive")
             handoff = await handoffs.get_handoff(tx, offer)

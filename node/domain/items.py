@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 
 from node.domain.categories import DEFAULT_WEIGHT_G
+from node.domain.item_tags import items_with_former_tag
 from node.domain.settings import get_setting
 from node.domain.states import STATES
 from node.errors import Invalid, NotFound
@@ -133,20 +134,25 @@ async def create_item(tx: Tx, lot_id: int | None, item: ItemInput, *, operator: 
 
 
 async def create_items(tx: Tx, lot_id: int | None, items: list[ItemInput], *, operator: str | None = None,
-                       gids: list[str] | None = None, asset_tags: list[str] | None = None,
+                       gids: list[str] | None = None, asset_tags: list[str | None] | None = None,
                        detail: str = "{}", origins: list[tuple[bytes, bytes, bytes] | None] | None = None,
                        ) -> list[int]:  # fmt: skip
     """Register items of a lot in one go (a reception); return their ids in order (consecutive).
 
     ``detail``: the JSON detail of their ``received`` event (where they came from).
     ``origins``: per item, received from another node: (that node, its offer, our receipt).
+    ``asset_tags``: per item, its label (None: the next of this node's numbering).
     """
     if lot_id is not None and await tx.value("SELECT 1 FROM lots WHERE id = ?", (lot_id,)) is None:
         raise NotFound(f"no lot {lot_id}")
     if not items:
         return []
     prefix = await get_setting(tx, "asset_prefix")
-    first = await _take_counter(tx, "asset_tag", len(items))
+    numbered = [n for n in range(len(items)) if not (asset_tags and asset_tags[n])]  # the others keep theirs
+    first = await _take_counter(tx, "asset_tag", len(numbered)) if numbered else 0
+    tags = list(asset_tags) if asset_tags else [None] * len(items)
+    for k, n in enumerate(numbered):
+        tags[n] = f"{prefix}-{first + k:06d}"
     now = now_ms()
     # The one writer holds the database: ids can be taken in a block and the
     # rows written in two statements (a reception of 1 350 items is one trip).
@@ -156,8 +162,8 @@ async def create_items(tx: Tx, lot_id: int | None, items: list[ItemInput], *, op
         values = [getattr(item, k) for k in _DESCRIPTION]
         if item.weight_g is None:
             values[_WEIGHT] = DEFAULT_WEIGHT_G[item.category]
-        rows.append((base + n, gids[n] if gids else new_gid(), asset_tags[n] if asset_tags else f"{prefix}-{first + n:06d}",
-                     lot_id, *values, now, now, *((origins and origins[n]) or _NO_ORIGIN)))  # fmt: skip
+        rows.append((base + n, gids[n] if gids else new_gid(), tags[n], lot_id, *values, now, now,
+                     *((origins and origins[n]) or _NO_ORIGIN)))  # fmt: skip
     try:
         await tx.run_many(
             f"INSERT INTO items (id, gid, asset_tag, lot_id, {', '.join(_DESCRIPTION)}, state, state_since, created,"
@@ -207,11 +213,17 @@ async def get_item(db: Reader, item_id: int) -> Item:
 
 
 async def item_id_by_tag(db: Reader, tag_or_gid: str) -> int:
-    """Find an item by its asset tag (as printed) or its global id (as in the QR code)."""
+    """Find an item by its asset tag (as printed), its global id (as in the QR code), or a tag it
+    carried at a node that held it before (``node.domain.item_tags``), when only one item here carried it."""
     item_id = await db.value(
         "SELECT id FROM items WHERE asset_tag = ? COLLATE NOCASE UNION ALL SELECT id FROM items WHERE gid = ? LIMIT 1",
         (tag_or_gid.strip(), tag_or_gid.strip().lower()),
     )
+    if item_id is None:
+        former = await items_with_former_tag(db, tag_or_gid)
+        if len(former) > 1:
+            raise NotFound(f"several items carried the tag {tag_or_gid!r} elsewhere", code="several_items")
+        item_id = former[0] if former else None
     if item_id is None:
         raise NotFound(f"no item {tag_or_gid!r}")
     return item_id

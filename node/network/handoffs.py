@@ -29,6 +29,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, TypeAdapter, ValidationError
 
 from node.domain.erasure import needs_erasure
+from node.domain.item_tags import keep_former_tags, keepable, offered_tags, printed_tag
 from node.domain.items import Category, ItemInput, create_items, new_gid
 from node.domain.memberships import Membership, certificates
 from node.domain.publication import audience_for, fates_audience
@@ -37,6 +38,7 @@ from node.errors import Invalid, NotFound, RuleBroken
 from node.store.database import IN_ARRAY, Reader, Tx, as_array, now_ms
 from node.validation import Id, Input
 from protocol import canonical
+from protocol.custody_kinds import LotOffer2
 from protocol.keys import node_id
 from protocol.kinds import (
     ExtraItem,
@@ -93,6 +95,7 @@ class ReceiptInput(Input):
     extra: Annotated[list[ExtraInput], Field(max_length=MAX_ITEMS)] = []
     weight_g: Annotated[int, Field(ge=0, le=10**12)]
     note: Note | None = None
+    keep_tags: bool = False  # each item received keeps the label printed on it, where no label here clashes
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,13 +185,15 @@ async def create_offer(tx: Tx, offer: OfferInput) -> Record:
     busy = [r["asset_tag"] for r in rows if r["busy"]]
     if busy:
         raise RuleBroken(f"already in an open offer: {', '.join(busy[:10])}", code="already_offered")
+    tags = await offered_tags(tx, [(r["id"], r["asset_tag"]) for r in rows])
     lines = [{"gid": r["gid"], "category": r["category"], "weight_g": r["weight_g"],
               "erasure": _erasure_state(r, r["erased"]), "serial": r["serial"] or None,
               "donor_asset": (r["donor_asset"] or None) if offer.share_donor_asset else None,
-              "brand": r["brand"] or None, "model": r["model"] or None} for r in rows]  # checked once, by LotOffer
+              "brand": r["brand"] or None, "model": r["model"] or None, "tags": tags.get(r["id"])}
+             for r in rows]  # checked once, by LotOffer2  # fmt: skip
     orientations, donor_category = await _lot_context(tx, offer.lot_id or rows[0]["lot_id"])
     now = now_ms()
-    body = LotOffer(
+    body = LotOffer2(
         lot_ref=(lot_ref or f"items-{now}")[:500], recipient=offer.recipient, items=lines, units=len(lines),
         weight_g=sum(r["weight_g"] for r in rows), orientations=orientations, expires=now + offer.expires_days * DAY_MS,
         donor_category=donor_category, note=offer.note,
@@ -323,16 +328,20 @@ async def record_receipt(tx: Tx, offer: bytes, receipt: ReceiptInput, *, operato
     if taken:
         raise RuleBroken(f"already held here: {', '.join(r[0] for r in taken[:5])}", code="duplicate_item")
     record = await tx.append(body, audience=[handoff.peer])
-    await take_delivery(tx, handoff, record, body, lines, operator=operator)
+    await take_delivery(tx, handoff, record, body, lines, operator=operator, keep_tags=receipt.keep_tags)
     return record
 
 
 async def take_delivery(tx: Tx, handoff: Handoff, record: Record, body: LotReceipt, lines: "_Manifest | None" = None,
-                        *, operator: str | None = None) -> int:  # fmt: skip
+                        *, operator: str | None = None, keep_tags: bool = False) -> int:  # fmt: skip
     """B's side of its signed receipt ``record``: the items come into its custody; return the lot id.
 
+    The items received keep the tags their line listed as former tags; with
+    ``keep_tags``, each keeps its printed tag as its label here where
+    ``node.domain.item_tags.keepable`` allows (else it is numbered here).
     Also what a node restored from a backup does again with a receipt it
-    signed after the backup (``node.network.recovery``).
+    signed after the backup (``node.network.recovery``: the labels are numbered
+    here, the printed tags stay former tags).
     """
     offer = handoff.offer
     lines = lines or await _manifest_lines(tx, offer)
@@ -351,7 +360,14 @@ async def take_delivery(tx: Tx, handoff: Handoff, record: Record, body: LotRecei
     detail = json.dumps({"from": node_id(handoff.peer), "offer": offer.hex(), "receipt": record.id.hex()})
     origin = (handoff.peer, offer, record.id)  # the received ones; the extra ones have no provenance but this lot
     origins = [origin] * len(body.received) + [None] * len(body.extra)
-    ids = await create_items(tx, lot_id, inputs, operator=operator, gids=gids, detail=detail, origins=origins)
+    tags = [list(lines.items[gid].get("tags") or ()) for gid in body.received]
+    printed = [printed_tag(listed) for listed in tags]
+    kept = await keepable(tx, [tag for tag in printed if tag]) if keep_tags else set()
+    labels: list[str | None] = [tag if tag in kept else None for tag in printed] + [None] * len(body.extra)
+    ids = await create_items(tx, lot_id, inputs, operator=operator, gids=gids, detail=detail, origins=origins,
+                             asset_tags=labels)  # fmt: skip
+    await keep_former_tags(tx, {item_id: listed for item_id, listed in zip(ids, tags) if listed}, node=handoff.peer,
+                           offer=offer, since=record.header.time)  # fmt: skip
     # erasures done at A travel as its signed statement in the offer
     erased = [i for i, gid in zip(ids, body.received) if lines.items[gid].get("erasure") == "erased"]
     tool, evidence = f"maillon {node_id(handoff.peer)[:16]}", offer.hex()
@@ -754,6 +770,12 @@ class ManifestLine:
     damaged: bool
     item_id: int | None  # out: the item offered; in: the item made at the receipt
     asset_tag: str | None  # this node's label, when the item is here
+    tags: tuple[str, ...] = ()  # the labels the line lists (lot.offer/2), oldest first: the printed one last
+
+    @property
+    def printed_tag(self) -> str | None:
+        """The label stuck on the item by the node that offered it."""
+        return printed_tag(self.tags)
 
 
 async def _content(db: Reader, record_id: bytes | None) -> dict[str, Any] | None:
@@ -781,14 +803,14 @@ async def manifest(db: Reader, offer: bytes) -> list[ManifestLine]:
             erasure=source.get("erasure", "pending"), serial=source.get("serial"),
             donor_asset=source.get("donor_asset"), brand=source.get("brand"), model=source.get("model"),
             outcome=line.outcome, damaged=line.damaged, item_id=line.item_id,
-            asset_tag=item["asset_tag"] if item is not None else None,
+            asset_tag=item["asset_tag"] if item is not None else None, tags=tuple(source.get("tags", ())),
         ))  # fmt: skip
     return found
 
 
 def find_lines(lines: list[ManifestLine], code: str) -> list[str]:
     """The global ids of the lines a scanned or typed code names: a global id, a label's URL
-    (``…/i/<gid>``), a serial number or a donor's asset number (any case)."""
+    (``…/i/<gid>``), a serial number, a donor's asset number or a tag the line lists (any case)."""
     code = code.strip()
     if "/i/" in code:
         code = code.rsplit("/i/", 1)[1].split("?")[0].split("#")[0].strip("/")
@@ -800,7 +822,8 @@ def find_lines(lines: list[ManifestLine], code: str) -> list[str]:
         return by_gid
     return [line.gid for line in lines
             if (line.serial and line.serial.casefold() == folded)
-            or (line.donor_asset and line.donor_asset.casefold() == folded)]  # fmt: skip
+            or (line.donor_asset and line.donor_asset.casefold() == folded)
+            or any(tag.casefold() == folded for tag in line.tags)]  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,7 +28,7 @@ from node.errors import DomainError, StoreError
 from node.network import handoffs, peers
 from node.store.database import IN_ARRAY, Tx, as_array
 from protocol import canonical
-from protocol.custody_kinds import ItemFates2
+from protocol.custody_kinds import OFFER_KINDS, ItemFates2, LotOffer2
 from protocol.kinds import (
     ItemFates,
     KeyRevocation,
@@ -62,7 +62,7 @@ async def replay(tx: Tx, records: Sequence[Record]) -> int:
                                     seq=record.header.seq, detail=f"{record.header.kind} taken back: {exc.message}")
             continue
         changed += done
-        if done and record.header.kind == LotOffer.KIND:
+        if done and record.header.kind in OFFER_KINDS:
             offers.append(record.id)
     for offer in offers:
         await answers_held(tx, offer)
@@ -128,8 +128,8 @@ async def answers_held(tx: Tx, offer: bytes) -> None:
 
 async def _after(tx: Tx, seq: int) -> None:
     """A receipt replayed late brought items here: the offers and fates this node signed after it name them."""
-    rows = await tx.all("SELECT envelope, content FROM log_records WHERE author = ? AND seq > ? AND kind IN (?, ?, ?)"
-                        " AND content IS NOT NULL ORDER BY seq", (tx.author, seq, LotOffer.KIND, ItemFates.KIND,
+    rows = await tx.all("SELECT envelope, content FROM log_records WHERE author = ? AND seq > ? AND kind IN (?, ?, ?, ?)"
+                        " AND content IS NOT NULL ORDER BY seq", (tx.author, seq, *OFFER_KINDS, ItemFates.KIND,
                         ItemFates2.KIND))  # fmt: skip
     await replay(tx, [open_entry(canonical.encode([row[0], row[1]])) for row in rows])
 
@@ -233,6 +233,7 @@ async def _handoff(tx: Tx, offer: bytes, direction: str) -> Any:
 
 _REPLAYERS = {
     LotOffer.KIND: _offer,
+    LotOffer2.KIND: _offer,
     LotAccept.KIND: _answer,
     LotDecline.KIND: _answer,
     LotCancel.KIND: _cancel,

@@ -547,4 +547,30 @@ CREATE TABLE item_disks (
 CREATE INDEX item_disks_serial ON item_disks (serial COLLATE NOCASE);
 """
 
-MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9, _V10, _V11, _V12]
+_V13 = """
+-- The labels an item carried at the nodes that held it before (node.domain.item_tags), as the
+-- lot.offer/2 that brought it here listed them, oldest first (by rowid): found by a
+-- search, a scan, and shown in its history. Its own label here stays items.asset_tag.
+CREATE TABLE item_tags (
+    item_id INTEGER NOT NULL REFERENCES items (id),
+    tag     TEXT NOT NULL,
+    node    BLOB,              -- the node whose offer listed it
+    offer   BLOB,              -- that offer's record id
+    since   INTEGER NOT NULL,  -- when it came here: the receipt's time
+    PRIMARY KEY (item_id, tag)
+) STRICT;
+CREATE INDEX item_tags_tag ON item_tags (tag COLLATE NOCASE);
+
+-- The search text gains the former tags (node.store.search.item_text's ninth argument).
+-- No trigger on item_tags: a reception adds several tags per item, and a row's text made again per
+-- tag cost more than making the items; node.domain.item_tags.keep_former_tags, their only writer, makes
+-- each item's row again once, in the transaction that adds them.
+DROP VIEW item_search_texts;
+CREATE VIEW item_search_texts AS
+SELECT i.id, maillon_item_text(i.asset_tag, i.serial, i.donor_asset, l.reference, i.brand, i.model, i.category,
+                               d.name, (SELECT group_concat(t.tag, ' ') FROM item_tags t WHERE t.item_id = i.id))
+       AS body
+FROM items i LEFT JOIN lots l ON l.id = i.lot_id LEFT JOIN donors d ON d.id = l.donor_id;
+"""
+
+MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9, _V10, _V11, _V12, _V13]

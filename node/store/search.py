@@ -5,7 +5,8 @@ Each item has one row in ``items_search``, an SQLite FTS5 table (the
 ``unicode61`` tokenizer: words are runs of letters and digits, without case
 or accents), whose text ``item_text`` makes of:
 
-- the item's **identifiers** (asset tag, serial, donor's asset number) and
+- the item's **identifiers** (asset tag, serial, donor's asset number, the
+  tags it carried at the nodes that held it before: ``node.domain.item_tags``) and
   its lot's reference, whole and each word of them from every position on
   ("5cg7281xz", "cg7281xz", "g7281xz"...), so that any part of them is the
   start of a word: "7281" finds the serial, "123" the tag MLN-000123;
@@ -19,7 +20,7 @@ own (``prefix``), so that such a start is read as one list of items, newest
 first, and neither positions nor columns (``detail=none``): a search never
 asks for them. (At 100 000 items: about 70 MB, and a brand or two words
 answered in about a millisecond; ``bench/ui_bench.py``.) Triggers (migration V10) keep the row in the transaction that
-changes the item, its lot or its donor; they call ``item_text`` as the SQL
+changes the item, its lot or its donor (``node.domain.item_tags.keep_former_tags`` makes an item's row again when it adds its former tags); they call ``item_text`` as the SQL
 function ``maillon_item_text``, which the Store defines on every connection
 (``FUNCTIONS``; ``register`` for a plain sqlite3 connection).
 """
@@ -63,18 +64,23 @@ def fold(text: str | None) -> str:
 
 
 def item_text(asset_tag: str | None, serial: str | None, donor_asset: str | None, lot_reference: str | None,
-              brand: str | None, model: str | None, category: str | None, donor: str | None) -> str:  # fmt: skip
-    """An item's searchable text: its words, and its identifiers' words from every position on."""
+              brand: str | None, model: str | None, category: str | None, donor: str | None,
+              former_tags: str | None = None) -> str:  # fmt: skip
+    """An item's searchable text: its words, and its identifiers' words from every position on.
+
+    ``former_tags``: the labels it carried at the nodes that held it before, separated by spaces.
+    """
     described = " ".join(p for p in (brand, model, donor, CATEGORY_WORDS.get(category or "", category)) if p)
     words = _WORD.findall(fold(described))
-    for identifier in (asset_tag, serial, donor_asset, lot_reference):
+    for identifier in (asset_tag, serial, donor_asset, lot_reference, former_tags):
         for word in _WORD.findall(fold(identifier)):
             words += (word[start:] for start in range(min(len(word), _SUFFIXES)))
     return " ".join(words)
 
 
 # The SQL functions the view and triggers of ``items_search`` call: (name, number of arguments, function).
-FUNCTIONS = (("maillon_item_text", 8, item_text),)
+# (With 8 arguments: the view of migration V10, which V13 replaced; a migration from scratch still runs it.)
+FUNCTIONS = (("maillon_item_text", 8, item_text), ("maillon_item_text", 9, item_text))
 
 
 def register(connection: sqlite3.Connection) -> None:

@@ -9,16 +9,17 @@ import pytest
 
 from protocol import canonical
 from protocol.bundle import describe, verify_bundle
+from protocol.custody_kinds import LotOffer2
 from protocol.errors import ContentInvalid, ProtocolError
-from protocol.kinds import parse_body
+from protocol.kinds import LotOffer, parse_body
 from protocol.records import open_entry
 
 VECTORS = json.loads((Path(__file__).parents[1] / "vectors" / "custody.json").read_text())
 
 
 def test_the_vectors_cover_the_new_kinds_and_every_broken_link():
-    assert {v["kind"] for v in VECTORS["valid"]} >= {"item.fates/2", "donor.report/2"}
-    assert {v["kind"] for v in VECTORS["invalid"]} == {"item.fates/2", "donor.report/2"}
+    assert {v["kind"] for v in VECTORS["valid"]} >= {"item.fates/2", "donor.report/2", "lot.offer/2", "lot.offer/1"}
+    assert {v["kind"] for v in VECTORS["invalid"]} == {"item.fates/2", "donor.report/2", "lot.offer/2", "lot.offer/1"}
     reasons = {line.split("reason=")[1].split()[0] for b in VECTORS["bundles"] for line in b["lines"]
                if line.startswith("problem")}  # fmt: skip
     assert reasons >= {"not_custodian", "receipt_mismatch", "bad_signature", "content_mismatch", "bad_entry",
@@ -40,6 +41,23 @@ def test_bodies_breaking_the_new_kinds_are_refused(vector):
     with pytest.raises(ContentInvalid) as refused:
         record.body()
     assert refused.value.code == vector["reason"]
+
+
+@pytest.mark.parametrize("vector", VECTORS["accepted"], ids=lambda v: v["name"])
+def test_offers_at_the_edges_of_the_tags_rules_are_accepted(vector):
+    record = open_entry(bytes.fromhex(vector["entry"]))
+    body = record.body()
+    assert isinstance(body, LotOffer) and body.items[0].tags == vector["tags"]
+    assert canonical.encode(body.to_content()) == record.content
+
+
+def test_a_version_1_offer_reads_as_an_offer_without_tags():
+    first = next(v for v in VECTORS["valid"] if v["kind"] == "lot.offer/1")
+    body = open_entry(bytes.fromhex(first["entry"])).body()
+    assert isinstance(body, LotOffer) and not isinstance(body, LotOffer2)
+    assert all(getattr(line, "tags", None) is None for line in body.items)
+    second = next(v for v in VECTORS["valid"] if v["kind"] == "lot.offer/2")
+    assert open_entry(bytes.fromhex(second["entry"])).body().items[0].tags == ["OGO-000412", "BFC 000087"]
 
 
 @pytest.mark.parametrize("vector", VECTORS["bundles"], ids=lambda v: v["name"])

@@ -1,9 +1,10 @@
 """Vectors of the donor's proof (PROTOCOL.md, ``item.fates/2``, ``donor.report/2``, "Donor proof bundle").
 
 A hub (the ``hub`` key) received a donor's lot of three items and handed it
-to a peered hub (``peer_hub``), whose receipt found one item missing; the
-peered hub recycled one item and handed the other to its member
-(``member``), which gave it to a school. The records of the three logs make
+to a peered hub (``peer_hub``, a ``lot.offer/1``), whose receipt found one
+item missing; the peered hub recycled one item and handed the other to its
+member (``member``, a ``lot.offer/2`` whose line carries the item's two
+labels), which gave it to a school. The records of the three logs make
 ``custody.json``: each record (``valid``), bodies that break the new kinds
 (``invalid``), and bundle files with the exact lines ``maillon record
 verify`` prints and its exit status (``bundles``): a good one, and tampered
@@ -69,9 +70,10 @@ def custody_vectors(keys: dict[str, SigningKey], t0: int, gid: Callable[[int], s
         {"gid": g, "outcome": "transferred", "time": start + 180_000, "to": p,
          "erasures": [{**wipe, "time": start + 30_000, "disk_serial": f"WD-{g[-1]}"}]} for g in (g1, g2)]},
         (h, p), 240_000)  # fmt: skip
-    onward = sign("peer_hub", "lot.offer/1", {
-        "lot_ref": "BFC-7", "recipient": m, "items": [item(g2, "PF-002")], "units": 1, "weight_g": 2100,
-        "orientations": [], "expires": start + 10**9}, (m,), 300_000)  # fmt: skip
+    # the peered hub signs the newer version: the line carries the hub's label, then its own
+    onward = sign("peer_hub", "lot.offer/2", {
+        "lot_ref": "BFC-7", "recipient": m, "items": [{**item(g2, "PF-002"), "tags": ["OGO-000412", "BFC 000087"]}],
+        "units": 1, "weight_g": 2100, "orientations": [], "expires": start + 10**9}, (m,), 300_000)  # fmt: skip
     recycled = sign("peer_hub", "item.fates/2", {"fates": [
         {"gid": g1, "outcome": "recycled", "time": start + 310_000, "weight_g": 2100, "outflow": "Ecologic (16 02 14)",
          "erasures": [{**wipe, "level": "destroy", "method": "shredding", "tool": "broyeur", "time": start + 305_000,
@@ -140,12 +142,31 @@ def custody_vectors(keys: dict[str, SigningKey], t0: int, gid: Callable[[int], s
     return {
         "description": "The donor's proof (PROTOCOL.md, 'item.fates/2', 'donor.report/2', 'Donor proof bundle'). "
                        "Keys: keys.json. 'valid': records of the three logs, checked as in records.json. "
-                       "'invalid': entries to refuse with 'reason' (a fresh log). 'bundles': files to check, "
+                       "'invalid': entries to refuse with 'reason' (a fresh log); 'accepted': entries to accept (a fresh "
+                       "log), with the 'tags' their one line carries. 'bundles': files to check, "
                        "with the exact 'lines' `maillon record verify` prints and its 'exit' status.",
         "valid": valid,
         "invalid": _invalid_bodies(hub, h, g1, start),
+        "accepted": _accepted_bodies(hub, h, g1, start),
         "bundles": bundles,
     }
+
+
+def _accepted_bodies(hub: SigningKey, h: bytes, g: str, start: int) -> list[dict[str, Any]]:
+    """``lot.offer/2`` bodies at the edges of the tags' rules, each to be accepted (seq 1, by the hub)."""
+    line = {"gid": g, "category": "laptop", "weight_g": 2100, "erasure": "erased"}
+    cases = [
+        ("offer2_16_tags_of_64_characters", [f"{n:02d}" + "é" * 62 for n in range(16)]),
+        ("offer2_tag_of_one_character_and_inner_spaces", ["7", "Atelier  Nord – 12", "ÉCRAN-Ø"]),
+        ("offer2_tags_differing_by_case", ["ogo-12", "OGO-12"]),
+    ]
+    found = []
+    for name, tags in cases:
+        body = {"lot_ref": "L", "recipient": h, "items": [{**line, "tags": tags}], "units": 1, "weight_g": 2100,
+                "orientations": [], "expires": start}  # fmt: skip
+        record = sign_record(hub, seq=1, prev=None, time=start, kind="lot.offer/2", content=canonical.encode(body))
+        found.append({"name": name, "kind": "lot.offer/2", "entry": record.entry().hex(), "tags": tags})
+    return found
 
 
 def _expected(data: bytes) -> dict[str, Any]:
@@ -158,12 +179,29 @@ def _expected(data: bytes) -> dict[str, Any]:
 
 
 def _invalid_bodies(hub: SigningKey, h: bytes, g: str, start: int) -> list[dict[str, Any]]:
-    """Bodies that break ``item.fates/2`` or ``donor.report/2``: each ``bad_content`` (seq 1, by the hub)."""
+    """Bodies that break ``item.fates/2``, ``donor.report/2`` or the tags of ``lot.offer/2`` (and tags in a
+    ``lot.offer/1``): each ``bad_content`` (seq 1, by the hub)."""
     wipe = {"method": "m", "level": "clear", "tool": "t", "time": 1, "result": "success"}
     lot = {"ref": "L"}
     line = {"gid": g, "lot": "L", "category": "laptop"}
     period = {"period_from": "2023-01-01", "period_to": "2023-12-31"}
+    def offer(*tags: Any) -> dict[str, Any]:
+        line = {"gid": g, "category": "laptop", "weight_g": 2100, "erasure": "erased", "tags": list(tags)}
+        return {"lot_ref": "L", "recipient": h, "items": [line], "units": 1, "weight_g": 2100, "orientations": [],
+                "expires": start}  # fmt: skip
+
     cases = [
+        ("offer2_tag_twice", "lot.offer/2", offer("OGO-1", "OGO-1")),
+        ("offer2_no_tag", "lot.offer/2", offer()),
+        ("offer2_17_tags", "lot.offer/2", offer(*(f"T-{n}" for n in range(17)))),
+        ("offer2_tag_65_characters", "lot.offer/2", offer("é" * 65)),
+        ("offer2_tag_empty", "lot.offer/2", offer("")),
+        ("offer2_tag_control_character", "lot.offer/2", offer("OGO\t12")),
+        ("offer2_tag_c1_control", "lot.offer/2", offer("OGO\u008512")),
+        ("offer2_tag_leading_space", "lot.offer/2", offer(" OGO-12")),
+        ("offer2_tag_trailing_space", "lot.offer/2", offer("OGO-12 ")),
+        ("offer2_tag_not_text", "lot.offer/2", offer(b"OGO-12")),
+        ("offer1_with_tags", "lot.offer/1", offer("OGO-12")),
         ("fates2_distributed_without_category", "item.fates/2",
          {"fates": [{"gid": g, "outcome": "distributed", "time": 1, "erasures": []}]}),
         ("fates2_category_without_distribution", "item.fates/2",

@@ -19,11 +19,14 @@ from aiohttp import web
 
 from node.domain.erasure import Erasure, erasures_of, needs_erasure
 from node.domain.item_components import components_of
+from node.domain.item_tags import former_tags
 from node.domain.items import Event, Item, get_item, history
 from node.domain.lots import get_lot
 from node.errors import NotFound
+from node.network.handoffs import node_names
 from node.queries.bench import last_probe
 from node.store.database import Reader
+from web_ui.app import STORE
 from web_ui.i18n import Formats
 from web_ui.keys import STORE
 from web_ui.labels import SORT_ORIENTATIONS
@@ -130,6 +133,8 @@ async def item_page(request: web.Request) -> web.Response:
             lot = await get_lot(db, item.lot_id) if item.lot_id is not None else None
             extra = await _actions_context(db, item)
             probe = await last_probe(db, item.id)
+            former = await former_tags(db, item.id)
+            names = await node_names(db, [tag.node for tag in former if tag.node])
     except NotFound:
         return not_found(request, NO_ITEM)
     context = {
@@ -141,6 +146,10 @@ async def item_page(request: web.Request) -> web.Response:
         "leave": leave_status(item, erasures),
         "components": components,
         "probe": probe,
+        # the labels it carried at the nodes that held it before, with who listed them (its own label left out)
+        "former_tags": [(tag, names.get(tag.node) if tag.node else None) for tag in former
+                        if tag.tag.casefold() != item.asset_tag.casefold()],
+        "kept_tag": any(tag.tag.casefold() == item.asset_tag.casefold() for tag in former),
         "erasure_levels": ERASURE_LEVELS,
         "erasure_results": ERASURE_RESULTS,
         "flashes": done_flash(request, DONE) + list(extra.pop("flashes", [])),

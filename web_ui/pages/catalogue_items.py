@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from functools import lru_cache
 from typing import Any
+from urllib.parse import urlencode
 
 from aiohttp import web
 
@@ -266,11 +267,15 @@ def _label_code(text: str) -> str:
 
 
 async def _open_label(request: web.Request, code: str) -> web.Response:
+    """The item a code names: its label here, its global id, or a label it carried at a node that held
+    it before (several items carried that label elsewhere: the search lists them)."""
     _ = tr(request)
     try:
         async with request.app[STORE].reader() as db:
             item_id = await item_id_by_tag(db, code) if code else None
-    except NotFound:
+    except NotFound as exc:
+        if exc.code == "several_items":
+            return see_other(f"/items?{urlencode({'q': code})}")
         item_id = None
     if item_id is None:
         return view(

@@ -2,10 +2,13 @@
 
 ``GET /handoffs/{offer}/reception`` lists the manifest with a box per line
 (none ticked: each is ticked as it is found), a "damaged" box, a field a
-label is scanned or typed into (a global id, the label's URL ``…/i/<gid>``,
-a serial or the donor's asset number; ``handoffs.js`` ticks the line at
-once, and with a phone camera where the browser can read QR codes), rows
-for items that arrived without being listed, the weight on the scale.
+label is scanned or typed into (the label printed by the node that offered,
+a global id, the label's URL ``…/i/<gid>``, a serial or the donor's asset
+number; ``handoffs.js`` ticks the line at once, and with a phone camera
+where the browser can read QR codes), the choice to keep the printed labels
+(``node.domain.item_tags``), rows for items that arrived without being listed, the
+weight on the scale. Lines are named by their printed label, model and
+serial, not by their global id.
 
 ``POST …/summary`` reads all that (without JavaScript the scan field posts
 here too, and the page comes back with the line ticked) and shows the
@@ -17,13 +20,15 @@ the unticked lines are missing. Technicians record receptions.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 from aiohttp import web
 from pydantic import ValidationError
 
+from node.domain import item_tags
 from node.domain.categories import DEFAULT_WEIGHT_G
+from node.domain.settings import get_setting
 from node.errors import DomainError, Invalid, NotFound
 from node.network import handoffs
 from node.validation import parse
@@ -71,6 +76,7 @@ class Counting:
     note: str = ""
     problems: list[str] = field(default_factory=list)  # what prevents confirming, in French
     scanned: list[str] = field(default_factory=list)  # what the scan field did, in French
+    keep_tags: bool = False  # each item received keeps its printed label, where none here clashes
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +91,8 @@ class Summary:
     extras: list[Extra]
     unit_gap: str
     weight_gap: str
+    kept_tags: int = 0  # with keep_tags: the items received that keep their printed label
+    relabelled: list[handoffs.ManifestLine] = field(default_factory=list)  # and those that get a label of ours
 
 
 def _texts(form: Any, name: str, limit: int = handoffs.MAX_ITEMS) -> list[str]:
@@ -101,7 +109,8 @@ def read_counting(form: Any, lines: list[handoffs.ManifestLine], translate: Call
     _ = translate
     known = {line.gid for line in lines}
     ticked, damaged = set(_texts(form, "received")), set(_texts(form, "damaged"))
-    counting = Counting(weight=_text(form, "weight_kg")[:30], note=_text(form, "note"))
+    counting = Counting(weight=_text(form, "weight_kg")[:30], note=_text(form, "note"),
+                        keep_tags=_text(form, "keep_tags") == "1")  # fmt: skip
     scan = _text(form, "scan")[:4000]
     if scan:
         codes = [scan] if handoffs.find_lines(lines, scan) else scan.split()
@@ -193,6 +202,14 @@ async def _screen(request: web.Request, offer: bytes, counting: Counting | None 
         if counting.weight_g is None and not counting.weight:  # a wrong weight is already named
             counting.problems.append(_("Weigh what arrived and write the weight on the scale."))
         shown = summarise(handoff, lines, counting, _, Formats(request.get(LANGUAGE, "fr")))
+        if counting.keep_tags:
+            received = [line for line in lines if line.gid in set(counting.received) and line.printed_tag]
+            async with request.app[STORE].reader() as db:
+                kept = await item_tags.keepable(db, [line.printed_tag for line in received if line.printed_tag])
+            shown = replace(shown, kept_tags=sum(line.printed_tag in kept for line in received),
+                            relabelled=[line for line in received if line.printed_tag not in kept])  # fmt: skip
+    async with request.app[STORE].reader() as db:
+        example = f"{await get_setting(db, 'asset_prefix')}-000123"
     session = request.get(SESSION)
     may = bool(session and session.user.may("technician"))
     blanks = [Extra() for _n in range(BLANK_EXTRAS)]
@@ -202,6 +219,7 @@ async def _screen(request: web.Request, offer: bytes, counting: Counting | None 
         extra_rows=[*counting.extras, *blanks], summary=shown, refused=refused, open_here=open_here,
         may_receive=may and open_here, confirmable=bool(shown and not counting.problems and may),
         after_scan=after_scan, missing_gids=[line.gid for line in lines if line.gid not in set(counting.received)],
+        own_tag_example=example,
     )  # fmt: skip
 
 
@@ -234,7 +252,8 @@ def _whole(text: str) -> int | None:
 
 def _receipt(form: Any) -> tuple[handoffs.ReceiptInput, Counting]:
     """The confirmation form: what the summary showed, to be signed as it is."""
-    counting = Counting(received=_texts(form, "received"), damaged=_texts(form, "damaged"), note=_text(form, "note"))
+    counting = Counting(received=_texts(form, "received"), damaged=_texts(form, "damaged"), note=_text(form, "note"),
+                        keep_tags=_text(form, "keep_tags") == "1")  # fmt: skip
     counting.weight_g = _whole(_text(form, "weight_g"))
     counting.weight = "" if counting.weight_g is None else f"{counting.weight_g / 1000:g}".replace(".", ",")
     missing = _texts(form, "missing")
@@ -251,7 +270,7 @@ def _receipt(form: Any) -> tuple[handoffs.ReceiptInput, Counting]:
         raise Invalid("extra: unknown category", code="invalid")
     receipt = parse(handoffs.ReceiptInput, {
         "received": counting.received, "missing": missing, "damaged": counting.damaged, "extra": extras,
-        "weight_g": counting.weight_g, "note": counting.note or None,
+        "weight_g": counting.weight_g, "note": counting.note or None, "keep_tags": counting.keep_tags,
     })  # fmt: skip
     return receipt, counting
 

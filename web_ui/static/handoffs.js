@@ -26,7 +26,8 @@ document.addEventListener("DOMContentLoaded", () => {
     if (!code) return;
     const wanted = code.toLowerCase();
     let found = boxes.filter((box) => box.dataset.gid === wanted);
-    if (!found.length) found = boxes.filter((box) => box.dataset.serial === wanted || box.dataset.asset === wanted);
+    if (!found.length) found = boxes.filter((box) => box.dataset.serial === wanted || box.dataset.asset === wanted
+      || JSON.parse(box.dataset.tags || "[]").includes(wanted));  // a label the item carried, the printed one last
     if (found.length === 1) {
       const box = found[0];
       say(box.checked ? field.dataset.msgAlready : field.dataset.msgTicked, code);

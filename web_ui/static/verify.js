@@ -408,7 +408,7 @@ const MaillonVerify = (() => {
   function readBody(record) {
     const b = record.body;
     switch (record.kind) {
-      case "lot.offer/1":
+      case "lot.offer/1": case "lot.offer/2":  // version 2's lines may carry tags, which the check does not read
         need(isId(get(b, "recipient")) && Array.isArray(get(b, "items")) && get(b, "items").every((i) => typeof get(i, "gid") === "string"));
         return { recipient: get(b, "recipient"), gids: get(b, "items").map((i) => get(i, "gid")), lotRef: get(b, "lot_ref") };
       case "lot.receipt/1":
@@ -482,7 +482,7 @@ const MaillonVerify = (() => {
     const wanted = new Set(body.items.map((i) => i.gid));
     const offers = new Map(), names = new Map(), receipts = [], fates = [];
     for (const h of held) {
-      if (h.record.kind === "lot.offer/1") offers.set(hex(h.record.id), h);
+      if (h.record.kind === "lot.offer/1" || h.record.kind === "lot.offer/2") offers.set(hex(h.record.id), h);
       else if (h.record.kind === "lot.receipt/1") receipts.push(h);
       else if (h.record.kind.startsWith("item.fates/")) fates.push(h);
       else if (h.record.kind === "node.descriptor/1") {
