@@ -18,7 +18,8 @@ from typing import Any
 from aiohttp import web
 
 from node.bench import last_probe
-from node.erasure import Erasure, erasures_of, needs_erasure
+from node.erasure import erasures_of, needs_erasure, proven_erased
+from node.erasure import disk_proofs as erasure_disk_proofs
 from node.errors import NotFound
 from node.item_components import components_of
 from node.items import Event, Item, get_item, history
@@ -43,7 +44,8 @@ DONE = {
     "saved": _("The item's description was saved."),
 }
 # Steps the domain itself names (the others are the association's own names, shown as they are).
-STEP_NAMES = {"correction": _("correction"), "storage_removed": _("storage removed")}
+STEP_NAMES = {"correction": _("correction"), "storage_removed": _("storage removed"),
+              "erasure_proven": _("erasure proven by its records")}
 ERASURE_LEVELS = {
     "clear": _("clear (overwritten)"),
     "purge": _("purge (secure erase)"),
@@ -79,6 +81,9 @@ def _details(detail: dict[str, Any], _: Callable[..., str], fmt: Formats) -> lis
             shown.append((_("Reason of the correction"), str(value)))
         elif key == "destroyed":
             shown.append((_("Disk"), _("destroyed") if value else _("taken out")))
+        elif key == "proof":
+            shown.append((_("Proof"), _("disk taken out or destroyed") if value == "storage_removed"
+                           else _("erasure records of its disks")))  # fmt: skip
         elif key == "price_cents" and isinstance(value, int):
             shown.append((_("Price"), fmt.money(value) if value else _("free")))
         elif key == "recipient":
@@ -104,11 +109,15 @@ def steps_of(events: list[Event], _: Callable[..., str], fmt: Formats) -> list[S
     ]
 
 
-def leave_status(item: Item, erasures: list[Erasure]) -> str:
-    """``no_data`` (nothing to erase), ``erased`` (a successful erasure), or ``blocked``."""
+def leave_status(item: Item, proven: bool) -> str:
+    """``no_data`` (nothing to erase), ``erased`` (proven erased, ``node.erasure.PROVEN``), or ``blocked``.
+
+    The same test as the rule that lets an item leave and as the "erased" state
+    (``node.erasure.settle``), so the page and the dashboard's counts agree.
+    """
     if not needs_erasure(item.category, item.storage):
         return "no_data"
-    return "erased" if any(e.result == "success" for e in erasures) else "blocked"
+    return "erased" if proven else "blocked"
 
 
 async def _actions_context(db: Reader, item: Item) -> dict[str, Any]:
@@ -126,6 +135,8 @@ async def item_page(request: web.Request) -> web.Response:
             item = await get_item(db, path_id(request))
             events = await history(db, item.id)
             erasures = await erasures_of(db, item.id)
+            proven = item.id in await proven_erased(db, [item.id])
+            disk_proofs = await erasure_disk_proofs(db, item.id)
             components = await components_of(db, item.id)
             lot = await get_lot(db, item.lot_id) if item.lot_id is not None else None
             extra = await _actions_context(db, item)
@@ -138,7 +149,8 @@ async def item_page(request: web.Request) -> web.Response:
         "steps": steps_of(events, _, fmt),
         "events": events,
         "erasures": erasures,
-        "leave": leave_status(item, erasures),
+        "leave": leave_status(item, proven),
+        "disk_proofs": disk_proofs,
         "components": components,
         "probe": probe,
         "erasure_levels": ERASURE_LEVELS,
