@@ -1,7 +1,7 @@
 """``maillon join``, ``invite``, ``peers`` and ``resync``: the federation's commands.
 
-Registered under the ``maillon.commands`` entry point group, so that the
-CLI in node/ lists them without importing the federation.
+Their arguments are in ``federation.cli``, registered under the
+``maillon.commands`` entry point group; this module runs them.
 """
 
 from __future__ import annotations
@@ -11,13 +11,12 @@ import contextlib
 import socket
 import sys
 from datetime import UTC, datetime
-from pathlib import Path
 
 import aiohttp
 import segno
 
 from federation.client import FedClient
-from federation.membership import accept_certificate, check_descriptor, membership_start, network_name
+from federation.membership import accept_certificate, check_descriptor, network_name
 from node.cli.commands import with_store
 from node.config import Node, url_origin
 from node.errors import Invalid, NotFound, RuleBroken
@@ -30,69 +29,7 @@ from protocol.kinds import KeyRevocation, PeeringConvention
 from protocol.records import Record
 from protocol.seal import encryption_key
 
-__all__ = ["register", "join", "add_peer", "invite_text", "propose_convention", "accept_convention"]
-
-
-def register(sub: argparse._SubParsersAction, data) -> None:
-    """Add the federation's commands to the ``maillon`` parser (``data`` adds ``--data``)."""
-    join_p = sub.add_parser("join", help="join a hub (or national) with an invitation",
-                            description="join a hub (or national) with an invitation: URL, token and fingerprint")  # fmt: skip
-    data(join_p)
-    join_p.add_argument("url", help="the hub's base URL, from the invitation")
-    join_p.add_argument("--token", required=True, help="the one-time token of the invitation")
-    join_p.add_argument("--fingerprint", required=True, help="the hub's fingerprint, e.g. GAIE-V2KS-35UT-7WCO")
-    join_p.set_defaults(handler=_cmd_join)
-
-    invite_p = sub.add_parser("invite", help="invite a member (or a hub) to join this node",
-                              description="make a one-time invitation to join this node; shown once, as text and QR")  # fmt: skip
-    data(invite_p)
-    invite_p.add_argument("--role", default="member", choices=["member", "hub"], help="what the new node will be")
-    invite_p.add_argument("--note", default="", help="who it is for (kept with the invitation)")
-    invite_p.add_argument("--days", type=int, default=7, help="days before the invitation expires (1 to 90)")
-    invite_p.add_argument("--member-since", type=_day, metavar="YYYY-MM-DD",
-                          help="when its membership began, if before it joins: its reports for the periods"
-                          " since then count in the network's summaries (default: the day it joins)")  # fmt: skip
-    invite_p.set_defaults(handler=_cmd_invite)
-
-    peers_p = sub.add_parser("peers", help="the nodes this node trusts", description="the nodes this node trusts")
-    peers_sub = peers_p.add_subparsers(dest="peers_command", metavar="ACTION")
-    peers_p.add_argument("--data", type=Path, help="the node's data directory (lists its peers)")
-    peers_p.set_defaults(handler=_cmd_peers_list)
-    add = peers_sub.add_parser("add", help="trust a node by its URL and fingerprint (a peered hub, a LAN node)")
-    data(add)
-    add.add_argument("url")
-    add.add_argument("--fingerprint", required=True, help="the fingerprint its admin read to you")
-    add.set_defaults(handler=_cmd_peers_add)
-    revoke = peers_sub.add_parser("revoke", help="stop trusting a node's key, and sign why")
-    data(revoke)
-    revoke.add_argument("node", help="its node id (base32) or 64 hex digits")
-    revoke.add_argument("--reason", required=True)
-    revoke.add_argument("--from-seq", type=int, default=1, help="refuse its records from this seq on (default: all)")
-    revoke.set_defaults(handler=_cmd_peers_revoke)
-    propose = peers_sub.add_parser("convention", help="(a hub) propose a peering convention to a peered hub")
-    data(propose)
-    propose.add_argument("node", help="the other hub's node id (it must be a peer: `maillon peers add`)")
-    propose.add_argument("--scope", required=True, help="what the convention covers, e.g. hand-offs of lots")
-    propose.add_argument("--days", type=int, default=365, help="how long it is valid (1 to 3660 days)")
-    propose.set_defaults(handler=_cmd_convention_propose)
-    accept = peers_sub.add_parser("accept", help="(a hub) sign a convention another hub proposed")
-    data(accept)
-    accept.add_argument("record", help="the proposal's record id (hex), from `maillon peers conventions`")
-    accept.set_defaults(handler=_cmd_convention_accept)
-    listing = peers_sub.add_parser("conventions", help="the peering conventions this node holds, and their state")
-    data(listing)
-    listing.set_defaults(handler=_cmd_conventions)
-
-    resync_p = sub.add_parser("resync", help="after a restore: whether the node signs again, or release it",
-                              description="a node restored from a backup signs nothing until it has taken its own"
-                              " log back from a node that holds it (its hub, national, a peer, a member it can"
-                              " reach); this says where it stands, and --accept-fork-risk releases it by hand")  # fmt: skip
-    data(resync_p)
-    resync_p.add_argument("--accept-fork-risk", action="store_true",
-                          help="sign again without the log taken back: whatever this node signed after the backup"
-                          " and did not get back is signed over, a fork its peers will freeze it for")  # fmt: skip
-    resync_p.set_defaults(handler=_cmd_resync)
-
+__all__ = ["join", "add_peer", "invite_text", "propose_convention", "accept_convention"]
 
 
 def base_url(node: Node) -> str:
@@ -157,13 +94,6 @@ def _cmd_join(args: argparse.Namespace) -> int:
     print(f"joined {peer.name} ({peer.role}), fingerprint {fingerprint(peer.key)}")
     print("this node's log will be sent to it as soon as the node runs (`maillon run`)")
     return 0
-
-
-def _day(text: str) -> int:
-    try:
-        return membership_start(text)
-    except Invalid as exc:
-        raise argparse.ArgumentTypeError(exc.message) from None
 
 
 def _cmd_invite(args: argparse.Namespace) -> int:

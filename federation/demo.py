@@ -54,9 +54,9 @@ from node.store.database import Store, clock_at, day_ms
 from node.validation import parse
 from protocol.kinds import StatsReport
 
-__all__ = ["register", "run", "DemoNode", "NODES", "HANDOFFS"]
+__all__ = ["run", "DemoNode", "NODES", "HANDOFFS"]
 
-DEFAULT_KEPT_DIR = Path("demo-data")
+DEFAULT_KEPT_DIR = Path("demo-data")  # (the --keep default: federation.cli says it too)
 STATE_FILE = "demo.json"
 LOGINS_FILE = "demo-logins.txt"
 WAIT_S = 120.0  # longest wait for one flow before the demonstration says it is late
@@ -89,19 +89,6 @@ NODES = (
 # (who gives, the lot, to whom): two to members of its network, one to the peered network's hub
 HANDOFFS = (("ordi-grand-ouest", "ETAT-L1", "atelier-du-lien"), ("ordi-grand-ouest", "ETAT-L2", "ordi-solidaire-brest"),
             ("ordi-grand-ouest", "ETAT-L4", "ordi3-bfc"))  # fmt: skip
-
-
-def register(sub: argparse._SubParsersAction, data: object = None) -> None:
-    """Add ``maillon demo`` to the parser (an entry point of ``maillon.commands``; ``data`` is not used here)."""
-    demo = sub.add_parser("demo", help="start a demonstration federation on this machine (6 nodes)",
-                          description="start, on loopback, a national node, two regional hubs and three member"
-                          " associations with a year of data, federated; Ctrl-C stops them")  # fmt: skip
-    demo.add_argument("--data", type=Path, help="where the nodes keep their data (default: a temporary directory, "
-                      f"or {DEFAULT_KEPT_DIR}/ with --keep)")  # fmt: skip
-    demo.add_argument("--keep", action="store_true", help="keep the data between runs (start the kept demo again)")
-    demo.add_argument("--port", type=int, default=8470, help="first port; the nodes take the next ones (0: any free)")
-    demo.add_argument("--small", action="store_true", help="a tenth of the items (quick tests)")
-    demo.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:

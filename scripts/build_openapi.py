@@ -175,12 +175,17 @@ META = {
     ("GET", "/steps"): ("The association's own step names and the state each records.", 200,
                         obj(steps={"type": "object", "additionalProperties": {"type": "string"}})),
     ("POST", "/events"): ("Record a workshop step for items: all move, or none. The operator defaults to the "
-                          "token's name.", 201, ref("EventIds")),
+                          "token's name. The state erased is refused (409 erasure_proof_required): an item becomes "
+                          "erased when each of its disks has a successful erasure (POST /erasures) or its storage "
+                          "is removed; an OS for an item of a category that gets none is refused (409 "
+                          "step_not_for_category).", 201, ref("EventIds")),
     ("POST", "/events/{id}/correction"): ("Undo an item's last event by a new event that restores the state "
                                           "before it.", 201, obj(event_id={"type": "integer"})),
     ("POST", "/erasures"): ("Record one disk's erasure. Without item_id it is matched by host serial when "
                             "exactly one item has it; otherwise it is an orphan disk (GET /erasures/orphans) "
-                            "until an item with that serial is registered.", 201, obj(id={"type": "integer"})),
+                            "until an item with that serial is registered. An item still received, sorted or "
+                            "tested whose disks are then all proven erased becomes erased.", 201,
+                            obj(id={"type": "integer"})),
     ("GET", "/erasures/orphans"): ("Erasures not matched to an item yet, newest first.", 200,
                                    page("erasures", ref("Erasure"))),
     ("GET", "/beneficiaries"): ("List beneficiaries, newest first; personal details for admin tokens only.", 200,
@@ -198,9 +203,12 @@ META = {
     ("GET", "/stats"): ("The node's figures for a period, with the impact's formula, factors and source.", 200,
                         ref("Stats")),
     ("POST", "/steps"): ("Name (or rename) one of the association's steps, mapped to a canonical state; admin "
-                         "tokens only.", 201, obj(name={"type": "string"}, state={"type": "string"})),
+                         "tokens only. No step may stand for erased (409 erasure_proof_required).", 201,
+                         obj(name={"type": "string"}, state={"type": "string"})),
     ("POST", "/items/storage-removal"): ("Record that the items' disks were taken out or destroyed: they no longer "
-                                         "hold data.", 201, obj(items={"type": "integer"})),
+                                         "hold data, and count as erased. Refused for an item of a category that "
+                                         "holds none (409 step_not_for_category).", 201,
+                                         obj(items={"type": "integer"})),
     ("POST", "/components"): ("A part harvested from an item, traced until fitted into another.", 201,
                               obj(id={"type": "integer"})),
     ("POST", "/components/{id}/fit"): ("The part was fitted into another item.", 201, obj(id={"type": "integer"})),
@@ -211,7 +219,8 @@ NAMES_OTHERS = {("POST", "/lots"), ("POST", "/items"), ("GET", "/items/lookup"),
                 ("POST", "/erasures"), ("POST", "/distributions"), ("POST", "/outflows"),
                 ("POST", "/items/storage-removal"), ("POST", "/components"), ("POST", "/components/{id}/fit")}
 CONFLICTS = {("POST", "/lots"), ("POST", "/events"), ("POST", "/events/{id}/correction"), ("POST", "/distributions"),
-             ("POST", "/outflows"), ("POST", "/components/{id}/fit")}
+             ("POST", "/outflows"), ("POST", "/components/{id}/fit"), ("POST", "/items/storage-removal"),
+             ("POST", "/steps")}
 
 
 def error(name):

@@ -158,7 +158,7 @@ async def _item_view(db: Reader, item_id: int) -> dict[str, Any]:
     erasures = await erasure.erasures_of(db, item_id)
     # The same test as the rule in node.domain.erasure.require_erased, so a client
     # can tell before the handover that it would be refused.
-    erased = any(e.result == "success" for e in erasures)
+    erased = item_id in await erasure.proven_erased(db, [item_id])
     return {
         "item": asdict(item),
         "history": plain(await items.history(db, item_id)),

@@ -15,13 +15,12 @@ import re
 import sys
 from collections.abc import Awaitable, Callable
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Iterator, TypeVar
 
 from node.config import Node, load_node, load_node_rotating, next_key, retire_key
 from node.errors import AlreadyExists, ConfigError, DomainError, Invalid, StoreError
-from node.network import outbox
 from node.network.upkeep import daily_upkeep
 from node.reports.exports import CSV_EXPORTS, nwipe_customers, write_csv
 from node.store.database import Store
@@ -39,6 +38,13 @@ __all__ = [
 logger = logging.getLogger(__name__)
 EXPORTS = (*CSV_EXPORTS, "nwipe-customers", "donor-report")
 T = TypeVar("T")
+
+
+async def daily_upkeep(store: Store, *, today: date | None = None) -> None:
+    """``node.network.upkeep.daily_upkeep`` (imported when it runs: no command but ``run`` needs it)."""
+    from node.network.upkeep import daily_upkeep as upkeep  # noqa: PLC0415
+
+    await upkeep(store, today=today)
 
 
 async def create_database(node: Node) -> None:
@@ -198,18 +204,66 @@ def stats(args: argparse.Namespace) -> int:
 
 
 def import_file(args: argparse.Namespace) -> int:
+    """``maillon import KIND FILE...``: each file (a directory: the files in it) applied whole or not at all.
+
+    One call for many files (a day of nwipe logs): the node is opened once,
+    each file goes in its own transaction, and each gets its outcome lines,
+    prefixed by its name when there are several; a file refused (unreadable,
+    not a log, a bad row) changes nothing and the others still go in. Exit
+    status 1 when a file was refused.
+    """
     from node.domain.importing import run_import
 
-    data = _read(args.file)
+    files = import_paths(args.kind, list(args.file))
+    if args.item and len(files) > 1:
+        raise ConfigError("--item names the one item an lshw description belongs to: give one file with it")
+    several = len(files) > 1
 
     async def act(node: Node, store: Store) -> int:
-        report = await run_import(node, store, args.kind, data, args.file.name, lot=args.lot, item=args.item,
-                                  dry_run=args.dry_run, progress=_progress if sys.stderr.isatty() else None)  # fmt: skip
-        for line in report.lines():
-            print(line)
-        return 0 if report.ok else 1
+        refused = 0
+        for path in files:
+            prefix = f"{path}: " if several else ""
+            try:
+                data = path.read_bytes()
+            except OSError as exc:
+                print(f"{prefix}cannot read {path}: {exc.strerror}; nothing was changed")
+                refused += 1
+                continue
+            progress = _progress if sys.stderr.isatty() and not several else None
+            report = await run_import(node, store, args.kind, data, path.name, lot=args.lot, item=args.item,
+                                      dry_run=args.dry_run, progress=progress)  # fmt: skip
+            for line in report.lines():
+                print(prefix + line)
+            refused += not report.ok
+        if several:
+            verb = "would be applied" if args.dry_run else "applied"
+            print(f"{len(files)} files: {len(files) - refused} {verb}, {refused} refused (nothing changed for those)")
+        return 0 if not refused else 1
 
     return with_store(args, act)
+
+
+# The files a directory stands for, by kind: nwipe writes its PDF certificates beside its logs.
+_IMPORT_SUFFIXES = {"items": (".csv", ".xlsx"), "lshw": (".json",)}
+
+
+def import_paths(kind: str, given: list[Path]) -> list[Path]:
+    """The files to import: those named, and for a directory the files in it (sorted by name, not hidden;
+    nwipe: every file but the PDF certificates; items: CSV and XLSX; lshw: JSON)."""
+    files: list[Path] = []
+    for path in given:
+        if path.is_dir():
+            inside = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
+            suffixes = _IMPORT_SUFFIXES.get(kind)
+            chosen = [p for p in inside if (p.suffix.lower() in suffixes if suffixes else p.suffix.lower() != ".pdf")]
+            if not chosen:
+                raise ConfigError(f"no {kind} file to import in {path}")
+            files += chosen
+        elif path.exists():
+            files.append(path)
+        else:
+            raise ConfigError(f"cannot read {path}: no such file or directory")
+    return list(dict.fromkeys(files))
 
 
 def _progress(done: int, total: int) -> None:
@@ -370,6 +424,8 @@ def key_rotate(args: argparse.Namespace) -> int:
                                         " LIMIT 1", (tx.author,))  # fmt: skip
                     if head is not None and head["kind"] == KeyRotation.KIND:
                         return  # signed before an interruption
+                    from node.network import outbox  # noqa: PLC0415
+
                     await outbox.route_own(tx, tx.author)  # what was not routed yet goes first
                     record = await tx.append(KeyRotation(new_key=new.public.raw, reason=args.reason or None))
                     for (peer,) in await tx.all("SELECT key FROM peers WHERE state = 'active'"):

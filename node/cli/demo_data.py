@@ -302,9 +302,7 @@ class _Year:
                     await remove_storage(tx, [i.id for i in lost], destroyed=True, operator="atelier")
                     await record_step(tx, [i.id for i in lost], StepInput(state="dismantled",
                                                                           note="disque défectueux détruit"))  # fmt: skip
-                done = [i.id for i in wiped if outcomes[id(i)] != "destroy"]
-                if done:
-                    await record_step(tx, done, StepInput(state="erased", operator="poste d'effacement"))
+                # the others are "erased" now: their successful erasure records moved them (node.domain.erasure.settle)
 
         if wiped:
             self.add(self.at(day + 2, 10), erase)

@@ -4,32 +4,36 @@
 point group (the web interface, later the federation), so that node/ does
 not import the packages built on top of it. The data commands (import,
 export, stats, backup...) live in ``node.cli.commands``.
+
+Building the parser imports no command's module: each handler is named
+(``node.cli.args.lazy``) and imported when its command runs, so that
+``maillon --help`` answers in a blink and a command pays only for what it
+uses (``bench/cli_bench.py`` measures it; ``python -X importtime -m node.cli.main
+--help`` shows what is imported).
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import gc
-import logging
-import signal
 import sys
-from importlib.metadata import entry_points
+from importlib import import_module
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
-from node.cli import commands, handoff_commands, summary_commands
-from node.config import DB_FILE, Config, Node, init_node, load_node
-from node.errors import AlreadyExists, NodeError
-from node.network.upkeep import look_for_silence
-from node.store.database import Store
-from protocol.bundle import BUNDLE_MAGIC, Problem, describe, verify_bundle
-from protocol.errors import ProtocolError
-from protocol.keys import fingerprint, node_id, parse_node_id
-from protocol.log import verify_log
-from protocol.records import read_record_file
+from node.cli import handoff_args, summary_args
+from node.cli.args import add_data, entry_points, lazy
 
-__all__ = ["main", "build_parser", "freeze_startup_heap"]
+if TYPE_CHECKING:
+    from node.config import Node
+    from node.store.database import Store
+
+__all__ = ["main", "build_parser", "freeze_startup_heap", "EXPORT_KINDS", "IMPORT_KINDS"]
+
+# ``node.cli.commands.EXPORTS`` and ``node.domain.importing.IMPORT_KINDS``, named here so that the parser
+# does not import them (tests/node/test_cli_start.py keeps them equal).
+EXPORT_KINDS = ("items", "lots", "events", "waste-register", "nwipe-customers", "donor-report")
+IMPORT_KINDS = ("items", "nwipe", "lshw")
+DB_FILE = "node.db"  # node.config.DB_FILE
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -41,8 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(handler=handler)
         return p
 
-    def data(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--data", type=Path, required=True, help="the node's data directory")
+    data = add_data
 
     init = command("init", "create a node's data directory and key", _cmd_init)
     init.add_argument("--data", type=Path, required=True, help="data directory to create")
@@ -55,32 +58,35 @@ def build_parser() -> argparse.ArgumentParser:
 
     data(command("run", "start a node", _cmd_run))
 
-    backup = command("backup", "write a consistent copy of the database (the node may be running)", commands.backup)
+    backup = command("backup", "write a consistent copy of the database (the node may be running)", lazy("node.cli.commands:backup"))
     data(backup)
     backup.add_argument("--out", type=Path, help="backup file (default: DATA/backups/maillon-DATE.db)")
 
-    restore = command("restore", "replace the database with a backup (stop the node first)", commands.restore)
+    restore = command("restore", "replace the database with a backup (stop the node first)", lazy("node.cli.commands:restore"))
     data(restore)
     restore.add_argument("file", type=Path, help="a backup made by `maillon backup`")
 
-    imp = command("import", "import items, erasure logs or hardware descriptions", commands.import_file)
+    imp = command("import", "import items, erasure logs or hardware descriptions", lazy("node.cli.commands:import_file"))
     data(imp)
-    imp.add_argument("kind", choices=["items", "nwipe", "lshw"], help="what the file holds")
-    imp.add_argument("file", type=Path, help="CSV or XLSX (items), nwipe/ShredOS log, lshw -json output")
+    imp.add_argument("kind", choices=IMPORT_KINDS, help="what the files hold")
+    imp.add_argument("file", type=Path, nargs="+",
+                     help="CSV or XLSX (items), nwipe/ShredOS logs, lshw -json outputs; a directory stands for the"
+                          " files in it (nwipe: its logs, not the PDF certificates). Each file is applied whole or"
+                          " not at all, in its own transaction, with one outcome line")  # fmt: skip
     imp.add_argument("--lot", help="lot reference the items belong to (items; lshw creates one item)")
     imp.add_argument("--item", help="asset tag of the item an lshw description belongs to (else a new item)")
     imp.add_argument("--dry-run", action="store_true", help="show what would change, change nothing")
 
-    exp = command("export", "export CSV files or a donor report", commands.export)
+    exp = command("export", "export CSV files or a donor report", lazy("node.cli.commands:export"))
     data(exp)
-    exp.add_argument("kind", choices=commands.EXPORTS, help="what to export")
+    exp.add_argument("kind", choices=EXPORT_KINDS, help="what to export")
     exp.add_argument("--out", type=Path, help="output file (default: standard output for CSV)")
     exp.add_argument("--donor", type=int, help="donor id (donor-report)")
     exp.add_argument("--lot", help="lot reference (donor-report)")
     exp.add_argument("--period", help="YYYY, YYYY-MM or YYYY-Qn (donor-report, waste-register)")
     exp.add_argument("--language", default="fr", choices=["fr", "en"], help="donor-report language")
 
-    doc = command("attach", "attach a document (convention, pick-up note...) to a donor or a lot", commands.attach)
+    doc = command("attach", "attach a document (convention, pick-up note...) to a donor or a lot", lazy("node.cli.commands:attach"))
     data(doc)
     doc.add_argument("file", type=Path)
     doc.add_argument("--kind", default="other", choices=["convention", "pickup_note", "erasure_log", "other"])
@@ -89,12 +95,12 @@ def build_parser() -> argparse.ArgumentParser:
     target.add_argument("--lot", help="lot reference")
 
     setting = command("settings", "show the settings, or set one: maillon settings --data DIR NAME VALUE",
-                      commands.settings)  # fmt: skip
+                      lazy("node.cli.commands:settings"))  # fmt: skip
     data(setting)
     setting.add_argument("name", nargs="?", help="setting to change")
     setting.add_argument("value", nargs="?", help="its new value")
 
-    stats = command("stats", "statistics and impact for a period", commands.stats)
+    stats = command("stats", "statistics and impact for a period", lazy("node.cli.commands:stats"))
     data(stats)
     stats.add_argument("--period", required=True, help="YYYY, YYYY-MM or YYYY-Qn")
     stats.add_argument("--json", action="store_true", help="print the figures as JSON")
@@ -105,14 +111,14 @@ def build_parser() -> argparse.ArgumentParser:
     rpreview = report_sub.add_parser("preview", help="the figures a period's report would carry, and who could read them")
     data(rpreview)
     rpreview.add_argument("--period", required=True, help="YYYY, YYYY-MM or YYYY-Qn")
-    rpreview.set_defaults(handler=commands.report_preview)
+    rpreview.set_defaults(handler=lazy("node.cli.commands:report_preview"))
     rsend = report_sub.add_parser("send", help="sign a period's report (again: a new version superseding the last)")
     data(rsend)
     rsend.add_argument("--period", required=True, help="YYYY, YYYY-MM or YYYY-Qn, ended")
-    rsend.set_defaults(handler=commands.report_send)
+    rsend.set_defaults(handler=lazy("node.cli.commands:report_send"))
     rlist = report_sub.add_parser("list", help="the statistics reports this node signed, newest first")
     data(rlist)
-    rlist.set_defaults(handler=commands.report_list)
+    rlist.set_defaults(handler=lazy("node.cli.commands:report_list"))
 
     token = sub.add_parser("token", help="API tokens for local programs", description="API tokens for local programs")
     token_sub = token.add_subparsers(dest="token_command", required=True, metavar="ACTION")
@@ -120,11 +126,11 @@ def build_parser() -> argparse.ArgumentParser:
     data(create)
     create.add_argument("name", help="who or what uses it")
     create.add_argument("--role", default="read_only", choices=["admin", "technician", "read_only"])
-    create.set_defaults(handler=commands.token_create)
+    create.set_defaults(handler=lazy("node.cli.commands:token_create"))
     revoke = token_sub.add_parser("revoke", help="revoke an API token")
     data(revoke)
     revoke.add_argument("name")
-    revoke.set_defaults(handler=commands.token_revoke)
+    revoke.set_defaults(handler=lazy("node.cli.commands:token_revoke"))
 
     user = sub.add_parser("user", help="accounts of the web interface", description="accounts of the web interface")
     user_sub = user.add_subparsers(dest="user_command", required=True, metavar="ACTION")
@@ -132,7 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
     data(uadd)
     uadd.add_argument("name")
     uadd.add_argument("--role", default="technician", choices=["admin", "technician", "read_only"])
-    uadd.set_defaults(handler=commands.user_add)
+    uadd.set_defaults(handler=lazy("node.cli.commands:user_add"))
 
     station = sub.add_parser("station", help="wiping stations that upload their logs",
                              description="wiping stations (ShredOS) that upload their logs")  # fmt: skip
@@ -141,7 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     data(add)
     add.add_argument("name", help="the station's name (letters, digits, - and _)")
     add.add_argument("--url", help="base URL the station reaches the node at (default: from the configuration)")
-    add.set_defaults(handler=commands.station_add)
+    add.set_defaults(handler=lazy("node.cli.commands:station_add"))
 
     record = sub.add_parser("record", help="signed documents", description="signed documents (PROTOCOL.md)")
     record_sub = record.add_subparsers(dest="record_command", required=True, metavar="ACTION")
@@ -160,7 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
     rotate = key_sub.add_parser("rotate", help="move to a new key; the old key signs its successor (stop the node first)")
     data(rotate)
     rotate.add_argument("--reason", default="", help="why (kept in the signed rotation)")
-    rotate.set_defaults(handler=commands.key_rotate)
+    rotate.set_defaults(handler=lazy("node.cli.commands:key_rotate"))
 
     log = sub.add_parser("log", help="work with signed logs", description="work with signed logs")
     log_sub = log.add_subparsers(dest="log_command", required=True, metavar="ACTION")
@@ -171,13 +177,14 @@ def build_parser() -> argparse.ArgumentParser:
     export = log_sub.add_parser("export", help="write this node's own signed log as a log export")
     data(export)
     export.add_argument("--out", type=Path, required=True, help="file to write")
-    export.set_defaults(handler=commands.log_export)
+    export.set_defaults(handler=lazy("node.cli.commands:log_export"))
 
-    handoff_commands.register(sub, data)
-    summary_commands.register(sub, data)
+    handoff_args.register(sub, data)
+    summary_args.register(sub, data)
 
-    for extension in entry_points(group="maillon.commands"):  # the federation's join, invite, peers
-        extension.load()(sub, data)
+    for _name, target in entry_points("maillon.commands"):  # the federation's join, invite, peers
+        module, _, attribute = target.partition(":")
+        getattr(import_module(module), attribute)(sub, data)
     return parser
 
 
@@ -185,12 +192,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)
-    except (NodeError, ProtocolError) as exc:
+    except Exception as exc:
+        # Imported only now: by the time one of them was raised, its module is loaded.
+        from node.errors import NodeError  # noqa: PLC0415
+        from protocol.errors import ProtocolError  # noqa: PLC0415
+
+        if not isinstance(exc, (NodeError, ProtocolError)):
+            raise
         print(f"maillon: {exc}", file=sys.stderr)
         return 2
 
 
 def _cmd_init(args: argparse.Namespace) -> int:
+    import asyncio  # noqa: PLC0415
+
+    from node.cli import commands  # noqa: PLC0415
+    from node.config import Config, init_node  # noqa: PLC0415
+    from node.errors import AlreadyExists  # noqa: PLC0415
+
     if (args.data / DB_FILE).exists():  # a database of some other key: never sign this new node into it
         raise AlreadyExists(f"{args.data} already holds a node's database ({DB_FILE}): choose another directory")
     node = init_node(args.data, Config(name=args.name, role=args.role, host=args.host, port=args.port,
@@ -203,10 +222,15 @@ def _cmd_init(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    from node.config import load_node  # noqa: PLC0415
+
     return _serve(load_node(args.data))
 
 
 def _cmd_log_verify(args: argparse.Namespace) -> int:
+    from protocol.keys import parse_node_id  # noqa: PLC0415
+    from protocol.log import verify_log  # noqa: PLC0415
+
     author = parse_node_id(args.author).raw if args.author else None
     try:
         data = sys.stdin.buffer.read() if str(args.file) == "-" else args.file.read_bytes()
@@ -221,6 +245,11 @@ def _cmd_log_verify(args: argparse.Namespace) -> int:
 
 
 def _cmd_record_verify(args: argparse.Namespace) -> int:
+    from protocol.bundle import BUNDLE_MAGIC  # noqa: PLC0415
+    from protocol.errors import ProtocolError  # noqa: PLC0415
+    from protocol.keys import fingerprint, node_id, parse_node_id  # noqa: PLC0415
+    from protocol.records import read_record_file  # noqa: PLC0415
+
     author = parse_node_id(args.author).raw if args.author else None
     try:
         data = args.file.read_bytes()
@@ -245,6 +274,9 @@ def _cmd_record_verify(args: argparse.Namespace) -> int:
 
 def _verify_bundle(data: bytes, author: bytes | None) -> int:
     """A donor proof bundle: per serial, the fate, who signed it and the erasure proof; 1 on any broken link."""
+    from protocol.bundle import Problem, describe, verify_bundle  # noqa: PLC0415
+    from protocol.errors import ProtocolError  # noqa: PLC0415
+
     try:
         check = verify_bundle(data)
     except ProtocolError as exc:
@@ -260,12 +292,21 @@ def _verify_bundle(data: bytes, author: bytes | None) -> int:
 
 def _serve(node: Node) -> int:
     """Run every registered service until Ctrl-C or SIGTERM."""
+    import asyncio  # noqa: PLC0415
+    import logging  # noqa: PLC0415
+
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     with node.running():
         return asyncio.run(_serve_async(node))
 
 
 async def _serve_async(node: Node) -> int:
+    import asyncio  # noqa: PLC0415
+    import signal  # noqa: PLC0415
+    from importlib.metadata import entry_points  # noqa: PLC0415
+
+    from node.store.database import Store  # noqa: PLC0415
+
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -303,12 +344,19 @@ def freeze_startup_heap() -> None:
     (``gc.freeze``), they are no longer scanned: a full collection looks at
     what the node's work allocated since, about 1 ms.
     """
+    import gc  # noqa: PLC0415
+
     gc.collect()
     gc.freeze()
 
 
 async def _every_day(store: Store) -> None:
     """Run the daily upkeep now, then every day while the node runs; look for silent peers every hour."""
+    import asyncio  # noqa: PLC0415
+
+    from node.cli import commands  # noqa: PLC0415
+    from node.network.upkeep import look_for_silence  # noqa: PLC0415
+
     hours = 0
     while True:
         if hours % 24 == 0:

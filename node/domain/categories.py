@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from protocol.kinds import CATEGORIES
 
-__all__ = ["CATEGORIES", "DEFAULT_WEIGHT_G", "HAS_STORAGE", "PRICE_CAP_CENTS", "default_weight"]
+__all__ = ["CATEGORIES", "DEFAULT_WEIGHT_G", "HAS_STORAGE", "MAY_HOLD_DATA", "GETS_OS", "PRICE_CAP_CENTS",
+           "default_weight", "holds_data", "gets_os"]  # fmt: skip
 
 # Typical weights, used when a volunteer does not weigh the item; editable per item.
 DEFAULT_WEIGHT_G: dict[str, int] = {
@@ -27,6 +28,25 @@ DEFAULT_WEIGHT_G: dict[str, int] = {
 HAS_STORAGE: frozenset[str] = frozenset(
     {"desktop", "laptop", "tablet", "smartphone", "server", "multifunction_printer"}
 )
+
+# Categories whose items may carry a disk or memory holding someone's data: the erased state applies
+# to them (by proof, ``node.domain.erasure``). A screen, a keyboard or a mouse never reach "erased"; an item
+# of another category does once a disk was found in it (its storage "present" or "removed").
+MAY_HOLD_DATA: frozenset[str] = HAS_STORAGE | {"printer", "network", "component", "other"}
+
+# Categories that get an operating system at refurbishing (the ``os`` of a "refurbished" step).
+GETS_OS: frozenset[str] = frozenset({"desktop", "laptop", "tablet", "smartphone", "server", "other"})
+
+
+def holds_data(category: str, storage: str) -> bool:
+    """Whether the erasure step applies to an item: its category may hold data, or a disk was found in it."""
+    return storage in ("present", "removed") or (storage == "unknown" and category in MAY_HOLD_DATA)
+
+
+def gets_os(category: str, storage: str) -> bool:
+    """Whether an operating system can be installed on an item: a computer, phone or tablet with storage."""
+    return category in GETS_OS and storage != "none"
+
 
 # Prix solidaire caps incl. VAT (décrets 2022-791 / 2022-1413, DOMAIN.md).
 # The desktop cap covers the whole set (unit, screen, keyboard, mouse).

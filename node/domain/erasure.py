@@ -1,7 +1,16 @@
 """Data erasure: per disk, with its proof, matched to items or kept as orphan disks.
 
 The rule: an item that holds storage cannot leave (distributed, handed off)
-without a successful erasure, or its storage removed or destroyed.
+without its storage proven erased, or removed or destroyed.
+
+Proven erased (``PROVEN``): every disk the workshop probe found in the item
+(``item_disks``) has a successful erasure record with its serial; when the
+probe found none, one successful erasure record is enough.
+
+The state "erased" follows from that proof, never from a button: recording
+an erasure (by hand, an nwipe/ShredOS log, the station attaching orphan
+disks) or the storage's removal moves an item still before it ("received",
+"sorted", "tested") to "erased" once the proof is complete (``settle``).
 """
 
 from __future__ import annotations
@@ -11,13 +20,28 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from node.domain.categories import HAS_STORAGE
+from node.domain.categories import HAS_STORAGE, holds_data
+from node.domain.item_events import append_events
 from node.errors import NotFound, RuleBroken
-from node.store.database import Reader, Tx, now_ms
+from node.store.database import IN_ARRAY, Reader, Tx, as_array, now_ms
 from node.validation import Id, Input, Millis
 
 __all__ = ["ErasureInput", "Erasure", "record_erasure", "erasures_of", "orphan_disks", "require_erased",
-           "needs_erasure", "attach_orphans"]  # fmt: skip
+           "needs_erasure", "attach_orphans", "PROVEN", "proven_erased", "settle", "BEFORE_ERASURE", "DiskProofs",
+           "disk_proofs", "PROOF_STEP"]  # fmt: skip
+
+# The states an item's erasure proof moves it on from.
+BEFORE_ERASURE: tuple[str, ...] = ("received", "sorted", "tested")
+# The step of the event that moves an item to "erased" on its proof (``settle``).
+PROOF_STEP = "erasure_proven"
+
+# SQL: the item ``i`` is proven erased (see the module's docstring).
+PROVEN = (
+    "(EXISTS (SELECT 1 FROM erasures pe WHERE pe.item_id = i.id AND pe.result = 'success')"
+    " AND NOT EXISTS (SELECT 1 FROM item_disks pd WHERE pd.item_id = i.id AND NOT EXISTS ("
+    "SELECT 1 FROM erasures pe WHERE pe.item_id = i.id AND pe.result = 'success'"
+    " AND pe.disk_serial = pd.serial COLLATE NOCASE)))"
+)
 
 Text = Annotated[str, Field(min_length=1, max_length=200, pattern=r"\S")]
 
@@ -86,6 +110,7 @@ async def record_erasure(tx: Tx, erasure: ErasureInput) -> int:
     if values["item_id"] is not None and erasure.result == "success":
         # The disk was there: an item whose storage was unknown now has some.
         await tx.run("UPDATE items SET storage = 'present' WHERE id = ? AND storage = 'unknown'", (values["item_id"],))
+        await settle(tx, [values["item_id"]], operator=erasure.operator)
     return erasure_id
 
 
@@ -94,9 +119,12 @@ async def attach_orphans(tx: Tx, item_id: int) -> int:
     serial = await tx.value("SELECT serial FROM items WHERE id = ?", (item_id,))
     if not serial:
         return 0
-    return await tx.changes(
+    attached = await tx.changes(
         "UPDATE erasures SET item_id = ? WHERE item_id IS NULL AND host_serial = ? COLLATE NOCASE", (item_id, serial)
     )
+    if attached:
+        await settle(tx, [item_id])
+    return attached
 
 
 async def erasures_of(db: Reader, item_id: int) -> list[Erasure]:
@@ -124,13 +152,75 @@ async def require_erased(db: Reader, item_ids: list[int], *, action: str) -> Non
         chunk = item_ids[start : start + 500]
         rows = await db.all(
             f"SELECT i.asset_tag, i.category, i.storage FROM items i WHERE i.id IN ({', '.join('?' * len(chunk))})"
-            " AND NOT EXISTS (SELECT 1 FROM erasures e WHERE e.item_id = i.id AND e.result = 'success')",
+            f" AND NOT {PROVEN}",
             chunk,
         )
         blocked += [r["asset_tag"] for r in rows if needs_erasure(r["category"], r["storage"])]
     if blocked:
         shown = ", ".join(blocked[:10]) + (" ..." if len(blocked) > 10 else "")
         raise RuleBroken(
-            f"cannot {action} {shown}: no successful data erasure recorded and storage not removed",
+            f"cannot {action} {shown}: no successful data erasure recorded for each disk and storage not removed",
             code="erasure_required",
         )
+
+
+# SQL: the item ``i``'s latest sorting chose parts or recycling (``node.queries.workshop_lists``' orientation).
+_SORTED_FOR_OTHER = (
+    "coalesce((SELECT json_extract(so.detail, '$.orientation') FROM events so WHERE so.item_id = i.id"
+    " AND so.state = 'sorted' AND json_extract(so.detail, '$.orientation') IS NOT NULL ORDER BY so.id DESC LIMIT 1),"
+    " 'refurbish') != 'refurbish'"
+)
+
+
+async def proven_erased(db: Reader, item_ids: list[int]) -> set[int]:
+    """Those of ``item_ids`` whose storage is proven erased, or was removed or destroyed."""
+    rows = await db.all(f"SELECT i.id FROM items i WHERE i.id IN {IN_ARRAY} AND (i.storage = 'removed' OR {PROVEN})",
+                        (as_array(item_ids),))  # fmt: skip
+    return {r["id"] for r in rows}
+
+
+@dataclass(frozen=True, slots=True)
+class DiskProofs:
+    """An item's disks as the probe found them, and how many have a successful erasure on record."""
+
+    disks: int
+    erased: int
+    unproven: tuple[str, ...]  # serials of the disks still without one
+
+
+async def disk_proofs(db: Reader, item_id: int) -> DiskProofs:
+    rows = await db.all(
+        "SELECT d.serial, EXISTS (SELECT 1 FROM erasures e WHERE e.item_id = d.item_id AND e.result = 'success'"
+        " AND e.disk_serial = d.serial COLLATE NOCASE) AS erased FROM item_disks d WHERE d.item_id = ? ORDER BY d.serial",
+        (item_id,),
+    )  # fmt: skip
+    return DiskProofs(len(rows), sum(1 for r in rows if r["erased"]),
+                      tuple(r["serial"] for r in rows if not r["erased"]))  # fmt: skip
+
+
+async def settle(tx: Tx, item_ids: list[int], *, operator: str | None = None) -> list[int]:
+    """Move the items whose erasure is now proven (or storage removed) to "erased"; return those moved.
+
+    Only items still before the erasure (``BEFORE_ERASURE``) that may hold
+    data (``node.domain.categories.holds_data``) move: one further on (refurbished,
+    ready) or gone keeps its state, and a keyboard never becomes "erased".
+    An item sorted for parts or recycling stays "sorted" (its page says its
+    storage is proven erased): "erased" is a step of the refurbishing.
+    The event says what proved it (``proof``: erasure or storage_removed).
+    """
+    ids = list(dict.fromkeys(item_ids))
+    if not ids:
+        return []
+    rows = await tx.all(
+        f"SELECT i.id, i.category, i.storage, i.storage = 'removed' AS removed FROM items i"
+        f" WHERE i.id IN {IN_ARRAY} AND i.state IN {IN_ARRAY} AND (i.storage = 'removed' OR {PROVEN})"
+        f" AND NOT (i.state = 'sorted' AND {_SORTED_FOR_OTHER})",
+        (as_array(ids), as_array(BEFORE_ERASURE)),
+    )  # fmt: skip
+    moving = [r for r in rows if holds_data(r["category"], r["storage"])]
+    time = now_ms()
+    for proof in ("erasure", "storage_removed"):
+        group = [r["id"] for r in moving if bool(r["removed"]) == (proof == "storage_removed")]
+        if group:
+            await append_events(tx, group, "erased", time, step=PROOF_STEP, detail={"proof": proof}, operator=operator)
+    return [r["id"] for r in moving]

@@ -22,9 +22,10 @@ SORT_ORIENTATIONS: tuple[str, ...] = ("refurbish", "parts", "recycle")
 
 # States a workshop step may record directly; the others have their own
 # action (receive at creation, distribute with a beneficiary, transfer by a
-# hand-off, recycle through an outflow or this generic step).
+# hand-off, recycle through an outflow or this generic step). "erased" is
+# not one of them: it follows from erasure proofs (node.domain.erasure.settle).
 STEP_STATES: tuple[str, ...] = (
-    "sorted", "tested", "erased", "refurbished", "ready", "reserved", "recycled", "dismantled",
+    "sorted", "tested", "refurbished", "ready", "reserved", "recycled", "dismantled",
 )  # fmt: skip
 
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 
-from node.domain.erasure import attach_orphans
+from node.domain.erasure import attach_orphans, settle
 from node.domain.grading import Reason, read_thresholds, suggest_grade
 from node.domain.items import ItemEdit, ItemInput, create_items, edit_item, get_item, item_id_by_tag
 from node.domain.settings import get_setting
@@ -129,6 +129,7 @@ async def record_probe(tx: Tx, machine: Machine, *, station: str, sha256: str) -
         f"UPDATE erasures SET item_id = ? WHERE item_id IS NULL AND disk_serial COLLATE NOCASE IN {IN_ARRAY}",
         (item_id, serials),
     )
+    await settle(tx, [item_id], operator=f"station {station}")  # its disks' erasures may all be on record now
     summary = {
         "matched_by": matched_by, "sources": machine.sources, "chassis": machine.chassis,
         "disks": [asdict(d) for d in machine.disks], "reasons": [asdict(r) for r in reasons],

@@ -14,8 +14,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field
 
-from node.domain.erasure import require_erased
+from node.domain.categories import gets_os, holds_data
+from node.domain.erasure import PROOF_STEP, require_erased, settle
 from node.domain.fate_evidence import erasure_evidence, evidence_batches, statement
+from node.domain.item_events import append_events
 from node.domain.publication import audience_for, fates_audience
 from node.domain.states import FATES, STATES, STEP_STATES, can_move
 from node.errors import Invalid, NotFound, RuleBroken
@@ -28,12 +30,28 @@ from protocol.records import stored_header
 
 __all__ = [
     "StepInput", "record_step", "move_items", "correct_event", "define_step", "steps", "remove_storage",
-    "harvest_component", "fit_component", "items_by_ids",
+    "harvest_component", "fit_component", "items_by_ids", "allowed_steps", "PROOF_REQUIRED",
 ]  # fmt: skip
 
 Text = Annotated[str, Field(min_length=1, max_length=500, pattern=r"\S")]
+# "erased" is accepted here only to be refused with its reason (``PROOF_REQUIRED``): it is not a step.
 StepState = Literal["sorted", "tested", "erased", "refurbished", "ready", "reserved", "recycled", "dismantled"]
-assert set(StepState.__args__) == set(STEP_STATES)  # type: ignore[attr-defined]
+assert set(StepState.__args__) == {*STEP_STATES, "erased"}  # type: ignore[attr-defined]
+
+PROOF_REQUIRED = ("an item becomes erased when its erasure is recorded (an nwipe or ShredOS log, or by hand on the"
+                  " Erasure page) for each of its disks, or when its storage is removed or destroyed; it cannot be"
+                  " marked erased by hand")  # fmt: skip
+
+
+def allowed_steps(category: str, storage: str) -> tuple[str, ...]:
+    """The states a workshop step may record for an item of this category and storage (node.domain.categories).
+
+    Every item may be sorted, tested, refurbished, made ready, reserved,
+    recycled or dismantled; "erased" (by proof only, ``node.domain.erasure.settle``)
+    is listed for the items that may hold data.
+    """
+    erasable = ("erased",) if holds_data(category, storage) else ()
+    return (*STEP_STATES[:2], *erasable, *STEP_STATES[2:])
 
 
 class StepInput(Input):
@@ -62,7 +80,7 @@ class StepInput(Input):
 async def items_by_ids(db: Reader, item_ids: list[int]) -> list[Any]:
     """The rows (id, gid, asset_tag, state, weight_g...) of these items, or ``NotFound``."""
     unique = list(dict.fromkeys(item_ids))
-    rows = await db.all("SELECT id, gid, asset_tag, state, category, weight_g, origin_node FROM items"
+    rows = await db.all("SELECT id, gid, asset_tag, state, category, storage, weight_g, origin_node FROM items"
                         f" WHERE id IN {IN_ARRAY}", (as_array(unique),))  # fmt: skip
     if len(rows) != len(unique):
         missing = sorted(set(unique) - {r["id"] for r in rows})
@@ -85,6 +103,15 @@ async def record_step(tx: Tx, item_ids: list[int], step: StepInput) -> list[int]
         raise Invalid("say which state or step to record", code="invalid")
     if state == "sorted" and step.orientation is None:
         raise Invalid("sorting decides an orientation: refurbish, parts or recycle", code="invalid")
+    if state == "erased":
+        raise RuleBroken(PROOF_REQUIRED, code="erasure_proof_required")
+    if step.os is not None:
+        rows = await items_by_ids(tx, item_ids)
+        no_os = [f"{r['asset_tag']} ({r['category']})" for r in rows if not gets_os(r["category"], r["storage"])]
+        if no_os:
+            raise RuleBroken(f"no operating system is installed on {', '.join(no_os[:10])}"
+                             f"{' ...' if len(no_os) > 10 else ''}: leave the OS empty for them",
+                             code="step_not_for_category")  # fmt: skip
     detail = {k: v for k, v in (("orientation", step.orientation), ("grade", step.grade), ("os", step.os),
                                 ("note", step.note)) if v is not None}  # fmt: skip
     event_ids = await move_items(tx, item_ids, state, step=step.step, detail=detail, operator=step.operator)
@@ -110,6 +137,8 @@ async def move_items(tx: Tx, item_ids: list[int], state: str, *, step: str | Non
     """
     if state not in STATES:
         raise Invalid(f"unknown state {state!r}", code="invalid")
+    if state == "erased":  # the proofs move an item there (node.domain.erasure.settle), no move does
+        raise RuleBroken(PROOF_REQUIRED, code="erasure_proof_required")
     if not item_ids:
         raise Invalid("no item chosen", code="invalid")
     if len(set(item_ids)) != len(item_ids):
@@ -121,20 +150,11 @@ async def move_items(tx: Tx, item_ids: list[int], state: str, *, step: str | Non
     if state in ("distributed", "recycled") or (state == "transferred" and not handoff):
         await require_erased(tx, [r["id"] for r in rows], action="send to recycling" if state == "recycled" else "hand over")
     time = at if at is not None else now_ms()
-    detail_json = json.dumps(detail or {}, ensure_ascii=False, sort_keys=True)
     # A fate is signed first, so that each event is written once, with the record that states it.
     signed = (await _publish_fates(tx, rows, state, time, fate or {}, evidence or [])
-              if state in FATES else [None] * len(rows))  # fmt: skip
-    base = await tx.value("SELECT coalesce(max(id), 0) + 1 FROM events")  # the one writer: ids taken in a block
-    event_ids = list(range(base, base + len(rows)))
-    await tx.run_many(
-        "INSERT INTO events (id, item_id, time, state, step, detail, operator, record_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        [(event_id, row["id"], time, state, step, detail_json, operator, record_id)
-         for event_id, row, record_id in zip(event_ids, rows, signed)],
-    )  # fmt: skip
-    await tx.run(f"UPDATE items SET state = ?, state_since = ? WHERE id IN {IN_ARRAY}",
-                 (state, time, as_array(r["id"] for r in rows)))  # fmt: skip
-    return event_ids
+              if state in FATES else None)  # fmt: skip
+    return await append_events(tx, [r["id"] for r in rows], state, time, step=step, detail=detail, operator=operator,
+                               record_ids=signed)  # fmt: skip
 
 
 _CHUNK = 5000  # statements per record: with their erasures, well under the 4 MiB of a content
@@ -179,6 +199,10 @@ async def correct_event(tx: Tx, event_id: int, reason: str, operator: str | None
     if event["step"] == "storage_removed":
         # Undoing it would let an item leave with no erasure proof and no disk record.
         raise RuleBroken("a storage removal cannot be undone", code="storage_removal_final")
+    if event["step"] == PROOF_STEP:
+        # The proofs stay on record: the item is erased as long as they say so.
+        raise RuleBroken("an item erased by its erasure records stays erased; record the next step instead",
+                         code="erasure_proven_final")  # fmt: skip
     last = await tx.one("SELECT id FROM events WHERE item_id = ? ORDER BY id DESC LIMIT 1", (event["item_id"],))
     if last["id"] != event_id:
         raise RuleBroken("only the last event of an item can be corrected", code="not_last_event")
@@ -226,6 +250,8 @@ async def define_step(tx: Tx, name: str, state: str) -> None:
     name = name.strip()
     if not 1 <= len(name) <= 60:
         raise Invalid("a step name has 1 to 60 characters", code="invalid")
+    if state == "erased":
+        raise RuleBroken(PROOF_REQUIRED, code="erasure_proof_required")
     if state not in STEP_STATES:
         raise Invalid(f"a step maps to one of {', '.join(STEP_STATES)}", code="invalid")
     await tx.run(
@@ -239,8 +265,13 @@ async def steps(db: Reader) -> dict[str, str]:
 
 
 async def remove_storage(tx: Tx, item_ids: list[int], *, destroyed: bool, operator: str | None = None) -> None:
-    """The disks were taken out (or destroyed): the item no longer holds data."""
+    """The disks were taken out (or destroyed): the item no longer holds data, which counts as erased
+    (an item before its erasure moves to "erased", ``node.domain.erasure.settle``)."""
     rows = await items_by_ids(tx, item_ids)
+    no_disk = [f"{r['asset_tag']} ({r['category']})" for r in rows if not holds_data(r["category"], r["storage"])]
+    if no_disk:
+        raise RuleBroken(f"no disk to take out of {', '.join(no_disk[:10])}{' ...' if len(no_disk) > 10 else ''}",
+                         code="step_not_for_category")  # fmt: skip
     time = now_ms()
     for row in rows:
         await tx.run(
@@ -248,6 +279,7 @@ async def remove_storage(tx: Tx, item_ids: list[int], *, destroyed: bool, operat
             (row["id"], time, row["state"], json.dumps({"destroyed": destroyed}), operator),
         )
     await tx.run_many("UPDATE items SET storage = 'removed' WHERE id = ?", [(r["id"],) for r in rows])
+    await settle(tx, [r["id"] for r in rows], operator=operator)
 
 
 async def harvest_component(tx: Tx, from_item: int, description: str) -> int:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from node.domain.erasure import needs_erasure
+from node.domain.erasure import PROVEN, needs_erasure
 from node.domain.items import Event, Item, ItemPage
 from node.domain.states import SORT_ORIENTATIONS, STATES, TERMINAL
 from node.errors import Invalid, NotFound
@@ -155,7 +155,7 @@ async def handout_items(db: Reader, item_ids: list[int]) -> list[HandoutItem]:
     """These items in the order given; ``NotFound`` names the missing ones.
 
     ``erasure_required`` is the test of ``node.domain.erasure.require_erased``: the
-    item may hold data and no successful erasure is recorded.
+    item may hold data and its erasure is not proven (``node.domain.erasure.PROVEN``).
     """
     unique = list(dict.fromkeys(item_ids))
     if len(unique) > MAX_IDS:
@@ -166,7 +166,7 @@ async def handout_items(db: Reader, item_ids: list[int]) -> list[HandoutItem]:
         rows += await db.all(
             "SELECT i.id, i.asset_tag, i.category, i.brand, i.model, i.state, i.weight_g, i.storage,"
             " l.reference AS lot_reference, d.type AS donor_type, l.orientations,"
-            " EXISTS (SELECT 1 FROM erasures e WHERE e.item_id = i.id AND e.result = 'success') AS erased"
+            f" {PROVEN} AS erased"
             " FROM items i LEFT JOIN lots l ON l.id = i.lot_id LEFT JOIN donors d ON d.id = l.donor_id"
             f" WHERE i.id IN ({', '.join('?' * len(chunk))})",
             chunk,

@@ -573,4 +573,35 @@ SELECT i.id, maillon_item_text(i.asset_tag, i.serial, i.donor_asset, l.reference
 FROM items i LEFT JOIN lots l ON l.id = i.lot_id LEFT JOIN donors d ON d.id = l.donor_id;
 """
 
-MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9, _V10, _V11, _V12, _V13]
+_V14 = """
+-- The state "erased" now follows from erasure proofs (node.domain.erasure.settle), never from a button.
+-- An item a button left in "erased" without proof goes back to the state it had before, by a
+-- correction event that says why; its erasure can then be recorded (which moves it again).
+-- Proven: every disk the probe found has a successful erasure with its serial, or one successful
+-- erasure when the probe found none; or its storage was removed (node.domain.erasure.PROVEN).
+CREATE TEMP TABLE unproven_erased AS
+SELECT i.id AS item_id,
+       (SELECT max(e.id) FROM events e WHERE e.item_id = i.id) AS last_event,
+       coalesce((SELECT p.state FROM events p WHERE p.item_id = i.id AND p.state != 'erased'
+                 ORDER BY p.id DESC LIMIT 1), 'received') AS back_to,
+       CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER) AS at
+FROM items i
+WHERE i.state = 'erased' AND i.storage != 'removed'
+  AND NOT (EXISTS (SELECT 1 FROM erasures pe WHERE pe.item_id = i.id AND pe.result = 'success')
+           AND NOT EXISTS (SELECT 1 FROM item_disks pd WHERE pd.item_id = i.id AND NOT EXISTS (
+               SELECT 1 FROM erasures pe WHERE pe.item_id = i.id AND pe.result = 'success'
+               AND pe.disk_serial = pd.serial COLLATE NOCASE)));
+INSERT INTO events (item_id, time, state, step, detail, operator, corrects)
+SELECT item_id, at, back_to, 'correction',
+       '{"reason": "marked erased without an erasure record: record the erasure of its disks (or their removal)"}',
+       'maillon', last_event
+FROM unproven_erased ORDER BY item_id;
+UPDATE items SET state = (SELECT u.back_to FROM unproven_erased u WHERE u.item_id = items.id),
+                 state_since = (SELECT u.at FROM unproven_erased u WHERE u.item_id = items.id)
+WHERE id IN (SELECT item_id FROM unproven_erased);
+DROP TABLE unproven_erased;
+-- An association's step mapped to "erased" can no longer be recorded: it goes.
+DELETE FROM steps WHERE state = 'erased';
+"""
+
+MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9, _V10, _V11, _V12, _V13, _V14]

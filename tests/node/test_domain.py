@@ -317,6 +317,7 @@ async def test_unknown_things_are_not_found_and_change_nothing(store):
 async def test_a_storage_removal_cannot_be_undone(store):
     _, ids, *_ = await setup_lot(store, items=[{"category": "laptop"}])
     async with store.transaction() as tx:
+        await record_step(tx, ids, StepInput(state="sorted", orientation="parts"))  # stays sorted: not "erased"
         await remove_storage(tx, ids, destroyed=False)
     async with store.reader() as db:
         last = (await history(db, ids[0]))[-1]

@@ -439,3 +439,29 @@ async def test_storage_removal_components_and_step_names(api):
     assert (await api.ok("GET", "/steps", role="read_only"))["steps"] == {"Banc de test": "tested"}
     await api.ok("POST", "/events", {"item_ids": ids[1:], "step": {"step": "Banc de test"}})
     assert (await api.ok("GET", f"/items/{ids[1]}"))["item"]["state"] == "tested"
+
+
+async def test_erased_comes_from_an_erasure_record_not_from_a_step(api):
+    """Issue 19: POST /events cannot make an item erased; POST /erasures does, once each disk is proven."""
+    _, [laptop, keyboard] = await make_lot(api, items=[{"category": "laptop", "serial": "PF-9"},
+                                                       {"category": "peripheral"}])  # fmt: skip
+    await api.ok("POST", "/events", {"item_ids": [laptop], "step": {"state": "tested"}})
+    before = await api.counts()
+    status, error = await api.call("POST", "/events", {"item_ids": [laptop], "step": {"state": "erased"}})
+    assert (status, error["code"]) == (409, "erasure_proof_required") and "erasure" in error["message"]
+    status, error = await api.call("POST", "/steps", {"name": "Passage nwipe", "state": "erased"})
+    assert (status, error["code"]) == (409, "erasure_proof_required")
+    # a keyboard gets no operating system; the batch is refused whole
+    status, error = await api.call("POST", "/events", {"item_ids": [laptop, keyboard],
+                                                       "step": {"state": "refurbished", "os": "Debian"}})  # fmt: skip
+    assert (status, error["code"]) == (409, "step_not_for_category")
+    status, error = await api.call("POST", "/items/storage-removal", {"item_ids": [keyboard], "destroyed": True})
+    assert (status, error["code"]) == (409, "step_not_for_category")
+    assert await api.counts() == before
+    view = await api.ok("GET", f"/items/{laptop}")
+    assert view["item"]["state"] == "tested" and view["erasure_required"]
+    await api.ok("POST", "/erasures", {"host_serial": "PF-9", "method": "PRNG Stream", "level": "clear",
+                                       "tool": "nwipe", "result": "success"})  # fmt: skip
+    view = await api.ok("GET", f"/items/{laptop}")
+    assert view["item"]["state"] == "erased" and not view["erasure_required"]
+    assert view["history"][-1]["step"] == "erasure_proven"

@@ -622,7 +622,7 @@ async def test_item_page_shows_history_erasure_and_parts(web, admin):
         )
     _response, text = await admin.get(f"/items/{first}")
     page = flat(text)
-    assert "Un effacement réussi est enregistré : ce matériel peut sortir." in page
+    assert "Un effacement réussi est enregistré pour chacun de ses disques : ce matériel peut sortir." in page
     assert "Samsung 860" in page and "réussi" in page and "effacement simple (réécriture)" in page
 
     (screen,) = await make_items(store, None, 1, category="screen")

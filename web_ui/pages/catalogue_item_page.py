@@ -17,7 +17,8 @@ from typing import Any
 
 from aiohttp import web
 
-from node.domain.erasure import Erasure, erasures_of, needs_erasure
+from node.domain.erasure import disk_proofs as erasure_disk_proofs
+from node.domain.erasure import erasures_of, needs_erasure, proven_erased
 from node.domain.item_components import components_of
 from node.domain.item_tags import former_tags
 from node.domain.items import Event, Item, get_item, history
@@ -46,7 +47,8 @@ DONE = {
     "saved": _("The item's description was saved."),
 }
 # Steps the domain itself names (the others are the association's own names, shown as they are).
-STEP_NAMES = {"correction": _("correction"), "storage_removed": _("storage removed")}
+STEP_NAMES = {"correction": _("correction"), "storage_removed": _("storage removed"),
+              "erasure_proven": _("erasure proven by its records")}
 ERASURE_LEVELS = {
     "clear": _("clear (overwritten)"),
     "purge": _("purge (secure erase)"),
@@ -82,6 +84,9 @@ def _details(detail: dict[str, Any], _: Callable[..., str], fmt: Formats) -> lis
             shown.append((_("Reason of the correction"), str(value)))
         elif key == "destroyed":
             shown.append((_("Disk"), _("destroyed") if value else _("taken out")))
+        elif key == "proof":
+            shown.append((_("Proof"), _("disk taken out or destroyed") if value == "storage_removed"
+                           else _("erasure records of its disks")))  # fmt: skip
         elif key == "price_cents" and isinstance(value, int):
             shown.append((_("Price"), fmt.money(value) if value else _("free")))
         elif key == "recipient":
@@ -107,11 +112,15 @@ def steps_of(events: list[Event], _: Callable[..., str], fmt: Formats) -> list[S
     ]
 
 
-def leave_status(item: Item, erasures: list[Erasure]) -> str:
-    """``no_data`` (nothing to erase), ``erased`` (a successful erasure), or ``blocked``."""
+def leave_status(item: Item, proven: bool) -> str:
+    """``no_data`` (nothing to erase), ``erased`` (proven erased, ``node.domain.erasure.PROVEN``), or ``blocked``.
+
+    The same test as the rule that lets an item leave and as the "erased" state
+    (``node.domain.erasure.settle``), so the page and the dashboard's counts agree.
+    """
     if not needs_erasure(item.category, item.storage):
         return "no_data"
-    return "erased" if any(e.result == "success" for e in erasures) else "blocked"
+    return "erased" if proven else "blocked"
 
 
 async def _actions_context(db: Reader, item: Item) -> dict[str, Any]:
@@ -129,6 +138,8 @@ async def item_page(request: web.Request) -> web.Response:
             item = await get_item(db, path_id(request))
             events = await history(db, item.id)
             erasures = await erasures_of(db, item.id)
+            proven = item.id in await proven_erased(db, [item.id])
+            disk_proofs = await erasure_disk_proofs(db, item.id)
             components = await components_of(db, item.id)
             lot = await get_lot(db, item.lot_id) if item.lot_id is not None else None
             extra = await _actions_context(db, item)
@@ -143,7 +154,8 @@ async def item_page(request: web.Request) -> web.Response:
         "steps": steps_of(events, _, fmt),
         "events": events,
         "erasures": erasures,
-        "leave": leave_status(item, erasures),
+        "leave": leave_status(item, proven),
+        "disk_proofs": disk_proofs,
         "components": components,
         "probe": probe,
         # the labels it carried at the nodes that held it before, with who listed them (its own label left out)

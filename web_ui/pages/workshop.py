@@ -26,6 +26,7 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from node.domain import workflow
+from node.domain.categories import gets_os
 from node.domain.items import get_item
 from node.domain.states import STATES, STEP_STATES, can_move
 from node.domain.workflow import StepInput
@@ -71,11 +72,17 @@ DONE = {
 
 async def item_actions_context(db: Reader, item_id: int) -> dict[str, Any]:
     """What ``workshop/item_actions.html`` uses beside ``item``: the association's step
-    names and the item's last event (the one a correction undoes).
+    names its category allows, the item's last event (the one a correction undoes),
+    the steps its category allows (``node.domain.workflow.allowed_steps``: no "erased" for a
+    keyboard) and whether it gets an operating system.
 
     The item page passes it along: ``**await item_actions_context(db, item.id)``.
     """
-    return {"workshop_steps": await workflow.steps(db), "workshop_last_event": await last_event(db, item_id)}
+    item = await get_item(db, item_id)
+    allowed = workflow.allowed_steps(item.category, item.storage)
+    named = {name: state for name, state in (await workflow.steps(db)).items() if state in allowed}
+    return {"workshop_steps": named, "workshop_last_event": await last_event(db, item_id),
+            "workshop_allowed": allowed, "workshop_os": gets_os(item.category, item.storage)}  # fmt: skip
 
 
 def read_step(form: Any, who: str | None) -> StepInput:
@@ -118,6 +125,14 @@ async def _explain(request: web.Request, exc: DomainError, item_ids: list[int], 
         if blocked:
             named.append(_("Items that cannot become “{state}”: {items}.", state=_(STATE_NAMES[target]),
                            items=", ".join(blocked[:20]) + (" …" if len(blocked) > 20 else "")))  # fmt: skip
+    elif exc.code == "step_not_for_category" and step is not None:
+        async with request.app[STORE].reader() as db:
+            rows = await workflow.items_by_ids(db, item_ids)
+        no_os = [f"{r['asset_tag']} ({_(CATEGORY_NAMES.get(r['category'], r['category']))})" for r in rows
+                 if not gets_os(r["category"], r["storage"])]  # fmt: skip
+        if no_os:
+            named.append(_("Items that get no operating system: {items}.",
+                           items=", ".join(no_os[:20]) + (" …" if len(no_os) > 20 else "")))  # fmt: skip
     elif exc.code == "not_found" and step is not None and step.step is not None:
         async with request.app[STORE].reader() as db:
             known = step.step in await workflow.steps(db)
@@ -177,8 +192,10 @@ async def item_storage_removal(request: web.Request) -> web.Response:
     try:
         async with request.app[STORE].transaction() as tx:
             await workflow.remove_storage(tx, [item_id], destroyed=destroyed, operator=operator(request))
-    except DomainError:
-        raise web.HTTPNotFound() from None
+    except DomainError as exc:
+        if exc.code == "not_found":
+            raise web.HTTPNotFound() from None
+        return await _item_page(request, item_id, status=status_of(exc), refused=refusal(tr(request), exc))
     return _back(item_id, "disk-destroyed" if destroyed else "disk-removed")
 
 

@@ -25,7 +25,7 @@ from aiohttp import web
 from node.domain import erasure
 from node.domain.erasure import ErasureInput
 from node.domain.importing import IMPORT_KINDS, ImportReport, run_import
-from node.domain.items import item_id_by_tag
+from node.domain.items import get_item, item_id_by_tag
 from node.errors import DomainError, NotFound
 from node.imports.parsing import LIMITS
 from node.queries.workshop_lists import lot_choices, recent_erasures
@@ -97,6 +97,8 @@ IMPORT_REFUSALS = {
 }
 DONE = {
     "recorded": _("The erasure is recorded."),
+    "now_erased": _("{tag} is now “erased”: the erasure of each of its disks is on record."),
+    "not_yet_erased": _("{tag} is not “erased” yet: {count} disk(s) found in it still need a successful erasure record."),
     "imported": _("Import done: {created} created, {updated} updated, {skipped} skipped."),
 }
 
@@ -114,6 +116,7 @@ async def _erasures_page(request: web.Request, *, status: int = 200, refused: Re
     done = request.query.get("done")
     if done == "recorded":
         flashes.append(("ok", _(DONE["recorded"])))
+        flashes += await _item_outcome(request, query_id(request, "item"))
     elif done == "imported":
         counts = {k: query_id(request, k) or 0 for k in ("created", "updated", "skipped")}
         flashes.append(("ok", _(DONE["imported"], **counts)))
@@ -121,9 +124,28 @@ async def _erasures_page(request: web.Request, *, status: int = 200, refused: Re
         request, "workshop/erasures.html", status=status, flashes=flashes, records=records,
         pager=Pager(number, total), orphans=orphans[:ORPHANS_SHOWN], more_orphans=len(orphans) > ORPHANS_SHOWN,
         lots=lots, levels=LEVELS, results=RESULTS, sources=SOURCES, kinds=KINDS, refused=refused,
-        entered=entered or {"operator": operator(request) or "", "result": "success", "level": "clear"},
+        entered=entered or {"operator": operator(request) or "", "result": "success", "level": "clear",
+                            "asset_tag": request.query.get("tag", "").strip()[:100]},
         import_refused=import_refused, import_entered=import_entered or {"kind": "nwipe"},
     )  # fmt: skip
+
+
+async def _item_outcome(request: web.Request, item_id: int | None) -> list[tuple[str, str]]:
+    """What the erasure just recorded did to its item: erased now, or the disks still waiting."""
+    if item_id is None:
+        return []
+    _ = tr(request)
+    async with request.app[STORE].reader() as db:
+        try:
+            item = await get_item(db, item_id)
+        except NotFound:
+            return []
+        proofs = await erasure.disk_proofs(db, item_id)
+    if item.state == "erased":
+        return [("ok", _(DONE["now_erased"], tag=item.asset_tag))]
+    if proofs.unproven:
+        return [("warning", _(DONE["not_yet_erased"], tag=item.asset_tag, count=len(proofs.unproven)))]
+    return []
 
 
 @routes.get("/erasures")
@@ -172,7 +194,7 @@ async def record_manual(request: web.Request) -> web.Response:
         field = field_of(exc)
         named = [_(FIELD_HELP[field])] if field in FIELD_HELP else []
         return await _erasures_page(request, status=status_of(exc), entered=entered, refused=refusal(_, exc, *named))
-    return see_other("/erasures?done=recorded")
+    return see_other(f"/erasures?done=recorded&item={data['item_id']}")
 
 
 # --- imports -------------------------------------------------------------------------------------
