@@ -63,10 +63,11 @@ def build_parser() -> argparse.ArgumentParser:
     data(restore)
     restore.add_argument("file", type=Path, help="a backup made by `maillon backup`")
 
-    imp = command("import", "import items, erasure logs or hardware descriptions", commands.import_file)
+    imp = command("import", "import items, a history of items, erasure logs or hardware descriptions",
+                  commands.import_file)
     data(imp)
-    imp.add_argument("kind", choices=["items", "nwipe", "lshw"], help="what the file holds")
-    imp.add_argument("file", type=Path, help="CSV or XLSX (items), nwipe/ShredOS log, lshw -json output")
+    imp.add_argument("kind", choices=["items", "history", "nwipe", "lshw"], help="what the file holds")
+    imp.add_argument("file", type=Path, help="CSV or XLSX (items, history), nwipe/ShredOS log, lshw -json output")
     imp.add_argument("--lot", help="lot reference the items belong to (items; lshw creates one item)")
     imp.add_argument("--item", help="asset tag of the item an lshw description belongs to (else a new item)")
     imp.add_argument("--dry-run", action="store_true", help="show what would change, change nothing")

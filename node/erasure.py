@@ -13,8 +13,9 @@ from pydantic import Field
 
 from node.categories import HAS_STORAGE
 from node.errors import NotFound, RuleBroken
+from node.happened import check_day, check_lot_day, happened_ms
 from node.store import Reader, Tx, now_ms
-from node.validation import Id, Input, Millis
+from node.validation import Day, Id, Input, Millis
 
 __all__ = ["ErasureInput", "Erasure", "record_erasure", "erasures_of", "orphan_disks", "require_erased",
            "needs_erasure", "attach_orphans"]  # fmt: skip
@@ -37,6 +38,7 @@ class ErasureInput(Input):
     result: Literal["success", "failure"]
     operator: Text | None = None
     time: Millis | None = None
+    happened_on: Day | None = None  # the day of the erasure, when ``time`` is not known (default today)
     evidence_sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")] | None = None
     source: Literal["manual", "nwipe", "shredos_upload", "import", "handoff"] = "manual"
 
@@ -71,17 +73,24 @@ async def record_erasure(tx: Tx, erasure: ErasureInput) -> int:
     (the item's serial) when exactly one item has it; otherwise it stays an orphan.
     """
     values = erasure.model_dump()
+    day = values.pop("happened_on")
     if values["time"] is None:
-        values["time"] = now_ms()
+        check_day(day)
+        values["time"] = happened_ms(day) or now_ms()
     if values["item_id"] is None and erasure.host_serial:
         matches = await tx.all("SELECT id FROM items WHERE serial = ? COLLATE NOCASE", (erasure.host_serial,))
         if len(matches) == 1:
             values["item_id"] = matches[0]["id"]
     elif values["item_id"] is not None and await tx.value("SELECT 1 FROM items WHERE id = ?", (values["item_id"],)) is None:
         raise NotFound(f"no item {values['item_id']}")
+    if day is not None and values["item_id"] is not None:
+        lot = await tx.one("SELECT l.reference, l.received_on FROM items i JOIN lots l ON l.id = i.lot_id"
+                           " WHERE i.id = ?", (values["item_id"],))  # fmt: skip
+        if lot is not None:
+            check_lot_day(day, lot["received_on"], lot["reference"])
     erasure_id = await tx.run(
-        f"INSERT INTO erasures ({', '.join(_FIELDS)}) VALUES ({', '.join('?' * len(_FIELDS))})",
-        [values[f] for f in _FIELDS],
+        f"INSERT INTO erasures ({', '.join(_FIELDS)}, recorded) VALUES ({', '.join('?' * len(_FIELDS))}, ?)",
+        [*(values[f] for f in _FIELDS), now_ms()],
     )
     if values["item_id"] is not None and erasure.result == "success":
         # The disk was there: an item whose storage was unknown now has some.

@@ -7,6 +7,7 @@ import os
 import sqlite3
 import uuid
 from dataclasses import dataclass
+from datetime import date
 from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
@@ -14,6 +15,7 @@ from pydantic import Field, model_validator
 from node.categories import DEFAULT_WEIGHT_G
 from node import search
 from node.errors import Invalid, NotFound
+from node.happened import check_lot_day, happened_ms
 from node.settings import get_setting
 from node.states import STATES
 from node.store import Reader, Tx, now_ms
@@ -98,6 +100,7 @@ class Event:
     detail: dict
     operator: str | None
     corrects: int | None
+    happened: int  # when it happened (``time``: when it was recorded; ``node.happened``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,19 +138,31 @@ async def create_item(tx: Tx, lot_id: int | None, item: ItemInput, *, operator: 
 async def create_items(tx: Tx, lot_id: int | None, items: list[ItemInput], *, operator: str | None = None,
                        gids: list[str] | None = None, asset_tags: list[str] | None = None,
                        detail: str = "{}", origins: list[tuple[bytes, bytes, bytes] | None] | None = None,
+                       received_on: date | None = None, details: list[str] | None = None,
                        ) -> list[int]:  # fmt: skip
     """Register items of a lot in one go (a reception); return their ids in order (consecutive).
 
-    ``detail``: the JSON detail of their ``received`` event (where they came from).
+    ``detail``: the JSON detail of their ``received`` event (where they came from);
+    ``details``: one per item instead (an imported row's other columns).
     ``origins``: per item, received from another node: (that node, its offer, our receipt).
+    ``received_on``: the day they were received (``node.happened``), by default
+    the day their lot was; not in the future, not before the lot's reception.
     """
-    if lot_id is not None and await tx.value("SELECT 1 FROM lots WHERE id = ?", (lot_id,)) is None:
-        raise NotFound(f"no lot {lot_id}")
+    lot = None
+    if lot_id is not None:
+        lot = await tx.one("SELECT reference, received_on FROM lots WHERE id = ?", (lot_id,))
+        if lot is None:
+            raise NotFound(f"no lot {lot_id}")
+    if received_on is not None:
+        check_lot_day(received_on, lot["received_on"] if lot else None, lot["reference"] if lot else "")
+    elif lot is not None and lot["received_on"]:
+        received_on = date.fromisoformat(lot["received_on"])
     if not items:
         return []
     prefix = await get_setting(tx, "asset_prefix")
     first = await _take_counter(tx, "asset_tag", len(items))
     now = now_ms()
+    happened = min(happened_ms(received_on) or now, now)
     # The one writer holds the database: ids can be taken in a block and the
     # rows written in two statements (a reception of 1 350 items is one trip).
     base = await tx.value("SELECT coalesce(max(id), 0) + 1 FROM items")
@@ -157,7 +172,7 @@ async def create_items(tx: Tx, lot_id: int | None, items: list[ItemInput], *, op
         if item.weight_g is None:
             values[_WEIGHT] = DEFAULT_WEIGHT_G[item.category]
         rows.append((base + n, gids[n] if gids else new_gid(), asset_tags[n] if asset_tags else f"{prefix}-{first + n:06d}",
-                     lot_id, *values, now, now, *((origins and origins[n]) or _NO_ORIGIN)))  # fmt: skip
+                     lot_id, *values, happened, now, *((origins and origins[n]) or _NO_ORIGIN)))  # fmt: skip
     try:
         await tx.run_many(
             f"INSERT INTO items (id, gid, asset_tag, lot_id, {', '.join(_DESCRIPTION)}, state, state_since, created,"
@@ -168,8 +183,10 @@ async def create_items(tx: Tx, lot_id: int | None, items: list[ItemInput], *, op
     except sqlite3.IntegrityError as exc:  # a gid or an asset tag taken
         raise Invalid(f"an item of this batch already exists ({exc})", code="duplicate_item") from exc
     ids = [row[0] for row in rows]
-    await tx.run_many("INSERT INTO events (item_id, time, state, detail, operator) VALUES (?, ?, 'received', ?, ?)",
-                      [(item_id, now, detail, operator) for item_id in ids])  # fmt: skip
+    await tx.run_many(
+        "INSERT INTO events (item_id, time, happened, state, detail, operator) VALUES (?, ?, ?, 'received', ?, ?)",
+        [(item_id, now, happened, details[n] if details else detail, operator) for n, item_id in enumerate(ids)],
+    )
     return ids
 
 
@@ -279,7 +296,8 @@ def _search(filters: list[tuple[str, str]]) -> tuple[str, str]:
 
 async def history(db: Reader, item_id: int) -> list[Event]:
     rows = await db.all(
-        "SELECT id, item_id, time, state, step, detail, operator, corrects FROM events WHERE item_id = ? ORDER BY id",
+        "SELECT id, item_id, time, state, step, detail, operator, corrects, happened FROM events WHERE item_id = ?"
+        " ORDER BY id",
         (item_id,),
     )
     if not rows and await db.value("SELECT 1 FROM items WHERE id = ?", (item_id,)) is None:

@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from node.errors import Invalid, NotFound, RuleBroken
+from node.happened import check_day
 from node.states import TERMINAL
 from node.store import Reader, Tx, now_ms
 from node.validation import Day, Id, Input
@@ -77,6 +78,7 @@ class Lot:
 
 
 async def create_lot(tx: Tx, lot: LotInput) -> int:
+    check_day(lot.received_on, "received_on")
     if lot.donor_id is not None and await tx.value("SELECT 1 FROM donors WHERE id = ?", (lot.donor_id,)) is None:
         raise NotFound(f"no donor {lot.donor_id}")
     if await tx.value("SELECT 1 FROM lots WHERE reference = ?", (lot.reference,)):
@@ -90,6 +92,7 @@ async def create_lot(tx: Tx, lot: LotInput) -> int:
 
 
 async def receive_lot(tx: Tx, lot_id: int, reception: Reception) -> None:
+    check_day(reception.received_on, "received_on")
     changed = await tx.changes(
         "UPDATE lots SET counted_units = ?, weighed_g = ?, received_on = coalesce(?, received_on) WHERE id = ?",
         (reception.counted_units, reception.weighed_g,

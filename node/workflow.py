@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 from pydantic import ConfigDict, Field
 
 from node.erasure import require_erased
+from node.happened import check_items_day, happened_ms
 from node.fate_evidence import erasure_evidence, evidence_batches, statement
 from node.errors import Invalid, NotFound, RuleBroken
 from node.publication import audience_for, fates_audience
@@ -22,7 +23,7 @@ from node.states import FATES, STATES, STEP_STATES, can_move
 from node.store import IN_ARRAY, Reader, Tx, as_array, now_ms
 from protocol import canonical
 from protocol.records import stored_header
-from node.validation import Input
+from node.validation import Day, Input
 from protocol.custody_kinds import FateStatement, ItemFates2
 from protocol.kinds import ItemFates
 
@@ -57,6 +58,7 @@ class StepInput(Input):
     os: Annotated[str, Field(max_length=100)] | None = None
     note: Text | None = None
     operator: Annotated[str, Field(max_length=100)] | None = None
+    happened_on: Day | None = None  # the day it was done (default today): not in the future, not before the lot
 
 
 async def items_by_ids(db: Reader, item_ids: list[int]) -> list[Any]:
@@ -87,7 +89,9 @@ async def record_step(tx: Tx, item_ids: list[int], step: StepInput) -> list[int]
         raise Invalid("sorting decides an orientation: refurbish, parts or recycle", code="invalid")
     detail = {k: v for k, v in (("orientation", step.orientation), ("grade", step.grade), ("os", step.os),
                                 ("note", step.note)) if v is not None}  # fmt: skip
-    event_ids = await move_items(tx, item_ids, state, step=step.step, detail=detail, operator=step.operator)
+    await check_items_day(tx, item_ids, step.happened_on)
+    event_ids = await move_items(tx, item_ids, state, step=step.step, detail=detail, operator=step.operator,
+                                 at=happened_ms(step.happened_on))  # fmt: skip
     if step.grade is not None:
         await tx.run_many("UPDATE items SET grade = ? WHERE id = ?", [(step.grade, i) for i in item_ids])
     return event_ids
@@ -107,6 +111,10 @@ async def move_items(tx: Tx, item_ids: list[int], state: str, *, step: str | Non
     where custody and the erasure duty travel with the items, so no erasure
     is required before it; ``evidence``: the records of that hand-off, for
     the node the items came from (``node.fate_evidence.handoff_evidence``).
+    ``at``: when the move happened (``node.happened``; default now): the
+    events keep it beside the time they are recorded, it is the items'
+    ``state_since``, and the signed fates state it (``FateStatement.time``).
+    The caller checks the day (``node.happened.check_items_day``).
     """
     if state not in STATES:
         raise Invalid(f"unknown state {state!r}", code="invalid")
@@ -120,7 +128,8 @@ async def move_items(tx: Tx, item_ids: list[int], state: str, *, step: str | Non
         raise RuleBroken(f"cannot move to {state}: {', '.join(refused[:10])}", code="invalid_transition")
     if state in ("distributed", "recycled") or (state == "transferred" and not handoff):
         await require_erased(tx, [r["id"] for r in rows], action="send to recycling" if state == "recycled" else "hand over")
-    time = at if at is not None else now_ms()
+    recorded = now_ms()
+    time = at if at is not None else recorded
     detail_json = json.dumps(detail or {}, ensure_ascii=False, sort_keys=True)
     # A fate is signed first, so that each event is written once, with the record that states it.
     signed = (await _publish_fates(tx, rows, state, time, fate or {}, evidence or [])
@@ -128,8 +137,9 @@ async def move_items(tx: Tx, item_ids: list[int], state: str, *, step: str | Non
     base = await tx.value("SELECT coalesce(max(id), 0) + 1 FROM events")  # the one writer: ids taken in a block
     event_ids = list(range(base, base + len(rows)))
     await tx.run_many(
-        "INSERT INTO events (id, item_id, time, state, step, detail, operator, record_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        [(event_id, row["id"], time, state, step, detail_json, operator, record_id)
+        "INSERT INTO events (id, item_id, time, happened, state, step, detail, operator, record_id)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [(event_id, row["id"], recorded, time, state, step, detail_json, operator, record_id)
          for event_id, row, record_id in zip(event_ids, rows, signed)],
     )  # fmt: skip
     await tx.run(f"UPDATE items SET state = ?, state_since = ? WHERE id IN {IN_ARRAY}",
@@ -161,11 +171,12 @@ async def _publish_fates(tx: Tx, rows: list[Any], state: str, time: int, fate: d
         for start in range(0, len(group), _CHUNK):
             chunk = group[start : start + _CHUNK]
             passed = batches.pop(0) if start == 0 and len(batches) == 1 and len(chunk) <= 1000 else None
-            record = await tx.append(ItemFates2(fates=[f for f, _ in chunk], evidence=passed), audience=audience, at=time)
+            # signed now; each statement says when its item reached the fate (``time``), maybe long before
+            record = await tx.append(ItemFates2(fates=[f for f, _ in chunk], evidence=passed), audience=audience)
             for _, n in chunk:
                 signed[n] = record.id
         for batch in batches:
-            await tx.append(ItemFates2(fates=[], evidence=batch), audience=audience, at=time)
+            await tx.append(ItemFates2(fates=[], evidence=batch), audience=audience)
     return signed
 
 
