@@ -3,7 +3,7 @@
 The packages: ``web_ui → federation → node → protocol``. Inside node/, each
 subpackage uses only the ones below it (docs/architecture.md draws them):
 
-    node (config, errors, notes, validation, workers)
+    node (config, categories, errors, notes, validation, workers)
       ← node.imports (parsers of the workshops' files)
       ← node.store ← node.domain ← node.network ← node.reports ← node.queries ← node.cli
 

@@ -23,7 +23,7 @@ from node.domain.lots import Lot, LotInput, Reception
 from node.domain.workflow import StepInput
 from node.errors import Invalid
 from node.store.database import Reader
-from node.validation import Input, parse
+from node.validation import Day, Input, parse
 from web_ui.api_io import Id, ItemIds, answer, created, path_id, plain, query_int, query_text
 from web_ui.keys import STORE
 
@@ -40,6 +40,9 @@ class ItemsRequest(Input):
 
     lot_id: Id | None = None
     items: Annotated[list[ItemInput], Field(min_length=1, max_length=10000)]
+    # the day they were received (default: their lot's reception day, else today); not in the future,
+    # not before their lot's reception
+    received_on: Day | None = None
 
 
 def _absent_keeps(schema: dict[str, Any], model: type) -> None:
@@ -185,7 +188,8 @@ async def get_items(request: web.Request, holder: Holder) -> web.Response:
 async def post_items(request: web.Request, holder: Holder, body: ItemsRequest) -> web.Response:
     """POST /items: register items; answer their ids, global ids and asset tags."""
     async with request.app[STORE].transaction() as tx:
-        ids = await items.create_items(tx, body.lot_id, list(body.items), operator=holder.name)
+        ids = await items.create_items(tx, body.lot_id, list(body.items), operator=holder.name,
+                                       received_on=body.received_on)  # fmt: skip
         rows = await workflow.items_by_ids(tx, ids)
     return created({"items": [{"id": r["id"], "gid": r["gid"], "asset_tag": r["asset_tag"]} for r in rows]})
 

@@ -105,6 +105,10 @@ class Formats:
         local = self._local(ms)
         return OUT_OF_RANGE if local is None else _day(self.locale, local.date())
 
+    def day(self, value: date | None) -> str:
+        """A calendar day (an imported row's date)."""
+        return "" if value is None else _day(self.locale, value)
+
     def datetime(self, ms: int | None) -> str:
         if ms is None:
             return ""

@@ -31,8 +31,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from node.categories import DEFAULT_WEIGHT_G
 from node.domain.beneficiaries import BeneficiaryInput, create_beneficiary
-from node.domain.categories import DEFAULT_WEIGHT_G
 from node.domain.distribution import DistributionInput, OutflowInput, distribute, price_problems, recycle
 from node.domain.donors import DonorInput, create_donor
 from node.domain.erasure import ErasureInput, needs_erasure, record_erasure
@@ -129,7 +129,7 @@ _DISKS = {"hdd": ["WDC WD5000AAKX", "Seagate ST500DM002", "Toshiba DT01ACA050"],
 _SORTING = {"desktop": (80, 8, 12), "laptop": (84, 8, 8), "screen": (85, 0, 15), "tablet": (75, 10, 15),
             "smartphone": (75, 10, 15), "printer": (60, 0, 40), "multifunction_printer": (50, 10, 40),
             "peripheral": (70, 0, 30)}  # fmt: skip
-# the prix solidaire asked of a person, in cents, by grade (under the caps of node.domain.categories)
+# the prix solidaire asked of a person, in cents, by grade (under the caps of node.categories)
 _PRICES = {"laptop": (15000, 12000, 9000), "desktop": (12000, 9000, 6000), "tablet": (7000, 5000, 4000),
            "smartphone": (8000, 6000, 4000), "screen": 2000, "printer": 2500, "multifunction_printer": 9000,
            "peripheral": 500}  # fmt: skip

@@ -32,7 +32,7 @@ __all__ = ["main", "build_parser", "freeze_startup_heap", "EXPORT_KINDS", "IMPOR
 # ``node.cli.commands.EXPORTS`` and ``node.domain.importing.IMPORT_KINDS``, named here so that the parser
 # does not import them (tests/node/test_cli_start.py keeps them equal).
 EXPORT_KINDS = ("items", "lots", "events", "waste-register", "nwipe-customers", "donor-report")
-IMPORT_KINDS = ("items", "nwipe", "lshw")
+IMPORT_KINDS = ("items", "history", "nwipe", "lshw")
 DB_FILE = "node.db"  # node.config.DB_FILE
 
 
@@ -66,11 +66,11 @@ def build_parser() -> argparse.ArgumentParser:
     data(restore)
     restore.add_argument("file", type=Path, help="a backup made by `maillon backup`")
 
-    imp = command("import", "import items, erasure logs or hardware descriptions", lazy("node.cli.commands:import_file"))
+    imp = command("import", "import items, a history of items, erasure logs or hardware descriptions", lazy("node.cli.commands:import_file"))
     data(imp)
     imp.add_argument("kind", choices=IMPORT_KINDS, help="what the files hold")
     imp.add_argument("file", type=Path, nargs="+",
-                     help="CSV or XLSX (items), nwipe/ShredOS logs, lshw -json outputs; a directory stands for the"
+                     help="CSV or XLSX (items, history), nwipe/ShredOS logs, lshw -json outputs; a directory stands for the"
                           " files in it (nwipe: its logs, not the PDF certificates). Each file is applied whole or"
                           " not at all, in its own transaction, with one outcome line")  # fmt: skip
     imp.add_argument("--lot", help="lot reference the items belong to (items; lshw creates one item)")

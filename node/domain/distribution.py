@@ -9,10 +9,11 @@ from typing import Annotated
 
 from pydantic import ConfigDict, Field
 
-from node.domain.categories import PRICE_CAP_CENTS
+from node.categories import PRICE_CAP_CENTS
+from node.domain.happened import check_items_day, happened_ms
 from node.domain.workflow import items_by_ids, move_items
 from node.errors import Invalid, NotFound, RuleBroken
-from node.store.database import Tx, day_ms, now_ms
+from node.store.database import Tx, now_ms
 from node.validation import Day, Id, Input
 
 __all__ = ["DistributionInput", "OutflowInput", "distribute", "recycle", "price_problems"]
@@ -23,6 +24,7 @@ class DistributionInput(Input):
     price_cents: Annotated[int, Field(ge=0, le=10**7)] = 0
     override_reason: Annotated[str, Field(min_length=3, max_length=500)] | None = None
     operator: Annotated[str, Field(max_length=100)] | None = None
+    happened_on: Day | None = None  # the day of the hand-out (default today)
 
 
 class OutflowInput(Input):
@@ -39,7 +41,8 @@ class OutflowInput(Input):
     waste_code: Annotated[str, Field(pattern=r"^[0-9]{2} [0-9]{2} [0-9]{2}\*?$")]
     weight_g: Annotated[int, Field(ge=0, le=10**9)] | None = None
     treatment: Annotated[str, Field(min_length=1, max_length=100, pattern=r"\S")]
-    on: Day | None = None
+    happened_on: Day | None = None  # the day it left (default today)
+    on: Day | None = Field(None, description="The former name of happened_on.")
     note: Annotated[str, Field(max_length=500)] | None = None
     operator: Annotated[str, Field(max_length=100)] | None = None
 
@@ -88,7 +91,8 @@ async def distribute(tx: Tx, item_ids: list[int], distribution: DistributionInpu
             raise RuleBroken("; ".join(problems[:10]), code="price_refused")
     elif distribution.override_reason is not None:
         raise Invalid("an override reason is only for a price that breaks a rule", code="invalid")
-    time = now_ms()
+    await check_items_day(tx, item_ids, distribution.happened_on)
+    time = happened_ms(distribution.happened_on) or now_ms()
     event_ids = await move_items(
         tx, item_ids, "distributed", operator=distribution.operator, at=time,
         detail={"price_cents": distribution.price_cents}, fate={"beneficiary_category": beneficiary["category"]},
@@ -112,7 +116,11 @@ async def recycle(tx: Tx, outflow: OutflowInput) -> int:
     weight = outflow.weight_g if outflow.weight_g is not None else sum(r["weight_g"] for r in rows)
     if not rows and outflow.weight_g is None:
         raise Invalid("an outflow without items needs its weight", code="invalid")
-    time = now_ms() if outflow.on is None else day_ms(outflow.on)
+    if outflow.on is not None and outflow.happened_on is not None and outflow.on != outflow.happened_on:
+        raise Invalid("on and happened_on name two different days: give happened_on alone", code="invalid")
+    day = outflow.happened_on or outflow.on
+    await check_items_day(tx, [r["id"] for r in rows], day)
+    time = happened_ms(day) or now_ms()
     outflow_id = await tx.run(
         "INSERT INTO outflows (time, recipient, waste_code, weight_g, treatment, note) VALUES (?, ?, ?, ?, ?, ?)",
         (time, outflow.recipient, outflow.waste_code, weight, outflow.treatment, outflow.note),

@@ -20,11 +20,12 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from node.domain.categories import HAS_STORAGE, holds_data
+from node.categories import HAS_STORAGE, holds_data
+from node.domain.happened import check_day, check_lot_day, happened_ms
 from node.domain.item_events import append_events
 from node.errors import NotFound, RuleBroken
 from node.store.database import IN_ARRAY, Reader, Tx, as_array, now_ms
-from node.validation import Id, Input, Millis
+from node.validation import Day, Id, Input, Millis
 
 __all__ = ["ErasureInput", "Erasure", "record_erasure", "erasures_of", "orphan_disks", "require_erased",
            "needs_erasure", "attach_orphans", "PROVEN", "proven_erased", "settle", "BEFORE_ERASURE", "DiskProofs",
@@ -61,6 +62,7 @@ class ErasureInput(Input):
     result: Literal["success", "failure"]
     operator: Text | None = None
     time: Millis | None = None
+    happened_on: Day | None = None  # the day of the erasure, when ``time`` is not known (default today)
     evidence_sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")] | None = None
     source: Literal["manual", "nwipe", "shredos_upload", "import", "handoff"] = "manual"
 
@@ -95,17 +97,24 @@ async def record_erasure(tx: Tx, erasure: ErasureInput) -> int:
     (the item's serial) when exactly one item has it; otherwise it stays an orphan.
     """
     values = erasure.model_dump()
+    day = values.pop("happened_on")
     if values["time"] is None:
-        values["time"] = now_ms()
+        check_day(day)
+        values["time"] = happened_ms(day) or now_ms()
     if values["item_id"] is None and erasure.host_serial:
         matches = await tx.all("SELECT id FROM items WHERE serial = ? COLLATE NOCASE", (erasure.host_serial,))
         if len(matches) == 1:
             values["item_id"] = matches[0]["id"]
     elif values["item_id"] is not None and await tx.value("SELECT 1 FROM items WHERE id = ?", (values["item_id"],)) is None:
         raise NotFound(f"no item {values['item_id']}")
+    if day is not None and values["item_id"] is not None:
+        lot = await tx.one("SELECT l.reference, l.received_on FROM items i JOIN lots l ON l.id = i.lot_id"
+                           " WHERE i.id = ?", (values["item_id"],))  # fmt: skip
+        if lot is not None:
+            check_lot_day(day, lot["received_on"], lot["reference"])
     erasure_id = await tx.run(
-        f"INSERT INTO erasures ({', '.join(_FIELDS)}) VALUES ({', '.join('?' * len(_FIELDS))})",
-        [values[f] for f in _FIELDS],
+        f"INSERT INTO erasures ({', '.join(_FIELDS)}, recorded) VALUES ({', '.join('?' * len(_FIELDS))}, ?)",
+        [*(values[f] for f in _FIELDS), now_ms()],
     )
     if values["item_id"] is not None and erasure.result == "success":
         # The disk was there: an item whose storage was unknown now has some.
@@ -202,7 +211,7 @@ async def settle(tx: Tx, item_ids: list[int], *, operator: str | None = None) ->
     """Move the items whose erasure is now proven (or storage removed) to "erased"; return those moved.
 
     Only items still before the erasure (``BEFORE_ERASURE``) that may hold
-    data (``node.domain.categories.holds_data``) move: one further on (refurbished,
+    data (``node.categories.holds_data``) move: one further on (refurbished,
     ready) or gone keeps its state, and a keyboard never becomes "erased".
     An item sorted for parts or recycling stays "sorted" (its page says its
     storage is proven erased): "erased" is a step of the refurbishing.
@@ -218,9 +227,17 @@ async def settle(tx: Tx, item_ids: list[int], *, operator: str | None = None) ->
         (as_array(ids), as_array(BEFORE_ERASURE)),
     )  # fmt: skip
     moving = [r for r in rows if holds_data(r["category"], r["storage"])]
-    time = now_ms()
-    for proof in ("erasure", "storage_removed"):
-        group = [r["id"] for r in moving if bool(r["removed"]) == (proof == "storage_removed")]
-        if group:
-            await append_events(tx, group, "erased", time, step=PROOF_STEP, detail={"proof": proof}, operator=operator)
+    # It happened when the proof was made (the last successful erasure's time), never before the item's
+    # last event nor after now: a history imported in the past reads erased on the day it was.
+    now = now_ms()
+    happened = {row["id"]: min(now, max(row["erased_at"] or now, row["last"] or 0)) for row in await tx.all(
+        "SELECT i.id, (SELECT max(e.time) FROM erasures e WHERE e.item_id = i.id AND e.result = 'success')"
+        " AS erased_at, (SELECT max(v.happened) FROM events v WHERE v.item_id = i.id) AS last"
+        f" FROM items i WHERE i.id IN {IN_ARRAY}", (as_array(r["id"] for r in moving),))}  # fmt: skip
+    groups: dict[tuple[str, int], list[int]] = {}
+    for r in moving:
+        proof = "storage_removed" if r["removed"] else "erasure"
+        groups.setdefault((proof, now if r["removed"] else happened[r["id"]]), []).append(r["id"])
+    for (proof, time), group in groups.items():
+        await append_events(tx, group, "erased", time, step=PROOF_STEP, detail={"proof": proof}, operator=operator)
     return [r["id"] for r in moving]

@@ -1,35 +1,48 @@
-"""Applying imported files to the node: items sheets, nwipe logs, lshw descriptions.
+"""Applying imported files to the node: items sheets, histories, nwipe logs, lshw descriptions.
 
 Every import runs in one transaction: it is applied whole or not at all. A
 dry run does all the work, reports it, and rolls the transaction back, so
 what it shows is exactly what a real run would do. The file is parsed on a
 worker process, within ``ImportLimits`` (``node.imports.parsing``), so the
 node keeps answering while a big file is read.
+
+A sheet (``items``: into existing lots; ``history``: lots and donors made
+as named) is read with the person's choice of columns (``columns``), and
+applied by ``node.domain.history_import``: a row the node cannot take is left out
+and listed (``skipped_rows``, ``unknown_values``), the others are imported.
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from node.config import Node
 from node.domain.erasure import ErasureInput, attach_orphans, record_erasure
+from node.domain.happened import today
+from node.domain.history_import import apply_history
 from node.domain.items import ItemEdit, ItemInput, create_items, edit_item, get_item, item_id_by_tag
 from node.domain.lots import lot_id_by_reference
+from node.domain.settings import get_setting, set_setting
 from node.errors import Invalid, NotFound
 from node.imports import ImportFailed, nist_level
+from node.imports.history import MappedHistory, UnknownValue, remembered_columns
 from node.imports.lshw import Hardware
 from node.imports.nwipe import NwipeLog
 from node.imports.parsing import LIMITS, ImportLimits, parse_import
+from node.imports.sheet import RowError
 from node.store.database import Store, Tx
 from node.store.files import store_file
 from node.validation import parse
 
 __all__ = ["ImportReport", "run_import", "apply_nwipe", "IMPORT_KINDS"]
 
-IMPORT_KINDS = ("items", "nwipe", "lshw")
+IMPORT_KINDS = ("items", "history", "nwipe", "lshw")
+SHEET_KINDS = ("items", "history")
+PREVIEW_ROWS = 200  # rows a preview lists one by one
 MAX_ERRORS = 500
 Progress = Callable[[int, int], None]
 
@@ -47,6 +60,19 @@ class ImportReport:
     errors: list[str] = field(default_factory=list)
     # The stable code of a file refused whole (ImportFailed.code): its reason in the person's words.
     failed: str | None = None
+    # A sheet: how its columns were read, the rows left out and why, the values no field accepts,
+    # the first rows it creates, and where the new items are.
+    headers: list[str] = field(default_factory=list)
+    columns: dict[str, str] = field(default_factory=dict)
+    skipped_rows: list[RowError] = field(default_factory=list)
+    unknown_values: list[UnknownValue] = field(default_factory=list)
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    item_ids: list[int] = field(default_factory=list)
+    lots: dict[int, str] = field(default_factory=dict)
+    lots_created: list[str] = field(default_factory=list)
+    donors_created: list[str] = field(default_factory=list)
+    erasures: int = 0
+    fates: dict[str, int] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -66,21 +92,33 @@ class _Rollback(Exception):
 
 async def run_import(node: Node, store: Store, kind: str, data: bytes, filename: str, *, lot: str | None = None,
                      item: str | None = None, dry_run: bool = False, progress: Progress | None = None,
-                     source: str = "nwipe", limits: ImportLimits = LIMITS) -> ImportReport:  # fmt: skip
-    """Parse ``data`` as ``kind`` and apply it in one transaction (rolled back on a dry run)."""
+                     source: str = "nwipe", limits: ImportLimits = LIMITS, columns: dict[str, str] | None = None,
+                     operator: str = "import") -> ImportReport:  # fmt: skip
+    """Parse ``data`` as ``kind`` and apply it in one transaction (rolled back on a dry run).
+
+    ``columns``: for a sheet, the field each header is read as (``node.imports.history.FIELDS``,
+    or ``note``, or ``""`` to leave it out); by default the headers' known names.
+    """
     if kind not in IMPORT_KINDS:
         raise Invalid(f"unknown import {kind!r}: one of {', '.join(IMPORT_KINDS)}", code="invalid")
     report = ImportReport(kind, dry_run)
     try:
-        parsed = await parse_import(kind, data, filename, limits)
+        options = None
+        if kind in SHEET_KINDS:
+            async with store.reader() as db:
+                remembered = json.loads(await get_setting(db, "import_columns"))
+            options = {"columns": columns, "today": today(), "remembered": remembered}
+        parsed = await parse_import(kind, data, filename, limits, options)
     except ImportFailed as exc:
         report.errors.append(str(exc))
         report.failed = exc.code
         return report
-    if kind == "items":
-        report.errors += [f"line {e.line}: {e.column or '-'}: {e.message} ({e.code})" for e in parsed.errors]
-        if parsed.unknown_columns:
-            report.notes.append(f"ignored columns: {', '.join(parsed.unknown_columns)}")
+    if kind in SHEET_KINDS:
+        _describe(report, parsed)
+        if parsed.problem is not None:
+            report.errors.append(str(parsed.problem))
+            report.failed = parsed.problem.code
+            return report
     if len(report.errors) > MAX_ERRORS:  # a page of 100 000 problems helps nobody, and stalls the browser
         hidden = len(report.errors) - MAX_ERRORS
         report.errors[MAX_ERRORS:] = [f"... and {hidden} more problem(s) of the same kind"]
@@ -93,8 +131,13 @@ async def run_import(node: Node, store: Store, kind: str, data: bytes, filename:
         evidence = hashlib.sha256(data).hexdigest() if dry_run else store_file(node.data_dir, data)
     try:
         async with store.transaction() as tx:
-            if kind == "items":
-                await _apply_items(tx, parsed, lot, report, progress)  # type: ignore[arg-type]
+            if kind in SHEET_KINDS:
+                outcome = await apply_history(tx, parsed, lot=lot, create_lots=kind == "history", operator=operator,
+                                              progress=progress)  # fmt: skip
+                _outcome(report, outcome)
+                if not dry_run:  # the columns as read this time are how this node reads them from now on
+                    chosen = remembered_columns(report.columns, json.loads(await get_setting(tx, "import_columns")))
+                    await set_setting(tx, "import_columns", json.dumps(chosen, ensure_ascii=False, sort_keys=True))
             elif kind == "nwipe":
                 await apply_nwipe(tx, parsed, evidence, report, source=source)  # type: ignore[arg-type]
             else:
@@ -108,37 +151,27 @@ async def run_import(node: Node, store: Store, kind: str, data: bytes, filename:
     return report
 
 
-async def _apply_items(tx: Tx, mapped, lot: str | None, report: ImportReport, progress: Progress | None) -> None:
-    lots: dict[str | None, int | None] = {None: await lot_id_by_reference(tx, lot) if lot else None}
-    by_lot: dict[int | None, list[ItemInput]] = {}
-    for row in mapped.rows:
-        reference = row.lot or lot
-        if reference not in lots:
-            try:
-                lots[reference] = await lot_id_by_reference(tx, reference)
-            except NotFound:
-                report.errors.append(f"line {row.line}: lot: no lot with reference {reference!r} (unknown_lot)")
-                continue
-        values = {k: getattr(row, k) for k in ("category", "brand", "model", "serial", "donor_asset", "weight_g",
-                                               "cpu", "ram_mb", "storage_gb", "storage_type", "grade")}  # fmt: skip
-        try:
-            by_lot.setdefault(lots[reference], []).append(parse(ItemInput, {k: v for k, v in values.items() if v is not None}))
-        except Invalid as exc:
-            report.errors.append(f"line {row.line}: {exc.message}")
-        if row.line % 500 == 0:
-            await asyncio.sleep(0)  # 50 000 rows take a while: let the pages and /health answer meanwhile
-    if report.errors:
-        return
-    total, done = sum(map(len, by_lot.values())), 0
-    for lot_id, items in by_lot.items():
-        for start in range(0, len(items), 500):
-            chunk = items[start : start + 500]
-            await create_items(tx, lot_id, chunk, operator="import")
-            done += len(chunk)
-            await asyncio.sleep(0)
-            if progress:
-                progress(done, total)
-    report.created = total
+def _describe(report: ImportReport, parsed: MappedHistory) -> None:
+    """What reading the sheet found: its columns, the rows left out, the values no field accepts."""
+    report.headers, report.columns = parsed.headers, parsed.columns
+    report.skipped_rows = list(parsed.errors)
+    report.unknown_values = parsed.unknown_values
+    report.rows = [{"line": row.line, "lot": row.lot, **row.item, "received_on": row.received_on,
+                    "erased": row.erased, "fate": row.fate, "fate_on": row.fate_on,
+                    "beneficiary_category": row.beneficiary_category, "price_cents": row.price_cents}
+                   for row in parsed.rows[:PREVIEW_ROWS]]  # fmt: skip
+    if parsed.unmapped:
+        report.notes.append(f"columns kept as notes: {', '.join(h for h in parsed.unmapped if parsed.columns[h])}")
+
+
+def _outcome(report: ImportReport, outcome: Any) -> None:
+    report.skipped_rows += outcome.skipped
+    report.skipped_rows.sort(key=lambda e: e.line)
+    report.skipped = len({e.line for e in report.skipped_rows})
+    report.created, report.item_ids, report.lots = outcome.created, outcome.item_ids, outcome.lots
+    report.lots_created, report.donors_created = outcome.lots_created, outcome.donors_created
+    report.erasures, report.fates = outcome.erasures, outcome.fates
+    report.notes += [f"line {e.line}: {e.column or '-'}: {e.message} ({e.code})" for e in report.skipped_rows[:MAX_ERRORS]]
 
 
 async def apply_nwipe(tx: Tx, log: NwipeLog, evidence: str | None, report: ImportReport, *,

@@ -7,11 +7,13 @@ import os
 import sqlite3
 import uuid
 from dataclasses import dataclass
+from datetime import date
 from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from node.domain.categories import DEFAULT_WEIGHT_G
+from node.categories import DEFAULT_WEIGHT_G
+from node.domain.happened import check_lot_day, happened_ms
 from node.domain.item_tags import items_with_former_tag
 from node.domain.settings import get_setting
 from node.domain.states import STATES
@@ -99,6 +101,7 @@ class Event:
     detail: dict
     operator: str | None
     corrects: int | None
+    happened: int  # when it happened (``time``: when it was recorded; ``node.domain.happened``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,15 +139,26 @@ async def create_item(tx: Tx, lot_id: int | None, item: ItemInput, *, operator: 
 async def create_items(tx: Tx, lot_id: int | None, items: list[ItemInput], *, operator: str | None = None,
                        gids: list[str] | None = None, asset_tags: list[str | None] | None = None,
                        detail: str = "{}", origins: list[tuple[bytes, bytes, bytes] | None] | None = None,
+                       received_on: date | None = None, details: list[str] | None = None,
                        ) -> list[int]:  # fmt: skip
     """Register items of a lot in one go (a reception); return their ids in order (consecutive).
 
-    ``detail``: the JSON detail of their ``received`` event (where they came from).
+    ``detail``: the JSON detail of their ``received`` event (where they came from);
+    ``details``: one per item instead (an imported row's other columns).
     ``origins``: per item, received from another node: (that node, its offer, our receipt).
     ``asset_tags``: per item, its label (None: the next of this node's numbering).
+    ``received_on``: the day they were received (``node.domain.happened``), by default
+    the day their lot was; not in the future, not before the lot's reception.
     """
-    if lot_id is not None and await tx.value("SELECT 1 FROM lots WHERE id = ?", (lot_id,)) is None:
-        raise NotFound(f"no lot {lot_id}")
+    lot = None
+    if lot_id is not None:
+        lot = await tx.one("SELECT reference, received_on FROM lots WHERE id = ?", (lot_id,))
+        if lot is None:
+            raise NotFound(f"no lot {lot_id}")
+    if received_on is not None:
+        check_lot_day(received_on, lot["received_on"] if lot else None, lot["reference"] if lot else "")
+    elif lot is not None and lot["received_on"]:
+        received_on = date.fromisoformat(lot["received_on"])
     if not items:
         return []
     prefix = await get_setting(tx, "asset_prefix")
@@ -154,6 +168,7 @@ async def create_items(tx: Tx, lot_id: int | None, items: list[ItemInput], *, op
     for k, n in enumerate(numbered):
         tags[n] = f"{prefix}-{first + k:06d}"
     now = now_ms()
+    happened = min(happened_ms(received_on) or now, now)
     # The one writer holds the database: ids can be taken in a block and the
     # rows written in two statements (a reception of 1 350 items is one trip).
     base = await tx.value("SELECT coalesce(max(id), 0) + 1 FROM items")
@@ -162,7 +177,7 @@ async def create_items(tx: Tx, lot_id: int | None, items: list[ItemInput], *, op
         values = [getattr(item, k) for k in _DESCRIPTION]
         if item.weight_g is None:
             values[_WEIGHT] = DEFAULT_WEIGHT_G[item.category]
-        rows.append((base + n, gids[n] if gids else new_gid(), tags[n], lot_id, *values, now, now,
+        rows.append((base + n, gids[n] if gids else new_gid(), tags[n], lot_id, *values, happened, now,
                      *((origins and origins[n]) or _NO_ORIGIN)))  # fmt: skip
     try:
         await tx.run_many(
@@ -174,8 +189,10 @@ async def create_items(tx: Tx, lot_id: int | None, items: list[ItemInput], *, op
     except sqlite3.IntegrityError as exc:  # a gid or an asset tag taken
         raise Invalid(f"an item of this batch already exists ({exc})", code="duplicate_item") from exc
     ids = [row[0] for row in rows]
-    await tx.run_many("INSERT INTO events (item_id, time, state, detail, operator) VALUES (?, ?, 'received', ?, ?)",
-                      [(item_id, now, detail, operator) for item_id in ids])  # fmt: skip
+    await tx.run_many(
+        "INSERT INTO events (item_id, time, happened, state, detail, operator) VALUES (?, ?, ?, 'received', ?, ?)",
+        [(item_id, now, happened, details[n] if details else detail, operator) for n, item_id in enumerate(ids)],
+    )
     return ids
 
 
@@ -291,7 +308,8 @@ def _search(filters: list[tuple[str, str]]) -> tuple[str, str]:
 
 async def history(db: Reader, item_id: int) -> list[Event]:
     rows = await db.all(
-        "SELECT id, item_id, time, state, step, detail, operator, corrects FROM events WHERE item_id = ? ORDER BY id",
+        "SELECT id, item_id, time, state, step, detail, operator, corrects, happened FROM events WHERE item_id = ?"
+        " ORDER BY id",
         (item_id,),
     )
     if not rows and await db.value("SELECT 1 FROM items WHERE id = ?", (item_id,)) is None:

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
+from node.domain.happened import check_day
 from node.domain.states import TERMINAL
 from node.errors import NotFound, RuleBroken
 from node.store.database import Reader, Tx, now_ms
@@ -76,6 +77,7 @@ class Lot:
 
 
 async def create_lot(tx: Tx, lot: LotInput) -> int:
+    check_day(lot.received_on, "received_on")
     if lot.donor_id is not None and await tx.value("SELECT 1 FROM donors WHERE id = ?", (lot.donor_id,)) is None:
         raise NotFound(f"no donor {lot.donor_id}")
     if await tx.value("SELECT 1 FROM lots WHERE reference = ?", (lot.reference,)):
@@ -89,6 +91,7 @@ async def create_lot(tx: Tx, lot: LotInput) -> int:
 
 
 async def receive_lot(tx: Tx, lot_id: int, reception: Reception) -> None:
+    check_day(reception.received_on, "received_on")
     changed = await tx.changes(
         "UPDATE lots SET counted_units = ?, weighed_g = ?, received_on = coalesce(?, received_on) WHERE id = ?",
         (reception.counted_units, reception.weighed_g,

@@ -104,6 +104,21 @@ def _label_format_problem(value: str) -> str | None:
     return None if value in ("roll", "sheet") else "roll or sheet"
 
 
+def _columns_problem(value: str) -> str | None:
+    """The columns a sheet import remembers: normalised header -> field (``node.imports.history``)."""
+    from node.imports.history import FIELDS, IGNORE, NOTE
+
+    try:
+        columns = json.loads(value)
+    except ValueError:
+        return "not JSON"
+    if not isinstance(columns, dict) or len(columns) > 500:
+        return "a map of at most 500 headers"
+    if any(not isinstance(k, str) or len(k) > 200 or v not in (*FIELDS, NOTE, IGNORE) for k, v in columns.items()):
+        return f"each header maps to one of {', '.join(FIELDS)}, {NOTE} or an empty text"
+    return None
+
+
 def _schedule_problem(value: str) -> str | None:
     return None if value in STATS_SCHEDULES else f"one of {', '.join(STATS_SCHEDULES)}"
 
@@ -135,6 +150,9 @@ SETTINGS: dict[str, Setting] = {
         Setting("station_label_format", str, "roll",
                 "The label the workshop station page prints: roll (label printer) or sheet (A4 sheets).",
                 rule=_label_format_problem),
+        Setting("import_columns", str, "{}",
+                "How this node reads the columns of the sheets it imports: each header (lower case, without "
+                "accents) and the field it holds, as chosen in an import's preview (JSON).", rule=_columns_problem),
         Setting("bench_days", int, 30, "Days a probed machine stays on the workshop station page.", 1, 365),
         Setting("summary_min_members", int, 3,
                 "On a hub: a figure that members share with the hub only (or their network) leaves in the "

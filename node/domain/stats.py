@@ -26,6 +26,10 @@ How "in the period" is decided:
 * lots and donors: the lots received from donors in the period (their
   reception day, else their registration), and their distinct donors.
 
+Every time here is when the thing happened, which may be long before it was
+recorded (``node.domain.happened``): ``events.happened``, ``items.state_since``,
+``outflows.time``, a lot's ``received_on``.
+
 Periods are half-open, ``start_ms <= time < end_ms``, in protocol time
 (integer milliseconds UTC); ``period_bounds`` turns "2024", "2024-03" or
 "2024-Q1" into the bounds of that local calendar period.
@@ -239,7 +243,7 @@ def _in(values: tuple[str, ...]) -> str:
 _RECEIVED = f"""
 SELECT i.category, i.origin_node, l.source, count(*) AS units, coalesce(sum(i.weight_g), 0) AS weight_g
 FROM events e JOIN items i ON i.id = e.item_id LEFT JOIN lots l ON l.id = i.lot_id
-WHERE e.time >= :start AND e.time < :end AND e.state = 'received' AND e.corrects IS NULL
+WHERE e.happened >= :start AND e.happened < :end AND e.state = 'received' AND e.corrects IS NULL
   AND (e.step IS NULL OR e.step NOT IN ({_in(_NOT_MOVES)}))
 GROUP BY i.category, i.origin_node, l.source
 """
@@ -267,7 +271,7 @@ WHERE source = 'direct' AND CASE WHEN received_on IS NULL THEN created >= :start
 _FATES = f"""
 SELECT state, category, days, count(*) AS units, coalesce(sum(weight_g), 0) AS weight_g FROM (
     SELECT i.state, i.category, i.weight_g,
-           max(0, i.state_since - (SELECT r.time FROM events r WHERE r.item_id = i.id ORDER BY r.id LIMIT 1))
+           max(0, i.state_since - (SELECT r.happened FROM events r WHERE r.item_id = i.id ORDER BY r.id LIMIT 1))
            / {DAY_MS} AS days
     FROM items i
     WHERE i.state IN ({_in(FATES)}) AND i.state_since >= :start AND i.state_since < :end

@@ -14,15 +14,16 @@ from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field
 
-from node.domain.categories import gets_os, holds_data
+from node.categories import gets_os, holds_data
 from node.domain.erasure import PROOF_STEP, require_erased, settle
 from node.domain.fate_evidence import erasure_evidence, evidence_batches, statement
+from node.domain.happened import check_items_day, happened_ms
 from node.domain.item_events import append_events
 from node.domain.publication import audience_for, fates_audience
 from node.domain.states import FATES, STATES, STEP_STATES, can_move
 from node.errors import Invalid, NotFound, RuleBroken
 from node.store.database import IN_ARRAY, Reader, Tx, as_array, now_ms
-from node.validation import Input
+from node.validation import Day, Input
 from protocol import canonical
 from protocol.custody_kinds import FateStatement, ItemFates2
 from protocol.kinds import ItemFates
@@ -44,7 +45,7 @@ PROOF_REQUIRED = ("an item becomes erased when its erasure is recorded (an nwipe
 
 
 def allowed_steps(category: str, storage: str) -> tuple[str, ...]:
-    """The states a workshop step may record for an item of this category and storage (node.domain.categories).
+    """The states a workshop step may record for an item of this category and storage (node.categories).
 
     Every item may be sorted, tested, refurbished, made ready, reserved,
     recycled or dismantled; "erased" (by proof only, ``node.domain.erasure.settle``)
@@ -75,6 +76,7 @@ class StepInput(Input):
     os: Annotated[str, Field(max_length=100)] | None = None
     note: Text | None = None
     operator: Annotated[str, Field(max_length=100)] | None = None
+    happened_on: Day | None = None  # the day it was done (default today): not in the future, not before the lot
 
 
 async def items_by_ids(db: Reader, item_ids: list[int]) -> list[Any]:
@@ -114,7 +116,9 @@ async def record_step(tx: Tx, item_ids: list[int], step: StepInput) -> list[int]
                              code="step_not_for_category")  # fmt: skip
     detail = {k: v for k, v in (("orientation", step.orientation), ("grade", step.grade), ("os", step.os),
                                 ("note", step.note)) if v is not None}  # fmt: skip
-    event_ids = await move_items(tx, item_ids, state, step=step.step, detail=detail, operator=step.operator)
+    await check_items_day(tx, item_ids, step.happened_on)
+    event_ids = await move_items(tx, item_ids, state, step=step.step, detail=detail, operator=step.operator,
+                                 at=happened_ms(step.happened_on))  # fmt: skip
     if step.grade is not None:
         await tx.run_many("UPDATE items SET grade = ? WHERE id = ?", [(step.grade, i) for i in item_ids])
     return event_ids
@@ -134,6 +138,10 @@ async def move_items(tx: Tx, item_ids: list[int], state: str, *, step: str | Non
     where custody and the erasure duty travel with the items, so no erasure
     is required before it; ``evidence``: the records of that hand-off, for
     the node the items came from (``node.domain.fate_evidence.handoff_evidence``).
+    ``at``: when the move happened (``node.domain.happened``; default now): the
+    events keep it beside the time they are recorded, it is the items'
+    ``state_since``, and the signed fates state it (``FateStatement.time``).
+    The caller checks the day (``node.domain.happened.check_items_day``).
     """
     if state not in STATES:
         raise Invalid(f"unknown state {state!r}", code="invalid")
@@ -181,11 +189,12 @@ async def _publish_fates(tx: Tx, rows: list[Any], state: str, time: int, fate: d
         for start in range(0, len(group), _CHUNK):
             chunk = group[start : start + _CHUNK]
             passed = batches.pop(0) if start == 0 and len(batches) == 1 and len(chunk) <= 1000 else None
-            record = await tx.append(ItemFates2(fates=[f for f, _ in chunk], evidence=passed), audience=audience, at=time)
+            # signed now; each statement says when its item reached the fate (``time``), maybe long before
+            record = await tx.append(ItemFates2(fates=[f for f, _ in chunk], evidence=passed), audience=audience)
             for _, n in chunk:
                 signed[n] = record.id
         for batch in batches:
-            await tx.append(ItemFates2(fates=[], evidence=batch), audience=audience, at=time)
+            await tx.append(ItemFates2(fates=[], evidence=batch), audience=audience)
     return signed
 
 

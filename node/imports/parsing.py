@@ -28,7 +28,8 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any
 
-from node.imports import ImportFailed, map_items, parse_lshw, parse_nwipe, read_sheet
+from node.imports import ImportFailed, parse_lshw, parse_nwipe, read_sheet
+from node.imports.history import map_history
 from node.imports.sheet import SheetLimits
 from node.workers import worker_init
 
@@ -50,12 +51,17 @@ class ImportLimits:
 LIMITS = ImportLimits()
 
 
-def parse_file(kind: str, data: bytes, filename: str, sheet: SheetLimits) -> Any:
-    """What the worker runs: ``data`` parsed as ``kind`` (``items``, ``nwipe``, ``lshw``)."""
+def parse_file(kind: str, data: bytes, filename: str, sheet: SheetLimits, options: dict[str, Any] | None = None) -> Any:
+    """What the worker runs: ``data`` parsed as ``kind`` (``items``, ``history``, ``nwipe``, ``lshw``).
+
+    ``options`` of a sheet: ``columns`` (header -> field, ``node.imports.history``) and ``today``.
+    """
     watch = _memory_watch()
+    options = options or {}
     try:
-        if kind == "items":
-            return map_items(read_sheet(data, filename, sheet, watch=watch), watch=watch)
+        if kind in ("items", "history"):
+            return map_history(read_sheet(data, filename, sheet, watch=watch), options.get("columns"),
+                               today=options["today"], remembered=options.get("remembered"), watch=watch)  # fmt: skip
         text = data.decode("utf-8", errors="replace")
         return parse_nwipe(text) if kind == "nwipe" else parse_lshw(text)
     except MemoryError:
@@ -144,7 +150,8 @@ class _Parser:
             pool, self._pool = self._pool, None
             pool.shutdown(wait=False)
 
-    async def parse(self, kind: str, data: bytes, filename: str, limits: ImportLimits) -> Any:
+    async def parse(self, kind: str, data: bytes, filename: str, limits: ImportLimits,
+                    options: dict[str, Any] | None = None) -> Any:  # fmt: skip
         loop = asyncio.get_running_loop()
         if self._lock is None or self._loop is not loop:  # a new loop (a test, a command)
             self._lock, self._loop = asyncio.Lock(), loop
@@ -153,7 +160,7 @@ class _Parser:
                 self._idle.cancel()
             pool = self._executor(limits.memory)
             try:
-                future = loop.run_in_executor(pool, parse_file, kind, data, filename, limits.sheet)
+                future = loop.run_in_executor(pool, parse_file, kind, data, filename, limits.sheet, options)
                 return await asyncio.wait_for(future, limits.seconds)
             except asyncio.TimeoutError:
                 self._kill()
@@ -171,9 +178,10 @@ class _Parser:
 _parser = _Parser()
 
 
-async def parse_import(kind: str, data: bytes, filename: str, limits: ImportLimits = LIMITS) -> Any:
+async def parse_import(kind: str, data: bytes, filename: str, limits: ImportLimits = LIMITS,
+                       options: dict[str, Any] | None = None) -> Any:  # fmt: skip
     """Parse ``data`` as ``kind`` on the worker; raise ``ImportFailed`` (with a stable code) if it cannot."""
-    return await _parser.parse(kind, data, filename, limits)
+    return await _parser.parse(kind, data, filename, limits, options)
 
 
 def stop_parser() -> None:

@@ -188,7 +188,7 @@ async def handout_items(db: Reader, item_ids: list[int]) -> list[HandoutItem]:
 async def last_event(db: Reader, item_id: int) -> Event | None:
     """The item's last event (what a correction would undo), or ``None`` if it has none."""
     row = await db.one(
-        "SELECT id, item_id, time, state, step, detail, operator, corrects FROM events WHERE item_id = ?"
+        "SELECT id, item_id, time, state, step, detail, operator, corrects, happened FROM events WHERE item_id = ?"
         " ORDER BY id DESC LIMIT 1",
         (item_id,),
     )

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from types import MappingProxyType
 
-from node.domain.categories import HAS_STORAGE
+from node.categories import HAS_STORAGE
 from node.domain.impact import ImpactLine
 from node.domain.states import FATES, STATES
 

@@ -604,4 +604,20 @@ DROP TABLE unproven_erased;
 DELETE FROM steps WHERE state = 'erased';
 """
 
-MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9, _V10, _V11, _V12, _V13, _V14]
+_V15 = """
+-- When an event happened, beside when it was recorded (node.domain.happened): a network
+-- enters its past (a distribution of last March, a year of history imported), and
+-- the figures count the day it happened. Rows written without it happened when
+-- they were recorded: the trigger says so, for every writer.
+ALTER TABLE events ADD COLUMN happened INTEGER;
+UPDATE events SET happened = time;
+CREATE TRIGGER events_happened AFTER INSERT ON events WHEN NEW.happened IS NULL BEGIN
+    UPDATE events SET happened = NEW.time WHERE id = NEW.id;
+END;
+CREATE INDEX events_happened ON events (happened, state);
+-- An erasure's time is when the disk was wiped; this is when it was recorded here.
+ALTER TABLE erasures ADD COLUMN recorded INTEGER;
+UPDATE erasures SET recorded = time;
+"""
+
+MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9, _V10, _V11, _V12, _V13, _V14, _V15]

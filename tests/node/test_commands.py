@@ -46,12 +46,13 @@ def test_import_items_dry_run_changes_nothing_then_real_run(data, tmp_path, caps
     assert [(r["category"], r["serial"], r["weight_g"]) for r in rows] == [("laptop", "SN1", "2100"), ("screen", "SN2", "4500")]
 
 
-def test_import_refuses_a_sheet_with_a_bad_row_whole(data, tmp_path, capsys):
+def test_import_lists_a_bad_row_and_imports_the_others(data, tmp_path, capsys):
+    # One unknown category no longer refuses the whole sheet (issue 19): the row is listed, the others import.
     sheet = write_sheet(tmp_path / "lot.csv", ["Portable;Dell;Latitude;SN1;2,1", "Grille-pain;X;Y;SN2;1"])
     code, out, _ = run(capsys, "import", "--data", data, "items", sheet)
-    assert code == 1 and "line 3" in out and "nothing was changed" in out
+    assert code == 0 and "line 3" in out and "unknown_category" in out and "1 created, 0 updated, 1 skipped" in out
     code, out, _ = run(capsys, "export", "--data", data, "items")
-    assert out.count("\n") == 1
+    assert out.count("\n") == 2 and "SN1" in out and "SN2" not in out
 
 
 def test_import_nwipe_then_lshw_attaches_the_orphan_disks(data, capsys):

@@ -7,8 +7,8 @@ from datetime import date
 
 import pytest
 
+from node.categories import PRICE_CAP_CENTS
 from node.cli.demo_data import PLANS, ended_months, generate, history_start, sort_received_lot
-from node.domain.categories import PRICE_CAP_CENTS
 from node.domain.erasure import needs_erasure
 from node.domain.impact import FACTOR_TABLES
 from node.domain.lots import lot_id_by_reference

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from node.categories import gets_os, holds_data
 from node.config import Config, init_node
-from node.domain.categories import gets_os, holds_data
 from node.domain.erasure import PROOF_STEP, ErasureInput, disk_proofs, proven_erased, record_erasure
 from node.domain.importing import run_import
 from node.domain.items import ItemInput, create_items, get_item, history
@@ -212,7 +212,11 @@ async def test_the_migration_takes_back_erased_without_proof(tmp_path):
         await tx.run("INSERT INTO events (item_id, time, state) VALUES (?, 2, 'refurbished')", (later,))
         await tx.run("UPDATE items SET state = 'refurbished' WHERE id = ?", (later,))
         await tx.run("INSERT INTO steps (name, state) VALUES ('Passage nwipe', 'erased')")
-        await tx.run("DELETE FROM schema_version WHERE version >= 14")  # as a database from before
+        # as a database from before V14 (and V15, which dates events: undone too, so that it applies again)
+        await tx.run("DELETE FROM schema_version WHERE version >= 14")
+        for undo in ("DROP TRIGGER events_happened", "DROP INDEX events_happened",
+                     "ALTER TABLE events DROP COLUMN happened", "ALTER TABLE erasures DROP COLUMN recorded"):
+            await tx.run(undo)
     await store.close()
     store = await Store.open(path, KEY, create=True)  # (create: it holds no record of this key yet)
     try:

@@ -7,7 +7,9 @@ switches the person (``as_user``).
 
 from __future__ import annotations
 
+import html
 import re
+from datetime import date
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -132,11 +134,16 @@ async def test_a_volunteers_flow(web, stock):
     assert await count(store, "SELECT count(*) FROM distributions") == 1
     assert await state_of(store, l2) == "ready"
 
-    # Recycle the screen through an outflow.
+    # Recycle the screen through an outflow; not on a day before its reception (today).
+    response, text = await tech.post("/recycle", {"item_id": str(stock.screen), "recipient": "Ecologic",
+                                                  "waste_code": "16 02 14", "treatment": "R4", "on": "2025-11-03",
+                                                  "weight_kg": "", "note": ""})  # fmt: skip
+    assert response.status == 422 and "antérieure" in text and await state_of(store, stock.screen) != "recycled"
+    today = date.today().strftime("%d/%m/%Y")
     response, text = await tech.get(f"/recycle?item_id={stock.screen}")
     assert response.status == 200 and tag(stock.screen) in text
     response, text = await tech.post("/recycle", {"item_id": str(stock.screen), "recipient": "Ecologic",
-                                                  "waste_code": "16 02 14", "treatment": "R4", "on": "2025-11-03",
+                                                  "waste_code": "16 02 14", "treatment": "R4", "on": today,
                                                   "weight_kg": "", "note": "benne de novembre"})  # fmt: skip
     assert response.status == 200 and "Sortie n° 1 enregistrée au registre des déchets, avec 1 matériel(s)" in text
     assert await state_of(store, stock.screen) == "recycled"
@@ -294,26 +301,29 @@ async def test_nwipe_log_preview_then_confirm(web, stock):
     assert await count(store, "SELECT count(*) FROM erasures") == 2
 
 
-async def test_an_items_sheet_is_previewed_and_a_bad_one_refused_whole(web, stock, tmp_path):
+async def test_an_items_sheet_is_imported_from_its_lot_page_bad_rows_listed(web, stock, tmp_path):
     _, store, client = web
     tech = await as_user(client, "tech")
     items = await count(store, "SELECT count(*) FROM items")
-    with (FIXTURES / "items-fr-excel.csv").open("rb") as handle:  # bad rows and an unknown lot
-        response, text = await tech.post("/erasures/preview", {"kind": "items", "lot": "LOT-2025-01", "file": handle})
-    assert response.status == 422 and "Ce fichier ne peut pas être importé" in text and "line 6" in text
-    assert "Confirmer l’import" not in text
+    await tech.get(f"/lots/{stock.lot}/import")
+    with (FIXTURES / "items-fr-excel.csv").open("rb") as handle:  # bad rows: listed, the others import
+        response, text = await tech.post("/imports/preview", {"kind": "items", "lot_id": str(stock.lot), "file": handle})
+    assert response.status == 200 and "Lignes écartées" in text and "Ligne 6" in text
     sheet = tmp_path / "inventaire.csv"
     sheet.write_text("Catégorie;Marque;Modèle\nportable;Dell;Latitude 5490\nécran;Iiyama;ProLite\n", encoding="utf-8")
     with sheet.open("rb") as handle:
-        response, text = await tech.post("/erasures/preview", {"kind": "items", "lot": "LOT-2025-01", "file": handle})
-    assert response.status == 200 and "Confirmer l’import" in text and "2 créé(s)" in text
+        response, text = await tech.post("/imports/preview", {"kind": "items", "lot_id": str(stock.lot), "file": handle})
+    assert response.status == 200 and "Confirmer l'import de 2 matériel(s)" in html.unescape(text)
     assert await count(store, "SELECT count(*) FROM items") == items
-    fields = dict(re.findall(r'<input type="hidden" name="(sha256|kind|filename|lot|item_tag)" value="([^"]*)"', text))
-    assert fields["lot"] == "LOT-2025-01" and fields["filename"] == "inventaire.csv"
-    response, text = await tech.post("/erasures/import", fields)
-    assert response.status == 200 and "Import effectué : 2 créé(s)" in text
+    confirm = text[text.index('action="/imports/confirm"'):]
+    fields = re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', confirm)
+    response = await client.post("/imports/confirm", data=[(k, v) for k, v in fields if k != "_csrf"] + [("_csrf", tech.csrf)],
+                                 allow_redirects=False)  # fmt: skip
+    assert response.status == 303
+    response, text = await tech.get(response.headers["Location"])
+    assert "2 matériel(s) créé(s)" in text and f"/items?lot_id={stock.lot}" in text
     assert await count(store, "SELECT count(*) FROM items WHERE lot_id = ?", (stock.lot,)) == 6
-    response, text = await tech.post("/erasures/preview", {"kind": "items", "lot": ""})
+    response, text = await tech.post("/imports/preview", {"kind": "items", "lot_id": str(stock.lot)})
     assert response.status == 422 and "Choisissez le fichier" in text
 
 

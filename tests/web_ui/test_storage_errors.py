@@ -98,16 +98,19 @@ async def test_a_page_import_on_a_full_disk_says_so_in_french_and_imports_nothin
     made, store, client, _ = node
     tech = Browser(client)
     await tech.login("tech")
-    await tech.get("/erasures")
+    await tech.get("/items/import")
     sheet = tmp_path / "inventaire.csv"
     rows = [f"portable;Dell;Latitude 5490;SN{n:05d}" for n in range(400)]
     sheet.write_text("\n".join(["Catégorie;Marque;Modèle;N° de série", *rows]) + "\n", encoding="utf-8")
     with sheet.open("rb") as handle:
-        response, text = await tech.post("/erasures/preview", {"kind": "items", "lot": "LOT-1", "file": handle})
+        response, text = await tech.post("/imports/preview", {"kind": "history", "file": handle})
     assert response.status == 200, text
-    fields = dict(FIELDS.findall(text))
+    confirm = text[text.index('action="/imports/confirm"'):]
+    fields = [(k, v) for k, v in re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', confirm)
+              if k != "_csrf"]  # fmt: skip
     await fill_the_disk(store)
-    response, text = await tech.post("/erasures/import", fields)
+    response = await client.post("/imports/confirm", data=[*fields, ("_csrf", tech.csrf)])
+    text = await response.text()
     assert response.status == 507
     assert "Le disque du nœud est plein : rien n'a été enregistré" in html.unescape(text)
     assert await count(store, "items") == 0

@@ -26,8 +26,8 @@ from typing import Any, Callable
 from aiohttp import web
 from pydantic import ValidationError
 
+from node.categories import DEFAULT_WEIGHT_G
 from node.domain import item_tags
-from node.domain.categories import DEFAULT_WEIGHT_G
 from node.domain.settings import get_setting
 from node.errors import DomainError, Invalid, NotFound
 from node.network import handoffs

@@ -25,8 +25,8 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
+from node.categories import gets_os
 from node.domain import workflow
-from node.domain.categories import gets_os
 from node.domain.items import get_item
 from node.domain.states import STATES, STEP_STATES, can_move
 from node.domain.workflow import StepInput

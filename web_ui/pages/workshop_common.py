@@ -63,6 +63,9 @@ REFUSALS: dict[str, str] = {
     "duplicate_item": _("An item with this global id or asset tag already exists. Nothing was recorded."),
     "file_too_large": _("The file is too large (at most 50 MB)."),
     "import_failed": _("The file could not be read. Nothing was imported."),
+    "future_date": _("This date is in the future: give the day it happened, today at the latest. Nothing was recorded."),
+    "before_reception": _("This date is before the reception of the lot: give the day it happened. Nothing was recorded."),
+    "before_last_step": _("This date is before the item's last step: give the day it happened. Nothing was recorded."),
 }
 REFUSED_OTHER = _("The action was refused. Nothing was recorded.")
 

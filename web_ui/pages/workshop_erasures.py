@@ -1,5 +1,6 @@
 """Data erasure: the records (newest first), the orphan disks, a manual record, and
-the imports of nwipe / ShredOS logs, ``lshw -json`` descriptions and items sheets.
+the imports of nwipe / ShredOS logs and ``lshw -json`` descriptions (sheets of items are
+imported from the lot and item pages: ``web_ui.pages.catalogue_imports``).
 
 An import is shown before it is applied: the uploaded file goes through
 ``node.domain.importing.run_import(..., dry_run=True)`` (the whole import, rolled
@@ -74,9 +75,9 @@ SOURCES = {
 KINDS = {
     "nwipe": _("nwipe / ShredOS erasure log"),
     "lshw": _("hardware description (lshw -json)"),
-    "items": _("items sheet (CSV or XLSX)"),
 }
-assert set(KINDS) == set(IMPORT_KINDS)
+# Sheets of items are imported from the lot and item pages (web_ui.pages.catalogue_imports).
+assert set(KINDS) <= set(IMPORT_KINDS)
 FIELD_HELP = {
     "asset_tag": _("Asset tag: the one printed on the item's label, such as MLN-000042."),
     "size_gb": _("Size: a number of GB, such as 256 or 500."),

@@ -20,9 +20,9 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
+from node.categories import PRICE_CAP_CENTS
 from node.domain import beneficiaries, distribution
 from node.domain.beneficiaries import Beneficiary
-from node.domain.categories import PRICE_CAP_CENTS
 from node.domain.distribution import DistributionInput, OutflowInput
 from node.domain.items import item_id_by_tag
 from node.errors import DomainError, NotFound
