@@ -24,6 +24,7 @@ from node.imports.lshw import Hardware
 from node.imports.nwipe import NwipeLog
 from node.items import ItemEdit, ItemInput, create_items, edit_item, get_item, item_id_by_tag
 from node.lots import lot_id_by_reference
+from node.notes import Said
 from node.store import Store, Tx
 from node.validation import parse
 
@@ -78,12 +79,16 @@ async def run_import(node: Node, store: Store, kind: str, data: bytes, filename:
         report.failed = exc.code
         return report
     if kind == "items":
-        report.errors += [f"line {e.line}: {e.column or '-'}: {e.message} ({e.code})" for e in parsed.errors]
+        report.errors += [Said(e.code, "line {line}: {column}: {message} ({code})", line=e.line,
+                               column=e.column or "-", message=e.message, code=e.code, **e.values)
+                          for e in parsed.errors]  # fmt: skip
         if parsed.unknown_columns:
-            report.notes.append(f"ignored columns: {', '.join(parsed.unknown_columns)}")
+            report.notes.append(Said("ignored_columns", "ignored columns: {columns}",
+                                     columns=", ".join(parsed.unknown_columns)))  # fmt: skip
     if len(report.errors) > MAX_ERRORS:  # a page of 100 000 problems helps nobody, and stalls the browser
         hidden = len(report.errors) - MAX_ERRORS
-        report.errors[MAX_ERRORS:] = [f"... and {hidden} more problem(s) of the same kind"]
+        report.errors[MAX_ERRORS:] = [Said("more_problems", "... and {count} more problem(s) of the same kind",
+                                           count=hidden)]  # fmt: skip
     if report.errors:
         return report
     # Evidence is kept by content; a dry run names it the same way (so it sees
@@ -117,14 +122,15 @@ async def _apply_items(tx: Tx, mapped, lot: str | None, report: ImportReport, pr
             try:
                 lots[reference] = await lot_id_by_reference(tx, reference)
             except NotFound:
-                report.errors.append(f"line {row.line}: lot: no lot with reference {reference!r} (unknown_lot)")
+                report.errors.append(Said("unknown_lot", "line {line}: lot: no lot with reference {reference!r}"
+                                          " (unknown_lot)", line=row.line, reference=reference))  # fmt: skip
                 continue
         values = {k: getattr(row, k) for k in ("category", "brand", "model", "serial", "donor_asset", "weight_g",
                                                "cpu", "ram_mb", "storage_gb", "storage_type", "grade")}  # fmt: skip
         try:
             by_lot.setdefault(lots[reference], []).append(parse(ItemInput, {k: v for k, v in values.items() if v is not None}))
         except Invalid as exc:
-            report.errors.append(f"line {row.line}: {exc.message}")
+            report.errors.append(Said("invalid_row", "line {line}: {message}", line=row.line, message=exc.message))
         if row.line % 500 == 0:
             await asyncio.sleep(0)  # 50 000 rows take a while: let the pages and /health answer meanwhile
     if report.errors:
@@ -150,7 +156,8 @@ async def apply_nwipe(tx: Tx, log: NwipeLog, evidence: str | None, report: Impor
             (evidence, disk.serial),
         ):
             report.skipped += 1
-            report.notes.append(f"disk {disk.serial or disk.device}: already imported from this log")
+            report.notes.append(Said("disk_seen", "disk {disk}: already imported from this log",
+                                     disk=disk.serial or disk.device))  # fmt: skip
             continue
         item_id = None
         if disk.serial:
@@ -173,8 +180,13 @@ async def apply_nwipe(tx: Tx, log: NwipeLog, evidence: str | None, report: Impor
         matched = await tx.one(
             "SELECT i.asset_tag FROM erasures e JOIN items i ON i.id = e.item_id WHERE e.id = ?", (erasure_id,)
         )
-        where = f"item {matched['asset_tag']}" if matched else "orphan disk (no item with that serial yet)"
-        report.notes.append(f"disk {disk.serial or disk.device} {disk.model or ''}: {disk.status} → {where}")
+        disk_name = {"disk": disk.serial or disk.device, "model": disk.model or "", "status": disk.status}
+        if matched:
+            report.notes.append(Said("disk_to_item", "disk {disk} {model}: {status} → item {tag}",
+                                     tag=matched["asset_tag"], **disk_name))  # fmt: skip
+        else:
+            report.notes.append(Said("disk_orphan", "disk {disk} {model}: {status} → orphan disk"
+                                     " (no item with that serial yet)", **disk_name))  # fmt: skip
         report.created += 1
 
 
@@ -204,6 +216,9 @@ async def _apply_lshw(tx: Tx, hw: Hardware, lot: str | None, item: str | None, r
         report.created = 1
         tag = (await get_item(tx, item_id)).asset_tag
     attached = await attach_orphans(tx, item_id)
-    report.notes.append(f"{tag}: {hw.category} {hw.brand or ''} {hw.model or ''} (chassis: {hw.chassis or 'unknown'})")
+    report.notes.append(Said("hardware", "{tag}: {category} {brand} {model} (chassis: {chassis})", tag=tag,
+                             category=hw.category, brand=hw.brand or "", model=hw.model or "",
+                             chassis=hw.chassis or "unknown"))  # fmt: skip
     if attached:
-        report.notes.append(f"{tag}: {attached} erasure record(s) of its disks attached")
+        report.notes.append(Said("disks_attached", "{tag}: {count} erasure record(s) of its disks attached",
+                                 tag=tag, count=attached))  # fmt: skip

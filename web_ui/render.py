@@ -15,6 +15,7 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
+from web_ui.erasure_words import method_name, verification_name
 from web_ui.i18n import Formats, translator
 
 __all__ = ["setup_templates", "page", "LANGUAGE", "SESSION"]
@@ -35,6 +36,8 @@ def setup_templates(app: web.Application) -> None:
         auto_reload=False,  # templates ship with the code: no stat() of every template on every page
     )
     env.globals["query"] = _query
+    env.globals["method_name"] = method_name
+    env.globals["verification_name"] = verification_name
 
 
 def _query(args: dict[str, Any], **changes: Any) -> str:

@@ -64,7 +64,7 @@ async def test_the_node_answers_while_a_big_import_is_read(web):
             assert response.status == 200
         await asyncio.sleep(0.05)
     response, text = await upload
-    assert response.status == 422 and "line 50001" in text and "unknown category" in text
+    assert response.status == 422 and "ligne 50001" in text and "catégorie inconnue" in text
     # Many probes were answered while the file was read (none could be while the event loop read it).
     assert len(probes) >= 12, probes
     # The bound is 100 ms; this one is generous, and on the median, for a shared, busy machine.

@@ -300,7 +300,7 @@ async def test_an_items_sheet_is_previewed_and_a_bad_one_refused_whole(web, stoc
     items = await count(store, "SELECT count(*) FROM items")
     with (FIXTURES / "items-fr-excel.csv").open("rb") as handle:  # bad rows and an unknown lot
         response, text = await tech.post("/erasures/preview", {"kind": "items", "lot": "LOT-2025-01", "file": handle})
-    assert response.status == 422 and "Ce fichier ne peut pas être importé" in text and "line 6" in text
+    assert response.status == 422 and "Ce fichier ne peut pas être importé" in text and "ligne 6" in text
     assert "Confirmer l’import" not in text
     sheet = tmp_path / "inventaire.csv"
     sheet.write_text("Catégorie;Marque;Modèle\nportable;Dell;Latitude 5490\nécran;Iiyama;ProLite\n", encoding="utf-8")
