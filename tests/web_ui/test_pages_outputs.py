@@ -553,3 +553,49 @@ async def test_the_stats_xlsx_names_each_figure_in_french_beside_the_csvs_keys(w
     # the CSV stays the machine interface: the same keys and values
     csv_rows = dict(_csv_table(await (await client.get(f"/reports/stats.csv?period={year}")).read()))
     assert csv_rows["distributed.laptop.units"] == "2"
+
+
+async def test_a_long_labels_pdf_says_how_far_it_is(web, workshop, admin, monkeypatch):
+    """The form sends a token; while the PDF is made, /labels/progress/<token> says how many labels are done."""
+    import web_ui.pages.outputs_labels as outputs_labels
+
+    _node, _store, client = web
+    response, text = await admin.get("/labels")
+    assert 'name="progress"' in text and "/static/labels.js" in text and "Préparation des étiquettes" in text
+    seen: list[tuple[int, int]] = []
+    render = outputs_labels.render_labels
+
+    def watched(*args, progress=None, **kwargs):
+        def spy(done, total):
+            progress(done, total)
+            seen.append(outputs_labels._PROGRESS["tok-12345678"])
+        return render(*args, progress=spy, **kwargs)
+
+    monkeypatch.setattr(outputs_labels, "render_labels", watched)
+    response = await client.get(f"/labels.pdf?mode=lot&lot_id={workshop['lot']}&format=sheet&skip=0"
+                                "&progress=tok-12345678")  # fmt: skip
+    assert response.status == 200 and response.content_type == "application/pdf"
+    assert seen and seen[-1] == (4, 4)
+    answer = await (await client.get("/labels/progress/tok-12345678")).json()
+    assert answer == {"done": 0, "total": 0}  # done: forgotten
+    response = await client.get("/labels/progress/x")
+    assert response.status == 404
+
+
+def test_rendering_labels_reports_progress_every_few_labels():
+    from node.labels import SHEET, Label, render_labels
+
+    calls: list[tuple[int, int]] = []
+    labels = [Label(f"MLN-{n:06d}", f"http://node.example/i/{n}", ()) for n in range(45)]
+    render_labels(labels, SHEET, progress=lambda done, total: calls.append((done, total)))
+    assert calls == [(20, 45), (40, 45), (45, 45)]
+
+
+async def test_the_labels_page_gives_examples_with_the_nodes_own_prefix(web, admin):
+    from node.settings import set_setting
+
+    _node, store, _client = web
+    async with store.transaction() as tx:
+        await set_setting(tx, "asset_prefix", "LIEN")
+    _response, text = await admin.get("/labels")
+    assert 'placeholder="LIEN-000001"' in text and "MLN-0" not in text
