@@ -17,6 +17,7 @@ from aiohttp import web
 
 from web_ui.erasure_words import method_name, verification_name
 from web_ui.i18n import Formats, translator
+from web_ui.periods import period_name, period_options
 
 __all__ = ["setup_templates", "page", "LANGUAGE", "SESSION"]
 
@@ -38,6 +39,8 @@ def setup_templates(app: web.Application) -> None:
     env.globals["query"] = _query
     env.globals["method_name"] = method_name
     env.globals["verification_name"] = verification_name
+    env.globals["period_options"] = period_options
+    env.globals["period_name"] = period_name
 
 
 def _query(args: dict[str, Any], **changes: Any) -> str:

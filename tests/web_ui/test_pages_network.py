@@ -194,7 +194,7 @@ async def test_the_stats_page_leads_a_member_to_its_report(admin):
     _, html = await admin.get("/reports/stats")  # this year: not ended, the report page chooses the period
     assert 'href="/reports/network"' in html
     _, html = await admin.get("/reports/network?period=2019-Q2")  # the period shown is the one chosen
-    assert '<option value="2019-Q2" selected>T2 2019</option>' in html
+    assert '<option value="2019-Q2" selected>2e trimestre 2019</option>' in html
 
 
 async def test_an_admin_signs_the_report_and_a_correction_supersedes_it(web, admin):
