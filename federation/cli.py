@@ -99,4 +99,6 @@ def _register_demo(sub: argparse._SubParsersAction) -> None:
     demo.add_argument("--keep", action="store_true", help="keep the data between runs (start the kept demo again)")
     demo.add_argument("--port", type=int, default=8470, help="first port; the nodes take the next ones (0: any free)")
     demo.add_argument("--small", action="store_true", help="a tenth of the items (quick tests)")
+    demo.add_argument("--host", default="127.0.0.1", help="address the nodes listen on (default: loopback only);"
+                      " 0.0.0.0 lets a phone on the same network reach them at this machine's address")  # fmt: skip
     demo.set_defaults(handler=lazy("federation.demo:run"))

@@ -97,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
     root = Path(tempfile.mkdtemp(prefix="maillon-demo-")) if temporary else (args.data or DEFAULT_KEPT_DIR)
     try:
         return asyncio.run(Demo(root, port=args.port, keep=args.keep, temporary=temporary,
-                                scale=0.1 if args.small else 1.0).main())  # fmt: skip
+                                scale=0.1 if args.small else 1.0, host=args.host).main())  # fmt: skip
     finally:
         if temporary:
             shutil.rmtree(root, ignore_errors=True)
@@ -132,6 +132,7 @@ class Demo:
     keep: bool
     temporary: bool
     scale: float = 1.0
+    host: str = "127.0.0.1"
     sites: dict[str, Site] = field(default_factory=dict)
     began: float = field(default_factory=time.monotonic)
 
@@ -197,7 +198,7 @@ class Demo:
         for spec, port in zip(NODES, ports):
             url = "" if spec.role == "member" else f"http://127.0.0.1:{port}"  # members are behind NAT
             node = init_node(self.root / spec.slug, Config(name=spec.name, role=spec.role, port=port, url=url,
-                                                           network=spec.network))  # fmt: skip
+                                                           network=spec.network, host=self.host))  # fmt: skip
             self.sites[spec.slug] = Site(spec, node)
 
     async def build(self) -> None:
@@ -388,12 +389,15 @@ class Demo:
     # saying ------------------------------------------------------------------------------------
 
     def show(self, where: str) -> None:
+        phone = _network_origin(self.host)
         lines = [f"\nMaillon demonstration: {len(self.sites)} nodes on loopback, each its own process and database"
                  f" ({where})\n"]  # fmt: skip
         for site in self.sites.values():
             spec = site.spec
             lines.append(f"{spec.name} ({spec.role}): {spec.about}")
             lines.append(f"  {site.url}/")
+            if phone:
+                lines.append(f"  {phone}:{site.node.config.port}/  (a phone on the same network)")
             logins = (site.node.data_dir / LOGINS_FILE).read_text(encoding="utf-8").splitlines()
             lines += [f"  {line}" for line in logins]
             lines.append("")
@@ -409,6 +413,20 @@ def _complete(root: Path) -> bool:
         return json.loads((root / STATE_FILE).read_text()).get("complete") is True
     except (OSError, ValueError):
         return False
+
+
+def _network_origin(host: str) -> str | None:
+    """``http://<address>`` a phone on the same network uses, when the nodes listen beyond loopback."""
+    if host in ("127.0.0.1", "localhost", "::1"):
+        return None
+    if host not in ("0.0.0.0", "::", ""):
+        return f"http://{host}"
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:  # no packet leaves: connecting a UDP socket only picks the interface of the default route
+            s.connect(("192.0.2.1", 9))
+            return f"http://{s.getsockname()[0]}"
+        except OSError:
+            return None
 
 
 def _port_free(port: int) -> bool:

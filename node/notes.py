@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["Note"]
+__all__ = ["Note", "Said"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,3 +20,20 @@ class Note:
 
     def __str__(self) -> str:
         return self.text
+
+
+class Said(str):
+    """A line of a report: the English sentence itself (what the command line prints), keeping its code and values.
+
+    It is a ``str``, so code that joins, prints or searches report lines sees
+    the sentence; the web interface says ``code`` in the reader's language
+    with ``values`` in place (``web_ui.import_lines``).
+    """
+
+    code: str
+    values: dict[str, object]
+
+    def __new__(cls, code: str, template: str, /, **values: object) -> Said:
+        said = super().__new__(cls, template.format(**values))
+        said.code, said.values = code, values
+        return said

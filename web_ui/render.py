@@ -15,8 +15,10 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
+from web_ui.erasure_words import method_name, verification_name
 from web_ui.i18n import Formats, translator
 from web_ui.keys import STORE
+from web_ui.periods import period_name, period_options
 
 __all__ = ["setup_templates", "page", "LANGUAGE", "SESSION"]
 
@@ -36,6 +38,10 @@ def setup_templates(app: web.Application) -> None:
         auto_reload=False,  # templates ship with the code: no stat() of every template on every page
     )
     env.globals["query"] = _query
+    env.globals["method_name"] = method_name
+    env.globals["verification_name"] = verification_name
+    env.globals["period_options"] = period_options
+    env.globals["period_name"] = period_name
 
 
 def _query(args: dict[str, Any], **changes: Any) -> str:

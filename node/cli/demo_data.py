@@ -490,7 +490,7 @@ def _policy(stats: str, fates: str = "hub", workforce: str = "none") -> str:
     return json.dumps({"fates": fates, "stats": stats, "workforce": workforce})
 
 
-_STATE = dict(orientations=("local_beneficiaries", "social_priority"), workshop=False,
+_STATE = dict(orientations=("local_only", "social_priority"), workshop=False,
               site="Entrepôt mutualisé Ordi Grand Ouest, Rennes")  # fmt: skip
 PLANS: dict[str, Plan] = {p.slug: p for p in (
     # the hub's warehouse: the State experiment, 4 administrations, 5 lots, 1 350 products, over 5 t
@@ -535,7 +535,7 @@ PLANS: dict[str, Plan] = {p.slug: p for p in (
         DonorPlan("Coopérative maritime d'Iroise", "company", "Le Conquet"),
     ), lots=tuple(
         LotPlan(f"LAPOSTE-{n + 1}", "La Poste", 330 - 75 * n, {"desktop": 11, "screen": 6, "multifunction_printer": 1,
-                "printer": 1, "laptop": 1}, weight_kg=170, orientations=("local_beneficiaries",)) for n in range(5)
+                "printer": 1, "laptop": 1}, weight_kg=170, orientations=("local_only",)) for n in range(5)
     ) + (
         LotPlan("BMO-2024", "Brest métropole", 300, {"desktop": 40, "screen": 40, "laptop": 20}, orientations=("social_priority",)),
         LotPlan("IROISE-1", "Coopérative maritime d'Iroise", 160, {"laptop": 15, "smartphone": 10}),

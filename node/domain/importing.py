@@ -34,6 +34,7 @@ from node.imports.lshw import Hardware
 from node.imports.nwipe import NwipeLog
 from node.imports.parsing import LIMITS, ImportLimits, parse_import
 from node.imports.sheet import RowError
+from node.notes import Said
 from node.store.database import Store, Tx
 from node.store.files import store_file
 from node.validation import parse
@@ -121,7 +122,8 @@ async def run_import(node: Node, store: Store, kind: str, data: bytes, filename:
             return report
     if len(report.errors) > MAX_ERRORS:  # a page of 100 000 problems helps nobody, and stalls the browser
         hidden = len(report.errors) - MAX_ERRORS
-        report.errors[MAX_ERRORS:] = [f"... and {hidden} more problem(s) of the same kind"]
+        report.errors[MAX_ERRORS:] = [Said("more_problems", "... and {count} more problem(s) of the same kind",
+                                           count=hidden)]  # fmt: skip
     if report.errors:
         return report
     # Evidence is kept by content; a dry run names it the same way (so it sees
@@ -183,7 +185,8 @@ async def apply_nwipe(tx: Tx, log: NwipeLog, evidence: str | None, report: Impor
             (evidence, disk.serial),
         ):
             report.skipped += 1
-            report.notes.append(f"disk {disk.serial or disk.device}: already imported from this log")
+            report.notes.append(Said("disk_seen", "disk {disk}: already imported from this log",
+                                     disk=disk.serial or disk.device))  # fmt: skip
             continue
         item_id = None
         if disk.serial:
@@ -206,8 +209,13 @@ async def apply_nwipe(tx: Tx, log: NwipeLog, evidence: str | None, report: Impor
         matched = await tx.one(
             "SELECT i.asset_tag FROM erasures e JOIN items i ON i.id = e.item_id WHERE e.id = ?", (erasure_id,)
         )
-        where = f"item {matched['asset_tag']}" if matched else "orphan disk (no item with that serial yet)"
-        report.notes.append(f"disk {disk.serial or disk.device} {disk.model or ''}: {disk.status} → {where}")
+        disk_name = {"disk": disk.serial or disk.device, "model": disk.model or "", "status": disk.status}
+        if matched:
+            report.notes.append(Said("disk_to_item", "disk {disk} {model}: {status} → item {tag}",
+                                     tag=matched["asset_tag"], **disk_name))  # fmt: skip
+        else:
+            report.notes.append(Said("disk_orphan", "disk {disk} {model}: {status} → orphan disk"
+                                     " (no item with that serial yet)", **disk_name))  # fmt: skip
         report.created += 1
 
 
@@ -237,6 +245,9 @@ async def _apply_lshw(tx: Tx, hw: Hardware, lot: str | None, item: str | None, r
         report.created = 1
         tag = (await get_item(tx, item_id)).asset_tag
     attached = await attach_orphans(tx, item_id)
-    report.notes.append(f"{tag}: {hw.category} {hw.brand or ''} {hw.model or ''} (chassis: {hw.chassis or 'unknown'})")
+    report.notes.append(Said("hardware", "{tag}: {category} {brand} {model} (chassis: {chassis})", tag=tag,
+                             category=hw.category, brand=hw.brand or "", model=hw.model or "",
+                             chassis=hw.chassis or "unknown"))  # fmt: skip
     if attached:
-        report.notes.append(f"{tag}: {attached} erasure record(s) of its disks attached")
+        report.notes.append(Said("disks_attached", "{tag}: {count} erasure record(s) of its disks attached",
+                                 tag=tag, count=attached))  # fmt: skip

@@ -24,7 +24,8 @@ from typing import Literal
 
 from node.imports.errors import ImportFailed
 
-__all__ = ["DiskWipe", "NistLevel", "NwipeLog", "nist_level", "parse_nwipe", "parse_size"]
+__all__ = ["DiskWipe", "NistLevel", "NwipeLog", "NWIPE_METHODS", "method_label", "nist_level", "parse_nwipe",
+           "parse_size"]
 
 NistLevel = Literal["clear", "purge", "destroy"]
 
@@ -86,6 +87,22 @@ class NwipeLog:
     skipped_devices: list[str]
     operator: str | None
     customer: str | None
+
+
+# The methods' names as nwipe writes them in its logs (src/method.c), and the
+# disks' own commands; reports translate these (``method_label`` finds one
+# whatever its case and spacing). Other names are shown as written.
+NWIPE_METHODS = ("Fill With Zeros", "Fill With Ones", "PRNG Stream", "DoD Short", "DoD 5220.22M", "Gutmann Wipe",
+                 "RCMP TSSIT OPS-II", "HMG IS5 Enhanced", "Schneier Wipe", "BMB21-2019", "Verify Zeros",
+                 "Verify Ones", "ATA Secure Erase", "Secure Erase")  # fmt: skip
+_METHOD_KEYS = {" ".join(m.lower().replace("-", " ").split()): m for m in NWIPE_METHODS}
+
+
+def method_label(method: str | None) -> str | None:
+    """The name of ``NWIPE_METHODS`` that ``method`` writes (any case, spacing or hyphens), else ``None``."""
+    if not method:
+        return None
+    return _METHOD_KEYS.get(" ".join(method.lower().replace("-", " ").split()))
 
 
 # Words that name a method above "clear" in NIST SP 800-88; anything else

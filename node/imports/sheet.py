@@ -89,6 +89,7 @@ class RowError:
     column: str | None
     message: str
     code: str
+    values: dict[str, str] = field(default_factory=dict, compare=False)  # the cell, for saying it in French
 
 
 @dataclass(frozen=True)
@@ -350,9 +351,9 @@ def _quote(value: str) -> str:
 
 
 class _BadValue(Exception):
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, **values: str) -> None:
         super().__init__(message)
-        self.code, self.message = code, message
+        self.code, self.message, self.values = code, message, values
 
 
 def _category(value: str) -> str:
@@ -361,7 +362,7 @@ def _category(value: str) -> str:
         raise _BadValue("missing_category", "the category is empty")
     found = _CATEGORY.get(key) or _CATEGORY.get(" ".join(w.rstrip("sx") for w in key.split()))
     if found is None:
-        raise _BadValue("unknown_category", f"unknown category {_quote(value)}")
+        raise _BadValue("unknown_category", f"unknown category {_quote(value)}", value=value[:40])
     return found
 
 
@@ -372,12 +373,12 @@ def _quantity(value: str) -> tuple[Decimal, str, str]:
     """A positive number, the unit written after it, and any words after that."""
     match = _QUANTITY.match(value.strip().lower())
     if match is None:
-        raise _BadValue("bad_number", f"{_quote(value)} is not a number")
+        raise _BadValue("bad_number", f"{_quote(value)} is not a number", value=value[:40])
     digits = re.sub(r"[ \u00a0\u202f]", "", match[1]).replace(",", ".")
     try:
         return Decimal(digits), match[2], match[3]
     except InvalidOperation as exc:
-        raise _BadValue("bad_number", f"{_quote(value)} is not a number") from exc
+        raise _BadValue("bad_number", f"{_quote(value)} is not a number", value=value[:40]) from exc
 
 
 _TO_GRAMS = {"g": 1, "gr": 1, "kg": 1000, "kilo": 1000, "kilos": 1000}
@@ -392,10 +393,11 @@ def _convert(fld: str, unit: str, value: str) -> tuple[int, str | None]:
     """The field's integer value, and a storage type found after the number."""
     number, written, rest = _quantity(value)
     if rest and fld != "storage_gb":
-        raise _BadValue("bad_number", f"{_quote(value)} is not a number")
+        raise _BadValue("bad_number", f"{_quote(value)} is not a number", value=value[:40])
     table: dict[str, Any] = _UNITS[fld]
     if written and written not in table:
-        raise _BadValue("bad_unit", f"unknown unit {_quote(written)} in {_quote(value)}")
+        raise _BadValue("bad_unit", f"unknown unit {_quote(written)} in {_quote(value)}", unit=written,
+                        value=value[:40])
     if written:
         factor = table[written]
     elif unit == "auto":  # "RAM" alone: 4, 8, 16 are GB; 256 and more are MB (512, 4096)
@@ -405,7 +407,7 @@ def _convert(fld: str, unit: str, value: str) -> tuple[int, str | None]:
     storage_type = _storage_type(rest) if rest else None
     result = int((number * factor).to_integral_value())
     if result > _MAX[fld]:
-        raise _BadValue("out_of_range", f"{_quote(value)} is too large")
+        raise _BadValue("out_of_range", f"{_quote(value)} is too large", value=value[:40])
     return result, storage_type
 
 
@@ -414,7 +416,7 @@ def _storage_type(value: str) -> str:
     for word, kind in _STORAGE_TYPES:
         if f" {word} " in key or (len(word) > 3 and word in key):
             return kind
-    raise _BadValue("unknown_storage_type", f"unknown storage type {_quote(value)}")
+    raise _BadValue("unknown_storage_type", f"unknown storage type {_quote(value)}", value=value[:40])
 
 
 def _mapping(headers: list[str]) -> tuple[dict[int, tuple[str, str]], list[str]]:
@@ -458,7 +460,7 @@ def map_items(sheet: Sheet, *, watch: Callable[[], None] | None = None) -> Mappe
             try:
                 _put(values, fld, unit, text)
             except _BadValue as bad:
-                row_errors.append(RowError(row.line, sheet.headers[column], bad.message, bad.code))
+                row_errors.append(RowError(row.line, sheet.headers[column], bad.message, bad.code, bad.values))
         if row_errors:
             errors.extend(row_errors)
         else:
@@ -482,9 +484,10 @@ def _put(values: dict[str, Any], fld: str, unit: str, text: str) -> None:
     elif fld == "grade":
         grade = re.fullmatch(r"(?:grade )?([a-e])", _norm(text))
         if grade is None:
-            raise _BadValue("bad_grade", f"the grade must be a letter from A to E, not {_quote(text)}")
+            raise _BadValue("bad_grade", f"the grade must be a letter from A to E, not {_quote(text)}",
+                            value=text[:40])
         values["grade"] = grade[1].upper()
     elif len(text) > _MAX_TEXT:
-        raise _BadValue("too_long", f"more than {_MAX_TEXT} characters")
+        raise _BadValue("too_long", f"more than {_MAX_TEXT} characters", limit=str(_MAX_TEXT))
     else:
         values[fld] = " ".join(text.split())

@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 
 from fpdf import FPDF
 
+from node.imports.nwipe import method_label
 from node.reports.donor_model import FATE_KEYS, DonorReport, ReportLine
 from node.reports.donor_text import (
     format_date,
@@ -497,7 +498,8 @@ def _erasure_cell(line: ReportLine, t: dict[str, str], language: str, zone: Zone
         level, result = label(t, "level", proof.level), label(t, "result", proof.result)
         day = format_date(proof.time_ms, language, zone)
         text = t["erasure.line"].format(
-            level=level, method=proof.method, tool=proof.tool, date=day, result=result
+            level=level, method=label(t, "method", method_label(proof.method) or proof.method), tool=proof.tool,
+            date=day, result=result
         )
         if proof.disk_serial:
             text += " · " + t["erasure.disk"].format(serial=proof.disk_serial)

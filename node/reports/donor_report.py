@@ -19,6 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from node.config import Node, load_node
+from node.domain.distribution import recycled_weights
 from node.domain.fate_evidence import erasure_evidence, statement
 from node.domain.impact import factor_table, impact
 from node.domain.settings import get_setting
@@ -120,6 +121,8 @@ async def build_donor_report(db: Reader, node: Node, *, donor_id: int | None = N
     def who(key: bytes) -> str:
         return f"{known.get(key) or node_id(key)[:16]} · {fingerprint(key)}"
 
+    # a recycled item weighs its share of the outflow, as the waste register says (one source)
+    recycled = await recycled_weights(db, [r["id"] for r in items if r["state"] == "recycled"])
     lines = []
     for r in items:
         fate = r["state"] if r["state"] in FATES else None
@@ -143,7 +146,8 @@ async def build_donor_report(db: Reader, node: Node, *, donor_id: int | None = N
         lines.append(ReportLine(
             gid=r["gid"], asset_tag=r["asset_tag"], donor_asset=r["donor_asset"], serial=r["serial"],
             category=r["category"], brand=r["brand"], model=r["model"], state=r["state"], fate=fate,
-            fate_time_ms=fate_time, beneficiary_category=beneficiary, weight_g=r["weight_g"],
+            fate_time_ms=fate_time, beneficiary_category=beneficiary,
+            weight_g=recycled.get(r["id"], r["weight_g"]) if fate == "recycled" else r["weight_g"],
             erasures=tuple(sorted(erasures, key=lambda e: e.time_ms)), processed_by=processed_by, lot=r["lot"],
             missing_at=missing_at,
         ))  # fmt: skip

@@ -1,24 +1,29 @@
-"""CSV exports: items, lots, events, the waste register, donors for nwipe.
+"""Exports: items, lots, events, the waste register, donors for nwipe.
 
-Each export is a header and rows produced from one query, written with the
-``csv`` module; spreadsheet users in France get UTF-8 with a BOM and ``;``
-(what LibreOffice and Excel open without asking), except the nwipe
-customers file, whose format nwipe fixes. No text cell starts as a
-formula (``node.reports.sheet_cells``).
+Each export is a ``Table`` from one query: its columns (a machine key, a
+header for people, a kind) and its values as stored. Two forms write it:
+``write_csv`` here is the machine form of ``maillon export`` (column keys,
+ISO times in UTC, codes, a decimal point), stable for scripts; the web
+interface writes the people's form, CSV and XLSX (``web_ui.sheets``:
+headers and codes in the reader's language, a decimal comma). Both CSV
+forms are UTF-8 with a BOM and ``;`` (what LibreOffice and Excel open
+without asking in France), except the nwipe customers file, whose format
+nwipe fixes. No text cell starts as a formula (``node.reports.sheet_cells``).
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from node.reports.sheet_cells import csv_writer
 from node.store.database import Reader
 
-__all__ = ["CSV_EXPORTS", "write_csv", "nwipe_customers"]
+__all__ = ["CSV_EXPORTS", "Column", "Export", "Table", "export_table", "write_csv", "nwipe_customers"]
 
 
 def _moment(ms: int | None, form: str) -> str:
@@ -58,43 +63,97 @@ _WASTE = (
     " FROM outflows o WHERE o.time >= ? AND o.time < ? ORDER BY o.time, o.id"
 )
 
-# name -> (header, query, needs a period, row formatter)
-CSV_EXPORTS: dict[str, tuple[tuple[str, ...], str, bool, Any]] = {
-    "items": (
-        ("gid", "asset_tag", "lot", "donor_asset", "category", "brand", "model", "serial", "cpu", "ram_mb", "storage",
-         "storage_type", "storage_gb", "screen_in10", "battery_pct", "weight_g", "grade", "state", "state_since",
-         "created"),
-        _ITEMS, False, lambda r: [*r[:18], _iso(r[18]), _iso(r[19])],
-    ),
-    "lots": (
-        ("reference", "donor", "donor_type", "received_on", "source", "site", "declared_units", "declared_weight_g",
-         "counted_units", "weighed_g", "orientations", "items"),
-        _LOTS, False, list,
-    ),
-    "events": (
-        ("event", "gid", "asset_tag", "time", "state", "step", "operator", "corrects", "detail"),
-        _EVENTS, False, lambda r: [r[0], r[1], r[2], _iso(r[3]), *r[4:]],
-    ),
-    "waste-register": (
-        ("date", "waste_code", "description", "quantity_kg", "recipient", "treatment", "items", "note"),
-        _WASTE, True,
-        lambda r: [_day(r[0]), r[1], "DEEE - équipements informatiques et de télécommunications",
-                   f"{r[2] / 1000:.3f}", r[3], r[4], r[5], r[6] or ""],
-    ),
+def _(text: str) -> str:
+    """Mark a header for translation (the web interface's catalogue says it in the reader's language)."""
+    return text
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """One column of an export: its machine name, the header people read (English, translated by the web
+    interface), and the kind of its values, which says how each form writes them."""
+
+    key: str
+    label: str
+    kind: str = "text"  # text | int | time | day | kg | category | state | donor_type | orientations
+
+
+@dataclass(frozen=True, slots=True)
+class Export:
+    columns: tuple[Column, ...]
+    query: str
+    needs_period: bool
+    row: Callable[[tuple[Any, ...]], list[Any]] = list
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    """An export's rows with their values as stored (grams, milliseconds, codes), before any writing."""
+
+    columns: tuple[Column, ...]
+    rows: list[list[Any]]
+
+
+C = Column
+WASTE_DESCRIPTION = "DEEE - équipements informatiques et de télécommunications"
+CSV_EXPORTS: dict[str, Export] = {
+    "items": Export((
+        C("gid", _("Global id")), C("asset_tag", _("Asset tag")), C("lot", _("Lot")),
+        C("donor_asset", _("Donor's asset number")), C("category", _("Category"), "category"),
+        C("brand", _("Brand")), C("model", _("Model")), C("serial", _("Serial number")), C("cpu", _("Processor")),
+        C("ram_mb", _("Memory (MB)"), "int"), C("storage", _("Storage")), C("storage_type", _("Storage type")),
+        C("storage_gb", _("Storage (GB)"), "int"), C("screen_in10", _("Screen (tenths of an inch)"), "int"),
+        C("battery_pct", _("Battery (%)"), "int"), C("weight_g", _("Weight (g)"), "int"), C("grade", _("Grade")),
+        C("state", _("State"), "state"), C("state_since", _("State since"), "time"),
+        C("created", _("Registered on"), "time")), _ITEMS, False),
+    "lots": Export((
+        C("reference", _("Reference")), C("donor", _("Donor")), C("donor_type", _("Donor type"), "donor_type"),
+        C("received_on", _("Received on")), C("source", _("Source")), C("site", _("Site")),
+        C("declared_units", _("Units declared"), "int"), C("declared_weight_g", _("Weight declared (g)"), "int"),
+        C("counted_units", _("Units counted"), "int"), C("weighed_g", _("Weight weighed (g)"), "int"),
+        C("orientations", _("What the donor asks for (orientations)"), "orientations"),
+        C("items", _("Items"), "int")), _LOTS, False),
+    "events": Export((
+        C("event", _("Event"), "int"), C("gid", _("Global id")), C("asset_tag", _("Asset tag")),
+        C("time", _("Time"), "time"), C("state", _("State"), "state"), C("step", _("Step")),
+        C("operator", _("Operator")), C("corrects", _("Corrects event"), "int"), C("detail", _("Detail"))),
+        _EVENTS, False),
+    "waste-register": Export((
+        C("date", _("Date"), "day"), C("waste_code", _("Waste code")), C("description", _("Description")),
+        C("quantity_kg", _("Quantity (kg)"), "kg"), C("recipient", _("Recipient")), C("treatment", _("Treatment")),
+        C("items", _("Items"), "int"), C("note", _("Note"))),
+        _WASTE, True, lambda r: [r[0], r[1], WASTE_DESCRIPTION, *r[2:]]),
 }  # fmt: skip
 
 
+async def export_table(db: Reader, name: str, *, period: tuple[int, int] | None = None) -> Table:
+    """Export ``name``'s rows, values as stored; ``period`` (start, end ms) for the waste register."""
+    export = CSV_EXPORTS[name]
+    params: Sequence[Any] = (period or (0, 2**62)) if export.needs_period else ()
+    return Table(export.columns, [export.row(tuple(row)) for row in await db.all(export.query, params)])
+
+
+def _machine(kind: str, value: Any) -> Any:
+    if value is None:
+        return ""
+    if kind == "time":
+        return _iso(value)
+    if kind == "day":
+        return _day(value)
+    if kind == "kg":
+        return f"{value / 1000:.3f}"
+    return value
+
+
 async def write_csv(db: Reader, name: str, out: io.TextIOBase, *, period: tuple[int, int] | None = None) -> int:
-    """Write export ``name`` to ``out``; return the number of rows written."""
-    header, query, needs_period, format_row = CSV_EXPORTS[name]
-    params: Sequence[Any] = period if needs_period and period else ((0, 2**62) if needs_period else ())
+    """Write export ``name`` to ``out`` in its machine form (``maillon export``): column keys, ISO times in
+    UTC, codes, a decimal point; return the number of rows written."""
+    table = await export_table(db, name, period=period)
     writer = csv_writer(out, delimiter=";")
-    writer.writerow(header)
-    count = 0
-    for row in await db.all(query, params):
-        writer.writerow(["" if v is None else v for v in format_row(tuple(row))])
-        count += 1
-    return count
+    writer.writerow([column.key for column in table.columns])
+    for row in table.rows:
+        writer.writerow([_machine(column.kind, value) for column, value in zip(table.columns, row, strict=True)])
+    return len(table.rows)
 
 
 async def nwipe_customers(db: Reader, out: io.TextIOBase) -> int:

@@ -27,7 +27,7 @@ else Helvetica with the text reduced to Latin-1.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -141,11 +141,13 @@ class _LabelPDF(FPDF):
 
 
 def render_labels(labels: Sequence[Label], layout: LabelFormat = SHEET, *, skip: int = 0,
-                  title: str = "Labels") -> bytes:  # fmt: skip
+                  title: str = "Labels", progress: Callable[[int, int], None] | None = None) -> bytes:  # fmt: skip
     """The PDF of ``labels`` in ``layout``, leaving the first ``skip`` places of the first page empty.
 
-    ``skip`` lets a partly used sheet go back in the printer. Raises
-    ValueError without labels or with ``skip`` outside ``0 .. per_page - 1``.
+    ``skip`` lets a partly used sheet go back in the printer. ``progress(done,
+    total)`` is called every few labels (1 200 labels take seconds on a small
+    box: the page shows how far it is). Raises ValueError without labels or
+    with ``skip`` outside ``0 .. per_page - 1``.
     """
     if not labels:
         raise ValueError("no labels to print")
@@ -175,4 +177,8 @@ def render_labels(labels: Sequence[Label], layout: LabelFormat = SHEET, *, skip:
         for line in label.lines[: min(fits, MAX_LINES)]:
             baseline += line_height
             pdf.text(x + text_left, baseline, pdf.fit(line, text_width))
+        if progress is not None and (place - skip) % 20 == 19:
+            progress(place - skip + 1, len(labels))
+    if progress is not None:
+        progress(len(labels), len(labels))
     return bytes(pdf.output())

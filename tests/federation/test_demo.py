@@ -195,3 +195,17 @@ def test_the_demo_refuses_a_directory_that_is_not_its_own(tmp_path):
                             env=_env(), timeout=60)  # fmt: skip
     assert result.returncode == 1 and "something else than a demonstration" in result.stdout
     assert (tmp_path / "precious.txt").read_text() == "keep me"
+
+
+def test_the_demo_can_listen_beyond_loopback_and_says_the_phones_address(tmp_path):
+    from federation.demo import Demo, _network_origin
+
+    assert _network_origin("127.0.0.1") is None  # loopback only: no phone address to give
+    assert _network_origin("192.168.1.20") == "http://192.168.1.20"
+    found = _network_origin("0.0.0.0")
+    assert found is None or found.startswith("http://")
+    demo = Demo(tmp_path / "demo", port=0, keep=False, temporary=True, host="0.0.0.0")
+    demo.prepare_root()
+    assert {site.node.config.host for site in demo.sites.values()} == {"0.0.0.0"}
+    help_text = subprocess.run([*CLI, "demo", "--help"], capture_output=True, text=True, check=True).stdout
+    assert "--host" in help_text

@@ -252,7 +252,7 @@ def test_one_item_shows_its_serial_fate_date_and_erasure() -> None:
     assert "par Rés’Ordi 35" in text
     assert "23/11/2026" in text
     # The erasure cell wraps: compare with line breaks as spaces.
-    assert "purge · PRNG stream · nwipe 0.35 · 23/11/2026 · réussi" in " ".join(text.split())
+    assert "purge · Flux pseudo-aléatoire (PRNG) · nwipe 0.35 · 23/11/2026 · réussi" in " ".join(text.split())
     assert "disque WD-7" in text
     assert "Effacements prouvés 1 sur 1 appareils porteurs de données" in text
     assert "Taux de réemploi 100,0 %" in text
@@ -444,3 +444,14 @@ def test_a_qr_code_leads_to_the_verification_page() -> None:
     qr = images[0].image.convert("L")
     assert isinstance(qr, Image.Image) and qr.size[0] == qr.size[1]
     assert "Vérifier sans compte" not in " ".join(pages_text(render_donor_report(report((line(),))))[0].split())
+
+
+def test_nwipe_method_names_are_written_in_the_reports_language() -> None:
+    fill = ErasureProof("WD-1", "Fill With Zeros", "clear", "nwipe 0.35", T0, "success")
+    own = ErasureProof("WD-2", "effacement maison", "clear", "outil", T0, "success")
+    lines = (line(1, erasures=(fill,)), line(2, erasures=(own,)))
+    french = " ".join(pages_text(render_donor_report(report(lines), "fr")))
+    assert "Remplissage par des zéros" in french and "Fill With Zeros" not in french
+    assert "effacement maison" in french  # an association's own words are shown as written
+    english = " ".join(pages_text(render_donor_report(report(lines), "en")))
+    assert "Fill With Zeros" in english

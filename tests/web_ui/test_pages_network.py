@@ -195,7 +195,7 @@ async def test_the_stats_page_leads_a_member_to_its_report(admin):
     _, html = await admin.get("/reports/stats")  # this year: not ended, the report page chooses the period
     assert 'href="/reports/network"' in html
     _, html = await admin.get("/reports/network?period=2019-Q2")  # the period shown is the one chosen
-    assert '<option value="2019-Q2" selected>T2 2019</option>' in html
+    assert '<option value="2019-Q2" selected>2e trimestre 2019</option>' in html
 
 
 async def test_an_admin_signs_the_report_and_a_correction_supersedes_it(web, admin):
@@ -555,3 +555,33 @@ async def test_the_national_csv_has_a_row_per_hub_and_period_and_the_total_apart
     assert one["distributed.desktop.units"] == "800" and three["distributed.desktop.units"] == ""
     assert one["received.laptop.units"] == "1500" and three["received.laptop.units"] == "999"
     assert total["received.laptop.units"] == str(1500 + 999) and total["members.reporting"] == "2"
+
+
+def _xlsx_rows(raw: bytes) -> list[list[object]]:
+    import io
+
+    from openpyxl import load_workbook
+
+    return [list(row) for row in load_workbook(io.BytesIO(raw)).active.iter_rows(values_only=True)]
+
+
+async def test_the_networks_xlsx_holds_the_csvs_cells_under_french_headers(hub):
+    _, _, client = hub
+    await as_user(client)
+    csv_table = csv_rows(await (await client.get(f"/network.csv?period={MARCH}")).read())
+    response = await client.get(f"/network.xlsx?period={MARCH}")
+    assert response.status == 200 and response.headers["Content-Disposition"].endswith('network-2024-03.xlsx"')
+    sheet = _xlsx_rows(await response.read())
+    assert sheet[0][:4] == ["Période", "Membre", "Empreinte", "État"] and len(sheet) == 1 + len(csv_table)
+    assert not [h for h in sheet[0] if "." in str(h) and " " not in str(h)]  # no figure key left as a header
+    anne = next(row for row in sheet if row[1] == "Anne")
+    keys = list(csv_table[0])
+    assert str(anne[keys.index("received.laptop.units")]) == "1500"
+
+
+async def test_the_national_xlsx_holds_the_csvs_cells_under_french_headers(nation):
+    _, _, client = nation
+    await as_user(client)
+    response = await client.get("/national.xlsx")
+    sheet = _xlsx_rows(await response.read())
+    assert sheet[0][:3] == ["Période", "Ligne", "Tête de réseau"] and len(sheet) == 4

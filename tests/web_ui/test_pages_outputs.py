@@ -448,7 +448,7 @@ async def test_waste_register_of_a_period_and_bad_period(web, workshop, admin):
     assert response.status == 422 and response.content_type == "text/html"
     assert unescape(fr("This is not a period. Write a year (2026), a month (2026-10) or a quarter (2026-Q3).")) \
         in unescape(text)
-    assert 'value="20x6"' in text
+    assert 'id="waste-period"' in text  # the list again, to choose from
     response, _text = await admin.get("/exports/passwords.csv")
     assert response.status == 404
 
@@ -458,3 +458,143 @@ async def test_pages_need_a_login(web):
     for path in ("/labels", "/labels.pdf?mode=today", "/reports", "/reports/stats", "/exports/items.csv"):
         response = await client.get(path, allow_redirects=False)
         assert response.status == 303 and response.headers["Location"].startswith(("/login", "/setup"))
+
+
+# Spreadsheets in French: CSV (BOM, ;, decimal comma, French headers) and XLSX beside it
+
+
+def _csv_table(raw: bytes) -> list[list[str]]:
+    assert raw.startswith(b"\xef\xbb\xbf")
+    return list(csv.reader(io.StringIO(raw.decode("utf-8-sig")), delimiter=";"))
+
+
+def _xlsx_table(raw: bytes) -> list[list[object]]:
+    from openpyxl import load_workbook
+
+    book = load_workbook(io.BytesIO(raw))
+    return [list(row) for row in book.active.iter_rows(values_only=True)]
+
+
+@pytest.mark.parametrize("kind", ["items", "lots", "events", "waste-register"])
+async def test_every_export_is_a_french_csv_and_an_xlsx_with_the_same_cells(web, workshop, kind):
+    _node, _store, client = web
+    reader = Browser(client)
+    await reader.login("reader")
+    response = await client.get(f"/exports/{kind}.csv")
+    table = _csv_table(await response.read())
+    response = await client.get(f"/exports/{kind}.xlsx")
+    assert response.status == 200 and response.content_type.endswith("spreadsheetml.sheet")
+    assert response.headers["Content-Disposition"].endswith('.xlsx"')
+    sheet = _xlsx_table(await response.read())
+    assert sheet[0] == table[0] and len(sheet) == len(table)
+    assert all(header and not re.fullmatch(r"[a-z_]+", header) for header in table[0]), table[0]  # words, not keys
+    english = {"gid", "asset_tag", "state", "category", "quantity_kg", "donor_type", "reference"}
+    assert not english & set(table[0])
+
+
+async def test_the_french_csv_writes_words_and_a_decimal_comma_and_the_xlsx_numbers(web, workshop, admin):
+    _node, _store, client = web
+    items = _csv_table(await (await client.get("/exports/items.csv")).read())
+    assert items[0][:5] == ["Identifiant global", "N° d'étiquette", "Lot", "N° d'immobilisation du donateur",
+                            "Catégorie"]  # fmt: skip
+    by_header = [dict(zip(items[0], row, strict=True)) for row in items[1:]]
+    assert {row["Catégorie"] for row in by_header} == {"ordinateur portable", "ordinateur fixe", "écran"}
+    assert {row["État"] for row in by_header} >= {"distribué", "recyclé"}
+    waste = _csv_table(await (await client.get("/exports/waste-register.csv")).read())
+    row = dict(zip(waste[0], waste[1], strict=True))
+    assert re.fullmatch(r"\d+,\d{3}", row["Quantité (kg)"]), row  # a decimal comma, never a point
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", row["Date"])
+    sheet = _xlsx_table(await (await client.get("/exports/waste-register.xlsx")).read())
+    cells = dict(zip(sheet[0], sheet[1], strict=True))
+    assert isinstance(cells["Quantité (kg)"], float) and f"{cells['Quantité (kg)']:.3f}".replace(".", ",") \
+        == row["Quantité (kg)"]
+    assert cells["Code déchet"] == "16 02 14"
+    # English readers get English headers from the same catalogue.
+    response = await client.get("/exports/items.csv", headers={"Cookie": "lang=en"})
+    assert response.status == 200
+
+
+@pytest.mark.parametrize("kind", ["items", "lots", "events"])
+async def test_an_xlsx_export_never_holds_a_formula(web, kind):
+    from openpyxl import load_workbook
+
+    _node, store, client = web
+    async with store.transaction() as tx:
+        donor = await create_donor(tx, parse(DonorInput, {"name": FORMULAS[0], "type": "company"}))
+        lot = await create_lot(tx, parse(LotInput, {"reference": FORMULAS[2], "donor_id": donor}))
+        await create_items(tx, lot, [parse(ItemInput, {"category": "laptop", "brand": f, "model": f,
+                                                       "serial": f"{f}{n}"}) for n, f in enumerate(FORMULAS)])  # fmt: skip
+    reader = Browser(client)
+    await reader.login("reader")
+    raw = await (await client.get(f"/exports/{kind}.xlsx")).read()
+    book = load_workbook(io.BytesIO(raw))
+    cells = [cell for row in book.active.iter_rows() for cell in row]
+    assert not [cell.value for cell in cells if cell.data_type == "f"]
+    if kind == "items":
+        assert FORMULAS[0] in [cell.value for cell in cells]  # kept as it was typed, as text
+
+
+async def test_nwipe_customers_has_no_xlsx(web, admin):
+    response, _text = await admin.get("/exports/nwipe-customers.xlsx")
+    assert response.status == 404
+
+
+async def test_the_stats_xlsx_names_each_figure_in_french_beside_the_csvs_keys(web, workshop, admin):
+    _node, _store, client = web
+    year = current_year()
+    response = await client.get(f"/reports/stats.xlsx?period={year}")
+    assert response.status == 200 and response.content_type.endswith("spreadsheetml.sheet")
+    rows = _xlsx_table(await response.read())
+    assert rows[0] == ["Chiffre", "Valeur", "Clé"]
+    by_key = {row[2]: row for row in rows[1:]}
+    assert by_key["distributed.laptop.units"][1] == 2 and by_key["period"][1] == year
+    assert "ordinateur portable" in by_key["distributed.laptop.units"][0]
+    # the CSV stays the machine interface: the same keys and values
+    csv_rows = dict(_csv_table(await (await client.get(f"/reports/stats.csv?period={year}")).read()))
+    assert csv_rows["distributed.laptop.units"] == "2"
+
+
+async def test_a_long_labels_pdf_says_how_far_it_is(web, workshop, admin, monkeypatch):
+    """The form sends a token; while the PDF is made, /labels/progress/<token> says how many labels are done."""
+    import web_ui.pages.outputs_labels as outputs_labels
+
+    _node, _store, client = web
+    response, text = await admin.get("/labels")
+    assert 'name="progress"' in text and "/static/labels.js" in text and "Préparation des étiquettes" in text
+    seen: list[tuple[int, int]] = []
+    render = outputs_labels.render_labels
+
+    def watched(*args, progress=None, **kwargs):
+        def spy(done, total):
+            progress(done, total)
+            seen.append(outputs_labels._PROGRESS["tok-12345678"])
+        return render(*args, progress=spy, **kwargs)
+
+    monkeypatch.setattr(outputs_labels, "render_labels", watched)
+    response = await client.get(f"/labels.pdf?mode=lot&lot_id={workshop['lot']}&format=sheet&skip=0"
+                                "&progress=tok-12345678")  # fmt: skip
+    assert response.status == 200 and response.content_type == "application/pdf"
+    assert seen and seen[-1] == (4, 4)
+    answer = await (await client.get("/labels/progress/tok-12345678")).json()
+    assert answer == {"done": 0, "total": 0}  # done: forgotten
+    response = await client.get("/labels/progress/x")
+    assert response.status == 404
+
+
+def test_rendering_labels_reports_progress_every_few_labels():
+    from node.reports.labels import SHEET, Label, render_labels
+
+    calls: list[tuple[int, int]] = []
+    labels = [Label(f"MLN-{n:06d}", f"http://node.example/i/{n}", ()) for n in range(45)]
+    render_labels(labels, SHEET, progress=lambda done, total: calls.append((done, total)))
+    assert calls == [(20, 45), (40, 45), (45, 45)]
+
+
+async def test_the_labels_page_gives_examples_with_the_nodes_own_prefix(web, admin):
+    from node.domain.settings import set_setting
+
+    _node, store, _client = web
+    async with store.transaction() as tx:
+        await set_setting(tx, "asset_prefix", "LIEN")
+    _response, text = await admin.get("/labels")
+    assert 'placeholder="LIEN-000001"' in text and "MLN-0" not in text

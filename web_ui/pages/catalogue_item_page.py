@@ -25,8 +25,11 @@ from node.domain.items import Event, Item, get_item, history
 from node.domain.lots import get_lot
 from node.errors import NotFound
 from node.network.handoffs import node_names
+from node.network.peers import get_peer
 from node.queries.bench import last_probe
 from node.store.database import Reader
+from protocol.errors import KeyRefused
+from protocol.keys import fingerprint, parse_node_id
 from web_ui.app import STORE
 from web_ui.i18n import Formats
 from web_ui.keys import STORE
@@ -63,12 +66,13 @@ class Step:
 
     event: Event
     step: str | None
-    details: list[tuple[str, str]]
+    details: list[tuple[str, str, str]]  # label, value, link ("" when none)
     corrected: bool  # a later correction undid it
 
 
-def _details(detail: dict[str, Any], _: Callable[..., str], fmt: Formats) -> list[tuple[str, str]]:
-    shown = []
+def _details(detail: dict[str, Any], _: Callable[..., str], fmt: Formats,
+             nodes: dict[str, str]) -> list[tuple[str, str, str]]:  # fmt: skip
+    shown: list[tuple[str, ...]] = []
     for key, value in sorted(detail.items()):
         if key == "orientation":
             shown.append(
@@ -93,19 +97,29 @@ def _details(detail: dict[str, Any], _: Callable[..., str], fmt: Formats) -> lis
             shown.append((_("Recipient"), str(value)))
         elif key == "outflow":
             shown.append((_("Outflow"), f"#{value}"))
+        elif key in ("from", "to"):
+            label = _("Received from") if key == "from" else _("Handed to")
+            shown.append((label, nodes.get(str(value)) or _("a node this one does not know")))
+        elif key == "offer" and isinstance(value, str) and len(value) == 64:
+            shown.append((_("Lot hand-off"), _("see the hand-off"), f"/handoffs/{value}"))
+        elif key == "receipt" and isinstance(value, str):
+            shown.append((_("Receipt"), _("signed by the receiving node (record {short})", short=value[:12])))
+        elif key == "station":
+            shown.append((_("Workshop station"), str(value)))
         else:
             shown.append((key, str(value)))
-    return shown
+    return [(label, value, link[0] if link else "") for label, value, *link in shown]
 
 
-def steps_of(events: list[Event], _: Callable[..., str], fmt: Formats) -> list[Step]:
-    """The history, newest first, each event with its details in words."""
+def steps_of(events: list[Event], _: Callable[..., str], fmt: Formats,
+             nodes: dict[str, str] | None = None) -> list[Step]:  # fmt: skip
+    """The history, newest first, each event with its details in words (``nodes``: node id -> how to name it)."""
     corrected = {e.corrects for e in events if e.corrects is not None}
     return [
         Step(
             e,
             _(STEP_NAMES[e.step]) if e.step in STEP_NAMES else e.step,
-            _details(e.detail, _, fmt),
+            _details(e.detail, _, fmt, nodes or {}),
             e.id in corrected,
         )
         for e in reversed(events)
@@ -121,6 +135,23 @@ def leave_status(item: Item, proven: bool) -> str:
     if not needs_erasure(item.category, item.storage):
         return "no_data"
     return "erased" if proven else "blocked"
+
+
+async def history_node_names(db: Reader, events: list[Event]) -> dict[str, str]:
+    """The nodes the history names (a hand-off's sender or receiver), as "name (fingerprint)"."""
+    named: dict[str, str] = {}
+    for event in events:
+        for key in ("from", "to"):
+            text = event.detail.get(key)
+            if not isinstance(text, str) or text in named:
+                continue
+            try:
+                raw = parse_node_id(text).raw
+            except (KeyRefused, ValueError):
+                continue
+            peer = await get_peer(db, raw)
+            named[text] = f"{peer.name} ({fingerprint(raw)})" if peer else fingerprint(raw)
+    return named
 
 
 async def _actions_context(db: Reader, item: Item) -> dict[str, Any]:
@@ -146,12 +177,13 @@ async def item_page(request: web.Request) -> web.Response:
             probe = await last_probe(db, item.id)
             former = await former_tags(db, item.id)
             names = await node_names(db, [tag.node for tag in former if tag.node])
+            nodes = await history_node_names(db, events)
     except NotFound:
         return not_found(request, NO_ITEM)
     context = {
         "item": item,
         "lot": lot,
-        "steps": steps_of(events, _, fmt),
+        "steps": steps_of(events, _, fmt, nodes),
         "events": events,
         "erasures": erasures,
         "leave": leave_status(item, proven),

@@ -24,6 +24,7 @@ from protocol.keys import fingerprint
 from web_ui.i18n import translator
 from web_ui.keys import NODE, STORE
 from web_ui.labels import CATEGORY_NAMES, name_of, ordered_categories
+from web_ui.pages.figure_sheets import figures_xlsx
 from web_ui.pages.network_common import Main, csv_download, known_text, main_figures, not_here, period_name
 from web_ui.render import LANGUAGE, page
 
@@ -122,7 +123,7 @@ async def national_page(request: web.Request) -> web.Response:
                 period_name=lambda p: period_name(p, language))  # fmt: skip
 
 
-@routes.get("/national.csv")
+@routes.get(r"/national.{form:csv|xlsx}")
 async def national_csv(request: web.Request) -> web.Response:
     """One row per hub and period with every figure and the check; then the national total of each period."""
     if request.app[NODE].config.role != "national":
@@ -142,4 +143,6 @@ async def national_csv(request: web.Request) -> web.Response:
     for period in sorted(totals, key=period_bounds, reverse=True):
         rows.append([period, "national_total", "", "", "", "", "", "", "", "", "",
                      *(totals[period].get(c, "") for c in columns)])  # fmt: skip
+    if request.match_info["form"] == "xlsx":  # the CSV is a machine interface; the XLSX speaks words
+        return figures_xlsx(rows, "national.xlsx", translator(request.get(LANGUAGE, "fr")), "national")
     return csv_download(rows, "national.csv")

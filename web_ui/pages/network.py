@@ -32,6 +32,7 @@ from web_ui.auth import requires
 from web_ui.i18n import Formats, translator
 from web_ui.keys import NODE, STORE
 from web_ui.labels import BENEFICIARY_CATEGORIES, name_of
+from web_ui.pages.figure_sheets import figures_xlsx
 from web_ui.pages.handoffs import wake_federation
 from web_ui.pages.network_common import (
     CATEGORY_COLUMNS,
@@ -233,9 +234,12 @@ async def sign(request: web.Request) -> web.Response:
     return see_other(f"/network?period={period}&done=signed")
 
 
-@routes.get("/network.csv")
+@routes.get(r"/network.{form:csv|xlsx}")
 async def network_csv(request: web.Request) -> web.Response:
-    """One row per member (its counted report's figures, empty when missing), then the network's total."""
+    """One row per member (its counted report's figures, empty when missing), then the network's total.
+
+    The CSV is a machine interface (figure keys); the XLSX says its headers in words (``figure_sheets``).
+    """
     period = _asked(request)
     if isinstance(period, web.Response):
         return period
@@ -256,6 +260,8 @@ async def network_csv(request: web.Request) -> web.Response:
         values = [figures.get(key, "") for key in columns]
         rows.append([period, row.name, row.fingerprint, state, version, *values])
     rows.append([period, "total", "", "", "", *(agg.figures.get(c, "") for c in columns)])
+    if request.match_info["form"] == "xlsx":
+        return figures_xlsx(rows, f"network-{period}.xlsx", translator(request.get(LANGUAGE, "fr")), period)
     return csv_download(rows, f"network-{period}.csv")
 
 

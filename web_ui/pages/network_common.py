@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from aiohttp import web
-from babel.dates import format_date
 from babel.numbers import format_decimal
 
 from node.domain.stats import period_bounds
 from node.notes import Note
 from node.reports.sheet_cells import csv_writer
 from node.store.database import now_ms
+from web_ui import periods
 from web_ui.i18n import TIMEZONE, Formats, translator
 from web_ui.labels import CATEGORY_NAMES, figure_name, figure_unit, name_of, ordered_categories
 from web_ui.pages.outputs_common import download
@@ -112,15 +112,8 @@ def period_choices(day: date, held: Iterable[str] = ()) -> dict[str, list[str]]:
 
 
 def period_name(period: str, language: str) -> str:
-    """"mars 2024", "T1 2024", "2024"."""
-    _ = translator(language)
-    kind = period_kind(period)
-    if kind == "year":
-        return period
-    if kind == "quarter":
-        return _("Q{number} {year}", number=period[-1], year=period[:4])
-    locale = Formats(language).locale
-    return format_date(date(int(period[:4]), int(period[5:7]), 1), format="LLLL y", locale=locale)
+    """"mars 2024", "1er trimestre 2024", "2024" (``web_ui.periods``)."""
+    return periods.period_name(period, language)
 
 
 def today() -> date:

@@ -15,6 +15,7 @@ print), or ``POST`` for long lists of items.
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -22,9 +23,11 @@ from aiohttp import web
 from multidict import MultiMapping
 
 from node.domain.lots import list_lots
+from node.domain.settings import get_setting
 from node.errors import DomainError
 from node.reports.label_items import MAX_LABELS, LabelItem, label_items, normalise_tag
 from node.reports.labels import FORMATS, SHEET, Label, render_labels
+from web_ui.app import NODE, STORE
 from web_ui.keys import NODE, STORE
 from web_ui.labels import CATEGORY_NAMES, name_of
 from web_ui.pages.outputs_common import Problem, download, error_of, slug, today, translate
@@ -140,11 +143,12 @@ async def _form(request: web.Request, choice: Choice, *, status: int = 200, erro
                 selected: int | None = None) -> web.Response:  # fmt: skip
     async with request.app[STORE].reader() as db:
         lots = await list_lots(db, limit=LOTS_SHOWN)
+        prefix = await get_setting(db, "asset_prefix")  # the examples show this node's own tags
     origin = request.url.origin()
     return page(
         request, "outputs/labels.html", status=status, choice=choice, lots=lots, fields=FIELDS, error=error,
         selected=selected, origin=str(origin), local_origin=origin.host in _LOCAL_HOSTS, day=today()[0],
-        max_labels=MAX_LABELS,
+        max_labels=MAX_LABELS, tag_examples=(f"{prefix}-000001", f"{prefix}-000024"),
     )  # fmt: skip
 
 
@@ -162,6 +166,19 @@ async def labels_form(request: web.Request) -> web.Response:
         except (DomainError, Problem) as exc:
             return await _form(request, choice, status=422, error=error_of(request, exc))
     return await _form(request, choice, selected=selected)
+
+
+# The PDFs being made now: the form's random token -> (labels done, labels in all). A person
+# printing 1 200 labels sees how far it is (labels.js asks every half second).
+_PROGRESS: dict[str, tuple[int, int]] = {}
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{8,40}")
+
+
+@routes.get(r"/labels/progress/{token:[A-Za-z0-9_-]{8,40}}")
+async def labels_progress(request: web.Request) -> web.Response:
+    """How far the PDF of the form that sent ``token`` is: ``{"done": n, "total": m}`` (0, 0 when unknown)."""
+    done, total = _PROGRESS.get(request.match_info["token"], (0, 0))
+    return web.json_response({"done": done, "total": total})
 
 
 @routes.get("/labels.pdf")
@@ -183,5 +200,18 @@ async def labels_pdf(request: web.Request) -> web.Response:
     # A few seconds of work for thousands of labels: off the event loop.
     skip = choice.skip if choice.layout == "sheet" else 0
     title = _("Item labels")
-    pdf = await asyncio.to_thread(render_labels, labels, FORMATS[choice.layout], skip=skip, title=title)
+    token = str(values.get("progress", ""))
+    if not _TOKEN.fullmatch(token):
+        token = ""
+
+    def progress(done: int, total: int) -> None:  # from the rendering thread: a tuple swap is atomic
+        _PROGRESS[token] = (done, total)
+
+    if token:
+        _PROGRESS[token] = (0, len(labels))
+    try:
+        pdf = await asyncio.to_thread(render_labels, labels, FORMATS[choice.layout], skip=skip, title=title,
+                                      progress=progress if token else None)  # fmt: skip
+    finally:
+        _PROGRESS.pop(token, None)
     return download(pdf, "application/pdf", f"{slug(_('labels'))}-{today()[0]}.pdf", inline=True)

@@ -3,9 +3,9 @@
 ``POST /reports/donor`` builds the report, signs it into the node's log
 and answers with the PDF as a download; the signed document (``.mlnrec``)
 of every report signed so far is on ``/reports``, written again from the
-log at each download. Exports are ``GET /exports/<kind>.csv``, as
-``maillon export`` writes them (UTF-8 with a BOM, ``;``; the nwipe
-customers file without BOM, as nwipe reads it).
+log at each download. Exports are ``GET /exports/<kind>.csv`` and
+``.xlsx``, for spreadsheets in the reader's language (``web_ui.sheets``;
+the nwipe customers file CSV only, without BOM, as nwipe reads it).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from node.errors import DomainError, NotFound
 from node.reports.donor_bundle import bundle_file
 from node.reports.donor_pdf import render_donor_report
 from node.reports.donor_report import build_donor_report, sign_donor_report
-from node.reports.exports import CSV_EXPORTS, nwipe_customers, write_csv
+from node.reports.exports import CSV_EXPORTS, export_table, nwipe_customers
 from node.reports.signed_documents import donor_report, donor_reports, signed_document
 from protocol.custody_kinds import DonorReport2
 from protocol.records import read_record_file
@@ -31,6 +31,7 @@ from web_ui.i18n import LANGUAGES, TIMEZONE
 from web_ui.keys import NODE, STORE
 from web_ui.pages.outputs_common import Problem, download, error_of, parse_period, slug, translate
 from web_ui.render import LANGUAGE, page
+from web_ui.sheets import XLSX_TYPE, csv_bytes, people_sheet, xlsx_bytes
 
 routes = web.RouteTableDef()
 
@@ -158,26 +159,33 @@ async def donor_report_bundle(request: web.Request) -> web.Response:
     return download(bundle, "application/octet-stream", name)
 
 
-@routes.get(r"/exports/{kind}.csv")
-async def export_csv(request: web.Request) -> web.Response:
-    """One CSV export, as ``maillon export`` writes it."""
-    kind = request.match_info["kind"]
-    if kind not in EXPORTS:
+@routes.get(r"/exports/{kind}.{form:csv|xlsx}")
+async def export_file(request: web.Request) -> web.Response:
+    """One export for a spreadsheet, CSV or XLSX, in the reader's language (``web_ui.sheets``).
+
+    The nwipe customers file is CSV only, as nwipe reads it (no BOM); ``maillon
+    export`` writes the machine form of the others (``node.reports.exports``).
+    """
+    kind, form = request.match_info["kind"], request.match_info["form"]
+    if kind not in EXPORTS or (kind == "nwipe-customers" and form != "csv"):
         raise web.HTTPNotFound()
-    text = io.StringIO(newline="")
     period_text = request.query.get("period", "")
+    text = io.StringIO(newline="")
     try:
         period = parse_period(period_text, required=False) if kind == "waste-register" else None
         async with request.app[STORE].reader() as db:
             if kind == "nwipe-customers":
                 await nwipe_customers(db, text)
             else:
-                await write_csv(db, kind, text, period=period[1] if period else None)
+                table = await export_table(db, kind, period=period[1] if period else None)
     except DomainError as exc:
         return await _reports_page(request, status=422, export_error=error_of(request, exc),
                                    export_period=period_text[:20])  # fmt: skip
-    # Spreadsheets in France open UTF-8 only with a BOM; nwipe reads its file without one.
-    encoding = "utf-8" if kind == "nwipe-customers" else "utf-8-sig"
     suffix = f"-{period[0]}" if kind == "waste-register" and period else ""
-    day = datetime.now(TIMEZONE).strftime("%Y-%m-%d")
-    return download(text.getvalue().encode(encoding), "text/csv", f"{kind}{suffix}-{day}.csv", charset="utf-8")
+    name = f"{kind}{suffix}-{datetime.now(TIMEZONE).strftime('%Y-%m-%d')}.{form}"
+    if kind == "nwipe-customers":
+        return download(text.getvalue().encode("utf-8"), "text/csv", name, charset="utf-8")
+    sheet = people_sheet(table, translate(request), title=kind)
+    if form == "xlsx":
+        return download(await asyncio.to_thread(xlsx_bytes, sheet), XLSX_TYPE, name)
+    return download(csv_bytes(sheet), "text/csv", name, charset="utf-8")

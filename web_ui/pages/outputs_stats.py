@@ -40,6 +40,7 @@ from web_ui.i18n import Formats
 from web_ui.keys import FEDERATION, NODE, STORE
 from web_ui.labels import BENEFICIARY_CATEGORIES, CATEGORY_NAMES, STATE_NAMES, name_of, ordered_categories
 from web_ui.pages.federation import CALL_ERRORS
+from web_ui.pages.figure_sheets import figure_header, figures_xlsx
 from web_ui.pages.handoffs import wake_federation
 from web_ui.pages.network_common import (
     BAR_HEIGHT,
@@ -168,26 +169,30 @@ async def stats_page(request: web.Request) -> web.Response:
     )  # fmt: skip
 
 
-@routes.get("/reports/stats.csv")
+@routes.get(r"/reports/stats.{form:csv|xlsx}")
 async def stats_csv(request: web.Request) -> web.Response:
-    """The period's figures as ``figure;value`` lines (the keys of ``Stats.as_figures``), after the period."""
+    """The period's figures as ``figure;value`` lines (the keys of ``Stats.as_figures``), after the period.
+
+    The CSV is a machine interface (figure keys, as reports carry them); the XLSX names each figure in words.
+    """
     period_text = request.query.get("period", "")
     try:
         period, stats = await _stats(request, period_text)
     except DomainError as exc:
         return page(request, "outputs/stats.html", status=422, error=error_of(request, exc),
                     period=period_text[:20], stats=None)  # fmt: skip
+    rows: list[list[object]] = [["period", period], ["start_ms", stats.start_ms], ["end_ms", stats.end_ms],
+                                 ["computed_ms", stats.computed_ms], ["impact.factor_version", stats.impact.version],
+                                 ["impact.factor_source", stats.impact.source],
+                                 *([key, value] for key, value in sorted(stats.as_figures().items()))]  # fmt: skip
+    if request.match_info["form"] == "xlsx":
+        _ = translate(request)
+        named = [[figure_header(str(key), _), value, key] for key, value in rows]
+        return figures_xlsx([["figure", "value", "key"], *named], f"stats-{period}.xlsx", _, period)
     out = io.StringIO(newline="")
     writer = csv_writer(out, delimiter=";")
     writer.writerow(["figure", "value"])
-    writer.writerow(["period", period])
-    writer.writerow(["start_ms", stats.start_ms])
-    writer.writerow(["end_ms", stats.end_ms])
-    writer.writerow(["computed_ms", stats.computed_ms])
-    writer.writerow(["impact.factor_version", stats.impact.version])
-    writer.writerow(["impact.factor_source", stats.impact.source])
-    for key, value in sorted(stats.as_figures().items()):
-        writer.writerow([key, value])
+    writer.writerows(rows)
     body = out.getvalue().encode("utf-8-sig")
     return download(body, "text/csv", f"stats-{period}.csv", charset="utf-8")
 

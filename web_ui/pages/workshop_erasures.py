@@ -32,6 +32,8 @@ from node.imports.parsing import LIMITS
 from node.queries.workshop_lists import lot_choices, recent_erasures
 from node.store.files import MAX_FILE, file_path, store_file
 from node.validation import parse
+from web_ui.app import NODE, STORE
+from web_ui.import_lines import say_line
 from web_ui.keys import NODE, STORE
 from web_ui.pages.workshop_common import (
     PER_PAGE,
@@ -213,8 +215,10 @@ def _preview(request: web.Request, report: ImportReport, entered: dict[str, str]
         refused = Refusal((_(IMPORT_REFUSALS[report.failed], rows=f"{sheet.rows:,}".replace(",", "\u202f"),
                              columns=sheet.columns, cell=f"{sheet.cell:,}".replace(",", "\u202f"),
                              unzipped=sheet.unzipped // 2**20, seconds=round(LIMITS.seconds)),))  # fmt: skip
+    translate = tr(request)
     return render(request, "workshop/import_preview.html", status=status, report=report, entered=entered,
-                  filename=filename, sha256=sha256, kinds=KINDS, refused=refused)  # fmt: skip
+                  filename=filename, sha256=sha256, kinds=KINDS, refused=refused,
+                  say=lambda line: say_line(line, translate))  # fmt: skip
 
 
 async def _run(request: web.Request, entered: dict[str, str], data: bytes, filename: str,
