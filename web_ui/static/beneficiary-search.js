@@ -30,6 +30,13 @@ document.addEventListener("DOMContentLoaded", () => {
       list.replaceChildren(placeholder, ...options);
       if (status) status.textContent = field.value.trim() ? (list.dataset.found || "{count}").replace("{count}", found.length) : "";
     };
+    field.addEventListener("keydown", (event) => {
+      if (event.key === "Enter") {  // the list already shows what was found: choose in it
+        event.preventDefault();
+        clearTimeout(timer);
+        search().then(() => list.focus());
+      }
+    });
     field.addEventListener("input", () => {
       clearTimeout(timer);
       timer = setTimeout(search, 200);
