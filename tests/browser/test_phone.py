@@ -45,12 +45,12 @@ OVERFLOWS = """() => {
 
 async def fill_workshop(data: Path) -> None:
     """A lot of 60 laptops with long names (as the donor's inventory writes them), 511 beneficiaries."""
-    from node.beneficiaries import BeneficiaryInput, create_beneficiary
+    from node.domain.beneficiaries import BeneficiaryInput, create_beneficiary
     from node.config import load_node
-    from node.donors import DonorInput, create_donor
-    from node.items import ItemInput, create_items
-    from node.lots import LotInput, create_lot
-    from node.store import Store
+    from node.domain.donors import DonorInput, create_donor
+    from node.domain.items import ItemInput, create_items
+    from node.domain.lots import LotInput, create_lot
+    from node.store.database import Store
 
     node = load_node(data)
     store = await Store.open(node.db_path, node.key)
