@@ -26,6 +26,7 @@ STATIC = Path(__file__).parent / "static"
 
 PAGES = (
     "web_ui.pages.dashboard",
+    "web_ui.pages.home",
     "web_ui.pages.catalogue",
     "web_ui.pages.workshop",
     "web_ui.pages.outputs",

@@ -18,6 +18,7 @@ from aiohttp import web
 from web_ui.erasure_words import method_name, verification_name
 from web_ui.i18n import Formats, translator
 from web_ui.keys import STORE
+from web_ui.menu import menu_for
 from web_ui.periods import period_name, period_options
 
 __all__ = ["setup_templates", "page", "LANGUAGE", "SESSION"]
@@ -63,6 +64,7 @@ def page(request: web.Request, template: str, status: int = 200, **context: Any)
         "user": session.user if session else None,
         "csrf": session.csrf if session else "",
         "node": request.app[NODE],
+        "menu": menu_for(request.app[NODE].config.role, session.user if session else None),
         "path": request.path,
         "args": dict(request.query),
         "read_only": getattr(request.app.get(STORE), "writes_held", None) is not None,  # restored, log not back yet

@@ -5,6 +5,7 @@ Nothing here ever leaves the node.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
@@ -13,13 +14,16 @@ from pydantic import Field
 from node.domain.settings import get_setting
 from node.errors import NotFound
 from node.store.database import Reader, Tx, now_ms
+from node.store.search import fold
 from node.validation import Input
 
 __all__ = ["BeneficiaryInput", "Beneficiary", "create_beneficiary", "get_beneficiary", "list_beneficiaries",
-           "erase_expired", "BENEFICIARY_CATEGORIES"]  # fmt: skip
+           "find_beneficiaries", "erase_expired", "BENEFICIARY_CATEGORIES"]  # fmt: skip
 
 BENEFICIARY_CATEGORIES = ("person", "association", "school", "ess", "other")
 DAY_MS = 86_400_000
+FOUND_MAX = 50
+_WORDS_MAX = 8
 
 
 class BeneficiaryInput(Input):
@@ -69,6 +73,37 @@ async def get_beneficiary(db: Reader, beneficiary_id: int) -> Beneficiary:
 
 async def list_beneficiaries(db: Reader, *, limit: int = 100, offset: int = 0) -> list[Beneficiary]:
     rows = await db.all(f"SELECT {_FIELDS} FROM beneficiaries ORDER BY id DESC LIMIT ? OFFSET ?", (limit, offset))
+    return [Beneficiary(**dict(r)) for r in rows]
+
+
+async def find_beneficiaries(db: Reader, text: str, *, category_names: Mapping[str, Iterable[str]] | None = None,
+                             limit: int = FOUND_MAX) -> list[Beneficiary]:  # fmt: skip
+    """The beneficiaries every word of ``text`` finds, newest first (the one whose number is typed first).
+
+    A word finds a beneficiary when it is in its code (``B-000042``, ``42``),
+    its referrer, or a name of its category (``category_names``: the names
+    the person reads, in their language; the code itself always counts).
+    Case and accents do not matter (``ecole`` finds ``École``). The name and
+    contact are never searched: a search field must not reveal them.
+    """
+    words = list(dict.fromkeys(fold(text).replace(",", " ").split()))[:_WORDS_MAX]
+    if not words:
+        return await list_beneficiaries(db, limit=limit)
+    names = {code: {fold(code), *(fold(n) for n in category_names.get(code, ()))} if category_names else {fold(code)}
+             for code in BENEFICIARY_CATEGORIES}  # fmt: skip
+    where, params, exact = [], [], None
+    for word in words:
+        categories = [code for code, known in names.items() if any(word in name for name in known)]
+        like = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        clause = ("(lower(code) LIKE ? ESCAPE '\\' OR maillon_fold(coalesce(referrer, '')) LIKE ? ESCAPE '\\'"
+                  f" OR category IN ({', '.join('?' * len(categories)) or 'NULL'}))")  # fmt: skip
+        where.append(clause)
+        params += [like, like, *categories]
+        digits = word.removeprefix("b-").lstrip("0")
+        if digits.isdigit() and len(digits) <= 18:
+            exact = int(digits)
+    rows = await db.all(f"SELECT {_FIELDS} FROM beneficiaries WHERE {' AND '.join(where)}"
+                        " ORDER BY id = ? DESC, id DESC LIMIT ?", (*params, exact, limit))  # fmt: skip
     return [Beneficiary(**dict(r)) for r in rows]
 
 

@@ -63,6 +63,8 @@ __all__ = [
 OPEN = ("offered", "accepted")
 MAX_ITEMS = 20_000
 DAY_MS = 86_400_000
+# National reads the hubs' summaries: it holds no stock, so nobody hands it a lot (refused, and never proposed).
+NATIONAL_HOLDS_NO_LOTS = "the national federation holds no lots: it only reads the hubs' summaries"
 Gid = Annotated[str, Field(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")]
 Code = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
 Note = Annotated[str, Field(min_length=1, max_length=500, pattern=r"\S")]
@@ -529,6 +531,8 @@ async def _check_recipient(tx: Tx, key: bytes) -> None:
     if peer is not None:
         if peer["state"] != "active":
             raise RuleBroken(f"this node is {peer['state']} here", code="revoked_key")
+        if peer["role"] == "national":
+            raise RuleBroken(NATIONAL_HOLDS_NO_LOTS, code="national_holds_no_lots")
         if peer["relation"] != "peer":
             return
         from node.network.conventions import peered  # noqa: PLC0415
@@ -680,6 +684,8 @@ async def recipients(db: Reader, own: bytes) -> list[Recipient]:
     for row in await db.all("SELECT key, name, role, relation, network FROM peers WHERE state = 'active'"):
         if row["key"] == own:
             continue
+        if row["role"] == "national":
+            continue  # create_offer refuses it (national_holds_no_lots)
         if row["relation"] == "peer" and not (row["role"] == "hub" and await peered(db, own, row["key"])):
             continue
         found[row["key"]] = Recipient(row["key"], row["name"], row["role"], row["relation"], row["network"])
@@ -693,7 +699,7 @@ async def recipients(db: Reader, own: bytes) -> list[Recipient]:
 async def resolve_node(db: Reader, own: bytes, text: str) -> Recipient:
     """A recipient named by its node id (base32 or 64 hex digits) or the start of its fingerprint."""
     from protocol.errors import ProtocolError  # noqa: PLC0415
-    from protocol.keys import parse_node_id  # noqa: PLC0415
+    from protocol.keys import fingerprint, parse_node_id  # noqa: PLC0415
 
     text = text.strip()
     known = await recipients(db, own)
@@ -713,6 +719,9 @@ async def resolve_node(db: Reader, own: bytes, text: str) -> Recipient:
         raise Invalid(f"{text!r} is neither a node id nor the start of a fingerprint (4 characters at least)",
                       code="bad_fingerprint")  # fmt: skip
     matches = [r for r in known if r.fingerprint.replace("-", "").startswith(digits)]
+    if not matches and any(fingerprint(row[0]).replace("-", "").startswith(digits)
+                           for row in await db.all("SELECT key FROM peers WHERE role = 'national'")):  # fmt: skip
+        raise RuleBroken(NATIONAL_HOLDS_NO_LOTS, code="national_holds_no_lots")
     if not matches:
         raise NotFound(f"no node this one may hand a lot to has a fingerprint starting with {digits}",
                        code="unknown_node")  # fmt: skip

@@ -80,7 +80,8 @@ def item_text(asset_tag: str | None, serial: str | None, donor_asset: str | None
 
 # The SQL functions the view and triggers of ``items_search`` call: (name, number of arguments, function).
 # (With 8 arguments: the view of migration V10, which V13 replaced; a migration from scratch still runs it.)
-FUNCTIONS = (("maillon_item_text", 8, item_text), ("maillon_item_text", 9, item_text))
+# maillon_fold: a text folded as the search folds it (node.domain.beneficiaries finds by referrer with it).
+FUNCTIONS = (("maillon_item_text", 8, item_text), ("maillon_item_text", 9, item_text), ("maillon_fold", 1, fold))
 
 
 def register(connection: sqlite3.Connection) -> None:

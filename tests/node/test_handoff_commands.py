@@ -251,3 +251,23 @@ def test_decline_cancel_and_bad_names(pair, capsys):
     assert second[:16] in capsys.readouterr().out
     assert maillon("handoff", "accept", "--data", member.data_dir, second) == 1
     assert "refused (not_open)" in capsys.readouterr().err
+
+
+def test_a_hub_cannot_offer_a_lot_to_national(tmp_path, capsys):
+    """National reads the hubs' summaries and holds no stock: an offer to it is refused, nothing is signed."""
+    hub, federation = init(tmp_path, "hub", "hub"), init(tmp_path, "national", "national")
+    run(hub, lambda store: _pin(store, federation, "upstream"))
+    stock(hub, 2)
+    records = query(hub, "SELECT count(*) FROM log_records")
+    capsys.readouterr()
+    for to in (federation.key.public.fingerprint[:9], federation.key.public.node_id):  # read aloud, or pasted
+        assert maillon("handoff", "offer", "--data", hub.data_dir, "--lot", "ETAT-2026-01", "--to", to) == 1
+        assert "refused (national_holds_no_lots)" in capsys.readouterr().err
+    assert query(hub, "SELECT count(*) FROM handoffs") == [(0,)]
+    assert query(hub, "SELECT count(*) FROM log_records") == records
+
+    async def whom(store: Store) -> list[bytes]:
+        async with store.reader() as db:
+            return [r.key for r in await handoffs.recipients(db, hub.key.public.raw)]
+
+    assert federation.key.public.raw not in run(hub, whom)  # the page never proposes it

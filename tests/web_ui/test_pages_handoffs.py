@@ -193,6 +193,18 @@ async def test_offering_to_a_node_outside_the_network_is_refused(web, here, admi
     assert await value(here, "SELECT count(*) FROM handoffs") == 0
 
 
+async def test_national_is_never_offered_a_lot(web, here, other, admin):
+    """A hub's upstream is national, which holds no stock: not in the list of nodes, and refused if typed."""
+    await pin(here, other, "upstream", "national")
+    lot, _, _ = await stock(here)
+    response, html = await admin.get(f"/handoffs/new?lot_id={lot}")
+    assert response.status == 200 and other.key.public.fingerprint not in html and other.name not in html
+    response, html = await post_all(admin, "/handoffs", [("lot_id", str(lot)), ("to", other.key.public.node_id),
+                                                         ("days", "14")])  # fmt: skip
+    assert response.status == 409 and "La fédération nationale ne reçoit pas de lot" in text_of(html)
+    assert await value(here, "SELECT count(*) FROM handoffs") == 0
+
+
 # --- an offer made to this node ----------------------------------------------------------------------
 
 

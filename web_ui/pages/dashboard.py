@@ -90,7 +90,7 @@ def chart(months: list[MonthCount], language: str) -> list[Bar]:
     return bars
 
 
-@routes.get("/")
+@routes.get("/dashboard")
 async def dashboard(request: web.Request) -> web.Response:
     now = now_ms()
     month, year = current_periods(now, str(TIMEZONE))

@@ -90,6 +90,7 @@ REFUSALS: dict[str, str] = {
     "unknown_node": _("This node is neither a peer nor a member of this node's network: it cannot be offered a lot."),
     "not_peered": _("No peering convention is in force with this node's network: the hubs must sign one first."),
     "revoked_key": _("This node's key was revoked: nothing is handed to it."),
+    "national_holds_no_lots": _("The national federation holds no lots: it reads the hubs' summaries. Offer the lot to a member or a peered network."),
     "own_key": _("That is this node itself."),
     "empty_offer": _("Nothing to offer: every item of this lot already has its fate."),
     "not_in_stock": _("Some items are no longer in stock here (distributed, recycled or transferred)."),

@@ -13,12 +13,14 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from node.domain import beneficiaries
-from node.domain.beneficiaries import BeneficiaryInput
+from node.domain.beneficiaries import Beneficiary, BeneficiaryInput
 from node.domain.settings import get_setting
 from node.errors import DomainError, NotFound
 from node.queries.workshop_lists import beneficiary_items, count_beneficiaries
 from node.validation import parse
+from web_ui.i18n import translator
 from web_ui.keys import STORE
+from web_ui.labels import BENEFICIARY_CATEGORIES
 from web_ui.pages.workshop_common import (
     PER_PAGE,
     Pager,
@@ -36,7 +38,7 @@ from web_ui.pages.workshop_common import (
     tr,
 )  # fmt: skip
 
-__all__ = ["routes"]
+__all__ = ["routes", "category_names", "find"]
 
 routes = web.RouteTableDef()
 FIELDS = ("category", "referrer", "name", "contact")
@@ -54,15 +56,47 @@ FIELD_HELP = {
 }
 
 
+# Words people type for a category beside its names ("établissement scolaire" is what the page says).
+CATEGORY_WORDS = {"school": ["école", "collège", "lycée"], "person": ["particulier"], "ess": ["ESS"]}
+
+
+def category_names() -> dict[str, list[str]]:
+    """Each beneficiary category's names in every language: a search finds "école" and "school" alike."""
+    languages = [translator(language) for language in ("fr", "en")]
+    return {code: [*(translate(name) for translate in languages), *CATEGORY_WORDS.get(code, [])]
+            for code, name in BENEFICIARY_CATEGORIES.items()}  # fmt: skip
+
+
+async def find(request: web.Request, text: str, *, limit: int = beneficiaries.FOUND_MAX) -> list[Beneficiary]:
+    """The beneficiaries ``text`` finds by code, category or referrer (``node.domain.beneficiaries.find_beneficiaries``)."""
+    async with request.app[STORE].reader() as db:
+        return await beneficiaries.find_beneficiaries(db, text[:200], category_names=category_names(), limit=limit)
+
+
 @routes.get("/beneficiaries")
 async def beneficiary_list(request: web.Request) -> web.Response:
-    """Newest first, 50 a page; personal details for admins only."""
+    """Newest first, 50 a page, or what a search finds; personal details for admins only."""
     number = page_number(request)
-    async with request.app[STORE].reader() as db:
-        found = await beneficiaries.list_beneficiaries(db, limit=PER_PAGE, offset=(number - 1) * PER_PAGE)
-        total = await count_beneficiaries(db)
-    return render(request, "workshop/beneficiaries.html", found=found, pager=Pager(number, total),
-                  is_admin=may(request, "admin"))  # fmt: skip
+    searched = request.query.get("q", "").strip()[:200]
+    if searched:
+        found = await find(request, searched)
+        total, number = len(found), 1
+    else:
+        async with request.app[STORE].reader() as db:
+            found = await beneficiaries.list_beneficiaries(db, limit=PER_PAGE, offset=(number - 1) * PER_PAGE)
+            total = await count_beneficiaries(db)
+    return render(request, "workshop/beneficiaries.html", found=found, pager=Pager(number, total), searched=searched,
+                  is_admin=may(request, "admin"), found_max=beneficiaries.FOUND_MAX)  # fmt: skip
+
+
+@routes.get("/beneficiaries/choices")
+async def beneficiary_choices(request: web.Request) -> web.Response:
+    """What the distribution page's search field lists as one types (JSON): code, category, referrer; no name."""
+    _ = tr(request)
+    found = await find(request, request.query.get("q", "").strip(), limit=beneficiaries.FOUND_MAX)
+    return web.json_response({"beneficiaries": [
+        {"id": b.id, "code": b.code, "category": _(BENEFICIARY_CATEGORIES.get(b.category, b.category)),
+         "referrer": b.referrer or ""} for b in found]})  # fmt: skip
 
 
 async def _new_page(request: web.Request, entered: dict[str, str], item_ids: list[int], *, status: int = 200,

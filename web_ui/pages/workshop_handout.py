@@ -32,6 +32,7 @@ from node.validation import parse
 from web_ui.i18n import TIMEZONE, Formats
 from web_ui.keys import STORE
 from web_ui.labels import CATEGORY_NAMES
+from web_ui.pages.workshop_beneficiaries import category_names
 from web_ui.pages.workshop_common import (
     ORIENTATION_NAMES,
     PER_PAGE,
@@ -85,8 +86,13 @@ def french_price_problem(translate: Callable[..., str], fmt: Formats, problem: s
 # --- distribution --------------------------------------------------------------------------------
 
 
-async def _beneficiary_choices(db: Reader, chosen: int | None) -> tuple[list[Beneficiary], Beneficiary | None]:
-    found = await beneficiaries.list_beneficiaries(db, limit=BENEFICIARY_CHOICES)
+async def _beneficiary_choices(db: Reader, chosen: int | None,
+                               searched: str = "") -> tuple[list[Beneficiary], Beneficiary | None]:  # fmt: skip
+    """The list to choose from: what the search found (code, category, referrer), or the newest; the chosen one."""
+    if searched:
+        found = await beneficiaries.find_beneficiaries(db, searched, category_names=category_names())
+    else:
+        found = await beneficiaries.list_beneficiaries(db, limit=BENEFICIARY_CHOICES)
     current = next((b for b in found if b.id == chosen), None)
     if chosen is not None and current is None:
         try:
@@ -129,7 +135,10 @@ async def _distribute_page(request: web.Request, item_ids: list[int], entered: d
         except NotFound:
             items = []
             notes.append(_("An item of the list does not exist (any more); choose the items again."))
-        choices, beneficiary = await _beneficiary_choices(db, chosen)
+        choices, beneficiary = await _beneficiary_choices(db, chosen, entered.get("beneficiary_q", ""))
+    if entered.get("beneficiary_q") and beneficiary is None and len(choices) == 1:
+        beneficiary = choices[0]  # the search found one: it is the one chosen (the list shows it selected)
+        entered = {**entered, "beneficiary_id": str(beneficiary.id)}
     price = None
     if entered.get("price", "").strip() or checking:
         try:
@@ -156,7 +165,8 @@ async def _distribute_page(request: web.Request, item_ids: list[int], entered: d
 
 
 def _entered(data: Any) -> dict[str, str]:
-    return {name: str(data.get(name, "")).strip()[:600] for name in ("beneficiary_id", "price", "override_reason")}
+    fields = ("beneficiary_id", "beneficiary_q", "price", "override_reason")
+    return {name: str(data.get(name, "")).strip()[:600] for name in fields}
 
 
 @routes.get("/distribute")
