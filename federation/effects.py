@@ -13,7 +13,7 @@ from typing import Any
 
 from node.domain import alerts, fate_evidence
 from node.errors import DomainError, StoreError
-from node.network import handoffs, regional
+from node.network import handoff_fates, handoffs, regional
 from node.network import peers as trust
 from node.network.recovery import answers_held
 from node.store.database import Tx
@@ -121,8 +121,8 @@ EFFECTS: dict[str, Effect] = {
     LotDecline.KIND: _domain(handoffs.answer_received),
     LotCancel.KIND: _domain(handoffs.answer_received),
     LotReceipt.KIND: _domain(handoffs.receipt_received, checks_first=False),
-    ItemFates.KIND: _domain(handoffs.fates_received, concerns=handoffs.handed_to),
-    ItemFates2.KIND: _domain(fate_evidence.fates_received, checks_first=False, concerns=handoffs.handed_to),
+    ItemFates.KIND: _domain(handoff_fates.fates_received, concerns=handoff_fates.handed_to),
+    ItemFates2.KIND: _domain(fate_evidence.fates_received, checks_first=False, concerns=handoff_fates.handed_to),
     StatsReport.KIND: _stats_report,
 }
 

@@ -14,7 +14,7 @@ from federation.inbox import check, hold, receive
 from federation.parts import EngineView
 from federation.wire import Item
 from node.network import peers as trust
-from node.network.handoffs import open_handoff_peers
+from node.network.handoff_fates import open_handoff_peers
 from node.network.replica import head
 from protocol.errors import ProtocolError, Reason
 from protocol.records import open_entry, split_entry

@@ -23,7 +23,7 @@ from federation.effects import apply_deferred
 from federation.parts import EngineView
 from node.network import outbox
 from node.network import peers as trust
-from node.network.handoffs import handoff_peers
+from node.network.handoff_fates import handoff_peers
 from node.network.recovery import answers_held, replay
 from node.network.replica import head, held_ids
 from node.store.database import RESYNC_COUNTER

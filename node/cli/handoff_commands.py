@@ -27,7 +27,7 @@ from node.config import Node
 from node.domain.items import item_id_by_tag
 from node.domain.lots import get_lot, lot_id_by_reference
 from node.errors import ConfigError, DomainError, Invalid
-from node.network import handoffs
+from node.network import handoff_views, handoffs
 from node.store.database import Store
 from node.validation import parse
 from protocol.keys import fingerprint
@@ -81,9 +81,9 @@ def _kg(grams_: int | None) -> str:
 def offer_command(args: argparse.Namespace) -> int:
     note = _note(args.note)
 
-    async def act(node: Node, store: Store) -> tuple[handoffs.Recipient, handoffs.OfferDetails, int]:
+    async def act(node: Node, store: Store) -> tuple[handoff_views.Recipient, handoff_views.OfferDetails, int]:
         async with store.transaction() as tx:
-            recipient = await handoffs.resolve_node(tx, tx.author, args.to)
+            recipient = await handoff_views.resolve_node(tx, tx.author, args.to)
             lot_id = await lot_id_by_reference(tx, args.lot) if args.lot else None
             item_ids = [await item_id_by_tag(tx, tag) for tag in args.items or []]
             offer = parse(handoffs.OfferInput, {
@@ -91,8 +91,8 @@ def offer_command(args: argparse.Namespace) -> int:
                 "note": note, "share_donor_asset": args.share_donor_asset,
             })  # fmt: skip
             record = await handoffs.create_offer(tx, offer)
-            details = await handoffs.offer_details(tx, record.id)
-            pending = sum(line.erasure == "pending" for line in await handoffs.manifest(tx, record.id))
+            details = await handoff_views.offer_details(tx, record.id)
+            pending = sum(line.erasure == "pending" for line in await handoff_views.manifest(tx, record.id))
         return recipient, details, pending
 
     done = _act(args, act)
@@ -113,7 +113,7 @@ def list_command(args: argparse.Namespace) -> int:
     async def act(node: Node, store: Store) -> tuple[list[handoffs.Handoff], dict[bytes, str]]:
         async with store.reader() as db:
             found = await handoffs.list_handoffs(db, direction=args.direction, state=args.state)
-            return found, await handoffs.node_names(db, [h.peer for h in found])
+            return found, await handoff_views.node_names(db, [h.peer for h in found])
 
     found, names = with_store(args, act)
     if not found:
@@ -130,10 +130,10 @@ def list_command(args: argparse.Namespace) -> int:
 
 
 def show_command(args: argparse.Namespace) -> int:
-    async def act(node: Node, store: Store) -> tuple[handoffs.OfferDetails, list[handoffs.ManifestLine]]:
+    async def act(node: Node, store: Store) -> tuple[handoff_views.OfferDetails, list[handoff_views.ManifestLine]]:
         async with store.reader() as db:
-            offer = await handoffs.resolve_offer(db, args.offer)
-            return await handoffs.offer_details(db, offer), await handoffs.manifest(db, offer)
+            offer = await handoff_views.resolve_offer(db, args.offer)
+            return await handoff_views.offer_details(db, offer), await handoff_views.manifest(db, offer)
 
     done = _act(args, act)
     if done is None:
@@ -178,7 +178,7 @@ def decline_command(args: argparse.Namespace) -> int:
 def _answer(args: argparse.Namespace, *, accept: bool, note: str | None, reason: str = "declined") -> int:
     async def act(node: Node, store: Store) -> bytes:
         async with store.transaction() as tx:
-            offer = await handoffs.resolve_offer(tx, args.offer)
+            offer = await handoff_views.resolve_offer(tx, args.offer)
             await handoffs.answer_offer(tx, offer, accept=accept, reason=reason, note=note)
             return offer
 
@@ -196,7 +196,7 @@ def cancel_command(args: argparse.Namespace) -> int:
 
     async def act(node: Node, store: Store) -> bytes:
         async with store.transaction() as tx:
-            offer = await handoffs.resolve_offer(tx, args.offer)
+            offer = await handoff_views.resolve_offer(tx, args.offer)
             await handoffs.cancel_offer(tx, offer, reason)
             return offer
 
@@ -215,11 +215,11 @@ def _read_codes(path: Path) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
 
 
-def _named(lines: list[handoffs.ManifestLine], codes: list[str], what: str) -> list[str]:
+def _named(lines: list[handoff_views.ManifestLine], codes: list[str], what: str) -> list[str]:
     """The global ids ``codes`` name, in order, once each; a code naming no line (or several) is refused."""
     found: list[str] = []
     for code in codes:
-        gids = handoffs.find_lines(lines, code)
+        gids = handoff_views.find_lines(lines, code)
         if len(gids) != 1:
             problem = "is not in this offer" if not gids else "names several lines (use the global id)"
             raise Invalid(f"{what}: {code!r} {problem}", code="not_in_offer")
@@ -234,8 +234,8 @@ def receive_command(args: argparse.Namespace) -> int:
 
     async def act(node: Node, store: Store) -> tuple[handoffs.Handoff, str]:
         async with store.transaction() as tx:
-            offer = await handoffs.resolve_offer(tx, args.offer)
-            lines = await handoffs.manifest(tx, offer)
+            offer = await handoff_views.resolve_offer(tx, args.offer)
+            lines = await handoff_views.manifest(tx, offer)
             missing = _named(lines, args.missing, "--missing")
             damaged = _named(lines, args.damaged, "--damaged")
             if args.all:

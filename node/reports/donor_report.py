@@ -26,7 +26,7 @@ from node.domain.settings import get_setting
 from node.domain.states import FATES
 from node.domain.stats import period_bounds
 from node.errors import ConfigError, Invalid, NotFound
-from node.network.handoffs import node_names
+from node.network.handoff_views import node_names
 from node.reports.donor_bundle import bundle_file, custody_check
 from node.reports.donor_model import DonorReport, ErasureProof, Reception, ReportLine
 from node.reports.donor_pdf import render_donor_report

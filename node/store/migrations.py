@@ -454,7 +454,7 @@ ALTER TABLE invitations ADD COLUMN member_since INTEGER;
 -- Records of one kind whoever wrote them (a hub's members' reports, key rotations).
 CREATE INDEX log_records_by_kind ON log_records (kind, author);
 
--- Fates a node forwarded up the chain (node.network.handoffs.fates_received): the
+-- Fates a node forwarded up the chain (node.network.handoff_fates.fates_received): the
 -- item.fates/1 it received (source) went on to origin as its own record
 -- (forwarded), so that a correction of the source corrects the forwarded one.
 CREATE TABLE fates_forwarded (

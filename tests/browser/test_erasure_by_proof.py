@@ -108,6 +108,7 @@ async def test_erased_follows_the_erasure_record(live_node, browser):
     for tag in ("MLN-000002", "MLN-000004"):
         await page.locator("tr", has_text=tag).locator("input[name=item_id]").check()
     await page.select_option("#ws-move", "refurbished")
+    await page.locator("details.ws-more > summary").click()  # grade, system and note fold away (phone layout)
     await page.fill("#ws-os", "Linux Mint")
     async with page.expect_navigation():
         await page.locator("button[name=action][value=step]").click()

@@ -145,7 +145,8 @@ def test_the_donor_proof_of_a_lot_handed_through_two_networks(make_node, tmp_pat
     # the erasures done down the chain came back: PF-0 (the two hubs), PF-1 (the member, before it left);
     # PF-2 and PF-3 are still at the member, which has stated nothing of them yet
     assert "Effacements prouvés 2 sur 5 appareils porteurs de données" in flat
-    assert "destruction · shredding" not in flat and "destruction · PRNG stream · nwipe" in flat
+    # (nwipe's method names in French: "PRNG stream" is a pseudo-random stream)
+    assert "destruction · shredding" not in flat and "destruction · Flux pseudo-aléatoire (PRNG) · nwipe" in flat
     assert "Réception des lots" in flat and "-3 app. · -20,0 kg" in flat  # the discrepancy at reception
     assert "manquant à la réception (Ordi3 BFC" in flat
 

@@ -15,7 +15,7 @@ from node.domain.items import ItemInput, create_items, find_items, item_id_by_ta
 from node.domain.lots import LotInput, create_lot
 from node.domain.settings import set_setting
 from node.errors import NotFound
-from node.network import handoffs
+from node.network import handoff_views, handoffs
 from protocol import canonical
 
 __all__: list[str] = []
@@ -138,8 +138,8 @@ async def test_a_version_1_offer_is_still_received_and_its_items_numbered_here(n
     assert [r.status for r in await carry([offer], hub, member)] == ["accepted"]
     await signed(member, lambda tx: handoffs.answer_offer(tx, offer.id, accept=True))
     async with member.store.reader() as db:
-        lines = await handoffs.manifest(db, offer.id)
-    assert [line.tags for line in lines] == [(), ()] and handoffs.find_lines(lines, "s1") == [g[1]]
+        lines = await handoff_views.manifest(db, offer.id)
+    assert [line.tags for line in lines] == [(), ()] and handoff_views.find_lines(lines, "s1") == [g[1]]
     await signed(member, lambda tx: handoffs.record_receipt(tx, offer.id, handoffs.ReceiptInput(
         received=g, weight_g=4000, keep_tags=True)))  # fmt: skip
     await sync_logs(member, hub)

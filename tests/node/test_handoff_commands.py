@@ -20,7 +20,7 @@ from node.cli.main import main
 from node.config import Node, load_node
 from node.domain.items import ItemInput, create_items
 from node.domain.lots import LotInput, create_lot
-from node.network import handoffs, peers
+from node.network import handoff_views, handoffs, peers
 from node.store.database import Store
 from protocol import canonical
 from protocol.records import open_entry
@@ -268,6 +268,6 @@ def test_a_hub_cannot_offer_a_lot_to_national(tmp_path, capsys):
 
     async def whom(store: Store) -> list[bytes]:
         async with store.reader() as db:
-            return [r.key for r in await handoffs.recipients(db, hub.key.public.raw)]
+            return [r.key for r in await handoff_views.recipients(db, hub.key.public.raw)]
 
     assert federation.key.public.raw not in run(hub, whom)  # the page never proposes it

@@ -24,7 +24,7 @@ from node.domain.item_tags import former_tags
 from node.domain.items import Event, Item, get_item, history
 from node.domain.lots import get_lot
 from node.errors import NotFound
-from node.network.handoffs import node_names
+from node.network.handoff_views import node_names
 from node.network.peers import get_peer
 from node.queries.bench import last_probe
 from node.store.database import Reader

@@ -22,7 +22,7 @@ from node.domain.lots import (
     receive_lot,
 )
 from node.errors import DomainError, NotFound
-from node.network.handoffs import custody_chain
+from node.network.handoff_views import custody_chain
 from node.queries.lot_counts import count_lots
 from protocol.keys import fingerprint
 from web_ui.auth import requires

@@ -34,7 +34,7 @@ from federation.membership import membership_start
 from node.config import Node
 from node.domain import alerts
 from node.errors import DomainError
-from node.network import handoffs, outbox
+from node.network import handoff_views, handoffs, outbox
 from node.network import peers as trust
 from node.network.stats_reports import SentReport, list_reports, own_keys
 from node.network.transparency import Inclusion, inclusion_of
@@ -251,7 +251,7 @@ class OfferRow:
 async def offers_section(db: Reader, node: Node) -> Section:
     """Lots other nodes offer to hand over to this one, waiting for an answer (the expired ones left out)."""
     waiting = [h for h in await handoffs.list_handoffs(db, direction="in", state="offered") if not h.expired()]
-    names = await handoffs.node_names(db, [h.peer for h in waiting])
+    names = await handoff_views.node_names(db, [h.peer for h in waiting])
     return {"offers": [OfferRow(h, names.get(h.peer), fingerprint(h.peer)) for h in waiting]}
 
 

@@ -26,7 +26,7 @@ from aiohttp import web
 
 from node.domain.lots import get_lot
 from node.errors import DomainError, Invalid, NotFound
-from node.network import handoffs
+from node.network import handoff_views, handoffs
 from node.store.database import Reader
 from node.validation import parse
 from protocol.keys import fingerprint
@@ -167,7 +167,7 @@ async def handoff_list(request: web.Request) -> web.Response:
     async with request.app[STORE].reader() as db:
         incoming = await handoffs.list_handoffs(db, direction="in")
         outgoing = await handoffs.list_handoffs(db, direction="out")
-        names = await handoffs.node_names(db, [h.peer for h in (*incoming, *outgoing)])
+        names = await handoff_views.node_names(db, [h.peer for h in (*incoming, *outgoing)])
     waiting = [h for h in incoming if h.state in handoffs.OPEN and not h.expired()]
     return render(request, "handoffs/index.html", incoming=[*waiting, *(h for h in incoming if h not in waiting)],
                   outgoing=outgoing, names=names)  # fmt: skip
@@ -201,11 +201,11 @@ def _choice(data: Any) -> Choice:
     )  # fmt: skip
 
 
-async def _recipient(db: Reader, own: bytes, text: str) -> handoffs.Recipient | None:
+async def _recipient(db: Reader, own: bytes, text: str) -> handoff_views.Recipient | None:
     if not text:
         return None
     try:
-        return await handoffs.resolve_node(db, own, text)
+        return await handoff_views.resolve_node(db, own, text)
     except DomainError:
         return None
 
@@ -216,10 +216,10 @@ async def _offer_page(request: web.Request, choice: Choice, *, status: int = 200
     own = request.app[NODE].key.public.raw
     notes: list[str] = []
     async with request.app[STORE].reader() as db:
-        candidates = await handoffs.recipients(db, own)
+        candidates = await handoff_views.recipients(db, own)
         chosen = await _recipient(db, own, choice.to)
         try:
-            preview = await handoffs.preview_offer(db, lot_id=choice.lot_id, item_ids=choice.item_ids or None)
+            preview = await handoff_views.preview_offer(db, lot_id=choice.lot_id, item_ids=choice.item_ids or None)
         except NotFound:
             return page(request, "catalogue/not_found.html", status=404, message=_("This lot does not exist."))
     if choice.to and chosen is None:
@@ -254,7 +254,7 @@ async def make_offer(request: web.Request) -> web.Response:
     own = request.app[NODE].key.public.raw
     try:
         async with request.app[STORE].transaction() as tx:
-            recipient = await handoffs.resolve_node(tx, own, choice.to)
+            recipient = await handoff_views.resolve_node(tx, own, choice.to)
             offer = parse(handoffs.OfferInput, {
                 "recipient": recipient.key, "lot_id": choice.lot_id, "item_ids": choice.item_ids,
                 "expires_days": choice.days_value() or 0, "note": choice.note or None,
@@ -275,10 +275,10 @@ async def offer_page(request: web.Request, offer: bytes, *, status: int = 200, r
     _ = tr(request)
     async with request.app[STORE].reader() as db:
         try:
-            details = await handoffs.offer_details(db, offer)
+            details = await handoff_views.offer_details(db, offer)
         except NotFound:
             return not_found(request)
-        lines = await handoffs.manifest(db, offer)
+        lines = await handoff_views.manifest(db, offer)
         lot = details.handoff.lot_id
         lot_ref = (await get_lot(db, lot)).reference if lot else None
     code = request.query.get("done", "")

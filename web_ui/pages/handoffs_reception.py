@@ -30,7 +30,7 @@ from node.categories import DEFAULT_WEIGHT_G
 from node.domain import item_tags
 from node.domain.settings import get_setting
 from node.errors import DomainError, Invalid, NotFound
-from node.network import handoffs
+from node.network import handoff_views, handoffs
 from node.validation import parse
 from web_ui.auth import requires
 from web_ui.i18n import Formats
@@ -86,13 +86,13 @@ class Summary:
     declared_weight_g: int
     weighed_g: int | None
     arrived_declared_g: int  # what the ticked lines and the extras should weigh, by the manifest
-    missing: list[handoffs.ManifestLine]
-    damaged: list[handoffs.ManifestLine]
+    missing: list[handoff_views.ManifestLine]
+    damaged: list[handoff_views.ManifestLine]
     extras: list[Extra]
     unit_gap: str
     weight_gap: str
     kept_tags: int = 0  # with keep_tags: the items received that keep their printed label
-    relabelled: list[handoffs.ManifestLine] = field(default_factory=list)  # and those that get a label of ours
+    relabelled: list[handoff_views.ManifestLine] = field(default_factory=list)  # and those that get a label of ours
 
 
 def _texts(form: Any, name: str, limit: int = handoffs.MAX_ITEMS) -> list[str]:
@@ -104,7 +104,7 @@ def _text(form: Any, name: str) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
-def read_counting(form: Any, lines: list[handoffs.ManifestLine], translate: Callable[..., str]) -> Counting:
+def read_counting(form: Any, lines: list[handoff_views.ManifestLine], translate: Callable[..., str]) -> Counting:
     """The reception form read against the manifest; wrong values become French problems."""
     _ = translate
     known = {line.gid for line in lines}
@@ -113,9 +113,9 @@ def read_counting(form: Any, lines: list[handoffs.ManifestLine], translate: Call
                         keep_tags=_text(form, "keep_tags") == "1")  # fmt: skip
     scan = _text(form, "scan")[:4000]
     if scan:
-        codes = [scan] if handoffs.find_lines(lines, scan) else scan.split()
+        codes = [scan] if handoff_views.find_lines(lines, scan) else scan.split()
         for code in codes[:MAX_SCANNED]:
-            found = handoffs.find_lines(lines, code)
+            found = handoff_views.find_lines(lines, code)
             if len(found) == 1:
                 ticked.add(found[0])
                 counting.scanned.append(_("Ticked: {code}.", code=code))
@@ -169,7 +169,7 @@ def _signed(gap: int, translate: Callable[..., str], fmt: Formats) -> str:
     return ("+" if gap > 0 else "\u2212") + fmt.number(abs(gap))
 
 
-def summarise(handoff: handoffs.Handoff, lines: list[handoffs.ManifestLine], counting: Counting,
+def summarise(handoff: handoffs.Handoff, lines: list[handoff_views.ManifestLine], counting: Counting,
               translate: Callable[..., str], fmt: Formats) -> Summary:  # fmt: skip
     received, damaged = set(counting.received), set(counting.damaged)
     counted = len(received) + len(counting.extras)
@@ -190,10 +190,10 @@ async def _screen(request: web.Request, offer: bytes, counting: Counting | None 
     _ = tr(request)
     async with request.app[STORE].reader() as db:
         try:
-            details = await handoffs.offer_details(db, offer)
+            details = await handoff_views.offer_details(db, offer)
         except NotFound:
             return not_found(request)
-        lines = await handoffs.manifest(db, offer)
+        lines = await handoff_views.manifest(db, offer)
     handoff = details.handoff
     counting = counting or Counting()
     open_here = handoff.direction == "in" and handoff.state == "accepted"
@@ -238,7 +238,7 @@ async def reception_summary(request: web.Request) -> web.Response:
     form = await request.post()
     async with request.app[STORE].reader() as db:
         try:
-            lines = await handoffs.manifest(db, offer)
+            lines = await handoff_views.manifest(db, offer)
         except NotFound:
             return not_found(request)
     counting = read_counting(form, lines, _)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from node.network import handoffs, national, silence
+from node.network import handoff_views, handoffs, national, silence
 from protocol.keys import fingerprint
 from web_ui.i18n import translator
 from web_ui.keys import NODE, STORE
@@ -75,7 +75,7 @@ async def hub_home(request: web.Request) -> web.Response:
     async with request.app[STORE].reader() as db:
         silent = await silence.silent_nodes(db, me)
         found = [h for state in HANDOFF_STATES for h in await handoffs.list_handoffs(db, state=state, limit=OPEN_SHOWN)]
-        names = await handoffs.node_names(db, [h.peer for h in found])
+        names = await handoff_views.node_names(db, [h.peer for h in found])
     pending = [OpenHandoff(h, names.get(h.peer, fingerprint(h.peer)), h.expired())
                for h in sorted(found, key=lambda h: h.created, reverse=True)][:OPEN_SHOWN]  # fmt: skip
     members = sorted(data.members, key=lambda m: (m.report is not None, m.name.casefold()))

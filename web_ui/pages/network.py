@@ -24,7 +24,7 @@ from aiohttp import web
 
 from node.errors import DomainError, Invalid
 from node.network import regional
-from node.network.handoffs import node_names
+from node.network.handoff_views import node_names
 from node.network.stats_reports import own_keys
 from node.reports import network_year
 from protocol.keys import fingerprint
