@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from node.domain import alerts, fate_evidence
+from node.domain.realistic import check_realistic
 from node.errors import DomainError, StoreError
 from node.network import handoff_fates, handoffs, regional
 from node.network import peers as trust
@@ -99,7 +100,9 @@ def _domain(function: Callable[[Tx, Record, Any], Awaitable[Any]], *, checks_fir
     async def effect(tx: Tx, me: bytes, record: Record, body: Any) -> None:
         if concerns is not None and not await concerns(tx, record.header.author):
             return
-        await function(tx, record, _read(record, body))
+        body = _read(record, body)
+        check_realistic(body)  # a time, weight or count beyond what a workshop records changes nothing here
+        await function(tx, record, body)
 
     effect.checks_first = checks_first  # type: ignore[attr-defined]
     return effect

@@ -256,7 +256,7 @@ async def test_a_manifest_line_no_item_can_hold_is_refused_at_the_receipt(nodes)
                          erasure="not_applicable")]  # fmt: skip
     async with hub.store.transaction() as tx:
         offer = await tx.append(LotOffer(lot_ref="PORTIQUE", recipient=member.raw, items=lines, units=1,
-                                         weight_g=2 * 10**7, orientations=[], expires=2**50), audience=[member.raw])  # fmt: skip
+                                         weight_g=2 * 10**7, orientations=[], expires=4_000_000_000_000), audience=[member.raw])  # fmt: skip
     assert [r.status for r in await carry([offer], hub, member)] == ["accepted"]
     await signed(member, lambda tx: handoffs.answer_offer(tx, offer.id, accept=True))
     async with member.store.reader() as db:

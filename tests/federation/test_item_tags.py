@@ -125,7 +125,7 @@ async def test_a_version_1_offer_is_still_received_and_its_items_numbered_here(n
 
     async def old_offer(tx):
         body = LotOffer(lot_ref="ANCIEN", recipient=member.raw, units=2, weight_g=4000, orientations=[],
-                        expires=2**62, items=[OfferedItem(gid=x, category="laptop", weight_g=2000, erasure="pending",
+                        expires=4_000_000_000_000, items=[OfferedItem(gid=x, category="laptop", weight_g=2000, erasure="pending",
                                                           serial=f"S{n}") for n, x in enumerate(g)])  # fmt: skip
         record = await tx.append(body, audience=[member.raw])
         await handoffs.insert_handoff(tx, record, body, direction="out", peer=member.raw, lot_id=lot)

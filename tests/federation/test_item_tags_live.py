@@ -134,7 +134,7 @@ def test_a_received_item_is_found_by_the_label_printed_at_the_node_that_handed_i
 
     async def old_offer(tx):
         body = LotOffer(lot_ref="ANCIEN", recipient=member.key, units=1, weight_g=1600, orientations=[],
-                        expires=2**62, items=[OfferedItem(gid=gid, category="laptop", weight_g=1600,
+                        expires=4_000_000_000_000, items=[OfferedItem(gid=gid, category="laptop", weight_g=1600,
                                                           erasure="pending", serial="ANCIEN-0")])  # fmt: skip
         record = await tx.append(body, audience=[member.key])
         await handoffs.insert_handoff(tx, record, body, direction="out", peer=member.key, lot_id=third_lot)
