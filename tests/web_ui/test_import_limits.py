@@ -7,7 +7,6 @@ loopback to a node on a real SQLite file.
 from __future__ import annotations
 
 import asyncio
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -64,9 +63,8 @@ async def test_the_node_answers_while_a_big_import_is_read(web):
     # one unknown category no longer refuses the file: its row is listed, the 49 999 others would import
     assert response.status == 200 and "Ligne 50001" in text and "catégorie inconnue" in text
     # Many probes were answered while the file was read (none could be while the event loop read it).
+    # How fast they were is bench/import_latency_bench.py's to say (the 100 ms): no timing here.
     assert len(probes) >= 12, probes
-    # The bound is 100 ms; this one is generous, and on the median, for a shared, busy machine.
-    assert statistics.median(probes) < 0.5, sorted(probes)
     assert await count_items(store) == 0
 
 
