@@ -136,14 +136,14 @@ async def test_a_volunteers_flow(web, stock):
 
     # Recycle the screen through an outflow; not on a day before its reception (today).
     response, text = await tech.post("/recycle", {"item_id": str(stock.screen), "recipient": "Ecologic",
-                                                  "waste_code": "16 02 14", "treatment": "R4", "on": "2025-11-03",
+                                                  "waste_code": "16 02 14", "treatment": "R4", "happened_on": "2025-11-03",
                                                   "weight_kg": "", "note": ""})  # fmt: skip
     assert response.status == 422 and "antérieure" in text and await state_of(store, stock.screen) != "recycled"
     today = date.today().strftime("%d/%m/%Y")
     response, text = await tech.get(f"/recycle?item_id={stock.screen}")
     assert response.status == 200 and tag(stock.screen) in text
     response, text = await tech.post("/recycle", {"item_id": str(stock.screen), "recipient": "Ecologic",
-                                                  "waste_code": "16 02 14", "treatment": "R4", "on": today,
+                                                  "waste_code": "16 02 14", "treatment": "R4", "happened_on": today,
                                                   "weight_kg": "", "note": "benne de novembre"})  # fmt: skip
     assert response.status == 200 and "Sortie n° 1 enregistrée au registre des déchets, avec 1 matériel(s)" in text
     assert await state_of(store, stock.screen) == "recycled"

@@ -26,7 +26,7 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from node.categories import gets_os
-from node.domain import workflow
+from node.domain import happened, workflow
 from node.domain.items import get_item
 from node.domain.states import STATES, STEP_STATES, can_move
 from node.domain.workflow import StepInput
@@ -41,7 +41,10 @@ from web_ui.pages.workshop_common import (
     ORIENTATION_NAMES,
     PER_PAGE,
     Pager,
+    DAY_HELP,
     Refusal,
+    field_of,
+    form_day,
     ids_from,
     operator,
     page_number,
@@ -82,12 +85,15 @@ async def item_actions_context(db: Reader, item_id: int) -> dict[str, Any]:
     allowed = workflow.allowed_steps(item.category, item.storage)
     named = {name: state for name, state in (await workflow.steps(db)).items() if state in allowed}
     return {"workshop_steps": named, "workshop_last_event": await last_event(db, item_id),
-            "workshop_allowed": allowed, "workshop_os": gets_os(item.category, item.storage)}  # fmt: skip
+            "workshop_allowed": allowed, "workshop_os": gets_os(item.category, item.storage),
+            "workshop_today": happened.today().isoformat()}  # fmt: skip
 
 
 def read_step(form: Any, who: str | None) -> StepInput:
     """A step from a form: ``move`` is a state (``tested``), a sorting (``sorted:parts``)
-    or one of the association's steps (``step:<name>``); grade, OS and note are optional."""
+    or one of the association's steps (``step:<name>``); grade, OS, note and the day it
+    happened (``happened_on``, empty: today) are optional. A day that is not one is
+    refused as ``invalid`` on ``happened_on``."""
     move = str(form.get("move", "")).strip()
     data: dict[str, Any] = {"operator": who}
     if move.startswith("step:"):
@@ -103,6 +109,10 @@ def read_step(form: Any, who: str | None) -> StepInput:
         value = str(form.get(name, "")).strip()
         if value:
             data[name] = value
+    try:
+        data["happened_on"] = form_day(str(form.get("happened_on", ""))[:40])
+    except ValueError:
+        raise Invalid("happened_on: not a day", code="invalid") from None
     return parse(StepInput, data)
 
 
@@ -138,6 +148,8 @@ async def _explain(request: web.Request, exc: DomainError, item_ids: list[int], 
             known = step.step in await workflow.steps(db)
         if not known:
             named.append(_("The association's step “{name}” does not exist (any more).", name=step.step))
+    elif field_of(exc) == "happened_on":
+        named.append(_(DAY_HELP))
     return refusal(_, exc, *named)
 
 
@@ -276,7 +288,7 @@ async def bulk_step(request: web.Request) -> web.Response:
     item_ids, bad = ids_from(form.getall("item_id", []))
     filters = _filters(request)  # the list's filters ride in the form's action URL
     number = page_number(request)
-    entered = {name: str(form.get(name, "")) for name in ("move", "grade", "os", "note")}
+    entered = {name: str(form.get(name, ""))[:600] for name in ("move", "grade", "os", "note", "happened_on")}
     if not item_ids or bad:
         message = _("Check at least one item in the list.") if not bad else _("The list of items was not understood.")
         return await _bulk_page(request, filters, number, status=422, refused=Refusal((message,)), entered=entered,

@@ -12,11 +12,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from aiohttp import web
 
+from node.domain import happened
 from node.domain.states import SORT_ORIENTATIONS
 from node.errors import DomainError
 from web_ui import labels
@@ -26,7 +28,7 @@ from web_ui.render import LANGUAGE, SESSION, page
 
 __all__ = [
     "PER_PAGE", "ID_MAX", "Pager", "as_id", "Refusal", "tr", "operator", "may", "path_id", "page_number", "query_id",
-    "query_choice", "ids_from", "euros", "decimal_units", "refusal", "field_of", "render", "ORIENTATION_NAMES",
+    "query_choice", "ids_from", "euros", "decimal_units", "form_day", "DAY_HELP", "REFUSALS", "refusal", "field_of", "render", "ORIENTATION_NAMES",
     "status_of", "see_other",
 ]  # fmt: skip
 
@@ -35,6 +37,7 @@ MAX_CHOSEN = 2000  # items one form may name: far more than a page, far less tha
 _SPACES = re.compile(r"[\s\u00a0\u202f']")
 _AMOUNT = re.compile(r"^[0-9]{1,9}(?:[.,][0-9]{1,3})?$")
 _FIELD = re.compile(r"[a-z][a-z_]{0,40}")
+_DAY = re.compile(r"^([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})$")
 
 
 def _(text: str) -> str:
@@ -67,6 +70,8 @@ REFUSALS: dict[str, str] = {
     "before_reception": _("This date is before the reception of the lot: give the day it happened. Nothing was recorded."),
     "before_last_step": _("This date is before the item's last step: give the day it happened. Nothing was recorded."),
 }
+# A day the form reader could not read (``form_day``).
+DAY_HELP = _("Date: a day such as 31/12/2025 (empty: today).")
 REFUSED_OTHER = _("The action was refused. Nothing was recorded.")
 
 
@@ -172,6 +177,19 @@ def decimal_units(text: str, scale: int, *, high: int) -> int | None:
     return value
 
 
+def form_day(text: str) -> date | None:
+    """The day an event happened (``happened_on``), from ``<input type="date">`` (2025-12-31) or typed
+    the French way (31/12/2025); ``None`` for an empty field (today); ``ValueError`` if it is not a day.
+
+    The domain refuses a day in the future or before the lot's reception (``node.domain.happened``).
+    """
+    raw = (text or "").strip()
+    found = _DAY.match(raw)
+    if found:
+        return date(int(found.group(3)), int(found.group(2)), int(found.group(1)))
+    return date.fromisoformat(raw) if raw else None
+
+
 def euros(text: str) -> int:
     """A price typed in euros, in cents; an empty field is free (0)."""
     return decimal_units(text, 100, high=10**7) or 0
@@ -183,5 +201,6 @@ def render(request: web.Request, template: str, status: int = 200, **context: An
         "state_names": labels.STATE_NAMES, "category_names": labels.CATEGORY_NAMES,
         "beneficiary_categories": labels.BENEFICIARY_CATEGORIES, "orientation_names": ORIENTATION_NAMES,
         "storage_names": labels.STORAGE, "donor_types": labels.DONOR_TYPES,
+        "today": happened.today().isoformat(),  # the latest day a date field takes (its max)
     }  # fmt: skip
     return page(request, template, status=status, **{**names, **context})

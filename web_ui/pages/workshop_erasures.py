@@ -36,11 +36,13 @@ from web_ui.app import NODE, STORE
 from web_ui.import_lines import say_line
 from web_ui.keys import NODE, STORE
 from web_ui.pages.workshop_common import (
+    DAY_HELP,
     PER_PAGE,
     Pager,
     Refusal,
     decimal_units,
     field_of,
+    form_day,
     operator,
     page_number,
     query_id,
@@ -57,7 +59,7 @@ routes = web.RouteTableDef()
 ORPHANS_SHOWN = 50
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 MANUAL_FIELDS = ("asset_tag", "disk_serial", "disk_model", "size_gb", "method", "level", "tool", "tool_version",
-                 "passes", "verification", "result", "operator")  # fmt: skip
+                 "passes", "verification", "result", "operator", "happened_on")  # fmt: skip
 
 
 def _(text: str) -> str:
@@ -88,6 +90,7 @@ FIELD_HELP = {
     "level": _("Level: choose clear, purge or destroy."),
     "tool": _("Tool: the software or machine used, such as nwipe."),
     "result": _("Result: say whether the erasure succeeded."),
+    "happened_on": DAY_HELP,
 }
 # A file refused whole (node.domain.importing.ImportReport.failed), in the volunteers' words; {rows}... from the limits.
 IMPORT_REFUSALS = {
@@ -163,11 +166,15 @@ async def record_manual(request: web.Request) -> web.Response:
     form = await request.post()
     entered = {name: str(form.get(name, "")).strip()[:300] for name in MANUAL_FIELDS}
     problems = []
-    size = passes = None
+    size = passes = day = None
     try:
         size = decimal_units(entered["size_gb"], 10**9, high=10**16)
     except ValueError:
         problems.append(_(FIELD_HELP["size_gb"]))
+    try:
+        day = form_day(entered["happened_on"])
+    except ValueError:
+        problems.append(_(FIELD_HELP["happened_on"]))
     if entered["passes"]:
         if entered["passes"].isascii() and entered["passes"].isdigit() and int(entered["passes"]) <= 100:
             passes = int(entered["passes"])
@@ -182,7 +189,7 @@ async def record_manual(request: web.Request) -> web.Response:
         "disk_size_bytes": size, "method": entered["method"], "level": entered["level"], "tool": entered["tool"],
         "tool_version": entered["tool_version"] or None, "passes": passes,
         "verification": entered["verification"] or None, "result": entered["result"],
-        "operator": entered["operator"] or operator(request), "source": "manual",
+        "operator": entered["operator"] or operator(request), "source": "manual", "happened_on": day,
     }  # fmt: skip
     try:
         async with request.app[STORE].reader() as db:

@@ -12,36 +12,37 @@ nothing and is shown in French, naming the items.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
-from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlencode
 
 from aiohttp import web
 
 from node.categories import PRICE_CAP_CENTS
-from node.domain import beneficiaries, distribution
+from node.domain import beneficiaries, distribution, happened
 from node.domain.beneficiaries import Beneficiary
 from node.domain.distribution import DistributionInput, OutflowInput
 from node.domain.items import item_id_by_tag
-from node.errors import DomainError, NotFound
+from node.errors import DomainError, Invalid, NotFound
 from node.queries.workshop_lists import OPEN_STATES, HandoutItem, handout_items, lot_choices, open_items
 from node.store.database import Reader
 from node.validation import parse
-from web_ui.i18n import TIMEZONE, Formats
+from web_ui.i18n import Formats
 from web_ui.keys import STORE
 from web_ui.labels import CATEGORY_NAMES
 from web_ui.pages.workshop_beneficiaries import category_names
 from web_ui.pages.workshop_common import (
     ORIENTATION_NAMES,
+    DAY_HELP,
     PER_PAGE,
+    REFUSALS,
     Pager,
     Refusal,
     as_id,
     decimal_units,
     euros,
     field_of,
+    form_day,
     ids_from,
     may,
     operator,
@@ -60,7 +61,6 @@ __all__ = ["routes", "french_price_problem"]
 
 routes = web.RouteTableDef()
 BENEFICIARY_CHOICES = 200
-_DAY = re.compile(r"^([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})$")
 
 
 def _(text: str) -> str:
@@ -136,6 +136,8 @@ async def _distribute_page(request: web.Request, item_ids: list[int], entered: d
             items = []
             notes.append(_("An item of the list does not exist (any more); choose the items again."))
         choices, beneficiary = await _beneficiary_choices(db, chosen, entered.get("beneficiary_q", ""))
+        if checking:
+            notes += await _day_notes(request, db, [i.id for i in items], entered.get("happened_on", ""))
     if entered.get("beneficiary_q") and beneficiary is None and len(choices) == 1:
         beneficiary = choices[0]  # the search found one: it is the one chosen (the list shows it selected)
         entered = {**entered, "beneficiary_id": str(beneficiary.id)}
@@ -159,13 +161,33 @@ async def _distribute_page(request: web.Request, item_ids: list[int], entered: d
     return render(
         request, "workshop/distribute.html", status=status, items=items, checks=checks, entered=entered,
         choices=choices, beneficiary=beneficiary, price=price, checking=checking, blocked=blocked,
-        confirmable=confirmable, notes=notes, refused=refused, is_admin=is_admin,
+        confirmable=confirmable, notes=notes, refused=refused, is_admin=is_admin, handout_day=_or_none(entered),
         back=urlencode([("item_id", i.id) for i in items]),
     )  # fmt: skip
 
 
+def _or_none(entered: dict[str, str]) -> Any:
+    """The day typed, if it is one (the confirmation repeats it)."""
+    try:
+        return form_day(entered.get("happened_on", ""))
+    except ValueError:
+        return None
+
+
+async def _day_notes(request: web.Request, db: Reader, item_ids: list[int], text: str) -> list[str]:
+    """What the domain would say of the day of the hand-out, checked before the confirmation is offered."""
+    _ = tr(request)
+    try:
+        await happened.check_items_day(db, item_ids, form_day(text))
+    except ValueError:
+        return [_(DAY_HELP)]
+    except Invalid as exc:
+        return [_(REFUSALS.get(exc.code, DAY_HELP))]
+    return []
+
+
 def _entered(data: Any) -> dict[str, str]:
-    fields = ("beneficiary_id", "beneficiary_q", "price", "override_reason")
+    fields = ("beneficiary_id", "beneficiary_q", "price", "override_reason", "happened_on")
     return {name: str(data.get(name, "")).strip()[:600] for name in fields}
 
 
@@ -202,12 +224,14 @@ async def distribute(request: web.Request) -> web.Response:
         return await _distribute_page(request, item_ids, entered, checking=True, status=422)
     try:
         price = euros(entered["price"])
-    except ValueError:
+        day = form_day(entered["happened_on"])
+    except ValueError:  # the page's notes say which field
         return await _distribute_page(request, item_ids, entered, checking=True, status=422)
     try:
         handout = parse(DistributionInput, {
             "beneficiary_id": entered["beneficiary_id"] or None, "price_cents": price,
             "override_reason": entered["override_reason"] or None, "operator": operator(request),
+            "happened_on": day,
         })  # fmt: skip
         async with request.app[STORE].transaction() as tx:
             await distribution.distribute(tx, item_ids, handout, is_admin=is_admin)
@@ -224,6 +248,8 @@ async def _named(request: web.Request, exc: DomainError, item_ids: list[int]) ->
     field = field_of(exc)  # a missing beneficiary is said by the page's own notes
     if field == "override_reason":
         return [_("The reason for overriding the rule needs 3 to 500 characters.")]
+    if field == "happened_on":
+        return [_(DAY_HELP)]
     if exc.code == "invalid" and "override reason" in exc.message:
         return [_("The price breaks no rule: leave the override reason empty.")]
     async with request.app[STORE].reader() as db:
@@ -246,20 +272,12 @@ async def _named(request: web.Request, exc: DomainError, item_ids: list[int]) ->
 # --- recycling -----------------------------------------------------------------------------------
 
 
-def _day(text: str) -> date | None:
-    """A date from ``<input type="date">`` (2025-12-31) or typed the French way (31/12/2025)."""
-    found = _DAY.match(text)
-    if found:
-        return date(int(found.group(3)), int(found.group(2)), int(found.group(1)))
-    return date.fromisoformat(text) if text else None
-
-
-RECYCLE_FIELDS = ("recipient", "waste_code", "treatment", "on", "weight_kg", "note")
+RECYCLE_FIELDS = ("recipient", "waste_code", "treatment", "happened_on", "weight_kg", "note")
 FIELD_HELP = {
     "recipient": _("Recipient: who takes the waste, such as Ecologic."),
     "waste_code": _("Waste code: three pairs of digits, such as 16 02 14 (with * after it for hazardous waste)."),
     "treatment": _("Treatment: its code, such as R4 (recycling of metals) or R12."),
-    "on": _("Date: a day such as 31/12/2025."),
+    "happened_on": DAY_HELP,
     "weight_kg": _("Weight: a number of kg, such as 12,5."),
     "weight_g": _("Weight: a number of kg, such as 12,5."),
     "note": _("Note: at most 500 characters."),
@@ -295,7 +313,6 @@ async def _recycle_page(request: web.Request, item_ids: list[int], entered: dict
         request, "workshop/recycle.html", status=status, flashes=flashes, chosen=chosen, entered=entered,
         found=found, candidates=[i for i in found.items if i.id not in chosen_ids], pager=Pager(number, found.total),
         filters=filters, lots=lots, open_states=OPEN_STATES, refused=refused,
-        today=datetime.now(TIMEZONE).date().isoformat(),
     )  # fmt: skip
 
 
@@ -320,9 +337,9 @@ async def recycle(request: web.Request) -> web.Response:
     except ValueError:
         problems.append(_(FIELD_HELP["weight_kg"]))
     try:
-        day = _day(entered["on"])
+        day = form_day(entered["happened_on"])
     except ValueError:
-        problems.append(_(FIELD_HELP["on"]))
+        problems.append(_(FIELD_HELP["happened_on"]))
     if not item_ids and weight is None and not problems:
         problems.append(_("Without any item checked, give the weight in kg."))
     if problems:
@@ -330,7 +347,7 @@ async def recycle(request: web.Request) -> web.Response:
     try:
         outflow = parse(OutflowInput, {
             "item_ids": item_ids, "recipient": entered["recipient"], "waste_code": entered["waste_code"],
-            "treatment": entered["treatment"], "weight_g": weight, "on": day, "note": entered["note"] or None,
+            "treatment": entered["treatment"], "weight_g": weight, "happened_on": day, "note": entered["note"] or None,
             "operator": operator(request),
         })  # fmt: skip
         async with request.app[STORE].transaction() as tx:
