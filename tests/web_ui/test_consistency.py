@@ -10,8 +10,9 @@ async def test_the_dashboard_shows_the_fingerprint_not_the_long_id(web, admin):
     assert node.key.public.fingerprint in text and node.key.public.node_id not in text
 
 
-async def test_the_waste_register_and_the_donor_report_agree_on_a_recycling_weight(web, admin):
-    """A pallet weighed 51.5 kg at the door: the register and the donor report both say 51.5 kg."""
+async def test_the_waste_register_the_donor_report_and_the_statistics_agree_on_a_recycling_weight(web, admin):
+    """A pallet weighed 51.5 kg at the door (its items say 17 kg): the register, the donor report and the
+    statistics all say 51.5 kg, item by item in the same shares."""
     import csv
     import io
 
@@ -38,6 +39,22 @@ async def test_the_waste_register_and_the_donor_report_agree_on_a_recycling_weig
     recycled = [line.weight_g for line in report.lines if line.fate == "recycled"]
     assert len(recycled) == 3 and sum(recycled) == 51_500
     assert recycled[0] < recycled[1]  # shared in proportion to the items' own weights
+    from node.domain.impact import FACTOR_TABLES
+    from node.domain.stats import compute_stats
+
+    async with store.reader() as db:
+        stats = await compute_stats(db, 0, 4_102_444_800_000, years=3, factors=FACTOR_TABLES["ademe-2022"])
+    figures = stats.as_figures()
+    assert figures["recycled.desktop.units"] == 3
+    assert figures["recycled.desktop.weight_g"] == figures["recycled.weight_g"] == sum(recycled) == 51_500
+    from node.domain.impact import FACTOR_TABLES
+    from node.domain.stats import compute_stats
+
+    async with store.reader() as db:
+        stats = await compute_stats(db, 0, 4_102_444_800_000, years=3, factors=FACTOR_TABLES["ademe-2022"])
+    figures = stats.as_figures()
+    assert figures["recycled.desktop.units"] == 3
+    assert figures["recycled.desktop.weight_g"] == figures["recycled.weight_g"] == sum(recycled) == 51_500
 
 
 async def test_every_paged_list_has_the_same_pager_and_odd_pages_answer_cleanly(web, admin):
