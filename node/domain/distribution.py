@@ -13,10 +13,10 @@ from node.categories import PRICE_CAP_CENTS
 from node.domain.happened import check_items_day, happened_ms
 from node.domain.workflow import items_by_ids, move_items
 from node.errors import Invalid, NotFound, RuleBroken
-from node.store.database import Reader, Tx, now_ms
+from node.store.database import Tx, now_ms
 from node.validation import Day, Id, Input
 
-__all__ = ["DistributionInput", "OutflowInput", "distribute", "recycle", "price_problems", "recycled_weights"]
+__all__ = ["DistributionInput", "OutflowInput", "distribute", "recycle", "price_problems"]
 
 
 class DistributionInput(Input):
@@ -132,36 +132,3 @@ async def recycle(tx: Tx, outflow: OutflowInput) -> int:
         await tx.run_many("INSERT INTO outflow_items (outflow_id, item_id) VALUES (?, ?)",
                           [(outflow_id, r["id"]) for r in rows])  # fmt: skip
     return outflow_id
-
-
-async def recycled_weights(db: Reader, item_ids: list[int]) -> dict[int, int]:
-    """Each recycled item's share of its outflow's weight, in grams: the one weight of a recycling.
-
-    The waste register writes the outflow's weight (weighed at the door, or
-    the sum of its items'); the donor report counts each item. Both read the
-    outflow: its weight is split across its items in proportion to their
-    own weights (equally when none is known), the remainders going to the
-    first items, so the shares add up to the register's weight exactly.
-    """
-    if not item_ids:
-        return {}
-    marks = ", ".join("?" * len(item_ids))
-    rows = await db.all(
-        f"SELECT o.id, o.weight_g AS total, i.id AS item_id, i.weight_g FROM outflows o"
-        f" JOIN outflow_items oi ON oi.outflow_id = o.id JOIN items i ON i.id = oi.item_id"
-        f" WHERE o.id IN (SELECT outflow_id FROM outflow_items WHERE item_id IN ({marks})) ORDER BY o.id, i.id",
-        item_ids,
-    )
-    by_outflow: dict[int, list[tuple[int, int, int]]] = {}
-    for row in rows:
-        by_outflow.setdefault(row["id"], []).append((row["item_id"], row["weight_g"] or 0, row["total"] or 0))
-    shares: dict[int, int] = {}
-    for members in by_outflow.values():
-        total = members[0][2]
-        weights = [w for _, w, _ in members]
-        basis = sum(weights) or len(members)
-        parts = [total * (w if sum(weights) else 1) // basis for w in weights]
-        for n in range(total - sum(parts)):  # the grams lost to rounding
-            parts[n % len(parts)] += 1
-        shares.update({item_id: part for (item_id, _, _), part in zip(members, parts, strict=True)})
-    return shares

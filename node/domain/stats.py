@@ -44,6 +44,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from node.domain.impact import FactorTable, Impact, impact
+from node.domain.recycling_weight import recycled_weights_by_category
 from node.domain.states import FATES
 from node.errors import Invalid
 from node.store.database import Reader, now_ms
@@ -133,7 +134,10 @@ class Stats:
             items that reached that fate in the period and are still there.
         ``recycled.<cat>.units``, ``recycled.<cat>.weight_g``,
         ``dismantled.<cat>.units``, ``dismantled.<cat>.weight_g``
-            the same, with the items' weight.
+            the same, with their weight: a dismantled item's own weight, a
+            recycled item's share of its outflow's weighed weight
+            (``node.domain.recycling_weight``, as the waste
+            register and the donor report count it).
         ``recycled.weight_g``
             weight of the outflows to recyclers in the period, loose material
             included; so not the sum of ``recycled.<cat>.weight_g``. Always present.
@@ -339,6 +343,10 @@ async def compute_stats(db: Reader, start_ms: int, end_ms: int, *, years: int, f
         seen = by_category.get(r["category"], Amount(0, 0))
         by_category[r["category"]] = Amount(seen.units + r["units"], seen.weight_g + r["weight_g"])
         lead_days[r["days"]] = lead_days.get(r["days"], 0) + r["units"]
+    # A recycled item weighs its share of its outflow's weighed weight, as in the register and the donor report.
+    for category, weight_g in (await recycled_weights_by_category(db, start_ms, end_ms)).items():
+        if category in fates.get("recycled", {}):
+            fates["recycled"][category] = Amount(fates["recycled"][category].units, weight_g)
     beneficiaries = {r["category"]: r["served"] for r in await db.all(_BENEFICIARIES, bounds)}
     outflow_weight_g = await db.value(_OUTFLOWS, bounds)
     stock: dict[str, dict[str, int]] = {}

@@ -208,6 +208,11 @@ async def audit(tx: Tx, user: User | None, action: str, target: str | None = Non
                   (target or "")[:200] or None, (detail or "")[:1000] or None))  # fmt: skip
 
 
+async def count_audit(db: Reader) -> int:
+    row = await db.one("SELECT COUNT(*) AS n FROM audit")
+    return int(row["n"])
+
+
 async def audit_log(db: Reader, *, limit: int = 100, offset: int = 0) -> list[dict]:
     rows = await db.all("SELECT time, actor, action, target, detail FROM audit ORDER BY id DESC LIMIT ? OFFSET ?",
                         (limit, offset))  # fmt: skip

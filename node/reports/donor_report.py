@@ -19,7 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from node.config import Node, load_node
-from node.domain.distribution import recycled_weights
+from node.domain.recycling_weight import recycled_weights
 from node.domain.fate_evidence import erasure_evidence, statement
 from node.domain.impact import factor_table, impact
 from node.domain.settings import get_setting

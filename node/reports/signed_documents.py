@@ -67,6 +67,13 @@ async def donor_reports(db: Reader, author: bytes, *, limit: int = 50, offset: i
     return [_summary(row) for row in rows]
 
 
+async def count_donor_reports(db: Reader, author: bytes) -> int:
+    """How many donor reports ``author`` signed (the pager of the reports page)."""
+    row = await db.one("SELECT COUNT(*) AS n FROM log_records WHERE author = ? AND kind IN (?, ?)",
+                       (author, DonorReport.KIND, DonorReport2.KIND))  # fmt: skip
+    return int(row["n"])
+
+
 async def donor_report(db: Reader, record_id_hex: str) -> SignedReport:
     """One signed donor report's summary, or ``NotFound``."""
     row = await db.one(

@@ -290,16 +290,16 @@ async def test_the_audit_log_shows_the_actions_in_french(admin, web):
     assert "a modifié des réglages" in text and "Banc=tested" in text
     assert "s'est connecté" in unescape(text)
     assert re.search(r"<td>\d{2}/\d{2}/\d{4} \d{2}:\d{2}</td>", text)  # French dates
-    assert "Entrées plus anciennes" not in text
+    assert "Page suivante" not in text
 
     async with store.transaction() as tx:
         actor = await users.get_user(tx, await user_id(store, "admin"))
         for n in range(60):
             await users.audit(tx, actor, "login", detail=f"entry {n}")
     _, first = await admin.get("/settings/audit")
-    assert "entry 59" in first and "entry 0<" not in first and "Entrées plus anciennes" in first
+    assert "entry 59" in first and "entry 0<" not in first and "Page suivante" in first and "Page 1 / 2" in first
     response, second = await admin.get("/settings/audit?page=2")
-    assert response.status == 200 and "Entrées plus récentes" in second and "entry 5<" in second
+    assert response.status == 200 and "Page précédente" in second and "Page 2 / 2" in second and "entry 5<" in second
     response, _ = await admin.get("/settings/audit?page=abc")
     assert response.status == 200
 

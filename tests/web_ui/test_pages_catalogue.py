@@ -179,7 +179,7 @@ async def test_donors_are_paged(web, admin):
     assert (
         "Donateur 49" in text
         and "Donateur 50" not in text
-        and "Page 1 sur 2" in text
+        and "Page 1 / 2" in text
         and "55 donateurs" in text
     )
     _response, text = await admin.get("/donors?page=2")
@@ -397,12 +397,12 @@ async def test_lot_pages_page_their_lots_and_items(web, admin):
         await make_lot(store, f"P-{n:02d}")
     await make_items(store, 1, 60, model="Thinkpad")
     _response, text = await admin.get("/lots")
-    assert "52 lots" in flat(text) and "P-51" in text and "P-01" not in text and "Page 1 sur 2" in text
+    assert "52 lots" in flat(text) and "P-51" in text and "P-01" not in text and "Page 1 / 2" in text
     _response, text = await admin.get("/lots?page=2")
     assert "P-01" in text and "P-51" not in text
     _response, text = await admin.get("/lots/1")
     row = '<th scope="row"><a href="/items/'
-    assert "60 matériels" in flat(text) and text.count(row) == 50 and "Page 1 sur 2" in text
+    assert "60 matériels" in flat(text) and text.count(row) == 50 and "Page 1 / 2" in text
     _response, text = await admin.get("/lots/1?page=2")
     assert text.count(row) == 10
 
@@ -425,7 +425,7 @@ async def test_item_list_searches_filters_and_pages(web, admin):
         await record_step(tx, [tagged], StepInput(state="sorted", orientation="refurbish"))
 
     response, text = await admin.get("/items")
-    assert response.status == 200 and "59 matériels trouvés" in text and "Page 1 sur 2" in text
+    assert response.status == 200 and "59 matériels trouvés" in text and "Page 1 / 2" in text
     assert text.count('<th scope="row"><a href="/items/') == 50
     _response, text = await admin.get("/items?page=2")
     assert text.count('<th scope="row"><a href="/items/') == 9

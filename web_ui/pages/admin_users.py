@@ -17,6 +17,7 @@ from node.errors import DomainError, NotFound
 from web_ui.auth import requires
 from web_ui.i18n import translator
 from web_ui.keys import STORE
+from web_ui.paging import Pager, page_number
 from web_ui.render import LANGUAGE, SESSION, page
 
 routes = web.RouteTableDef()
@@ -185,9 +186,7 @@ async def disable(request: web.Request) -> web.Response:
 @requires("admin")
 async def audit_page(request: web.Request) -> web.Response:
     """Who did what, newest first, 50 a page."""
-    text = request.query.get("page", "1")
-    number = int(text) if text.isascii() and text.isdigit() and 0 < len(text) <= 6 and int(text) > 0 else 1
     async with request.app[STORE].reader() as db:
-        rows = await users.audit_log(db, limit=AUDIT_PAGE + 1, offset=(number - 1) * AUDIT_PAGE)
-    return page(request, "admin/audit.html", entries=rows[:AUDIT_PAGE], page_number=number,
-                has_next=len(rows) > AUDIT_PAGE)  # fmt: skip
+        pager = Pager(page_number(request), await users.count_audit(db), per_page=AUDIT_PAGE)
+        rows = await users.audit_log(db, limit=AUDIT_PAGE, offset=pager.offset)
+    return page(request, "admin/audit.html", entries=rows, pager=pager)

@@ -24,18 +24,18 @@ from node.reports.donor_bundle import bundle_file
 from node.reports.donor_pdf import render_donor_report
 from node.reports.donor_report import build_donor_report, sign_donor_report
 from node.reports.exports import CSV_EXPORTS, export_table, nwipe_customers
-from node.reports.signed_documents import donor_report, donor_reports, signed_document
+from node.reports.signed_documents import count_donor_reports, donor_report, donor_reports, signed_document
 from protocol.custody_kinds import DonorReport2
 from protocol.records import read_record_file
 from web_ui.i18n import LANGUAGES, TIMEZONE
 from web_ui.keys import NODE, STORE
 from web_ui.pages.outputs_common import Problem, download, error_of, parse_period, slug, translate
+from web_ui.paging import Pager, page_number
 from web_ui.render import LANGUAGE, page
 from web_ui.sheets import XLSX_TYPE, csv_bytes, people_sheet, xlsx_bytes
 
 routes = web.RouteTableDef()
 
-PER_PAGE = 50
 LOTS_SHOWN = 200
 EXPORTS = (*CSV_EXPORTS, "nwipe-customers")
 
@@ -66,19 +66,16 @@ class DonorChoice:
 async def _reports_page(request: web.Request, *, status: int = 200, choice: DonorChoice | None = None,
                         error: tuple[str, str] | None = None, export_error: tuple[str, str] | None = None,
                         export_period: str = "") -> web.Response:  # fmt: skip
-    try:
-        number = min(max(1, int(request.query.get("page", "1"))), 10**6)
-    except ValueError:
-        number = 1
     node = request.app[NODE]
     async with request.app[STORE].reader() as db:
         donors = await list_donors(db)
         lots = await list_lots(db, limit=LOTS_SHOWN)
-        signed = await donor_reports(db, node.key.public.raw, limit=PER_PAGE + 1, offset=(number - 1) * PER_PAGE)
+        pager = Pager(page_number(request), await count_donor_reports(db, node.key.public.raw))
+        signed = await donor_reports(db, node.key.public.raw, limit=pager.per_page, offset=pager.offset)
     return page(
         request, "outputs/reports.html", status=status, donors=donors, lots=lots,
         choice=choice or DonorChoice(language=request.get(LANGUAGE, "fr")), error=error,
-        signed=signed[:PER_PAGE], page_number=number, has_next=len(signed) > PER_PAGE,
+        signed=signed, pager=pager,
         exports=EXPORT_NAMES, export_error=export_error, export_period=export_period,
     )  # fmt: skip
 
