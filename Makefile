@@ -10,8 +10,11 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
+# The first time takes a minute or two: pip says what it fetches as it goes.
 $(STAMP): $(BIN)/python pyproject.toml
-	$(BIN)/pip install --quiet -e '.[test]'
+	@echo "Installation des dépendances de Maillon (une à deux minutes la première fois)…"
+	$(BIN)/pip install --disable-pip-version-check -e '.[test]'
+	@echo "Dépendances installées."
 	touch $(STAMP)
 
 demo: $(STAMP)

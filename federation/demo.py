@@ -74,19 +74,21 @@ class DemoNode:
 
 
 NODES = (
-    DemoNode("national", "Fédération nationale", "national", None, "reads the hubs' signed summaries"),
+    DemoNode("national", "Fédération nationale", "national", None, "lit les synthèses signées des têtes de réseau"),
     DemoNode("ordi-grand-ouest", "Ordi Grand Ouest", "hub", "national",
-             "Brittany's network: the State experiment's 5 lots in its warehouse", network="Ordi Grand Ouest"),
+             "le réseau breton : les 5 lots de l'expérimentation de l'État dans son entrepôt", network="Ordi Grand Ouest"),
     DemoNode("ordi3-bfc", "Ordi3 BFC", "hub", "national",
-             "Bourgogne-Franche-Comté's network, peered with Ordi Grand Ouest", network="Ordi3 BFC"),
+             "le réseau de Bourgogne-Franche-Comté, en convention avec Ordi Grand Ouest", network="Ordi3 BFC"),
     DemoNode("atelier-du-lien", "Atelier du Lien", "member", "ordi-grand-ouest",
-             "Rennes: the Région Bretagne lot (18 pallets); publishes its statistics"),
+             "Rennes : le lot de la Région Bretagne (18 palettes) ; publie ses statistiques"),
     DemoNode("ordi-solidaire-brest", "Ordi Solidaire Brest", "member", "ordi-grand-ouest",
-             "Brest: La Poste's 5 lots"),
+             "Brest : les 5 lots de La Poste"),
     DemoNode("recyclerie-besancon", "Recyclerie numérique de Besançon", "member", "ordi3-bfc",
-             "Besançon, in the Ordi3 network"),
+             "Besançon, dans le réseau Ordi3"),
 )  # fmt: skip
 # (who gives, the lot, to whom): two to members of its network, one to the peered network's hub
+# How the console names each role (it speaks French, as the web interface does).
+ROLE_NAMES = {"national": "fédération nationale", "hub": "tête de réseau", "member": "association membre"}
 HANDOFFS = (("ordi-grand-ouest", "ETAT-L1", "atelier-du-lien"), ("ordi-grand-ouest", "ETAT-L2", "ordi-solidaire-brest"),
             ("ordi-grand-ouest", "ETAT-L4", "ordi3-bfc"))  # fmt: skip
 
@@ -150,7 +152,7 @@ class Demo:
                 work.result()  # a failure is raised here
                 await asked
         except DemoFailed as exc:
-            say(f"demo: {exc}")
+            say(f"démo : {exc}")
             code = 1
         finally:
             for task in (work, asked):
@@ -158,7 +160,7 @@ class Demo:
             await asyncio.gather(work, asked, return_exceptions=True)
             await self.stop()
         if code == 0:
-            say("demo: every node stopped")
+            say("démo : tous les nœuds sont arrêtés")
         return code
 
     # start -----------------------------------------------------------------------------------
@@ -169,12 +171,12 @@ class Demo:
             for site in self.sites.values():
                 await self.launch(site)
             await self.until_up(self.sites.values())
-            self.show(f"the kept demonstration, data in {self.root}")
-            say(f"ready in {time.monotonic() - self.began:.1f} s. Ctrl-C stops every node.")
+            self.show(f"la démonstration gardée, données dans {self.root}")
+            say(f"prête en {time.monotonic() - self.began:.1f} s. Ctrl-C arrête tous les nœuds.")
             await self.watch()
             return
         self.prepare_root()
-        say(f"demo: six nodes with a year of activity each, in {self.root}...")
+        say(f"démo : six nœuds, chacun avec une année d'activité, dans {self.root}…")
         try:
             await self.build()
         finally:
@@ -187,13 +189,13 @@ class Demo:
     def prepare_root(self) -> None:
         if self.root.exists() and any(self.root.iterdir()) and not self.temporary:
             if not (self.root / STATE_FILE).exists():
-                raise DemoFailed(f"{self.root} holds something else than a demonstration: choose another --data")
+                raise DemoFailed(f"{self.root} contient autre chose qu'une démonstration : choisissez un autre --data")
             shutil.rmtree(self.root)
         self.root.mkdir(parents=True, exist_ok=True)
         ports = [self.port + n for n in range(len(NODES))] if self.port else [_free_port() for _ in NODES]
         for port in ports:
             if not _port_free(port):
-                raise DemoFailed(f"port {port} is in use: choose another first port with --port")
+                raise DemoFailed(f"le port {port} est pris : choisissez un autre premier port avec --port")
         (self.root / STATE_FILE).write_text(json.dumps({"complete": False}))
         for spec, port in zip(NODES, ports):
             url = "" if spec.role == "member" else f"http://127.0.0.1:{port}"  # members are behind NAT
@@ -230,13 +232,13 @@ class Demo:
                     await publish_report(tx, period)
             await self.launch(member)
         await self.until_up(members)
-        self.show(f"data in {self.root}" + ("; deleted at exit" if self.temporary else ""))
-        say("demo: the flows between the nodes are under way...")
+        self.show(f"données dans {self.root}" + (" ; effacées à la sortie" if self.temporary else ""))
+        say("démo : les échanges entre les nœuds sont en cours…")
         flows = [self.handoff(*h, convention=convention) for h in HANDOFFS] + [self.peered(convention, *hubs)]
         flows += [self.summaries(hub, ended_months(start, today)) for hub in hubs]
         await asyncio.gather(*flows)
         (self.root / STATE_FILE).write_text(json.dumps({"complete": True, "nodes": [s.slug for s in NODES]}))
-        say(f"ready in {time.monotonic() - self.began:.1f} s. Ctrl-C stops every node.")
+        say(f"prête en {time.monotonic() - self.began:.1f} s. Ctrl-C arrête tous les nœuds.")
 
     async def enrol(self, site: Site, upstream: Site, *, since: date | None) -> None:
         """``site`` joins ``upstream`` with a fresh invitation, as ``maillon invite`` and ``maillon join`` do."""
@@ -262,7 +264,7 @@ class Demo:
 
     async def peered(self, convention: asyncio.Task, a: Site, b: Site) -> None:
         await convention
-        say(f"  {a.spec.name} and {b.spec.name} signed a peering convention: their networks exchange lots")
+        say(f"  {a.spec.name} et {b.spec.name} ont signé une convention : leurs réseaux s'échangent des lots")
 
     async def handoff(self, giver_slug: str, reference: str, taker_slug: str, *, convention: asyncio.Task) -> None:
         """A lot handed over through the real protocol: offer, accept, receipt, custody at the receipt."""
@@ -273,11 +275,11 @@ class Demo:
             lot = await lot_id_by_reference(tx, reference)
             offer = await handoffs.create_offer(tx, parse(handoffs.OfferInput, {
                 "recipient": taker.key, "lot_id": lot, "note": "à retirer à l'entrepôt de Rennes"}))  # fmt: skip
-        what = f"hand-off {reference} ({giver.spec.name} → {taker.spec.name})"
-        await self.until(taker, f"the offer of {what}", "SELECT 1 FROM handoffs WHERE offer = ?", (offer.id,))
+        what = f"cession {reference} ({giver.spec.name} → {taker.spec.name})"
+        await self.until(taker, f"la proposition de la {what}", "SELECT 1 FROM handoffs WHERE offer = ?", (offer.id,))
         async with taker.store.transaction() as tx:
             await handoffs.answer_offer(tx, offer.id, accept=True, note="nous passons le prendre")
-        await self.until(giver, f"the acceptance of {what}", "SELECT 1 FROM handoffs WHERE offer = ? AND state = 'accepted'",
+        await self.until(giver, f"l'acceptation de la {what}", "SELECT 1 FROM handoffs WHERE offer = ? AND state = 'accepted'",
                          (offer.id,))  # fmt: skip
         async with taker.store.transaction() as tx:
             gids = [line.gid for line in await handoffs.handoff_lines(tx, offer.id)]
@@ -285,19 +287,19 @@ class Demo:
             await handoffs.record_receipt(tx, offer.id, handoffs.ReceiptInput(
                 received=gids, weight_g=round(body.weight_g * 0.99), note="reçu au complet"), operator="réception")  # fmt: skip
             received_lot = await tx.value("SELECT lot_id FROM handoffs WHERE offer = ?", (offer.id,))
-        await self.until(giver, f"the receipt of {what}", "SELECT 1 FROM handoffs WHERE offer = ? AND state = 'received'",
+        await self.until(giver, f"la réception de la {what}", "SELECT 1 FROM handoffs WHERE offer = ? AND state = 'received'",
                          (offer.id,))  # fmt: skip
-        say(f"  {what}: {len(gids)} items received, custody moved")
+        say(f"  {what} : {len(gids)} matériels reçus, la garde est passée")
         if taker.spec.role == "member":  # sorted today: what is broken goes to the recycler, and the giver learns it
             await sort_received_lot(taker.store, received_lot)
-            await self.until(giver, f"the fates of {reference} back at {giver.spec.name}",
+            await self.until(giver, f"les devenirs de {reference} revenus chez {giver.spec.name}",
                              "SELECT 1 FROM downstream_fates WHERE reporter = ?", (taker.key,))  # fmt: skip
 
     async def summaries(self, hub: Site, periods: list[str]) -> None:
         """Once the members' reports are at the hub, it signs each month's summary; national verifies them."""
         members = [s for s in self.sites.values() if s.spec.upstream == hub.spec.slug]
         for member in members:
-            await self.until(hub, f"{member.spec.name}'s reports at {hub.spec.name}",
+            await self.until(hub, f"les rapports de {member.spec.name} chez {hub.spec.name}",
                              "SELECT count(*) >= ? FROM log_records WHERE author = ? AND kind = ? AND content IS NOT NULL",
                              (len(periods), member.key, StatsReport.KIND))  # fmt: skip
         async with hub.store.transaction() as tx:
@@ -312,9 +314,9 @@ class Demo:
             # "signed" when some member shares its statistics with its hub only: national holds their headers
             return len(checks) >= len(periods) and all(c.state in ("verified", "signed") for c in checks)
 
-        await self.until_true(verified, f"national checking {hub.spec.name}'s summaries")
-        say(f"  {hub.spec.name}: {len(members)} member(s) reported {len(periods)} months; "
-            f"national checked the {len(periods)} summaries")  # fmt: skip
+        await self.until_true(verified, f"la vérification des synthèses de {hub.spec.name} par la fédération nationale")
+        say(f"  {hub.spec.name} : {len(members)} membre(s) ont rendu compte de {len(periods)} mois ; "
+            f"la fédération nationale a vérifié les {len(periods)} synthèses")  # fmt: skip
 
     # processes ---------------------------------------------------------------------------------
 
@@ -336,7 +338,7 @@ class Demo:
                             return answer.status == 200
                     return False
 
-                await self.until_true(up, f"{site.spec.name} to start", step=0.1)
+                await self.until_true(up, f"le démarrage de {site.spec.name}", step=0.1)
 
     async def watch(self) -> None:
         """Wait until a node stops by itself (then say so: the demonstration stops)."""
@@ -347,8 +349,8 @@ class Demo:
             for task in waits:
                 task.cancel()
         site = waits[next(iter(done))]
-        raise DemoFailed(f"{site.spec.name} stopped by itself (exit status {site.process.returncode}); "
-                         f"its log: {site.node.data_dir / 'run.log'}")  # fmt: skip
+        raise DemoFailed(f"{site.spec.name} s'est arrêté seul (code de sortie {site.process.returncode}) ; "
+                         f"son journal : {site.node.data_dir / 'run.log'}")  # fmt: skip
 
     async def stop(self) -> None:
         """SIGINT to every node still running, then wait for each (SIGKILL after 20 s)."""
@@ -370,7 +372,7 @@ class Demo:
         while not await condition():
             self.check_alive()
             if time.monotonic() > deadline:
-                raise DemoFailed(f"waited {WAIT_S:.0f} s for {what}; the nodes' logs are in {self.root}/*/run.log")
+                raise DemoFailed(f"attendu {WAIT_S:.0f} s : {what} ; les journaux des nœuds sont dans {self.root}/*/run.log")
             await asyncio.sleep(step)
 
     async def until(self, site: Site, what: str, sql: str, params: tuple = ()) -> None:
@@ -383,21 +385,21 @@ class Demo:
     def check_alive(self) -> None:
         for site in self.sites.values():
             if site.process is not None and site.process.returncode is not None:
-                raise DemoFailed(f"{site.spec.name} stopped by itself (exit status {site.process.returncode}); "
-                                 f"its log: {site.node.data_dir / 'run.log'}")  # fmt: skip
+                raise DemoFailed(f"{site.spec.name} s'est arrêté seul (code de sortie {site.process.returncode}) ; "
+                                 f"son journal : {site.node.data_dir / 'run.log'}")  # fmt: skip
 
     # saying ------------------------------------------------------------------------------------
 
     def show(self, where: str) -> None:
         phone = _network_origin(self.host)
-        lines = [f"\nMaillon demonstration: {len(self.sites)} nodes on loopback, each its own process and database"
-                 f" ({where})\n"]  # fmt: skip
+        lines = [f"\nDémonstration de Maillon : {len(self.sites)} nœuds sur cette machine, chacun avec son processus et sa"
+                 f" base ({where})\n"]  # fmt: skip
         for site in self.sites.values():
             spec = site.spec
-            lines.append(f"{spec.name} ({spec.role}): {spec.about}")
+            lines.append(f"{spec.name} ({ROLE_NAMES[spec.role]}) : {spec.about}")
             lines.append(f"  {site.url}/")
             if phone:
-                lines.append(f"  {phone}:{site.node.config.port}/  (a phone on the same network)")
+                lines.append(f"  {phone}:{site.node.config.port}/  (un téléphone sur le même réseau)")
             logins = (site.node.data_dir / LOGINS_FILE).read_text(encoding="utf-8").splitlines()
             lines += [f"  {line}" for line in logins]
             lines.append("")

@@ -384,6 +384,9 @@ def user_add(args: argparse.Namespace) -> int:
     return 0
 
 
+_ROLE_NAMES = {"admin": "administration", "technician": "bénévole d'atelier", "read_only": "lecture seule"}
+
+
 async def demo_accounts(node: Node) -> str:
     """Accounts of a demonstration node, with generated passwords; returns the lines to show."""
     import secrets as _secrets
@@ -397,7 +400,7 @@ async def demo_accounts(node: Node) -> str:
             for name, role in (("admin", "admin"), ("benevole", "technician"), ("lecteur", "read_only")):
                 password = _secrets.token_urlsafe(9)
                 await create_user(tx, name, password, role)
-                lines.append(f"login: {name} / {password} ({role})")
+                lines.append(f"identifiant : {name} / {password} ({_ROLE_NAMES[role]})")
     finally:
         await store.close()
     return "\n".join(lines) + "\n"

@@ -20,8 +20,9 @@ from livenodes import CLI, _env
 
 from protocol.kinds import StatsReport
 
-HEADER = re.compile(r"^(?P<name>\S.*) \((?P<role>national|hub|member)\): ")
-LOGIN = re.compile(r"^  login: (?P<user>\S+) / (?P<password>\S+) \((?P<role>admin|technician|read_only)\)$")
+HEADER = re.compile(r"^(?P<name>\S.*) \((?P<role>fédération nationale|tête de réseau|association membre)\) : ")
+ROLES = {"fédération nationale": "national", "tête de réseau": "hub", "association membre": "member"}
+LOGIN = re.compile(r"^  identifiant : (?P<user>\S+) / (?P<password>\S+) \((?P<role>administration|bénévole d'atelier|lecture seule)\)$")
 
 
 @dataclass
@@ -49,7 +50,7 @@ class Demo:
     def wait_ready(self, timeout: float = 300) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if any(line.startswith("ready in") for line in self.lines):
+            if any(line.startswith("prête en") for line in self.lines):
                 return
             if self.process.poll() is not None:
                 break
@@ -60,7 +61,7 @@ class Demo:
         shown: list[Shown] = []
         for line in self.lines:
             if header := HEADER.match(line):
-                shown.append(Shown(header["name"], header["role"]))
+                shown.append(Shown(header["name"], ROLES[header["role"]]))
             elif shown and line.startswith("  http://"):
                 shown[-1].url = line.strip().rstrip("/")
             elif shown and (login := LOGIN.match(line)):
@@ -144,7 +145,7 @@ def login(url: str, user: str, password: str) -> tuple[int, str]:
 def test_the_demo_federation_starts_flows_and_stops_on_ctrl_c(demos, tmp_path):
     root = tmp_path / "demo"
     demo = demos("--small", "--port", "0", "--data", str(root))
-    demo.wait_ready()  # how fast is the demo's own "ready in" line, not a test's
+    demo.wait_ready()  # how fast is the demo's own "prête en" line, not a test's
     shown = {node.name: node for node in demo.nodes()}
     assert sorted(n.role for n in shown.values()) == ["hub", "hub", "member", "member", "member", "national"]
     for node in shown.values():
@@ -177,13 +178,13 @@ def test_the_demo_federation_starts_flows_and_stops_on_ctrl_c(demos, tmp_path):
     children = node_processes(root)
     assert len(children) == 6
     assert demo.interrupt() == 0
-    assert demo.lines[-1] == "demo: every node stopped"
+    assert demo.lines[-1] == "démo : tous les nœuds sont arrêtés"
     assert node_processes(root) == []
 
     # --keep starts the same federation again, with the same accounts
     again = demos("--keep", "--data", str(root))
     again.wait_ready(60)
-    assert any("the kept demonstration" in line for line in again.lines)
+    assert any("la démonstration gardée" in line for line in again.lines)
     assert {n.name: n.logins for n in again.nodes()} == {n.name: n.logins for n in shown.values()}
     assert again.interrupt() == 0
     assert node_processes(root) == []
@@ -193,7 +194,7 @@ def test_the_demo_refuses_a_directory_that_is_not_its_own(tmp_path):
     (tmp_path / "precious.txt").write_text("keep me")
     result = subprocess.run([*CLI, "demo", "--data", str(tmp_path), "--port", "0"], capture_output=True, text=True,
                             env=_env(), timeout=60)  # fmt: skip
-    assert result.returncode == 1 and "something else than a demonstration" in result.stdout
+    assert result.returncode == 1 and "autre chose qu'une démonstration" in result.stdout
     assert (tmp_path / "precious.txt").read_text() == "keep me"
 
 
