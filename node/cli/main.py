@@ -365,3 +365,7 @@ async def _every_day(store: Store) -> None:
             await look_for_silence(store)
         await asyncio.sleep(3600)
         hours += 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
