@@ -55,6 +55,7 @@ async def test_a_past_distribution(live_node, browser):
         await page.goto(f"{base}/workshop")
         await page.check(f"#ws-item-{screen}")
         await page.select_option(f"{step} [name=move]", move)
+        await page.locator("details.ws-more > summary").click()  # the date folds away with grade, system, note
         await page.fill(f"{step} [name=happened_on]", day)
         await submit(page, step, "button[name=action][value=step]")
         assert "Étape enregistrée" in await page.content()
