@@ -87,3 +87,10 @@ def test_no_module_imports_itself_back():
         if name not in state:
             visit(name, [])
     assert not cycles, "import cycles:\n" + "\n".join(" → ".join(c) for c in cycles)
+
+
+@pytest.mark.parametrize("name", [m for m in sorted(modules()) if m.startswith("web_ui.") and m != "web_ui.service"])
+def test_handlers_never_import_the_app_factory(name):
+    """The app loads its pages by name (``web_ui.app.PAGES``), so an import of it from a page is a hidden cycle:
+    what a handler reads of the app is in ``web_ui.keys``. Only the service that starts the node makes the app."""
+    assert "web_ui.app" not in imports_of(name), f"{name} imports web_ui.app: take the keys from web_ui.keys"

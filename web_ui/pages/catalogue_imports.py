@@ -27,8 +27,8 @@ from node.errors import DomainError
 from node.imports.history import FIELDS, IGNORE, NOTE
 from node.imports.parsing import LIMITS
 from node.store.files import MAX_FILE, file_path, store_file
-from web_ui.app import NODE, STORE
 from web_ui.auth import requires
+from web_ui.keys import NODE, STORE
 from web_ui.labels import BENEFICIARY_CATEGORIES, CATEGORY_NAMES, STATE_NAMES
 from web_ui.pages.catalogue_common import not_found, path_id, routes, see_other, tr, username, view
 from web_ui.pages.workshop_erasures import IMPORT_REFUSALS

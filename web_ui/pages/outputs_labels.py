@@ -27,7 +27,6 @@ from node.domain.settings import get_setting
 from node.errors import DomainError
 from node.reports.label_items import MAX_LABELS, LabelItem, label_items, normalise_tag
 from node.reports.labels import FORMATS, SHEET, Label, render_labels
-from web_ui.app import NODE, STORE
 from web_ui.keys import NODE, STORE
 from web_ui.labels import CATEGORY_NAMES, name_of
 from web_ui.pages.outputs_common import Problem, download, error_of, slug, today, translate

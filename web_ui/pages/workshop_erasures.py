@@ -32,7 +32,6 @@ from node.imports.parsing import LIMITS
 from node.queries.workshop_lists import lot_choices, recent_erasures
 from node.store.files import MAX_FILE, file_path, store_file
 from node.validation import parse
-from web_ui.app import NODE, STORE
 from web_ui.import_lines import say_line
 from web_ui.keys import NODE, STORE
 from web_ui.pages.workshop_common import (
