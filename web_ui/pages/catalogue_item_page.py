@@ -25,12 +25,10 @@ from node.domain.items import Event, Item, get_item, history
 from node.domain.lots import get_lot
 from node.errors import NotFound
 from node.network.handoff_views import node_names
-from node.network.peers import get_peer
 from node.queries.bench import last_probe
 from node.store.database import Reader
 from protocol.errors import KeyRefused
 from protocol.keys import fingerprint, parse_node_id
-from web_ui.app import STORE
 from web_ui.i18n import Formats
 from web_ui.keys import STORE
 from web_ui.labels import SORT_ORIENTATIONS
@@ -139,19 +137,18 @@ def leave_status(item: Item, proven: bool) -> str:
 
 async def history_node_names(db: Reader, events: list[Event]) -> dict[str, str]:
     """The nodes the history names (a hand-off's sender or receiver), as "name (fingerprint)"."""
-    named: dict[str, str] = {}
+    keys: dict[str, bytes] = {}
     for event in events:
         for key in ("from", "to"):
             text = event.detail.get(key)
-            if not isinstance(text, str) or text in named:
-                continue
-            try:
-                raw = parse_node_id(text).raw
-            except (KeyRefused, ValueError):
-                continue
-            peer = await get_peer(db, raw)
-            named[text] = f"{peer.name} ({fingerprint(raw)})" if peer else fingerprint(raw)
-    return named
+            if isinstance(text, str) and text not in keys:
+                try:
+                    keys[text] = parse_node_id(text).raw
+                except (KeyRefused, ValueError):
+                    continue
+    names = await node_names(db, list(keys.values()))
+    return {text: f"{names[raw]} ({fingerprint(raw)})" if names.get(raw) else fingerprint(raw)
+            for text, raw in keys.items()}
 
 
 async def _actions_context(db: Reader, item: Item) -> dict[str, Any]:
