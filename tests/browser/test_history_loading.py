@@ -9,11 +9,12 @@ see the figures of the past year count them, not the current year's.
 from __future__ import annotations
 
 import sqlite3
-from datetime import date
 from pathlib import Path
 
 import pytest
 from browsertools import login, shoot
+
+from node.domain.happened import today as node_today  # the node's day (France), not the machine's
 
 pytestmark = pytest.mark.browser
 
@@ -83,7 +84,7 @@ async def test_loading_a_year_of_history(live_node, browser, tmp_path):
     # The first card: the items received in the period, its figure below its title.
     received_2023 = [line for line in (await page.locator(".card").first.inner_text()).splitlines() if line.strip()]
     assert received_2023[1] == "4", received_2023
-    await page.goto(base + f"/reports/stats?period={date.today().year}")
+    await page.goto(base + f"/reports/stats?period={node_today().year}")
     received_now = [line for line in (await page.locator(".card").first.inner_text()).splitlines() if line.strip()]
     assert received_now[1] == "0", received_now
     await shoot(page, "history-stats-now")

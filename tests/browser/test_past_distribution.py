@@ -16,6 +16,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from browsertools import login, shoot
 
+from node.domain.happened import today as node_today  # the node's day (France), not the machine's
+
 pytestmark = pytest.mark.browser
 
 
@@ -66,11 +68,11 @@ async def test_a_past_distribution(live_node, browser):
 
     # The distribution page.
     await page.goto(f"{base}/distribute?item_id={screen}")
-    assert await page.get_by_label("Date (si ce n'est pas aujourd'hui)").get_attribute("max") == date.today().isoformat()
+    assert await page.get_by_label("Date (si ce n'est pas aujourd'hui)").get_attribute("max") == node_today().isoformat()
     check = "form[action='/distribute'][method=get]"
     await page.select_option(f"{check} [name=beneficiary_id]", index=1)
     # A day in the future: the browser itself keeps it (max = today); the server refuses it too (page tests).
-    await page.fill(f"{check} [name=happened_on]", (date.today() + timedelta(days=3)).isoformat())
+    await page.fill(f"{check} [name=happened_on]", (node_today() + timedelta(days=3)).isoformat())
     assert await page.locator(f"{check} [name=happened_on]").evaluate("field => field.validity.rangeOverflow")
     assert await page.get_by_role("button", name="Confirmer la distribution").count() == 0
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import Counter
-from datetime import date, datetime
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -30,6 +30,7 @@ from node.config import load_node
 from node.domain.beneficiaries import BeneficiaryInput, create_beneficiary
 from node.domain.distribution import DistributionInput, OutflowInput, distribute, recycle
 from node.domain.donors import DonorInput, create_donor
+from node.domain.happened import today as node_today  # the node's day (France), not the machine's
 from node.domain.items import ItemInput, create_items
 from node.domain.lots import LotInput, create_lot
 from node.domain.workflow import StepInput, move_items, record_step
@@ -39,7 +40,7 @@ from protocol import canonical
 from protocol.kinds import RegionalSummaryV2, StatsReport
 
 PARIS = ZoneInfo("Europe/Paris")
-YEAR = str(date.today().year - 1)
+YEAR = str(node_today().year - 1)
 WEIGHT = {"desktop": 7500, "laptop": 2200, "smartphone": 180, "screen": 4500}
 # Each node's year: per month (1-12), items received from a donor by category; of them, how many are
 # distributed, recycled, and handed to an association outside the federation (left the network).

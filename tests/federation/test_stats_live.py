@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-from datetime import date
 
 import pytest
 from aiohttp import ClientSession, web
@@ -13,6 +12,7 @@ from livenodes import LiveNode, free_port, wait_for
 from test_transparency_live import drop_and_sign
 
 from node.config import load_node
+from node.domain.happened import today as node_today  # the node's day (France), not the machine's
 from node.domain.publication import audience_for
 from node.network.stats_reports import last_ended_period
 from node.store.database import Store
@@ -21,7 +21,7 @@ from protocol.kinds import StatsReport
 from protocol.records import open_entry
 from protocol.seal import open_sealed
 
-PERIOD = last_ended_period("monthly", date.today())  # ended: it may be reported
+PERIOD = last_ended_period("monthly", node_today())  # ended: it may be reported
 SINCE = "2025-01-01"  # the members' membership began before they joined (before PERIOD)
 
 

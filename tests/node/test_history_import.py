@@ -13,6 +13,7 @@ from datetime import date, timedelta
 import pytest
 
 from node.config import Config, init_node
+from node.domain.happened import today as node_today  # the node's day (France), not the machine's
 from node.domain.impact import FACTOR_TABLES
 from node.domain.importing import run_import
 from node.domain.lots import LotInput, create_lot
@@ -79,7 +80,7 @@ async def test_a_year_of_history_imports_with_its_dates_and_counts_in_its_year(n
         assert [e["state"] for e in events][0] == "received" and events[-1]["state"] == "distributed"
         assert date.fromtimestamp(events[0]["happened"] / 1000) == date(2023, 6, 1)
         assert date.fromtimestamp(events[-1]["happened"] / 1000) == date(2023, 9, 15)
-        assert date.fromtimestamp(events[-1]["time"] / 1000) >= date.today() - timedelta(days=1)
+        assert date.fromtimestamp(events[-1]["time"] / 1000) >= node_today() - timedelta(days=1)
         note = await db.value("SELECT detail FROM events WHERE item_id = ? AND state = 'received'", (dell["id"],))
         assert '"Remarque": "rayure"' in note
         assert await db.value("SELECT count(*) FROM outflows") == 1
@@ -88,7 +89,7 @@ async def test_a_year_of_history_imports_with_its_dates_and_counts_in_its_year(n
     assert year.fate_units("distributed") == 2 and year.fate_units("recycled") == 1
     assert year.outflow_weight_g == 6000
     assert year.lots_from_donors == 2
-    this_year = await figures(store, str(date.today().year))
+    this_year = await figures(store, str(node_today().year))
     assert sum(a.units for a in this_year.received.values()) == 0 and this_year.fate_units("distributed") == 0
     # The donor report dates each fate by its day, as the signed fates do.
     async with store.reader() as db:
@@ -117,7 +118,7 @@ async def test_rows_before_their_lot_or_in_the_future_are_listed(node_store) -> 
     node, store = node_store
     async with store.transaction() as tx:
         await create_lot(tx, parse(LotInput, {"reference": "L-5", "received_on": "2023-05-01"}))
-    tomorrow = (date.today() + timedelta(days=1)).strftime("%d/%m/%Y")
+    tomorrow = (node_today() + timedelta(days=1)).strftime("%d/%m/%Y")
     rows = ["L-5;;01/04/2023;portable;;;A;;;;;;;\n", f"L-5;;02/05/2023;écran;;;B;;;Distribué;{tomorrow};Particulier;;\n",
             "L-5;;02/05/2023;écran;;;C;;;Distribué;01/05/2023;Particulier;;\n",
             "L-5;;02/05/2023;écran;;;D;;;Distribué;03/05/2023;Particulier;;\n"]

@@ -13,6 +13,8 @@ from datetime import date, timedelta
 import aiohttp
 from test_api import api, make_lot, make_ready  # noqa: F401  (the fixture and helpers of the API tests)
 
+from node.domain.happened import today as node_today  # the node's day (France), not the machine's
+
 HISTORY = ("Lot;Donateur;Date de réception;Catégorie;Marque;Modèle;N° de série;Effacement;Devenir;Date de sortie;"
            "Bénéficiaire;Couleur\n"
            "H-1;Mairie de Brest;01/06/2023;Portable;Dell;E7470;SN-1;oui;Distribué;15/09/2023;Particulier;gris\n"
@@ -27,7 +29,7 @@ async def test_api_dates_steps_distributions_and_erasures_and_refuses_bad_days(a
     assert (status, refused["code"]) == (422, "before_reception") and "antérieure à la réception" in refused["message"]
     created = await api.ok("POST", "/items", {"lot_id": lot["id"], "items": [{"category": "laptop", "serial": "S1"}]})
     [laptop] = [item["id"] for item in created["items"]]
-    tomorrow = (date.today() + timedelta(days=2)).isoformat()
+    tomorrow = (node_today() + timedelta(days=2)).isoformat()
     counts = await api.counts()
     for body in ({"item_ids": [laptop], "step": {"state": "sorted", "orientation": "refurbish", "happened_on": tomorrow}},
                  {"item_ids": [laptop], "step": {"state": "sorted", "orientation": "refurbish", "happened_on": "2023-05-31"}}):
@@ -49,11 +51,11 @@ async def test_api_dates_steps_distributions_and_erasures_and_refuses_bad_days(a
     view = await api.ok("GET", f"/items/{laptop}")
     days = [date.fromtimestamp(e["happened"] / 1000).isoformat() for e in view["history"]]
     assert days == ["2023-06-01", "2023-06-10", "2023-06-20", "2023-09-15"]
-    assert all(date.fromtimestamp(e["time"] / 1000) >= date.today() - timedelta(days=1) for e in view["history"])
+    assert all(date.fromtimestamp(e["time"] / 1000) >= node_today() - timedelta(days=1) for e in view["history"])
     assert date.fromtimestamp(view["erasures"][0]["time"] / 1000) == date(2023, 6, 15)
     old = (await api.ok("GET", "/stats?period=2023"))["figures"]
     assert old["received.laptop.units"] == 1 and old["distributed.laptop.units"] == 1
-    now = (await api.ok("GET", f"/stats?period={date.today().year}"))["figures"]
+    now = (await api.ok("GET", f"/stats?period={node_today().year}"))["figures"]
     assert "received.laptop.units" not in now and "distributed.laptop.units" not in now
     status, refused = await api.call("POST", "/lots", {"reference": "L-F", "received_on": tomorrow})
     assert (status, refused["code"]) == (422, "future_date")

@@ -15,10 +15,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from webtools import Browser
 
+from node.domain.happened import today as node_today  # the node's day (France), not the machine's
+from node.domain.impact import factor_table
 from node.domain.items import ItemInput, create_items
 from node.domain.lots import LotInput, create_lot
 from node.domain.settings import get_setting
-from node.domain.impact import factor_table
 from node.domain.stats import compute_stats, period_bounds
 from node.validation import parse
 
@@ -70,13 +71,13 @@ async def test_past_steps_erasures_distributions_and_outflows_from_the_pages(web
     laptop, other, screen = old_lot
     tech = Browser(client)
     await tech.login("tech")
-    tomorrow = (date.today() + timedelta(days=1)).isoformat()
+    tomorrow = (node_today() + timedelta(days=1)).isoformat()
 
     # The forms offer the date, never after today.
     for path in ("/workshop", f"/items/{laptop}/actions", f"/distribute?item_id={laptop}", "/recycle", "/erasures"):
         _, text = await tech.get(path)
         assert "Date (si ce n&#39;est pas aujourd&#39;hui)" in text, path
-        assert f'name="happened_on" type="date" max="{date.today().isoformat()}"' in text, path
+        assert f'name="happened_on" type="date" max="{node_today().isoformat()}"' in text, path
 
     # The bulk form: a day in the future or before the reception is refused, and changes nothing.
     before = await snapshot(store)
@@ -143,6 +144,6 @@ async def test_past_steps_erasures_distributions_and_outflows_from_the_pages(web
     assert await last_happened(store, screen) == date(2023, 10, 20)
 
     # They count in 2023's figures, not in this year's.
-    old, now = await figures(store, "2023"), await figures(store, str(date.today().year))
+    old, now = await figures(store, "2023"), await figures(store, str(node_today().year))
     assert old["distributed.laptop.units"] == 1 and old["recycled.screen.units"] == 1
     assert "distributed.laptop.units" not in now and "recycled.screen.units" not in now

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import date
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -18,6 +17,7 @@ import pytest
 from webtools import Browser
 
 from node.domain.donors import DonorInput, create_donor
+from node.domain.happened import today as node_today  # the node's day (France), not the machine's
 from node.domain.items import ItemInput, create_items
 from node.domain.lots import LotInput, create_lot
 from node.domain.states import STATES, STEP_STATES, can_move
@@ -139,7 +139,7 @@ async def test_a_volunteers_flow(web, stock):
                                                   "waste_code": "16 02 14", "treatment": "R4", "happened_on": "2025-11-03",
                                                   "weight_kg": "", "note": ""})  # fmt: skip
     assert response.status == 422 and "antérieure" in text and await state_of(store, stock.screen) != "recycled"
-    today = date.today().strftime("%d/%m/%Y")
+    today = node_today().strftime("%d/%m/%Y")
     response, text = await tech.get(f"/recycle?item_id={stock.screen}")
     assert response.status == 200 and tag(stock.screen) in text
     response, text = await tech.post("/recycle", {"item_id": str(stock.screen), "recipient": "Ecologic",
