@@ -1,7 +1,9 @@
 """``maillon join``, ``invite``, ``peers`` and ``resync``: the federation's commands.
 
 Their arguments are in ``federation.cli``, registered under the
-``maillon.commands`` entry point group; this module runs them.
+``maillon.commands`` entry point group; this module runs them. aiohttp, the
+client and the QR code are imported by the commands that reach another node
+or draw a code: ``maillon peers`` only reads the database, and starts without them.
 """
 
 from __future__ import annotations
@@ -12,10 +14,6 @@ import socket
 import sys
 from datetime import UTC, datetime
 
-import aiohttp
-import segno
-
-from federation.client import FedClient
 from federation.membership import accept_certificate, check_descriptor, network_name
 from node.cli.commands import with_store
 from node.config import Node, url_origin
@@ -64,6 +62,10 @@ async def join(node: Node, store: Store, url: str, token: str, expected: str) ->
     if origin is None:  # before anything is asked of the hub: it would admit a node that then could not pin it
         raise Invalid(f"{url!r} is not a node's address: http(s), a host, maybe a port, no path", code="bad_url")
     url = origin
+    import aiohttp  # noqa: PLC0415  (see the module's docstring)
+
+    from federation.client import FedClient  # noqa: PLC0415
+
     async with aiohttp.ClientSession() as session:
         client = FedClient(session, node.key)
         hub, descriptor = check_descriptor(await client.descriptor(url), expected)
@@ -80,6 +82,8 @@ async def join(node: Node, store: Store, url: str, token: str, expected: str) ->
 
 def _reaching(args: argparse.Namespace, action) -> trust.Peer | None:
     """Run ``action(node, store)`` that calls ``args.url``; ``None`` (said on stderr) if it cannot be reached."""
+    import aiohttp  # noqa: PLC0415  (see the module's docstring)
+
     try:
         return with_store(args, action)
     except aiohttp.ClientError as exc:
@@ -106,6 +110,8 @@ def _cmd_invite(args: argparse.Namespace) -> int:
     text = with_store(args, act)
     print("Give this to the admin of the node that joins (valid once):\n")
     print(f"  {text}\n")
+    import segno  # noqa: PLC0415  (see the module's docstring)
+
     qr = segno.make(text, error="m")
     qr.terminal(out=sys.stdout, compact=True)
     return 0
@@ -162,6 +168,10 @@ def _cmd_resync(args: argparse.Namespace) -> int:
 
 async def add_peer(node: Node, store: Store, url: str, expected: str) -> trust.Peer:
     """Trust the node at ``url`` as a peer if its fingerprint is ``expected`` (else change nothing)."""
+    import aiohttp  # noqa: PLC0415  (see the module's docstring)
+
+    from federation.client import FedClient  # noqa: PLC0415
+
     async with aiohttp.ClientSession() as session:
         key, descriptor = check_descriptor(await FedClient(session, node.key).descriptor(url), expected)
     async with store.transaction() as tx:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from protocol.kinds import CATEGORIES
+from protocol.vocabulary import CATEGORIES
 
 __all__ = ["CATEGORIES", "DEFAULT_WEIGHT_G", "HAS_STORAGE", "MAY_HOLD_DATA", "GETS_OS", "PRICE_CAP_CENTS",
            "default_weight", "holds_data", "gets_os"]  # fmt: skip

@@ -18,8 +18,9 @@ the lots as counted at reception and the items they held. The fates
 themselves are the records of whoever settled them (PROTOCOL.md, "Donor
 proof bundle").
 
-These kinds extend ``protocol.kinds.KINDS`` when the package is imported
-(``protocol/__init__.py``), so that ``parse_body`` knows them everywhere.
+These kinds extend ``protocol.kinds.KINDS`` when this module is imported,
+which ``protocol.records`` does, so that ``parse_body`` knows them wherever
+a record is read.
 """
 
 from __future__ import annotations

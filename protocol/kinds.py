@@ -15,6 +15,7 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from protocol.errors import ContentInvalid, Reason
+from protocol.vocabulary import CATEGORIES, BeneficiaryCategory, Category
 
 __all__ = [
     "Body",
@@ -64,18 +65,12 @@ def _real_year(text: str) -> str:
 
 Period = Annotated[str, Field(pattern=r"^[0-9]{4}(-(0[1-9]|1[0-2])|-Q[1-4])?$"), AfterValidator(_real_year)]
 
-Category = Literal[
-    "desktop", "laptop", "tablet", "smartphone", "screen", "printer",
-    "multifunction_printer", "server", "network", "peripheral", "component", "other",
-]  # fmt: skip
-CATEGORIES: tuple[str, ...] = Category.__args__  # type: ignore[attr-defined]
-BeneficiaryCategory = Literal["person", "association", "school", "ess", "other"]
 
 
 class Body(BaseModel):
     """Base of every kind's body."""
 
-    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True, defer_build=True)
     KIND: ClassVar[str]
 
     def to_content(self) -> dict[str, Any]:
@@ -84,7 +79,7 @@ class Body(BaseModel):
 
 
 class _Part(BaseModel):
-    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True, defer_build=True)
 
 
 def _valid_period(model: Any) -> Any:

@@ -22,6 +22,7 @@ from typing import Any, NamedTuple
 from protocol import canonical
 from protocol.errors import EncodingError, ProtocolError, Reason, RecordInvalid
 from protocol.keys import SIGNATURE_SIZE, PublicKey, SigningKey
+from protocol.custody_kinds import KINDS as _ALL_KINDS  # noqa: F401  (the later kinds join KINDS)
 from protocol.kinds import parse_body
 
 __all__ = [

@@ -9,7 +9,7 @@ import pytest
 
 from node.cli.main import build_parser
 from node.domain.settings import SETTINGS
-from protocol.kinds import KINDS
+from protocol.custody_kinds import KINDS  # every kind, the later ones included
 
 ROOT = Path(__file__).parents[1]
 NODE_DOC = (ROOT / "docs" / "node.md").read_text()

@@ -21,7 +21,6 @@ from typing import Any, Iterator, TypeVar
 
 from node.config import Node, load_node, load_node_rotating, next_key, retire_key
 from node.errors import AlreadyExists, ConfigError, DomainError, Invalid, StoreError
-from node.network.upkeep import daily_upkeep
 from node.reports.exports import CSV_EXPORTS, nwipe_customers, write_csv
 from node.store.database import Store
 from node.store.database import restore as restore_database

@@ -42,6 +42,39 @@ def test_the_help_imports_nothing_heavy(argv):
     assert not {m for m in loaded if m.split(".")[0] in HEAVY or m in HEAVY}, argv
 
 
+def imported_running(*argv: str) -> set[str]:
+    """The modules a fresh interpreter holds after running ``maillon ARGV`` to its end."""
+    code = ("import json, sys\nfrom node.cli.main import main\ncode = main(sys.argv[1:])\n"
+            "print(json.dumps([code, sorted(sys.modules)]))")  # fmt: skip
+    out = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).parents[2]).stdout  # fmt: skip
+    code, modules = json.loads(out.splitlines()[-1])
+    assert code == 0, argv
+    return set(modules)
+
+
+# What a command that only reads the database must not import: the web stack, the client, the drawings.
+WEB = ("aiohttp", "jinja2", "aiohttp_jinja2", "segno", "fpdf", "openpyxl", "web_ui", "federation.client")
+
+
+@pytest.mark.parametrize("argv", [["peers"], ["settings"], ["handoff", "list"], ["stats", "--period", "2026"]])
+def test_commands_reading_the_database_do_not_load_the_web_stack(tmp_path, argv):
+    data = tmp_path / "node"
+    assert main(["init", "--data", str(data), "--name", "Atelier", "--role", "hub"]) == 0
+    loaded = imported_running(*argv, "--data", str(data))
+    assert "node.store.database" in loaded  # it did run
+    assert not {m for m in loaded if m.split(".")[0] in WEB or m in WEB}, argv
+
+
+def test_keys_alone_do_not_load_the_record_kinds():
+    """``protocol`` imports nothing itself: a module needing keys does not pay for pydantic's models."""
+    code = "import json, sys\nimport protocol.keys\nprint(json.dumps(sorted(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).parents[2]).stdout  # fmt: skip
+    loaded = set(json.loads(out))
+    assert "protocol.keys" in loaded and not {"pydantic", "protocol.kinds", "protocol.records"} & loaded
+
+
 def test_every_command_names_a_handler_that_exists():
     """A lazy handler is a name: check each one imports, since the help never does."""
 
