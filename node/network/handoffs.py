@@ -28,7 +28,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, TypeAdapter, ValidationError
 
-from node.domain.erasure import needs_erasure
+from node.domain.erasure import needs_erasure, settle
 from node.domain.item_tags import keep_former_tags, keepable, offered_tags, printed_tag
 from node.domain.items import Category, ItemInput, create_items, new_gid
 from node.domain.memberships import Membership, certificates
@@ -46,6 +46,7 @@ from protocol.kinds import (
     LotDecline,
     LotOffer,
     LotReceipt,
+    NodeDescriptor,
 )  # fmt: skip
 from protocol.records import Record
 
@@ -283,6 +284,8 @@ async def offer_received(tx: Tx, record: Record, body: LotOffer) -> bool:
     """An offer addressed to this node: kept until someone accepts or declines it; ``False`` if known already."""
     if body.recipient != tx.author:
         raise RuleBroken("an offer addressed to another node", code="not_addressee")
+    if await own_role(tx) == "national":  # a hub's own check stops such an offer; a hostile one is refused here
+        raise RuleBroken(NATIONAL_HOLDS_NO_LOTS, code="national_holds_no_lots")
     if await tx.value("SELECT 1 FROM handoffs WHERE offer = ?", (record.id,)):
         return False
     await insert_handoff(tx, record, body, direction="in", peer=record.header.author, lot_id=None)
@@ -290,6 +293,13 @@ async def offer_received(tx: Tx, record: Record, body: LotOffer) -> bool:
     await tx.run_many("INSERT INTO handoff_items (offer, gid, line) VALUES (?, ?, ?)",
                       [(record.id, line["gid"], _line_json(line)) for line in lines])  # fmt: skip
     return True
+
+
+async def own_role(tx: Tx) -> str | None:
+    """This node's role as its own latest signed descriptor states it (None before its first one)."""
+    content = await tx.value("SELECT content FROM log_records WHERE author = ? AND kind = ? AND content IS NOT NULL"
+                             " ORDER BY seq DESC LIMIT 1", (tx.author, NodeDescriptor.KIND))  # fmt: skip
+    return None if content is None else canonical.decode(content).get("role")
 
 
 async def answer_offer(tx: Tx, offer: bytes, *, accept: bool, reason: str = "declined",
@@ -375,6 +385,7 @@ async def take_delivery(tx: Tx, handoff: Handoff, record: Record, body: LotRecei
         " VALUES (?, 'attested by the origin node', 'clear', ?, 'success', ?, ?, 'handoff')",
         [(i, tool, record.header.time, evidence) for i in erased],
     )
+    await settle(tx, erased, operator=operator)  # that statement is their proof here: they arrive erased
     await _mark_outcomes(tx, body, items_here=True)
     await set_state(tx, offer, "received", receipt=record.id, counted=body.units_counted, weighed=body.weight_g,
                      lot_id=lot_id)  # fmt: skip

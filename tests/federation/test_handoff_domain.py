@@ -28,7 +28,7 @@ from node.reports.donor_report import build_donor_report
 from node.store.database import Store, restore
 from protocol import canonical
 from protocol.keys import SigningKey
-from protocol.kinds import LotOffer, LotReceipt, MembershipCertificate, OfferedItem
+from protocol.kinds import LotOffer, LotReceipt, MembershipCertificate, NodeDescriptor, OfferedItem
 from protocol.records import Record, open_entry
 from protocol.seal import encryption_key, seal
 
@@ -143,10 +143,13 @@ async def test_a_lot_handed_to_a_member_changes_custody_at_the_receipt(nodes):
         held = await db.all("SELECT gid, origin_node, origin_offer, origin_receipt FROM items ORDER BY id")
         erasures = await db.value("SELECT count(*) FROM erasures WHERE source = 'handoff'")
         lot_row = await db.one("SELECT source, counted_units, weighed_g FROM lots")
+        arrived = [r[0] for r in await db.all("SELECT state FROM items ORDER BY id")]
     assert [r["gid"] for r in held[:8]] == all_gids[:8] and len(held) == 9  # global ids kept, the extra is new
     assert all(r["origin_node"] == hub.raw and r["origin_offer"] == offer.id and r["origin_receipt"] == receipt.id
                for r in held[:8])  # fmt: skip
     assert erasures == 4 and tuple(lot_row) == ("handoff", 9, 21_000)
+    # the hub's signed statement of their erasure is their proof here: they arrive erased, the others received
+    assert arrived == ["erased"] * 4 + ["received"] * 5
     await sync_logs(member, hub)
     async with hub.store.reader() as db:
         states = [await db.value("SELECT state FROM items WHERE id = ?", (i,)) for i in ids]
@@ -246,6 +249,37 @@ async def test_bad_offers_and_receipts_are_refused_and_change_nothing(nodes):
         alert = await db.one("SELECT kind, reason FROM alerts WHERE author = ?", (other.raw,))
         assert await db.value("SELECT 1 FROM log_records WHERE id = ?", (forged.id,))
     assert tuple(alert) == ("refused_effect", "not_addressee")
+
+
+async def test_national_refuses_a_lot_offered_to_it(nodes, tmp_path):
+    """National holds no lots: a hub's offer to it (signed by a hub that bypassed its own check) is refused
+    at receipt, nothing is held to answer, and national's admin sees an alert naming the rule."""
+    hub = nodes["hub"]
+    key = SigningKey.from_seed(hashlib.sha256(b"national").digest())
+    national = Node("national", key, await Store.open(tmp_path / "national.db", key, create=True))
+    _KEYS[national.raw] = key
+    try:
+        async with national.store.transaction() as tx:
+            await tx.append(NodeDescriptor(name="Fédération", role="national", endpoints=[],
+                                           encryption_key=encryption_key(key)))  # fmt: skip
+            await peers.pin_peer(tx, hub.raw, name="hub", role="hub", relation="downstream",
+                                 encryption_key=encryption_key(hub.key))  # fmt: skip
+        await sync_logs(hub, national)
+        line = OfferedItem(gid="0192e0c0-0000-7000-8000-000000000002", category="laptop", weight_g=2000,
+                           erasure="erased")  # fmt: skip
+        async with hub.store.transaction() as tx:
+            offer = await tx.append(LotOffer(lot_ref="ETAT", recipient=national.raw, items=[line], units=1,
+                                             weight_g=2000, orientations=[], expires=4_000_000_000_000),
+                                    audience=[national.raw])  # fmt: skip
+        outcome = await carry([offer], hub, national)
+        assert [r.status for r in outcome] == ["accepted"], outcome  # held: the hub's log stays whole
+        async with national.store.reader() as db:
+            assert await db.value("SELECT count(*) FROM handoffs") == 0
+            assert await db.value("SELECT count(*) FROM handoff_items") == 0
+            alert = await db.one("SELECT kind, reason FROM alerts WHERE author = ?", (hub.raw,))
+        assert tuple(alert) == ("refused_effect", "national_holds_no_lots")
+    finally:
+        await national.store.close()
 
 
 async def test_a_manifest_line_no_item_can_hold_is_refused_at_the_receipt(nodes):
