@@ -19,7 +19,7 @@ from node.network import peers as trust
 from node.network.recovery import answers_held
 from node.store.database import Tx
 from protocol import canonical
-from protocol.custody_kinds import ItemFates2, LotOffer2
+from protocol.custody_kinds import ItemFates2, LotOffer2, LotReceipt2
 from protocol.kinds import (
     ItemFates,
     KeyRevocation,
@@ -124,6 +124,7 @@ EFFECTS: dict[str, Effect] = {
     LotDecline.KIND: _domain(handoffs.answer_received),
     LotCancel.KIND: _domain(handoffs.answer_received),
     LotReceipt.KIND: _domain(handoffs.receipt_received, checks_first=False),
+    LotReceipt2.KIND: _domain(handoffs.receipt_received, checks_first=False),
     ItemFates.KIND: _domain(handoff_fates.fates_received, concerns=handoff_fates.handed_to),
     ItemFates2.KIND: _domain(fate_evidence.fates_received, checks_first=False, concerns=handoff_fates.handed_to),
     StatsReport.KIND: _stats_report,

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from protocol import canonical
-from protocol.custody_kinds import DonorReport2, ErasureEvidence, ItemFates2
+from protocol.custody_kinds import DonorReport2, ErasureEvidence, ItemFates2, custody_time
 from protocol.errors import ProtocolError, Reason, RecordInvalid
 from protocol.keys import fingerprint, node_id
 from protocol.kinds import ItemFates, LotOffer, LotReceipt, NodeDescriptor
@@ -226,7 +226,7 @@ def _hops(offers: dict[bytes, tuple[Record, LotOffer]], receipts: list[tuple[Rec
     hops: dict[str, list[_Hop]] = {}
     moved = []
     done: set[bytes] = set()
-    for record, receipt, where in sorted(receipts, key=lambda r: (r[0].header.time, r[0].id)):
+    for record, receipt, where in sorted(receipts, key=lambda r: (custody_time(r[0].header.time, r[1]), r[0].id)):
         held = offers.get(receipt.offer)
         if held is None:
             continue  # the offer is not in the bundle: this receipt moves nothing the report asks about
@@ -243,7 +243,7 @@ def _hops(offers: dict[bytes, tuple[Record, LotOffer]], receipts: list[tuple[Rec
             continue  # one receipt per offer moves custody: the first one
         done.add(receipt.offer)
         moved.append((record, receipt, offer))
-        giver, time = offer_record.header.author, record.header.time
+        giver, time = offer_record.header.author, custody_time(record.header.time, receipt)
         for gid in receipt.received:
             if gid in wanted:
                 hops.setdefault(gid, []).append(_Hop(giver, record.header.author, time, True))

@@ -13,6 +13,8 @@ weight and outflow, dismantled, transferred, in stock, missing at
 reception) and the erasure evidence it holds for the item, disk by disk.
 A node passing fates up the chain signs one carrying the records it
 received, unchanged (``evidence``): it adds its own, never rewrites.
+``lot.receipt/2`` is ``lot.receipt/1`` with the day the lot arrived, for a
+hand-off entered after the day it happened (a network loading its past).
 ``donor.report/2`` is what the node that received the donor's lots signs:
 the lots as counted at reception and the items they held. The fates
 themselves are the records of whoever settled them (PROTOCOL.md, "Donor
@@ -25,6 +27,7 @@ a record is read.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, ClassVar, Literal
 
 from pydantic import AfterValidator, Field, model_validator
@@ -40,6 +43,7 @@ from protocol.kinds import (
     Grams,
     Key,
     LotOffer,
+    LotReceipt,
     Millis,
     OfferedItem,
     RecordId,
@@ -49,7 +53,7 @@ from protocol.kinds import (
 
 __all__ = [
     "ItemFates2", "FateStatement", "ErasureEvidence", "DonorReport2", "ReportedLot", "ReportLine2",
-    "OUTCOMES", "MAX_EVIDENCE", "LotOffer2", "OfferedItem2", "OFFER_KINDS", "MAX_TAGS", "MAX_TAG_LENGTH", "valid_tag",
+    "OUTCOMES", "MAX_EVIDENCE", "LotOffer2", "OfferedItem2", "OFFER_KINDS", "LotReceipt2", "RECEIPT_KINDS", "custody_time", "MAX_TAGS", "MAX_TAG_LENGTH", "valid_tag",
 ]  # fmt: skip
 
 Outcome = Literal["distributed", "recycled", "dismantled", "transferred", "in_stock", "missing"]
@@ -96,6 +100,41 @@ class LotOffer2(LotOffer):
 
 # The offer's versions: both are read (as a LotOffer), nodes sign the last.
 OFFER_KINDS = (LotOffer.KIND, LotOffer2.KIND)
+
+
+class LotReceipt2(LotReceipt):
+    """B's receipt of a lot that arrived on an earlier day than B signs it (history entered later).
+
+    ``lot.receipt/1`` with ``received_on``: the day the lot physically
+    arrived, in B's calendar. Custody moved that day: B's items were
+    received then, A's left then (PROTOCOL.md, ``lot.receipt/2``). A reader
+    reads both versions as a ``LotReceipt`` (``LotReceipt2`` is one); a
+    ``lot.receipt/1`` arrived the day of its record's time.
+    """
+
+    KIND: ClassVar[str] = "lot.receipt/2"
+    received_on: Day
+
+
+# The receipt's versions: both are read (as a LotReceipt); a node signs version 2 only for an earlier day.
+RECEIPT_KINDS = (LotReceipt.KIND, LotReceipt2.KIND)
+
+
+def custody_time(record_time: int, receipt: LotReceipt) -> int:
+    """When custody moved at ``receipt``, signed at ``record_time`` (PROTOCOL.md, ``lot.receipt/2``).
+
+    A ``lot.receipt/2``: 12:00 UTC of its ``received_on``, or the record's
+    time if that is earlier; a ``lot.receipt/1``: the record's time.
+    """
+    if not isinstance(receipt, LotReceipt2):
+        return record_time
+    day = datetime(int(receipt.received_on[:4]), int(receipt.received_on[5:7]), int(receipt.received_on[8:]), 12,
+                   tzinfo=UTC)  # fmt: skip
+    noon = (day - _EPOCH) // timedelta(milliseconds=1)
+    return min(record_time, noon)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class ErasureEvidence(_Part):
@@ -203,4 +242,4 @@ class DonorReport2(Body):
         return self
 
 
-KINDS.update({model.KIND: model for model in (ItemFates2, DonorReport2, LotOffer2)})
+KINDS.update({model.KIND: model for model in (ItemFates2, DonorReport2, LotOffer2, LotReceipt2)})

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -95,10 +96,23 @@ def register(sub: argparse._SubParsersAction, data: Callable[[argparse.ArgumentP
     receive.add_argument("--keep-tags", action="store_true",
                          help="each item received keeps the label printed on it as its label here, unless an item"
                               " here carries or carried it or it has the form of this node's own labels")  # fmt: skip
+    receive.add_argument("--on", type=day, metavar="YYYY-MM-DD",
+                         help="the day the lot arrived, for a reception entered afterwards (default today): the"
+                              " items are received, and leave the node that offered, on that day")  # fmt: skip
     receive.set_defaults(handler=lazy("node.cli.handoff_commands:receive_command"))
 
 
 # arguments ---------------------------------------------------------------------------------------
+
+
+def day(text: str) -> date:
+    """A day written YYYY-MM-DD."""
+    try:
+        if len(text) == 10:
+            return date.fromisoformat(text)
+    except ValueError:
+        pass
+    raise argparse.ArgumentTypeError(f"not a day written YYYY-MM-DD: {text!r}")
 
 
 def grams(text: str) -> int:

@@ -252,7 +252,7 @@ def receive_command(args: argparse.Namespace) -> int:
                 raise Invalid(f"damaged but not received: {', '.join(sorted(stray)[:5])}", code="invalid")
             receipt = parse(handoffs.ReceiptInput, {
                 "received": received, "missing": missing, "damaged": damaged, "extra": list(args.extra),
-                "weight_g": args.weight, "note": note, "keep_tags": args.keep_tags,
+                "weight_g": args.weight, "note": note, "keep_tags": args.keep_tags, "happened_on": args.on,
             })  # fmt: skip
             await handoffs.record_receipt(tx, offer, receipt, operator="maillon handoff receive")
             handoff = await handoffs.get_handoff(tx, offer)

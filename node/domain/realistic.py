@@ -20,7 +20,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from node.errors import RuleBroken
-from node.validation import MAX_TIME_MS, MIN_TIME_MS
+from node.validation import EARLIEST, LATEST, MAX_TIME_MS, MIN_TIME_MS
 
 __all__ = ["MAX_WEIGHT_G", "MAX_UNITS", "check_realistic", "unrealistic"]
 
@@ -48,6 +48,8 @@ def _value(name: str, value: Any) -> str | None:
             if problem:
                 return problem
         return None
+    if isinstance(value, str) and name.endswith("_on") and not EARLIEST.isoformat() <= value <= LATEST.isoformat():
+        return f"{name}: {value} is not a day from 1980 to 2100"  # a day of the calendar: the kind checked it
     if not isinstance(value, int) or isinstance(value, bool):
         return None
     if (name in _TIMES or name.endswith("_time")) and not MIN_TIME_MS <= value <= MAX_TIME_MS:

@@ -24,20 +24,22 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, TypeAdapter, ValidationError
 
 from node.domain.erasure import needs_erasure, settle
+from node.domain.happened import check_day, day_of, today
 from node.domain.item_tags import keep_former_tags, keepable, offered_tags, printed_tag
 from node.domain.items import Category, ItemInput, create_items, new_gid
 from node.domain.memberships import Membership, certificates
 from node.domain.states import TERMINAL
 from node.errors import Invalid, NotFound, RuleBroken
 from node.store.database import IN_ARRAY, Reader, Tx, as_array, now_ms
-from node.validation import Id, Input
+from node.validation import Day, Id, Input
 from protocol import canonical
-from protocol.custody_kinds import LotOffer2
+from protocol.custody_kinds import LotOffer2, LotReceipt2, custody_time
 from protocol.keys import node_id
 from protocol.kinds import (
     ExtraItem,
@@ -96,6 +98,7 @@ class ReceiptInput(Input):
     weight_g: Annotated[int, Field(ge=0, le=10**12)]
     note: Note | None = None
     keep_tags: bool = False  # each item received keeps the label printed on it, where no label here clashes
+    happened_on: Day | None = None  # the day the lot arrived (default today): signed as a lot.receipt/2
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,6 +250,9 @@ async def receipt_received(tx: Tx, record: Record, body: LotReceipt) -> None:
     handoff = await _handoff_or_refuse(tx, body.offer)
     if handoff.direction != "out" or handoff.peer != record.header.author:
         raise RuleBroken("a receipt from a node other than the addressee", code="not_addressee")
+    if isinstance(body, LotReceipt2) and body.received_on > latest_day(record.header.time).isoformat():
+        raise RuleBroken(f"a lot received on {body.received_on}, after its receipt was signed",
+                         code="unrealistic_value")  # fmt: skip
     if handoff.state in ("declined", "cancelled"):
         raise RuleBroken(f"a receipt for an offer that was {handoff.state}", code="not_open")
     again = handoff.state == "received"
@@ -255,7 +261,6 @@ async def receipt_received(tx: Tx, record: Record, body: LotReceipt) -> None:
     offered = {r[0]: (r[1], r[2]) for r in await tx.all(
         "SELECT h.gid, h.item_id, i.state FROM handoff_items h LEFT JOIN items i ON i.id = h.item_id WHERE h.offer = ?",
         (body.offer,))}  # fmt: skip
-    time = record.header.time
     if not again:
         _check_counts(set(offered), body)
         await _mark_outcomes(tx, body, items_here=False)
@@ -264,6 +269,10 @@ async def receipt_received(tx: Tx, record: Record, body: LotReceipt) -> None:
     # what arrived leaves here, unless it already left (an item's state moved on meanwhile)
     stay = [item_id for item_id, state in map(offered.__getitem__, body.received)
             if item_id is not None and state not in TERMINAL]  # fmt: skip
+    time = arrival_time(record, body)
+    if stay and isinstance(body, LotReceipt2):  # not before what this node recorded of them (a day entered late)
+        last = await tx.value(f"SELECT max(happened) FROM events WHERE item_id IN {IN_ARRAY}", (as_array(stay),))
+        time = min(record.header.time, max(time, last or 0))
     if stay:
         from node.domain.fate_evidence import (
             handoff_evidence,  # the records the items' origin cannot read otherwise
@@ -275,6 +284,21 @@ async def receipt_received(tx: Tx, record: Record, body: LotReceipt) -> None:
     if not again:
         await set_state(tx, body.offer, "received", receipt=record.id, counted=body.units_counted,
                         weighed=body.weight_g)  # fmt: skip
+
+
+def latest_day(ms: int) -> date:
+    """The latest calendar day anywhere at the instant ``ms`` (UTC+14): no lot arrived after it."""
+    return datetime.fromtimestamp(ms / 1000 + 14 * 3600, UTC).date()
+
+
+def arrival_day(record: Record, body: LotReceipt) -> date:
+    """The day a lot arrived: a ``lot.receipt/2``'s ``received_on``, else the day (in France) it was signed."""
+    return date.fromisoformat(body.received_on) if isinstance(body, LotReceipt2) else day_of(record.header.time)
+
+
+def arrival_time(record: Record, body: LotReceipt) -> int:
+    """When custody moved: a ``lot.receipt/2``'s day (its noon UTC, never after the record), else the record's time."""
+    return custody_time(record.header.time, body)
 
 
 # B's side -------------------------------------------------------------------
@@ -327,10 +351,14 @@ async def record_receipt(tx: Tx, offer: bytes, receipt: ReceiptInput, *, operato
     if handoff.state != "accepted":
         raise RuleBroken(f"this offer is {handoff.state}: accept it before receiving", code="not_open")
     lines = await _manifest_lines(tx, offer)
+    check_day(receipt.happened_on)
+    # A lot that arrived on an earlier day (history entered later) is signed with its day, lot.receipt/2.
+    earlier = receipt.happened_on if receipt.happened_on and receipt.happened_on != today() else None
     body = _body(
-        LotReceipt, offer=offer, received=receipt.received, missing=receipt.missing, damaged=receipt.damaged,
-        extra=[ExtraItem(**e.model_dump(exclude_none=True)) for e in receipt.extra],
+        LotReceipt2 if earlier else LotReceipt, offer=offer, received=receipt.received, missing=receipt.missing,
+        damaged=receipt.damaged, extra=[ExtraItem(**e.model_dump(exclude_none=True)) for e in receipt.extra],
         units_counted=len(receipt.received) + len(receipt.extra), weight_g=receipt.weight_g, note=receipt.note,
+        **({"received_on": earlier.isoformat()} if earlier else {}),
     )  # fmt: skip
     _check_counts(set(lines.items), body)
     taken = await tx.all(f"SELECT gid FROM items WHERE gid IN {IN_ARRAY}", (as_array(body.received),))
@@ -354,7 +382,8 @@ async def take_delivery(tx: Tx, handoff: Handoff, record: Record, body: LotRecei
     """
     offer = handoff.offer
     lines = lines or await _manifest_lines(tx, offer)
-    lot_id = await _receive_lot(tx, handoff, body, lines.orientations)
+    arrived = arrival_day(record, body)
+    lot_id = await _receive_lot(tx, handoff, body, lines.orientations, arrived)
     described = [{"category": line["category"], "weight_g": line["weight_g"], "serial": _short(line.get("serial")),
                   "donor_asset": _short(line.get("donor_asset")), "brand": _short(line.get("brand")),
                   "model": _short(line.get("model"))} for line in map(lines.items.__getitem__, body.received)]  # fmt: skip
@@ -380,10 +409,11 @@ async def take_delivery(tx: Tx, handoff: Handoff, record: Record, body: LotRecei
     # erasures done at A travel as its signed statement in the offer
     erased = [i for i, gid in zip(ids, body.received) if lines.items[gid].get("erasure") == "erased"]
     tool, evidence = f"maillon {node_id(handoff.peer)[:16]}", offer.hex()
+    attested = arrival_time(record, body)  # known here from the day the lot arrived
     await tx.run_many(
         "INSERT INTO erasures (item_id, method, level, tool, result, time, evidence_sha256, source)"
         " VALUES (?, 'attested by the origin node', 'clear', ?, 'success', ?, ?, 'handoff')",
-        [(i, tool, record.header.time, evidence) for i in erased],
+        [(i, tool, attested, evidence) for i in erased],
     )
     await settle(tx, erased, operator=operator)  # that statement is their proof here: they arrive erased
     await _mark_outcomes(tx, body, items_here=True)
@@ -556,8 +586,9 @@ async def _manifest_lines(tx: Tx, offer: bytes) -> _Manifest:
     return _Manifest({line["gid"]: line for line in signed["items"]}, signed.get("orientations", []))
 
 
-async def _receive_lot(tx: Tx, handoff: Handoff, body: LotReceipt, orientations: list[str]) -> int:
-    """The lot the received items belong to here: source ``handoff``, counted and weighed."""
+async def _receive_lot(tx: Tx, handoff: Handoff, body: LotReceipt, orientations: list[str], arrived: date) -> int:
+    """The lot the received items belong to here: source ``handoff``, counted and weighed, received ``arrived``
+    (its items are received that day: ``create_items`` takes the lot's day)."""
     base = f"{handoff.lot_ref[:80]} ({node_id(handoff.peer)[:6]})"
     reference, n = base, 1
     while await tx.value("SELECT 1 FROM lots WHERE reference = ?", (reference,)):
@@ -565,9 +596,9 @@ async def _receive_lot(tx: Tx, handoff: Handoff, body: LotReceipt, orientations:
         reference = f"{base} {n}"
     return await tx.run(
         "INSERT INTO lots (reference, source, declared_units, declared_weight_g, counted_units, weighed_g, received_on,"
-        " orientations, created) VALUES (?, 'handoff', ?, ?, ?, ?, date('now'), ?, ?)",
-        (reference, handoff.units, handoff.weight_g, body.units_counted, body.weight_g, json.dumps(orientations),
-         now_ms()),
+        " orientations, created) VALUES (?, 'handoff', ?, ?, ?, ?, ?, ?, ?)",
+        (reference, handoff.units, handoff.weight_g, body.units_counted, body.weight_g, arrived.isoformat(),
+         json.dumps(orientations), now_ms()),
     )  # fmt: skip
 
 

@@ -28,7 +28,7 @@ from node.errors import DomainError, StoreError
 from node.network import handoffs, peers
 from node.store.database import IN_ARRAY, Tx, as_array
 from protocol import canonical
-from protocol.custody_kinds import OFFER_KINDS, ItemFates2, LotOffer2
+from protocol.custody_kinds import OFFER_KINDS, ItemFates2, LotOffer2, LotReceipt2
 from protocol.kinds import (
     ItemFates,
     KeyRevocation,
@@ -97,9 +97,9 @@ async def answers_held(tx: Tx, offer: bytes) -> None:
     """
     handoff = await handoffs.get_handoff(tx, offer)
     rows = await tx.all(
-        "SELECT envelope, content FROM log_records WHERE kind IN (?, ?, ?, ?) AND content IS NOT NULL"
+        "SELECT envelope, content FROM log_records WHERE kind IN (?, ?, ?, ?, ?) AND content IS NOT NULL"
         " AND instr(content, ?) > 0 ORDER BY author, seq",
-        (LotAccept.KIND, LotDecline.KIND, LotCancel.KIND, LotReceipt.KIND, offer),
+        (LotAccept.KIND, LotDecline.KIND, LotCancel.KIND, LotReceipt.KIND, LotReceipt2.KIND, offer),
     )  # fmt: skip
     for row in rows:
         record = open_entry(canonical.encode([row[0], row[1]]))
@@ -238,6 +238,7 @@ _REPLAYERS = {
     LotDecline.KIND: _answer,
     LotCancel.KIND: _cancel,
     LotReceipt.KIND: _receipt,
+    LotReceipt2.KIND: _receipt,
     ItemFates.KIND: _fates,
     ItemFates2.KIND: _fates,
     MembershipCertificate.KIND: _certificate,

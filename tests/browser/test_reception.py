@@ -5,7 +5,8 @@ label the hub printed) and the node accepted. A volunteer opens the
 reception page: the lines are named by printed label, model and serial,
 never by a 36-character global id; typing a printed label ticks its line;
 keeping the printed labels is chosen, and the summary names the one this
-node cannot keep (it already uses that label); confirming gives the items
+node cannot keep (it already uses that label); the reception is entered
+afterwards, with the day the lot arrived; confirming gives the items
 those labels, and the renumbered one still opens by its printed label.
 """
 
@@ -107,9 +108,12 @@ async def test_the_reception_names_lines_by_their_printed_label_and_may_keep_it(
 
     await page.get_by_label("Garder les étiquettes imprimées", exact=False).check()
     await page.fill("#rc-weight", "4,8")
+    # entered afterwards: the lot arrived on 14 March 2025 (the browser's date field, French label)
+    await page.get_by_label("Date d'arrivée (si ce n'est pas aujourd'hui)").fill("2025-03-14")
     async with page.expect_navigation():
         await page.get_by_role("button", name="Afficher le récapitulatif").click()
     summary = await page.locator("#summary").inner_text()
+    assert "Arrivé le 14/03/2025" in summary
     assert "OGO-000412" in summary and "nouvelle étiquette" in summary  # the clash, named
     assert "2 appareil(s) gardent leur étiquette imprimée" in summary
     assert not GID.search(summary)
@@ -120,6 +124,12 @@ async def test_the_reception_names_lines_by_their_printed_label_and_may_keep_it(
 
     assert labels(data) == {"PF1A2B3C": "OGO-000411", "PF4D5E6F": "ATB-000001",
                                                         "PF7G8H9J": "OGO 000413"}  # fmt: skip
+    db = sqlite3.connect(data / "node.db")
+    # received that day; erased by the hub's signed statement, so "effacé" here without a step of ours
+    assert db.execute("SELECT received_on FROM lots WHERE source = 'handoff'").fetchone() == ("2025-03-14",)
+    assert db.execute("SELECT DISTINCT i.state FROM items i JOIN lots l ON l.id = i.lot_id"
+                      " WHERE l.source = 'handoff'").fetchall() == [("erased",)]  # fmt: skip
+    db.close()
     # the renumbered laptop: its printed label is in its history, and the search finds it by it
     await page.goto(f"{base}/items?q=OGO-000412")
     assert "ATB-000001" in await page.locator("main").inner_text()

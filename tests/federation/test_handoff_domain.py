@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -19,14 +20,20 @@ from federation.wire import Item
 from node.config import Config
 from node.config import Node as NodeDir
 from node.domain.donors import DonorInput, create_donor
+from node.domain.happened import day_of
+from node.domain.happened import today as node_today
+from node.domain.impact import factor_table
 from node.domain.items import ItemInput, create_items
 from node.domain.lots import LotInput, create_lot
+from node.domain.settings import get_setting
+from node.domain.stats import compute_stats, period_bounds
 from node.domain.workflow import correct_event, move_items
 from node.errors import Invalid, RuleBroken
 from node.network import handoffs, peers
 from node.reports.donor_report import build_donor_report
-from node.store.database import Store, restore
+from node.store.database import Store, day_ms, restore
 from protocol import canonical
+from protocol.custody_kinds import LotReceipt2
 from protocol.keys import SigningKey
 from protocol.kinds import LotOffer, LotReceipt, MembershipCertificate, NodeDescriptor, OfferedItem
 from protocol.records import Record, open_entry
@@ -111,6 +118,14 @@ async def stock(node: Node, count: int, *, erased: int = 0) -> tuple[int, list[i
 @pytest.fixture(autouse=True)
 def keys(nodes):
     _KEYS.update({node.raw: node.key for node in nodes.values()})
+
+
+async def figures(store: Store, period: str) -> dict:
+    async with store.reader() as db:
+        factors = factor_table(await get_setting(db, "impact_factors"))
+        stats = await compute_stats(db, *period_bounds(period), years=await get_setting(db, "years_of_second_life"),
+                                    factors=factors)  # fmt: skip
+    return stats.as_figures()
 
 
 async def gids(node: Node, ids: list[int]) -> list[str]:
@@ -303,6 +318,70 @@ async def test_a_manifest_line_no_item_can_hold_is_refused_at_the_receipt(nodes)
         assert await db.value("SELECT count(*) FROM items") == 0
         assert await db.value("SELECT max(seq) FROM log_records WHERE author = ?", (member.raw,)) == head
         assert (await handoffs.get_handoff(db, offer.id)).state == "accepted"
+
+
+async def test_a_hand_off_entered_later_keeps_the_day_the_lot_arrived(nodes):
+    """A network loading its past: the receipt of a lot that arrived on 2023-06-01, signed today, is a
+    ``lot.receipt/2`` with that day; custody moved that day on both sides, and a day in the future is refused."""
+    hub, member = nodes["hub"], nodes["member"]
+    async with hub.store.transaction() as tx:
+        donor = await create_donor(tx, DonorInput(name="Préfecture du Morbihan", type="public_body"))
+        lot = await create_lot(tx, LotInput(reference="ETAT-2023", declared_units=3, donor_id=donor,
+                                            received_on=date(2023, 5, 2)))  # fmt: skip
+        ids = await create_items(tx, lot, [ItemInput(category="laptop", serial=f"SN{n}", weight_g=2000) for n in range(3)])
+        await tx.run("INSERT INTO erasures (item_id, method, level, tool, result, time) VALUES (?, 'nist', 'purge',"
+                     " 'nwipe', 'success', ?)", (ids[0], day_ms(date(2023, 5, 10))))  # fmt: skip
+    await sync_logs(hub, member)
+    offer = await signed(hub, lambda tx: handoffs.create_offer(tx, handoffs.OfferInput(recipient=member.raw, lot_id=lot)))
+    await carry([offer], hub, member)
+    await signed(member, lambda tx: handoffs.answer_offer(tx, offer.id, accept=True))
+    g = await gids(hub, ids)
+    async with member.store.reader() as db:
+        head = await db.value("SELECT max(seq) FROM log_records WHERE author = ?", (member.raw,))
+    with pytest.raises(Invalid) as future:
+        await signed(member, lambda tx: handoffs.record_receipt(tx, offer.id, handoffs.ReceiptInput(
+            received=g, weight_g=6000, happened_on=node_today() + timedelta(days=1))))  # fmt: skip
+    assert future.value.code == "future_date"
+    async with member.store.reader() as db:  # nothing signed, nothing held
+        assert await db.value("SELECT max(seq) FROM log_records WHERE author = ?", (member.raw,)) == head
+        assert await db.value("SELECT count(*) FROM items") == 0
+
+    receipt = await signed(member, lambda tx: handoffs.record_receipt(tx, offer.id, handoffs.ReceiptInput(
+        received=g, weight_g=6000, happened_on=date(2023, 6, 1))))  # fmt: skip
+    assert receipt.header.kind == "lot.receipt/2" and receipt.body().received_on == "2023-06-01"
+    async with member.store.reader() as db:
+        assert await db.value("SELECT received_on FROM lots") == "2023-06-01"
+        received = [day_of(r[0]) for r in await db.all("SELECT happened FROM events WHERE state = 'received'")]
+        erased = [day_of(r[0]) for r in await db.all("SELECT happened FROM events WHERE state = 'erased'")]
+    assert received == [date(2023, 6, 1)] * 3 and erased == [date(2023, 6, 1)]
+    assert (await figures(member.store, "2023"))["received.laptop.units"] == 3  # counted in the year it happened
+    assert (await figures(member.store, str(node_today().year))).get("received.laptop.units", 0) == 0
+    await sync_logs(member, hub)
+    async with hub.store.reader() as db:
+        moved = await db.all("SELECT state, state_since FROM items ORDER BY id")
+    assert [(r[0], day_of(r[1])) for r in moved] == [("transferred", date(2023, 6, 1))] * 3
+
+
+async def test_a_receipt_dated_after_it_was_signed_moves_nothing(nodes):
+    """A ``lot.receipt/2`` whose day comes after its record's time (UTC+14, the latest calendar) is no fact:
+    the giver holds it (the log stays whole) but keeps custody, and its admin sees why."""
+    hub, member = nodes["hub"], nodes["member"]
+    lot, ids = await stock(hub, 2, erased=2)
+    await sync_logs(hub, member)
+    offer = await signed(hub, lambda tx: handoffs.create_offer(tx, handoffs.OfferInput(recipient=member.raw, lot_id=lot)))
+    await carry([offer], hub, member)
+    await signed(member, lambda tx: handoffs.answer_offer(tx, offer.id, accept=True))
+    await sync_logs(member, hub)
+    g = await gids(hub, ids)
+    async with member.store.transaction() as tx:  # signed by hand: the member's own check refuses such a day
+        await tx.append(LotReceipt2(offer=offer.id, received=g, missing=[], damaged=[], extra=[], units_counted=2,
+                                    weight_g=4000, received_on="2099-01-01"), audience=[hub.raw])  # fmt: skip
+    await sync_logs(member, hub)
+    async with hub.store.reader() as db:
+        assert [r[0] for r in await db.all("SELECT state FROM items ORDER BY id")] == ["received"] * 2
+        alert = await db.one("SELECT kind, reason FROM alerts WHERE author = ?", (member.raw,))
+        assert (await handoffs.get_handoff(db, offer.id)).state == "accepted"
+    assert tuple(alert) == ("refused_effect", "unrealistic_value")
 
 
 async def test_a_cancel_wins_over_an_accept_that_crossed_it(nodes):

@@ -201,9 +201,19 @@ def test_receipts_that_do_not_add_up_are_refused_and_change_nothing(pair, capsys
     assert "damaged but not received" in capsys.readouterr().err
     assert query(member, "SELECT count(*) FROM items") == [(0,)]
     assert handoff(member).state == "accepted"
+    # a day in the future, or not a day
+    assert maillon("handoff", "receive", "--data", member.data_dir, offer, "--weight", "2000", "--all",
+                   "--on", "2099-01-01") == 1  # fmt: skip
+    assert "refused (future_date)" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        maillon("handoff", "receive", "--data", member.data_dir, offer, "--weight", "2000", "--all", "--on", "1/6/2023")
+    assert "not a day written YYYY-MM-DD" in capsys.readouterr().err
+    assert query(member, "SELECT count(*) FROM items") == [(0,)]
+    # entered afterwards: the lot arrived on 2023-06-01
     scanned.write_text(gids[0] + "\n", encoding="utf-8")
     assert maillon("handoff", "receive", "--data", member.data_dir, offer, "--weight", "2000",
-                   "--received-file", scanned, "--rest-missing") == 0  # fmt: skip
+                   "--received-file", scanned, "--rest-missing", "--on", "2023-06-01") == 0  # fmt: skip
+    assert query(member, "SELECT received_on FROM lots") == [("2023-06-01",)]
     assert "1 items counted of 3 declared" in capsys.readouterr().out
     assert query(member, "SELECT outcome, count(*) FROM handoff_items GROUP BY outcome ORDER BY outcome") == [
         ("missing", 2), ("received", 1)]  # fmt: skip

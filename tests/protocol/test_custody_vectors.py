@@ -9,22 +9,24 @@ import pytest
 
 from protocol import canonical
 from protocol.bundle import describe, verify_bundle
-from protocol.custody_kinds import LotOffer2
+from protocol.custody_kinds import LotOffer2, LotReceipt2, custody_time
 from protocol.errors import ContentInvalid, ProtocolError
-from protocol.kinds import LotOffer, parse_body
+from protocol.kinds import LotOffer, LotReceipt, parse_body
 from protocol.records import open_entry
 
 VECTORS = json.loads((Path(__file__).parents[1] / "vectors" / "custody.json").read_text())
 
 
 def test_the_vectors_cover_the_new_kinds_and_every_broken_link():
-    assert {v["kind"] for v in VECTORS["valid"]} >= {"item.fates/2", "donor.report/2", "lot.offer/2", "lot.offer/1"}
-    assert {v["kind"] for v in VECTORS["invalid"]} == {"item.fates/2", "donor.report/2", "lot.offer/2", "lot.offer/1"}
+    assert {v["kind"] for v in VECTORS["valid"]} >= {"item.fates/2", "donor.report/2", "lot.offer/2", "lot.offer/1",
+                                                     "lot.receipt/2"}  # fmt: skip
+    assert {v["kind"] for v in VECTORS["invalid"]} == {"item.fates/2", "donor.report/2", "lot.offer/2", "lot.offer/1",
+                                                       "lot.receipt/2", "lot.receipt/1"}  # fmt: skip
     reasons = {line.split("reason=")[1].split()[0] for b in VECTORS["bundles"] for line in b["lines"]
                if line.startswith("problem")}  # fmt: skip
     assert reasons >= {"not_custodian", "receipt_mismatch", "bad_signature", "content_mismatch", "bad_entry",
                        "bad_bundle"}  # fmt: skip
-    assert [b["exit"] for b in VECTORS["bundles"]].count(0) == 1
+    assert {b["name"] for b in VECTORS["bundles"] if b["exit"] == 0} == {"good", "receipt_entered_later"}
 
 
 @pytest.mark.parametrize("vector", VECTORS["valid"], ids=lambda v: v["name"])
@@ -56,8 +58,18 @@ def test_a_version_1_offer_reads_as_an_offer_without_tags():
     body = open_entry(bytes.fromhex(first["entry"])).body()
     assert isinstance(body, LotOffer) and not isinstance(body, LotOffer2)
     assert all(getattr(line, "tags", None) is None for line in body.items)
-    second = next(v for v in VECTORS["valid"] if v["kind"] == "lot.offer/2")
+    second = next(v for v in VECTORS["valid"] if v["kind"] == "lot.offer/2" and "peer_hub" in v["name"])
     assert open_entry(bytes.fromhex(second["entry"])).body().items[0].tags == ["OGO-000412", "BFC 000087"]
+
+
+def test_a_receipt_of_version_2_reads_as_a_receipt_with_its_day():
+    first = next(v for v in VECTORS["valid"] if v["kind"] == "lot.receipt/1")
+    assert not isinstance(open_entry(bytes.fromhex(first["entry"])).body(), LotReceipt2)
+    second = open_entry(bytes.fromhex(next(v for v in VECTORS["valid"] if v["kind"] == "lot.receipt/2")["entry"]))
+    body = second.body()
+    assert isinstance(body, LotReceipt) and body.received_on == "2023-10-06"
+    # custody moved at 12:00 UTC of that day, 40 days before the receipt was signed
+    assert custody_time(second.header.time, body) == 1_696_593_600_000 < second.header.time
 
 
 @pytest.mark.parametrize("vector", VECTORS["bundles"], ids=lambda v: v["name"])

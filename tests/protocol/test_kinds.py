@@ -30,7 +30,7 @@ EXPECTED_KINDS = {
     "key.revocation/1", "lot.offer/1", "lot.accept/1", "lot.decline/1", "lot.cancel/1", "lot.receipt/1",
     "item.fates/1", "stats.report/1", "regional.summary/1", "log.checkpoint/1", "donor.report/1",
     "regional.summary/2",
-    "item.fates/2", "donor.report/2", "lot.offer/2",
+    "item.fates/2", "donor.report/2", "lot.offer/2", "lot.receipt/2",
 }  # fmt: skip
 CUSTODY = json.loads((Path(__file__).parents[1] / "vectors" / "custody.json").read_text())
 

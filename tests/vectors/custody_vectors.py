@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from datetime import UTC, datetime, time
 from typing import Any
 
 from protocol import canonical
@@ -110,6 +111,29 @@ def custody_vectors(keys: dict[str, SigningKey], t0: int, gid: Callable[[int], s
          "erasures": []}]}, (m,), 700_000)  # fmt: skip
     stranger_receipt = sign("member", "lot.receipt/1", {"offer": offer.id, "received": [g1, g2, g3], "missing": [],
                             "damaged": [], "extra": [], "units_counted": 3, "weight_g": 6300}, (h,), 710_000)  # fmt: skip
+    # A hand-off entered later (lot.receipt/2): the lot arrived 40 days before anyone signed anything of it.
+    # Custody moved at 12:00 UTC of that day, so the member's fate dated the next day is a custodian's; the
+    # same receipt without its day (lot.receipt/1, signed at the same time) leaves that fate before custody.
+    g4 = gid(104)
+    arrived = datetime.fromtimestamp((start - 40 * 86_400_000) / 1000, UTC).date()
+    noon = int(datetime.combine(arrived, time(12), tzinfo=UTC).timestamp()) * 1000
+    late_offer = sign("hub", "lot.offer/2", {
+        "lot_ref": "ETAT-2025-09", "recipient": m, "items": [{**item(g4, "PF-004"), "tags": ["OGO-000420"]}],
+        "units": 1, "weight_g": 2100, "orientations": [], "expires": start + 10**9}, (m,), 800_000)  # fmt: skip
+    sign("member", "lot.accept/1", {"offer": late_offer.id}, (h,), 810_000)  # in the member's log, not in the bundles
+    late_lines = {"offer": late_offer.id, "received": [g4], "missing": [], "damaged": [], "extra": [],
+                  "units_counted": 1, "weight_g": 2100}  # fmt: skip
+    late_receipt = sign("member", "lot.receipt/2", {**late_lines, "received_on": arrived.isoformat()}, (h,), 820_000)
+    late_fate = sign("member", "item.fates/2", {"fates": [
+        {"gid": g4, "outcome": "distributed", "time": noon + 86_400_000, "beneficiary_category": "person",
+         "erasures": [{**wipe, "time": noon + 3_600_000, "disk_serial": "WD-4"}]}]}, (m, h), 830_000)  # fmt: skip
+    undated = sign("member", "lot.receipt/1", late_lines, (h,), 840_000)
+    late_report = sign("hub", "donor.report/2", {
+        "donor": "Préfecture du Doubs", "lots": [{"ref": "ETAT-2025-09", "declared_units": 1, "counted_units": 1,
+                                                  "received": arrived.isoformat()}],
+        "period_from": "2023-01-01", "period_to": "2023-12-31",
+        "items": [{"gid": g4, "lot": "ETAT-2025-09", "category": "laptop", "serial": "PF-004"}]}, (h,), 850_000)  # fmt: skip
+    names = [descriptors["hub"].entry(), descriptors["member"].entry()]
     flipped = bytearray(receipt.entry())
     at = flipped.index(receipt.signature) + 10
     flipped[at] ^= 0x01
@@ -130,6 +154,12 @@ def custody_vectors(keys: dict[str, SigningKey], t0: int, gid: Callable[[int], s
         ("report_altered", "one byte of the report's content changed",
          BUNDLE_MAGIC + canonical.encode({"report": canonical.encode([report.envelope, report.content[:-1] + b"\x00"]),
                                           "records": good})),
+        ("receipt_entered_later", "a lot.receipt/2: custody moved on the day the lot arrived, before the receipt "
+         "was signed, and the member's fate the next day is a custodian's",
+         write_bundle(late_report, [late_offer.entry(), late_receipt.entry(), late_fate.entry(), *names])),
+        ("receipt_entered_later_undated", "the same receipt without its day (a lot.receipt/1 signed at the same "
+         "time): the member's fate comes before it held the item",
+         write_bundle(late_report, [late_offer.entry(), undated.entry(), late_fate.entry(), *names])),
         ("not_a_bundle", "a signed document given as a bundle", b"maillon-record/1\n" + report.entry()),
         ("bad_shape", "records given as a map", BUNDLE_MAGIC + canonical.encode({"report": report.entry(),
                                                                                   "records": {}})),
@@ -179,8 +209,9 @@ def _expected(data: bytes) -> dict[str, Any]:
 
 
 def _invalid_bodies(hub: SigningKey, h: bytes, g: str, start: int) -> list[dict[str, Any]]:
-    """Bodies that break ``item.fates/2``, ``donor.report/2`` or the tags of ``lot.offer/2`` (and tags in a
-    ``lot.offer/1``): each ``bad_content`` (seq 1, by the hub)."""
+    """Bodies that break ``item.fates/2``, ``donor.report/2``, the tags of ``lot.offer/2`` (and tags in a
+    ``lot.offer/1``) or the day of ``lot.receipt/2`` (and a day in a ``lot.receipt/1``): each ``bad_content``
+    (seq 1, by the hub)."""
     wipe = {"method": "m", "level": "clear", "tool": "t", "time": 1, "result": "success"}
     lot = {"ref": "L"}
     line = {"gid": g, "lot": "L", "category": "laptop"}
@@ -190,7 +221,13 @@ def _invalid_bodies(hub: SigningKey, h: bytes, g: str, start: int) -> list[dict[
         return {"lot_ref": "L", "recipient": h, "items": [line], "units": 1, "weight_g": 2100, "orientations": [],
                 "expires": start}  # fmt: skip
 
+    receipt = {"offer": bytes(32), "received": [g], "missing": [], "damaged": [], "extra": [], "units_counted": 1,
+               "weight_g": 2100}  # fmt: skip
     cases = [
+        ("receipt2_without_its_day", "lot.receipt/2", receipt),
+        ("receipt2_day_not_of_the_calendar", "lot.receipt/2", {**receipt, "received_on": "2023-02-29"}),
+        ("receipt2_day_with_a_time", "lot.receipt/2", {**receipt, "received_on": "2023-06-01T10:00"}),
+        ("receipt1_with_a_day", "lot.receipt/1", {**receipt, "received_on": "2023-06-01"}),
         ("offer2_tag_twice", "lot.offer/2", offer("OGO-1", "OGO-1")),
         ("offer2_no_tag", "lot.offer/2", offer()),
         ("offer2_17_tags", "lot.offer/2", offer(*(f"T-{n}" for n in range(17)))),

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+from datetime import timedelta
 from html import unescape
 
 import pytest
@@ -19,6 +20,8 @@ from webtools import Browser
 
 from federation.inbox import receive
 from federation.wire import Item
+from node.domain.happened import day_of
+from node.domain.happened import today as node_today
 from node.domain.items import ItemInput, create_items
 from node.domain.lots import LotInput, create_lot
 from node.domain.workflow import move_items
@@ -297,6 +300,38 @@ async def test_an_offer_is_accepted_then_received_with_ticks_damage_and_an_extra
     assert "D'où vient ce lot" in chain and "Ressourcerie du Pays" in chain and "HUB-2026-04" in chain
     assert "3 matériel(s) reçu(s) (dont 1 endommagé(s)), 1 manquant(s)" in chain
     assert "Céder ce lot" not in html  # a technician does not offer lots
+
+
+async def test_a_reception_entered_afterwards_keeps_the_day_the_lot_arrived(web, here, other, admin):
+    """Loading the past: the reception form takes the day the lot arrived; a day in the future is named
+    before anything is signed; the receipt signed is a lot.receipt/2 with that day."""
+    offer, gids = await offered_here(here, other)
+    await post_all(admin, f"/handoffs/{offer}/accept", [])
+    _, html = await admin.get(f"/handoffs/{offer}/reception")
+    assert f'name="happened_on" type="date" min="1980-01-01" max="{node_today().isoformat()}"' in html
+    assert "Date d'arrivée (si ce n'est pas aujourd'hui)" in text_of(html)
+    ticked = [("received", g) for g in gids] + [("weight_kg", "10"), ("action", "summary")]
+    tomorrow = (node_today() + timedelta(days=1)).isoformat()
+    response, html = await post_all(admin, f"/handoffs/{offer}/summary", [*ticked, ("happened_on", tomorrow)])
+    assert "Date d'arrivée : ce jour est dans le futur" in text_of(html)
+    assert f'action="/handoffs/{offer}/receipt"' not in html  # nothing to confirm
+    # posted anyway (an old page): refused in French, nothing signed
+    response, html = await post_all(admin, f"/handoffs/{offer}/receipt",
+                                    [*(("received", g) for g in gids), ("weight_g", "10000"), ("happened_on", tomorrow)])  # fmt: skip
+    assert response.status == 422 and "La date d'arrivée est dans le futur" in text_of(html)
+    assert await value(here, "SELECT count(*) FROM items") == 0
+    response, html = await post_all(admin, f"/handoffs/{offer}/summary", [*ticked, ("happened_on", "2023-06-01")])
+    assert "Arrivé le 01/06/2023" in text_of(html)
+    confirm = hidden_fields(html, f"/handoffs/{offer}/receipt")
+    assert ("happened_on", "2023-06-01") in confirm
+    response, _ = await post_all(admin, f"/handoffs/{offer}/receipt", confirm)
+    assert response.status == 303
+    assert await value(here, "SELECT received_on FROM lots WHERE source = 'handoff'") == "2023-06-01"
+    assert await value(here, "SELECT kind FROM log_records WHERE kind LIKE 'lot.receipt/%'") == "lot.receipt/2"
+    await carry(here, other)
+    async with other.store.reader() as db:
+        days = {day_of(r[0]) for r in await db.all("SELECT state_since FROM items WHERE state = 'transferred'")}
+    assert days == {node_today()}  # the giver entered these items today: they cannot leave it before
 
 
 async def test_an_offer_is_declined_with_a_reason(web, here, other, admin):

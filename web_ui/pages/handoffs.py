@@ -108,6 +108,7 @@ REFUSALS: dict[str, str] = {
     "ambiguous_node": _("Several nodes match: choose the node in the list."),
     "not_found": _("Something this form names does not exist (any more)."),
     "invalid": _("The form was refused: a field is missing or has a wrong value. Nothing was recorded."),
+    "future_date": _("The date of arrival is in the future: give the day the lot arrived, today at the latest. Nothing was recorded."),
 }  # fmt: skip
 REFUSED = _("The action was refused. Nothing was changed.")
 DONE: dict[str, str] = {

@@ -21,17 +21,18 @@ the unticked lines are missing. Technicians record receptions.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from datetime import date
 from typing import Any, Callable
 
 from aiohttp import web
 from pydantic import ValidationError
 
 from node.categories import DEFAULT_WEIGHT_G
-from node.domain import item_tags
+from node.domain import happened, item_tags
 from node.domain.settings import get_setting
 from node.errors import DomainError, Invalid, NotFound
 from node.network import handoff_views, handoffs
-from node.validation import parse
+from node.validation import EARLIEST, parse
 from web_ui.auth import requires
 from web_ui.i18n import Formats
 from web_ui.keys import STORE
@@ -77,6 +78,7 @@ class Counting:
     problems: list[str] = field(default_factory=list)  # what prevents confirming, in French
     scanned: list[str] = field(default_factory=list)  # what the scan field did, in French
     keep_tags: bool = False  # each item received keeps its printed label, where none here clashes
+    happened_on: str = ""  # the day the lot arrived (YYYY-MM-DD), for a reception entered afterwards; "": today
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,7 +161,26 @@ def read_counting(form: Any, lines: list[handoff_views.ManifestLine], translate:
         counting.problems.append(_("Weight on the scale: write kilograms, such as 21,5."))
     if len(counting.note) > 500:
         counting.problems.append(_("The note is too long (at most 500 characters)."))
+    counting.happened_on = _text(form, "happened_on")[:10]
+    problem = _arrival_problem(counting.happened_on, _)
+    if problem:
+        counting.problems.append(problem)
     return counting
+
+
+def _arrival_problem(text: str, _: Callable[..., str]) -> str | None:
+    """What is wrong with the day of arrival as entered, in the person's words (None: nothing, or empty)."""
+    if not text:
+        return None
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        return _("Date of arrival: choose a day in the calendar.")
+    if day > happened.today():
+        return _("Date of arrival: the day is in the future. Give the day the lot arrived, today at the latest.")
+    if day < EARLIEST:
+        return _("Date of arrival: a day from 1980 on.")
+    return None
 
 
 def _signed(gap: int, translate: Callable[..., str], fmt: Formats) -> str:
@@ -219,7 +240,8 @@ async def _screen(request: web.Request, offer: bytes, counting: Counting | None 
         extra_rows=[*counting.extras, *blanks], summary=shown, refused=refused, open_here=open_here,
         may_receive=may and open_here, confirmable=bool(shown and not counting.problems and may),
         after_scan=after_scan, missing_gids=[line.gid for line in lines if line.gid not in set(counting.received)],
-        own_tag_example=example,
+        own_tag_example=example, today=happened.today().isoformat(),
+        arrived_on=date.fromisoformat(counting.happened_on) if counting.happened_on and shown else None,
     )  # fmt: skip
 
 
@@ -253,7 +275,7 @@ def _whole(text: str) -> int | None:
 def _receipt(form: Any) -> tuple[handoffs.ReceiptInput, Counting]:
     """The confirmation form: what the summary showed, to be signed as it is."""
     counting = Counting(received=_texts(form, "received"), damaged=_texts(form, "damaged"), note=_text(form, "note"),
-                        keep_tags=_text(form, "keep_tags") == "1")  # fmt: skip
+                        keep_tags=_text(form, "keep_tags") == "1", happened_on=_text(form, "happened_on")[:10])  # fmt: skip
     counting.weight_g = _whole(_text(form, "weight_g"))
     counting.weight = "" if counting.weight_g is None else f"{counting.weight_g / 1000:g}".replace(".", ",")
     missing = _texts(form, "missing")
@@ -271,6 +293,7 @@ def _receipt(form: Any) -> tuple[handoffs.ReceiptInput, Counting]:
     receipt = parse(handoffs.ReceiptInput, {
         "received": counting.received, "missing": missing, "damaged": counting.damaged, "extra": extras,
         "weight_g": counting.weight_g, "note": counting.note or None, "keep_tags": counting.keep_tags,
+        "happened_on": counting.happened_on or None,
     })  # fmt: skip
     return receipt, counting
 

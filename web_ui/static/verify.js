@@ -399,6 +399,14 @@ const MaillonVerify = (() => {
     return record;
   }
 
+  // 12:00 UTC of a day YYYY-MM-DD, in ms (years 0001 to 9999: Date.UTC would read 0001 as 1901).
+  function noonUTC(day) {
+    const d = new Date(0);
+    d.setUTCFullYear(Number(day.slice(0, 4)), Number(day.slice(5, 7)) - 1, Number(day.slice(8, 10)));
+    d.setUTCHours(12, 0, 0, 0);
+    return d.getTime();
+  }
+
   // The fields the check reads, checked for their type (the command line checks each kind whole).
   const get = (m, k) => (m instanceof Map ? m.get(k) : undefined);
   function need(ok) { if (!ok) throw new Refused("bad_content", "a body that does not match its kind"); }
@@ -411,9 +419,13 @@ const MaillonVerify = (() => {
       case "lot.offer/1": case "lot.offer/2":  // version 2's lines may carry tags, which the check does not read
         need(isId(get(b, "recipient")) && Array.isArray(get(b, "items")) && get(b, "items").every((i) => typeof get(i, "gid") === "string"));
         return { recipient: get(b, "recipient"), gids: get(b, "items").map((i) => get(i, "gid")), lotRef: get(b, "lot_ref") };
-      case "lot.receipt/1":
-        need(isId(get(b, "offer")) && strs(get(b, "received")) && strs(get(b, "missing")));
-        return { offer: get(b, "offer"), received: get(b, "received"), missing: get(b, "missing") };
+      case "lot.receipt/1": case "lot.receipt/2": {  // version 2 adds the day the lot arrived
+        const on = get(b, "received_on");
+        need(isId(get(b, "offer")) && strs(get(b, "received")) && strs(get(b, "missing"))
+          && (record.kind === "lot.receipt/1" || (typeof on === "string" && /^[0-9]{4}-[0-9]{2}-[0-9]{2}$/.test(on))));
+        return { offer: get(b, "offer"), received: get(b, "received"), missing: get(b, "missing"),
+          custody: record.kind === "lot.receipt/2" ? Math.min(record.time, noonUTC(on)) : record.time };
+      }
       case "item.fates/1": case "item.fates/2": {
         const fates = get(b, "fates"), evidence = get(b, "evidence"), corrects = get(b, "corrects");
         need(Array.isArray(fates) && (evidence === undefined || (Array.isArray(evidence) && evidence.every((e) => e instanceof Uint8Array)))
@@ -483,7 +495,7 @@ const MaillonVerify = (() => {
     const offers = new Map(), names = new Map(), receipts = [], fates = [];
     for (const h of held) {
       if (h.record.kind === "lot.offer/1" || h.record.kind === "lot.offer/2") offers.set(hex(h.record.id), h);
-      else if (h.record.kind === "lot.receipt/1") receipts.push(h);
+      else if (h.record.kind === "lot.receipt/1" || h.record.kind === "lot.receipt/2") receipts.push(h);
       else if (h.record.kind.startsWith("item.fates/")) fates.push(h);
       else if (h.record.kind === "node.descriptor/1") {
         const a = hex(h.record.author), was = names.get(a);
@@ -492,7 +504,7 @@ const MaillonVerify = (() => {
     }
     // receipts: links
     const hops = new Map(), done = new Set(), links = [];
-    receipts.sort((a, b) => a.record.time - b.record.time || compare(a.record.id, b.record.id));
+    receipts.sort((a, b) => a.read.custody - b.read.custody || compare(a.record.id, b.record.id));
     for (const r of receipts) {
       const offer = offers.get(hex(r.read.offer));
       if (!offer) continue;
@@ -515,7 +527,7 @@ const MaillonVerify = (() => {
       for (const [list, received] of [[r.read.received, true], [r.read.missing, false]])
         for (const gid of list) if (wanted.has(gid)) {
           if (!hops.has(gid)) hops.set(gid, []);
-          hops.get(gid).push({ giver: giverHex, taker: takerHex, time: r.record.time, received });
+          hops.get(gid).push({ giver: giverHex, taker: takerHex, time: r.read.custody, received });
         }
     }
     // statements
