@@ -109,7 +109,7 @@ async def test_confirm_refuses_a_document_of_the_node_it_did_not_preview(web, te
     assert files.file_path(node.data_dir, document).read_bytes() == other  # left as it was
     # A preview again with other columns reads only the pending area too.
     response = await client.post("/imports/preview", data={**fields, "_csrf": tech.csrf})
-    assert response.status == 422 and "Choisissez le fichier à importer." in await response.text()
+    assert response.status == 422 and "n’est plus sur le nœud : envoyez-le à nouveau" in await response.text()
 
 
 async def test_a_preview_removes_the_pending_files_of_expired_previews(web, tech):

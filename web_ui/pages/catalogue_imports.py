@@ -200,8 +200,10 @@ async def preview(request: web.Request) -> web.Response:
         columns = None
     else:
         stored = _pending(request, sha256)
-        if stored is None:
-            return _form_page(request, kind, lot, status=422, problem=_t("Choose the file to import."))
+        if stored is None:  # none sent, or its preview expired, was imported or made room for newer ones
+            problem = (_t("The file of this preview is not on the node any more: upload it again.") if sha256
+                       else _t("Choose the file to import."))  # fmt: skip
+            return _form_page(request, kind, lot, status=422, problem=problem)
         data = stored
         columns = _columns(form, [str(h) for h in form.getall("header", [])])
     try:
