@@ -1,4 +1,4 @@
-"""The node's daily upkeep: erasure past retention, due reports, members' certificates, due summaries.
+"""The node's daily upkeep: erasure past retention, stale import previews, due reports, certificates, summaries.
 
 ``maillon run`` runs it at start, then every day (``node.cli.main``). Each task
 runs whatever became of the others: a task that fails is logged and raises
@@ -23,6 +23,7 @@ from node.network.regional import certificates, due_summaries, renew_certificate
 from node.network.silence import check_silence
 from node.network.stats_reports import due_reports, own_keys, publish_report
 from node.store.database import Store, Tx
+from node.store.files import prune_pending
 
 __all__ = ["daily_upkeep", "look_for_silence", "UPKEEP_TASKS"]
 
@@ -31,6 +32,10 @@ logger = logging.getLogger(__name__)
 
 async def daily_upkeep(store: Store, *, today: date | None = None) -> None:
     """What must happen at least daily: erase beneficiaries' details past retention, send due reports.
+
+    It also removes the files uploaded for an import preview and never confirmed,
+    past their day (``node.store.files.prune_pending``; the database lives in
+    the data directory, so that directory is ``store.path.parent``).
 
     A statistics report is due when a period of the ``stats_schedule`` ended
     and was not reported; it is signed only for a node with a hub (an active
@@ -71,7 +76,13 @@ async def daily_upkeep(store: Store, *, today: date | None = None) -> None:
             due = await due_summaries(db, day, me) if has_members else []
         await _sign_each(store, due, sign_summary, "regional_summary")
 
+    async def previews() -> None:
+        removed = prune_pending(store.path.parent)
+        if removed:
+            logger.info("daily upkeep: %d import preview(s) never confirmed removed", removed)
+
     await _guarded(store, "erase_expired", "", erase)
+    await _guarded(store, "imports_pending", "", previews)
     if store.writes_held:
         return
     day = today or datetime.now(ZoneInfo("Europe/Paris")).date()  # the periods are Paris calendar periods
@@ -97,6 +108,7 @@ async def look_for_silence(store: Store) -> None:
 # The tasks of the daily upkeep, as an alert names them (its reason), and what each does.
 UPKEEP_TASKS = {
     "erase_expired": "erasing beneficiaries' details past retention",
+    "imports_pending": "removing the import previews never confirmed",
     "stats_report": "signing this node's statistics report",
     "renew_certificates": "renewing members' certificates",
     "regional_summary": "signing the regional summary",

@@ -8,9 +8,13 @@ rolled back (``node.domain.importing.run_import(..., dry_run=True)``). The previ
 lists the rows it will create, how each column is read (a choice the
 person can change: the page is previewed again with it), every value no
 field accepts beside the accepted ones, and the rows left out. Confirming
-runs the import on the same file (kept by its SHA-256), remembers the
-columns as chosen (the ``import_columns`` setting), and leads to the new
-items.
+runs the import on the same file, remembers the columns as chosen (the
+``import_columns`` setting), and leads to the new items.
+
+The previewed file waits in the node's pending area, named by its SHA-256
+(``node.store.files.keep_pending``), not among its documents: confirm reads
+it only there and removes it once imported; one never confirmed expires
+(24 h), and the area holds at most 200 MB (the oldest previews go first).
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from node.domain.lots import get_lot
 from node.errors import DomainError
 from node.imports.history import FIELDS, IGNORE, NOTE
 from node.imports.parsing import LIMITS
-from node.store.files import MAX_FILE, file_path, store_file
+from node.store.files import MAX_FILE, drop_pending, keep_pending, pending_file
 from web_ui.auth import requires
 from web_ui.keys import NODE, STORE
 from web_ui.labels import BENEFICIARY_CATEGORIES, CATEGORY_NAMES, STATE_NAMES
@@ -35,7 +39,6 @@ from web_ui.pages.workshop_erasures import IMPORT_REFUSALS
 
 __all__ = ["lot_import", "history_import", "preview", "confirm", "done", "FIELD_NAMES"]
 
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _YEAR = re.compile(r"^(19[89][0-9]|20[0-9][0-9]|2100)$")
 MAX_LOTS_SHOWN = 200
 
@@ -83,9 +86,11 @@ def _accepted_names(fld: str, values: tuple[str, ...]) -> list[str]:
     return [names.get(v, v) for v in values] if names else list(values)
 
 
-def _form_page(request: web.Request, kind: str, lot: Any, *, status: int = 200, problem: str | None = None) -> web.Response:
+def _form_page(request: web.Request, kind: str, lot: Any, *, status: int = 200, problem: str | None = None,
+               detail: str = "") -> web.Response:  # fmt: skip
+    """The upload form; ``problem`` in French, ``detail`` the domain's English words, shown apart."""
     return view(request, "catalogue/import.html", status=status, kind=kind, lot=lot, problem=problem,
-                title=KIND_TITLES[kind], max_rows=LIMITS.sheet.rows)  # fmt: skip
+                detail=detail, title=KIND_TITLES[kind], max_rows=LIMITS.sheet.rows)  # fmt: skip
 
 
 @routes.get(r"/lots/{id:[0-9]+}/import")
@@ -166,9 +171,9 @@ async def _run(request: web.Request, kind: str, lot: Any, data: bytes, filename:
                             operator=username(request) or "import")  # fmt: skip
 
 
-def _stored(request: web.Request, sha256: str) -> bytes | None:
-    path = file_path(request.app[NODE].data_dir, sha256) if _SHA256.match(sha256) else None
-    return path.read_bytes() if path is not None and path.is_file() else None
+def _pending(request: web.Request, sha256: str) -> bytes | None:
+    """The file a preview kept (``keep_pending``): never one of the node's documents or evidence files."""
+    return pending_file(request.app[NODE].data_dir, sha256)
 
 
 @routes.post("/imports/preview")
@@ -191,19 +196,22 @@ async def preview(request: web.Request) -> web.Response:
             return _form_page(request, kind, lot, status=422, problem=_t("The file is empty."))
         if len(data) > MAX_FILE:
             return _form_page(request, kind, lot, status=413, problem=_t("The file is too large (at most 50 MB)."))
-        sha256 = store_file(request.app[NODE].data_dir, data)
+        sha256 = keep_pending(request.app[NODE].data_dir, data)
         columns = None
     else:
-        stored = _stored(request, sha256)
-        if stored is None:
-            return _form_page(request, kind, lot, status=422, problem=_t("Choose the file to import."))
+        stored = _pending(request, sha256)
+        if stored is None:  # none sent, or its preview expired, was imported or made room for newer ones
+            problem = (_t("The file of this preview is not on the node any more: upload it again.") if sha256
+                       else _t("Choose the file to import."))  # fmt: skip
+            return _form_page(request, kind, lot, status=422, problem=problem)
         data = stored
         columns = _columns(form, [str(h) for h in form.getall("header", [])])
     try:
         report = await _run(request, kind, lot, data, filename, columns, dry_run=True)
     except DomainError as exc:
-        return _form_page(request, kind, lot, status=422, problem=_t("The file could not be read. Nothing was imported.")
-                          + f" ({exc.message})")  # fmt: skip
+        drop_pending(request.app[NODE].data_dir, sha256)  # the form asks for a file again: this one is of no use
+        return _form_page(request, kind, lot, status=422, problem=_t("The file could not be read. Nothing was imported."),
+                          detail=exc.message)  # fmt: skip
     return _preview_page(request, kind, lot, report, filename=filename, sha256=sha256, status=200 if report.ok else 422)
 
 
@@ -218,7 +226,8 @@ async def confirm(request: web.Request) -> web.Response:
         return entered
     kind, lot = entered
     filename = str(form.get("filename", "upload"))[:200]
-    data = _stored(request, str(form.get("sha256", "")))
+    sha256 = str(form.get("sha256", ""))
+    data = _pending(request, sha256)
     if data is None:
         return _form_page(request, kind, lot, status=422,
                           problem=_t("The file of this preview is not on the node any more: upload it again."))  # fmt: skip
@@ -226,11 +235,12 @@ async def confirm(request: web.Request) -> web.Response:
     try:
         report = await _run(request, kind, lot, data, filename, columns, dry_run=False)
     except DomainError as exc:
-        return _form_page(request, kind, lot, status=422, problem=_t("The import was refused: nothing was changed.")
-                          + f" ({exc.message})")  # fmt: skip
+        drop_pending(request.app[NODE].data_dir, sha256)  # the form asks for a file again
+        return _form_page(request, kind, lot, status=422, problem=_t("The import was refused: nothing was changed."),
+                          detail=exc.message)  # fmt: skip
     if not report.ok:
-        return _preview_page(request, kind, lot, report, filename=filename, sha256=str(form.get("sha256", "")),
-                             status=422)  # fmt: skip
+        return _preview_page(request, kind, lot, report, filename=filename, sha256=sha256, status=422)
+    drop_pending(request.app[NODE].data_dir, sha256)
     years = sorted({str(row.get(f))[:4] for row in report.rows for f in ("received_on", "fate_on") if row.get(f)})
     query = [("created", report.created), ("skipped", report.skipped), ("erasures", report.erasures),
              *(("lot", lot_id) for lot_id in list(report.lots)[:MAX_LOTS_SHOWN]), *(("year", y) for y in years[:20])]

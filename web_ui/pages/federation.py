@@ -166,6 +166,7 @@ def reason_messages(_: Any) -> dict[str, str]:
         "summary_overflow": _("The report's figures would take the regional summary beyond what it can hold (a figure too large, a negative number of items, too many figures): it does not count."),
         # the tasks of the daily upkeep (node.network.upkeep.UPKEEP_TASKS)
         "erase_expired": _("Daily upkeep: erasing beneficiaries' details past their retention period."),
+        "imports_pending": _("Daily upkeep: removing the files uploaded for an import preview and never confirmed."),
         "stats_report": _("Daily upkeep: signing this node's statistics report."),
         "renew_certificates": _("Daily upkeep: renewing the members' certificates."),
         "regional_summary": _("Daily upkeep: signing the regional summary of the members' reports."),

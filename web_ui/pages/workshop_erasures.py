@@ -4,11 +4,13 @@ imported from the lot and item pages: ``web_ui.pages.catalogue_imports``).
 
 An import is shown before it is applied: the uploaded file goes through
 ``node.domain.importing.run_import(..., dry_run=True)`` (the whole import, rolled
-back) and the page shows what it would do. The file is kept by its
-SHA-256 (``node.store.files.store_file``) and the confirmation form names it
+back) and the page shows what it would do. The file waits in the pending
+area by its SHA-256 (``node.store.files.keep_pending``: bounded in age and
+size, never among the node's documents) and the confirmation form names it
 (hash, kind, file name, lot) in hidden fields; confirming reads it back
-and runs the real import, in one transaction: a refused file changes
-nothing.
+from there only, runs the real import, in one transaction (a refused file
+changes nothing), then removes it (an nwipe log is kept as evidence by the
+import itself).
 
 Wiping stations (ShredOS uploading by itself) are registered with
 ``maillon station add``; the domain has no function listing them yet,
@@ -17,7 +19,6 @@ so this page does not show them.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 from urllib.parse import urlencode
 
@@ -30,7 +31,7 @@ from node.domain.items import get_item, item_id_by_tag
 from node.errors import DomainError, NotFound
 from node.imports.parsing import LIMITS
 from node.queries.workshop_lists import lot_choices, recent_erasures
-from node.store.files import MAX_FILE, file_path, store_file
+from node.store.files import MAX_FILE, drop_pending, keep_pending, pending_file
 from node.validation import parse
 from web_ui.import_lines import say_line
 from web_ui.keys import NODE, STORE
@@ -56,7 +57,6 @@ __all__ = ["routes"]
 
 routes = web.RouteTableDef()
 ORPHANS_SHOWN = 50
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 MANUAL_FIELDS = ("asset_tag", "disk_serial", "disk_model", "size_gb", "method", "level", "tool", "tool_version",
                  "passes", "verification", "result", "operator", "happened_on")  # fmt: skip
 
@@ -255,7 +255,7 @@ async def import_preview(request: web.Request) -> web.Response:
                                     import_entered=entered)  # fmt: skip
     try:
         report = await _run(request, entered, data, filename, dry_run=True)
-        sha256 = store_file(request.app[NODE].data_dir, data) if report.ok else None
+        sha256 = keep_pending(request.app[NODE].data_dir, data) if report.ok else None
     except DomainError as exc:
         return await _erasures_page(request, status=status_of(exc), import_refused=refusal(_, exc),
                                     import_entered=entered)  # fmt: skip
@@ -270,17 +270,18 @@ async def import_confirm(request: web.Request) -> web.Response:
     entered = _import_entered(form)
     sha256 = str(form.get("sha256", ""))
     filename = str(form.get("filename", "upload"))[:200]
-    path = file_path(request.app[NODE].data_dir, sha256) if _SHA256.match(sha256) else None
-    if entered["kind"] not in KINDS or path is None or not path.is_file():
+    data = pending_file(request.app[NODE].data_dir, sha256)  # never a document or evidence file of files/
+    if entered["kind"] not in KINDS or data is None:
         message = _("The file of this preview is not on the node any more: upload it again.")
         return await _erasures_page(request, status=422, import_refused=Refusal((message,)), import_entered=entered)
     try:
-        report = await _run(request, entered, path.read_bytes(), filename, dry_run=False)
+        report = await _run(request, entered, data, filename, dry_run=False)
     except DomainError as exc:
         return await _erasures_page(request, status=status_of(exc), import_refused=refusal(_, exc),
                                     import_entered=entered)  # fmt: skip
     if not report.ok:
         return _preview(request, report, entered, filename=filename, sha256=None, status=422,
                         refused=Refusal((_("The import was refused: nothing was changed."),)))  # fmt: skip
+    drop_pending(request.app[NODE].data_dir, sha256)
     counts = {"created": report.created, "updated": report.updated, "skipped": report.skipped}
     return see_other("/erasures?" + urlencode({"done": "imported", **counts}))
