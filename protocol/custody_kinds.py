@@ -53,7 +53,7 @@ from protocol.kinds import (
 
 __all__ = [
     "ItemFates2", "FateStatement", "ErasureEvidence", "DonorReport2", "ReportedLot", "ReportLine2",
-    "OUTCOMES", "MAX_EVIDENCE", "LotOffer2", "OfferedItem2", "OFFER_KINDS", "LotReceipt2", "RECEIPT_KINDS", "custody_time", "MAX_TAGS", "MAX_TAG_LENGTH", "valid_tag",
+    "OUTCOMES", "MAX_EVIDENCE", "LotOffer2", "OfferedItem2", "OFFER_KINDS", "LotReceipt2", "RECEIPT_KINDS", "custody_time", "custody_time_of", "MAX_TAGS", "MAX_TAG_LENGTH", "valid_tag",
 ]  # fmt: skip
 
 Outcome = Literal["distributed", "recycled", "dismantled", "transferred", "in_stock", "missing"]
@@ -126,12 +126,15 @@ def custody_time(record_time: int, receipt: LotReceipt) -> int:
     A ``lot.receipt/2``: 12:00 UTC of its ``received_on``, or the record's
     time if that is earlier; a ``lot.receipt/1``: the record's time.
     """
-    if not isinstance(receipt, LotReceipt2):
+    return custody_time_of(record_time, receipt.received_on if isinstance(receipt, LotReceipt2) else None)
+
+
+def custody_time_of(record_time: int, received_on: str | None) -> int:
+    """``custody_time`` from a receipt's time and its ``received_on`` (None: a ``lot.receipt/1``)."""
+    if received_on is None:
         return record_time
-    day = datetime(int(receipt.received_on[:4]), int(receipt.received_on[5:7]), int(receipt.received_on[8:]), 12,
-                   tzinfo=UTC)  # fmt: skip
-    noon = (day - _EPOCH) // timedelta(milliseconds=1)
-    return min(record_time, noon)
+    noon = datetime(int(received_on[:4]), int(received_on[5:7]), int(received_on[8:]), 12, tzinfo=UTC)
+    return min(record_time, (noon - _EPOCH) // timedelta(milliseconds=1))
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

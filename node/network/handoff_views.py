@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from node.domain.item_tags import printed_tag
@@ -28,6 +29,7 @@ from node.network.handoffs import (
 )
 from node.store.database import IN_ARRAY, Reader, as_array
 from protocol import canonical
+from protocol.custody_kinds import custody_time_of
 from protocol.keys import node_id
 from protocol.kinds import (
     MembershipCertificate,
@@ -229,7 +231,9 @@ class OfferDetails:
     answered_at: int | None
     answer_kind: str | None  # lot.accept/1, lot.decline/1, lot.cancel/1
     answer_note: str | None
-    received_at: int | None
+    received_at: int | None  # when custody moved (a receipt entered later: the day the lot arrived)
+    arrived_on: date | None  # that day, when the receipt was signed later (lot.receipt/2)
+    recorded_at: int | None  # when the receipt was signed
     receipt_note: str | None
     extra: tuple[dict[str, Any], ...]  # what arrived that the offer did not list
 
@@ -254,13 +258,16 @@ async def offer_details(db: Reader, offer: bytes) -> OfferDetails:
     receipt = await record_content(db, handoff.receipt) or {}
     offered_at, _kind = await _time_and_kind(db, offer)
     answered_at, answer_kind = await _time_and_kind(db, handoff.answer)
-    received_at, _kind = await _time_and_kind(db, handoff.receipt)
+    recorded_at, _kind = await _time_and_kind(db, handoff.receipt)
+    arrived_on = receipt.get("received_on")
     names = await node_names(db, [handoff.peer])
     return OfferDetails(
         handoff=handoff, peer_name=names.get(handoff.peer) or node_id(handoff.peer)[:12], note=body.get("note"),
         orientations=tuple(body.get("orientations", ())), donor_category=body.get("donor_category"),
         offered_at=offered_at, answered_at=answered_at, answer_kind=answer_kind, answer_note=answer.get("note"),
-        received_at=received_at, receipt_note=receipt.get("note"), extra=tuple(receipt.get("extra", ())),
+        received_at=None if recorded_at is None else custody_time_of(recorded_at, arrived_on),
+        arrived_on=date.fromisoformat(arrived_on) if arrived_on else None,
+        recorded_at=recorded_at, receipt_note=receipt.get("note"), extra=tuple(receipt.get("extra", ())),
     )  # fmt: skip
 
 
@@ -383,6 +390,8 @@ async def _step(db: Reader, handoff: Handoff, lot_id: int, names: dict[bytes, st
     offered_at, _kind = await _time_and_kind(db, handoff.offer)
     answered_at, _kind = await _time_and_kind(db, handoff.answer)
     received_at, _kind = await _time_and_kind(db, handoff.receipt)
+    if received_at is not None:  # a receipt entered later: the day the lot arrived
+        received_at = custody_time_of(received_at, (await record_content(db, handoff.receipt) or {}).get("received_on"))
     return CustodyStep(
         handoff=handoff, peer_name=names.get(handoff.peer) or node_id(handoff.peer)[:12], offered_at=offered_at,
         answered_at=answered_at, received_at=received_at,

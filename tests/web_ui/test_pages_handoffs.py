@@ -328,6 +328,11 @@ async def test_a_reception_entered_afterwards_keeps_the_day_the_lot_arrived(web,
     assert response.status == 303
     assert await value(here, "SELECT received_on FROM lots WHERE source = 'handoff'") == "2023-06-01"
     assert await value(here, "SELECT kind FROM log_records WHERE kind LIKE 'lot.receipt/%'") == "lot.receipt/2"
+    _, html = await admin.get(f"/handoffs/{offer}")
+    assert f"Reçu le 01/06/2023 (saisie le {node_today().strftime('%d/%m/%Y')})" in text_of(html)
+    lot_id = await value(here, "SELECT id FROM lots WHERE source = 'handoff'")
+    _, html = await admin.get(f"/lots/{lot_id}")
+    assert "reçu ici le 01/06/2023" in text_of(html)
     await carry(here, other)
     async with other.store.reader() as db:
         days = {day_of(r[0]) for r in await db.all("SELECT state_since FROM items WHERE state = 'transferred'")}
