@@ -44,7 +44,7 @@ from result_lines import print_result  # noqa: E402
 
 from federation.inbox import receive  # noqa: E402
 from federation.wire import Item  # noqa: E402
-from node import peers  # noqa: E402
+from node.network import peers  # noqa: E402
 from node.config import Config  # noqa: E402
 from node.config import Node as NodeDir
 from node.domain.beneficiaries import BeneficiaryInput, create_beneficiary  # noqa: E402

@@ -67,7 +67,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from result_lines import print_result  # noqa: E402
 
 from federation.engine import Federation, Timing  # noqa: E402
-from node import search  # noqa: E402
+from node.store import search  # noqa: E402
 from node.cli.main import freeze_startup_heap  # noqa: E402
 from node.config import Config, Node, init_node, load_node  # noqa: E402
 from node.domain.donors import DonorInput, create_donor  # noqa: E402

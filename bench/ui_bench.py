@@ -46,7 +46,7 @@ from result_lines import print_result  # noqa: E402
 
 import web_ui.pages.catalogue_common as catalogue_common  # noqa: E402
 import web_ui.pages.catalogue_items as catalogue_items  # noqa: E402
-from node import users  # noqa: E402
+from node.domain import users  # noqa: E402
 from node.config import Config, init_node  # noqa: E402
 from node.store.database import Store  # noqa: E402
 from web_ui.app import make_app  # noqa: E402

@@ -98,3 +98,31 @@ def test_the_national_bench_runs_quick():
     assert results[0].measure.startswith("catch-up of") and results[0].ok is not None
     assert any("inclusion proof, verification" in r.measure for r in results)
     assert "exact envelope bytes in seq order" in done.stdout
+
+
+def project_imports(path: Path) -> list[tuple[str, str | None]]:
+    """The (module, name) a bench imports from the project, lazy imports included (name None: ``import m``)."""
+    import ast
+
+    found: list[tuple[str, str | None]] = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] in PROJECT:
+            found += [(node.module, alias.name) for alias in node.names]
+        elif isinstance(node, ast.Import):
+            found += [(alias.name, None) for alias in node.names if alias.name.split(".")[0] in PROJECT]
+    return found
+
+
+PROJECT = ("protocol", "node", "federation", "web_ui")
+
+
+@pytest.mark.parametrize("path", sorted(BENCH.glob("*_bench.py")), ids=lambda p: p.name)
+def test_every_bench_imports_what_exists(path):
+    """A module moved (node/ into subpackages) must not leave a bench that no longer starts: the suite never
+    runs the benches whole, so each name they import from the project is checked here."""
+    import importlib
+
+    for module, name in project_imports(path):
+        imported = importlib.import_module(module)
+        if name is not None and not hasattr(imported, name):
+            importlib.import_module(f"{module}.{name}")  # a submodule: ModuleNotFoundError names it
