@@ -269,10 +269,9 @@ async def receipt_received(tx: Tx, record: Record, body: LotReceipt) -> None:
     # what arrived leaves here, unless it already left (an item's state moved on meanwhile)
     stay = [item_id for item_id, state in map(offered.__getitem__, body.received)
             if item_id is not None and state not in TERMINAL]  # fmt: skip
+    # They left when the lot arrived, as the receipt says: a fate this node signs of them states that time, the
+    # one a donor's bundle moves custody at (PROTOCOL.md, lot.receipt/2), even before an event this node entered late.
     time = arrival_time(record, body)
-    if stay and isinstance(body, LotReceipt2):  # not before what this node recorded of them (a day entered late)
-        last = await tx.value(f"SELECT max(happened) FROM events WHERE item_id IN {IN_ARRAY}", (as_array(stay),))
-        time = min(record.header.time, max(time, last or 0))
     if stay:
         from node.domain.fate_evidence import (
             handoff_evidence,  # the records the items' origin cannot read otherwise

@@ -8,6 +8,7 @@ that did it; erasures come back; the period is exact.
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 from test_handoff_domain import carry, gids, keys, nodes, signed, stock, sync_logs  # noqa: F401  (fixtures)
@@ -23,6 +24,7 @@ from node.domain.workflow import move_items
 from node.network import handoffs
 from node.reports.donor_bundle import bundle_file
 from node.reports.donor_report import build_donor_report, sign_donor_report
+from node.store.database import day_ms
 from protocol import canonical
 from protocol.bundle import describe, verify_bundle
 from protocol.custody_kinds import ItemFates2
@@ -177,3 +179,33 @@ async def test_a_node_passing_fates_on_cannot_slip_in_a_stranger_s_word(nodes):
     _report, check = await report_bundle(hub, lot="ETAT-2026-01")
     (item,) = check.items
     assert check.ok and (item.outcome, item.by, item.signed) == ("in_stock", member.raw, False)
+
+
+async def test_a_hand_off_entered_later_holds_in_the_donors_bundle(nodes):
+    """Loading the past: the hub entered the State's lot today (no date), the member its reception of
+    2023-06-01 (a lot.receipt/2) and then a distribution of 2023-09-01. The hub's transfer is stated at the
+    day the lot arrived, the time the bundle moves custody at: the chain holds, the member's fate counts."""
+    hub, member = nodes["hub"], nodes["member"]
+    lot, ids = await stock(hub, 2, erased=2)
+    g = await gids(hub, ids)
+    await sync_logs(hub, member)
+    offer = await signed(hub, lambda tx: handoffs.create_offer(tx, handoffs.OfferInput(recipient=member.raw, lot_id=lot)))
+    await carry([offer], hub, member)
+    await carry([await signed(member, lambda tx: handoffs.answer_offer(tx, offer.id, accept=True))], member, hub)
+    receipt = await signed(member, lambda tx: handoffs.record_receipt(tx, offer.id, handoffs.ReceiptInput(
+        received=g, weight_g=4000, happened_on=date(2023, 6, 1))))  # fmt: skip
+    assert receipt.header.kind == "lot.receipt/2"
+    async with member.store.transaction() as tx:
+        first = await tx.value("SELECT id FROM items WHERE gid = ?", (g[0],))
+        school = await create_beneficiary(tx, BeneficiaryInput(category="school"))
+        await move_items(tx, [first], "ready", at=day_ms(date(2023, 8, 1)))
+        await distribute(tx, [first], DistributionInput(beneficiary_id=school, happened_on=date(2023, 9, 1)))
+    await sync_logs(member, hub)
+    async with hub.store.reader() as db:
+        since = {r[0] for r in await db.all("SELECT state_since FROM items WHERE state = 'transferred'")}
+    assert since == {day_ms(date(2023, 6, 1))}  # before the hub's own reception event of today: as the receipt says
+    report, check = await report_bundle(hub, lot="ETAT-2026-01")
+    assert check.ok, describe(check)
+    by_gid = {item.gid: item for item in check.items}
+    assert (by_gid[g[0]].outcome, by_gid[g[0]].by, by_gid[g[0]].signed) == ("distributed", member.raw, True)
+    assert by_gid[g[0]].custody == [hub.raw, member.raw]
