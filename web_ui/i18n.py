@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date as babel_date
 from babel.dates import format_datetime as babel_datetime
+from babel.dates import format_time as babel_time
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal, get_group_symbol
 
@@ -75,6 +76,11 @@ def _minute(locale: str, moment: datetime) -> str:
     return babel_datetime(moment, format="short", tzinfo=TIMEZONE, locale=locale)
 
 
+@lru_cache(maxsize=8192)
+def _clock(locale: str, moment: datetime) -> str:
+    return babel_time(moment, format="short", tzinfo=TIMEZONE, locale=locale)
+
+
 @lru_cache(maxsize=8)
 def _group(locale: str) -> str:
     """The thousands separator (fr: a narrow no-break space); both locales group by threes."""
@@ -82,6 +88,10 @@ def _group(locale: str) -> str:
 
 
 OUT_OF_RANGE = "–"
+# How node.store.database.day_ms stores a day given without a time (an event entered for a past
+# day, node.domain.happened.happened_ms): its noon UTC. Such an instant is written as its date alone.
+_DAY_MS = 86_400_000
+_NOON_MS = 43_200_000
 
 
 class Formats:
@@ -114,6 +124,20 @@ class Formats:
             return ""
         local = self._local(ms)
         return OUT_OF_RANGE if local is None else _minute(self.locale, local.replace(second=0, microsecond=0))
+
+    def time(self, ms: int | None) -> str:
+        """The hour and minute of an instant (14:05)."""
+        if ms is None:
+            return ""
+        local = self._local(ms)
+        return OUT_OF_RANGE if local is None else _clock(self.locale, local.replace(second=0, microsecond=0))
+
+    def when(self, ms: int | None) -> str:
+        """When something happened: its date alone for a day-only instant (noon UTC, how a past day
+        given without a time is stored), else its date and time; the pages' one rule for it."""
+        if ms is not None and ms % _DAY_MS == _NOON_MS:
+            return self.date(ms)
+        return self.datetime(ms)
 
     def number(self, value: int | float | None) -> str:
         if type(value) is int:  # counts and page numbers: grouped by thousands, 50 times faster than Babel

@@ -404,7 +404,7 @@ async def take_delivery(tx: Tx, handoff: Handoff, record: Record, body: LotRecei
     ids = await create_items(tx, lot_id, inputs, operator=operator, gids=gids, detail=detail, origins=origins,
                              asset_tags=labels)  # fmt: skip
     await keep_former_tags(tx, {item_id: listed for item_id, listed in zip(ids, tags) if listed}, node=handoff.peer,
-                           offer=offer, since=record.header.time)  # fmt: skip
+                           offer=offer, since=arrival_time(record, body))  # fmt: skip
     # erasures done at A travel as its signed statement in the offer
     erased = [i for i, gid in zip(ids, body.received) if lines.items[gid].get("erasure") == "erased"]
     tool, evidence = f"maillon {node_id(handoff.peer)[:16]}", offer.hex()

@@ -25,6 +25,7 @@ from node.domain.items import Event, Item, get_item, history
 from node.domain.lots import get_lot
 from node.errors import NotFound
 from node.network.handoff_views import node_names
+from node.queries.arrivals import damaged_offers
 from node.queries.bench import last_probe
 from node.store.database import Reader
 from protocol.errors import KeyRefused
@@ -35,7 +36,7 @@ from web_ui.labels import SORT_ORIENTATIONS
 from web_ui.pages.catalogue_common import done_flash, not_found, path_id, routes, tr, view
 from web_ui.render import LANGUAGE
 
-__all__ = ["item_page", "Step", "leave_status", "NO_ITEM"]
+__all__ = ["item_page", "Step", "steps_of", "when_of", "leave_status", "NO_ITEM"]
 
 
 def _(text: str) -> str:
@@ -66,6 +67,21 @@ class Step:
     step: str | None
     details: list[tuple[str, str, str]]  # label, value, link ("" when none)
     corrected: bool  # a later correction undid it
+    when: str  # the day it happened, and the day it was entered when that is another day
+    damaged: bool = False  # its reception marked the item damaged on arrival
+
+
+def _in_words(value: Any, _: Callable[..., str]) -> str:
+    """A detail's value the page does not know, readable: yes/no, lists and mappings spelt out."""
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    if value is None:
+        return "–"
+    if isinstance(value, dict):
+        return " · ".join(_("{name}: {value}", name=str(k), value=_in_words(v, _)) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return ", ".join(_in_words(v, _) for v in value)
+    return str(value)
 
 
 def _details(detail: dict[str, Any], _: Callable[..., str], fmt: Formats,
@@ -104,14 +120,29 @@ def _details(detail: dict[str, Any], _: Callable[..., str], fmt: Formats,
             shown.append((_("Receipt"), _("signed by the receiving node (record {short})", short=value[:12])))
         elif key == "station":
             shown.append((_("Workshop station"), str(value)))
+        elif key == "import":  # node.domain.history_import: the row of a sheet it came from
+            if value:
+                shown.append((_("Source"), _("imported from a sheet")))
+        elif key == "notes" and isinstance(value, dict):  # the sheet's columns no field took
+            shown.append((_("Notes from the sheet"), _in_words(value, _)))
         else:
-            shown.append((key, str(value)))
+            shown.append((key.replace("_", " ").capitalize(), _in_words(value, _)))
     return [(label, value, link[0] if link else "") for label, value, *link in shown]
 
 
+def when_of(event: Event, _: Callable[..., str], fmt: Formats) -> str:
+    """When the event happened (``Formats.when``), and when it was entered if that was another day."""
+    happened = fmt.when(event.happened)
+    if fmt.date(event.time) == fmt.date(event.happened):
+        return happened
+    return _("on {day} (entered on {date} at {time})", day=happened, date=fmt.date(event.time),
+             time=fmt.time(event.time))  # fmt: skip
+
+
 def steps_of(events: list[Event], _: Callable[..., str], fmt: Formats,
-             nodes: dict[str, str] | None = None) -> list[Step]:  # fmt: skip
-    """The history, newest first, each event with its details in words (``nodes``: node id -> how to name it)."""
+             nodes: dict[str, str] | None = None, damaged: set[str] | None = None) -> list[Step]:  # fmt: skip
+    """The history, newest first, each event with its details in words (``nodes``: node id -> how to name it;
+    ``damaged``: the hand-offs, by offer, whose reception marked the item damaged)."""
     corrected = {e.corrects for e in events if e.corrects is not None}
     return [
         Step(
@@ -119,6 +150,8 @@ def steps_of(events: list[Event], _: Callable[..., str], fmt: Formats,
             _(STEP_NAMES[e.step]) if e.step in STEP_NAMES else e.step,
             _details(e.detail, _, fmt, nodes or {}),
             e.id in corrected,
+            when_of(e, _, fmt),
+            e.state == "received" and e.detail.get("offer") in (damaged or set()),
         )
         for e in reversed(events)
     ]
@@ -175,12 +208,14 @@ async def item_page(request: web.Request) -> web.Response:
             former = await former_tags(db, item.id)
             names = await node_names(db, [tag.node for tag in former if tag.node])
             nodes = await history_node_names(db, events)
+            damaged = await damaged_offers(db, item.id)
     except NotFound:
         return not_found(request, NO_ITEM)
     context = {
         "item": item,
         "lot": lot,
-        "steps": steps_of(events, _, fmt, nodes),
+        "steps": steps_of(events, _, fmt, nodes, damaged),
+        "arrived_damaged": bool(damaged),
         "events": events,
         "erasures": erasures,
         "leave": leave_status(item, proven),
