@@ -147,3 +147,39 @@ async def test_past_steps_erasures_distributions_and_outflows_from_the_pages(web
     old, now = await figures(store, "2023"), await figures(store, str(node_today().year))
     assert old["distributed.laptop.units"] == 1 and old["recycled.screen.units"] == 1
     assert "distributed.laptop.units" not in now and "recycled.screen.units" not in now
+
+
+def form_of(text: str, move: str) -> str:
+    """The item page's form holding the button of ``move``."""
+    before, _, _after = text.partition(f'name="move" value="{move}"')
+    return before.rsplit("<form", 1)[1]
+
+
+async def test_a_refused_step_keeps_what_was_entered_and_says_why_in_french(web, old_lot) -> None:
+    _, store, client = web
+    laptop, _other, _screen = old_lot
+    tech = Browser(client)
+    await tech.login("tech")
+    response, _ = await tech.post(f"/items/{laptop}/step", {"move": "sorted:refurbish"})
+    assert response.status == 200
+    before = await snapshot(store)
+    response, text = await tech.post(f"/items/{laptop}/step", {"move": "tested", "grade": "B",
+                                                               "happened_on": "2023-05-20"})  # fmt: skip
+    assert response.status == 422 and await snapshot(store) == before
+    assert "Cette date est antérieure à la réception du lot" in text
+    assert "la date 20/05/2023 est antérieure à la réception du lot L-2023 (01/06/2023)" in text
+    assert "happened_on" not in text.replace('name="happened_on"', "")
+    tested = form_of(text, "tested")
+    assert '<option value="B" selected>' in tested
+    assert '<details class="ws-day" open>' in tested and 'value="2023-05-20"' in tested
+    # the other forms start afresh
+    assert 'value="2023-05-20"' not in form_of(text, "refurbished") and "open" not in form_of(text, "ready")
+
+    # a system typed before a day in the future is kept too
+    tomorrow = (node_today() + timedelta(days=1)).isoformat()
+    response, _ = await tech.post(f"/items/{laptop}/step", {"move": "tested"})
+    response, text = await tech.post(f"/items/{laptop}/step", {"move": "refurbished", "os": "Linux Mint",
+                                                               "happened_on": tomorrow})  # fmt: skip
+    assert response.status == 422 and FUTURE in text and "happened_on:" not in text
+    refurbished = form_of(text, "refurbished")
+    assert 'value="Linux Mint"' in refurbished and f'value="{tomorrow}"' in refurbished

@@ -380,3 +380,21 @@ async def test_beneficiaries_personal_details_and_script_as_text(web):
     response, _ = await admin.post("/beneficiaries", {"category": "person", "item_id": ["5", "6"]},
                                    allow_redirects=False)  # fmt: skip
     assert response.headers["Location"] == "/distribute?item_id=5&item_id=6&beneficiary_id=2"
+
+
+async def test_the_bulk_steps_are_named_as_the_item_page_buttons(web, stock, admin):
+    _, store, _ = web
+    l1 = stock.laptops[0]
+    async with store.transaction() as tx:
+        await tx.run("UPDATE items SET state = 'ready' WHERE id = ?", (l1,))
+    _, item_page = await admin.get(f"/items/{l1}")
+    buttons = dict(re.findall(r'<button type="submit" name="move" value="([a-z]+)"[^>]*>([^<]+)</button>', item_page))
+    _, bulk = await admin.get("/workshop?state=ready")
+    select = bulk.split('<select id="ws-move" name="move">', 1)[1].split("</select>", 1)[0]
+    options = dict(re.findall(r'<option value="([a-z]+)"[^>]*>([^<]+)</option>', select))
+    assert set(options) == set(STEP_STATES) - {"sorted"}
+    assert {state: buttons[state] for state in options if state in buttons} == {
+        state: name for state, name in options.items() if state in buttons}
+    assert options == {"tested": "Testé", "refurbished": "Reconditionné", "ready": "Prêt", "reserved": "Réservé",
+                       "recycled": "Recyclé", "dismantled": "Démantelé"}  # fmt: skip
+    assert "Trié : à reconditionner" in select

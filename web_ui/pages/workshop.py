@@ -71,6 +71,12 @@ def _(text: str) -> str:
 DONE = {
     "step": _("Step recorded for {count} item(s): {state}."),
 }
+# The workshop's steps as the item page's buttons name them (workshop/item_actions.html), for the bulk list.
+STEP_LABELS: dict[str, str] = {
+    "tested": _("Mark as tested"), "refurbished": _("Mark as refurbished"), "ready": _("Mark as ready"),
+    "reserved": _("Mark as reserved"), "recycled": _("Mark as recycled"), "dismantled": _("Mark as dismantled"),
+}  # fmt: skip
+assert set(STEP_LABELS) == set(STEP_STATES) - {"sorted"}
 
 
 async def item_actions_context(db: Reader, item_id: int) -> dict[str, Any]:
@@ -156,15 +162,17 @@ async def _explain(request: web.Request, exc: DomainError, item_ids: list[int], 
 # --- one item ------------------------------------------------------------------------------------
 
 
-async def _item_page(request: web.Request, item_id: int, *, status: int = 200,
-                     refused: Refusal | None = None) -> web.Response:  # fmt: skip
+async def _item_page(request: web.Request, item_id: int, *, status: int = 200, refused: Refusal | None = None,
+                     entered: dict[str, str] | None = None) -> web.Response:  # fmt: skip
+    """The item's step buttons on their own page; ``entered``: a refused step's fields, shown again in its form."""
     async with request.app[STORE].reader() as db:
         try:
             item = await get_item(db, item_id)
         except DomainError:
             raise web.HTTPNotFound() from None
         context = await item_actions_context(db, item_id)
-    return render(request, "workshop/item.html", status=status, item=item, refused=refused, **context)
+    return render(request, "workshop/item.html", status=status, item=item, refused=refused,
+                  workshop_entered=entered or {}, **context)  # fmt: skip
 
 
 @routes.get(ITEM + "/actions")
@@ -175,6 +183,11 @@ async def item_actions(request: web.Request) -> web.Response:
 
 def _back(item_id: int, done: str) -> web.Response:
     return see_other(f"/items/{item_id}?done={done}#actions")
+
+
+def _entered(form: Any) -> dict[str, str]:
+    """What a step's form held, to show it again when the step is refused."""
+    return {name: str(form.get(name, ""))[:600] for name in ("move", "grade", "os", "note", "orientation", "happened_on")}
 
 
 @routes.post(ITEM + "/step")
@@ -190,7 +203,7 @@ async def item_step(request: web.Request) -> web.Response:
     except DomainError as exc:
         if exc.code == "not_found" and step is not None and step.step is None:
             raise web.HTTPNotFound() from None
-        return await _item_page(request, item_id, status=status_of(exc),
+        return await _item_page(request, item_id, status=status_of(exc), entered=_entered(form),
                                 refused=await _explain(request, exc, [item_id], step))  # fmt: skip
     return _back(item_id, "step-recorded")
 
@@ -268,7 +281,7 @@ async def _bulk_page(request: web.Request, filters: dict[str, Any], number: int,
         flashes.append(("ok", _(DONE["step"], count=count, state=_(STATE_NAMES[request.query["to"]]))))
     return render(
         request, "workshop/bulk.html", status=status, flashes=flashes, found=found,
-        pager=Pager(number, found.total), filters=filters, lots=lots, steps=steps, step_states=STEP_STATES,
+        pager=Pager(number, found.total), filters=filters, lots=lots, steps=steps, step_labels=STEP_LABELS,
         open_states=OPEN_STATES, checked=set(checked or []), refused=refused, entered=entered or {},
     )  # fmt: skip
 
@@ -288,7 +301,7 @@ async def bulk_step(request: web.Request) -> web.Response:
     item_ids, bad = ids_from(form.getall("item_id", []))
     filters = _filters(request)  # the list's filters ride in the form's action URL
     number = page_number(request)
-    entered = {name: str(form.get(name, ""))[:600] for name in ("move", "grade", "os", "note", "happened_on")}
+    entered = _entered(form)
     if not item_ids or bad:
         message = _("Check at least one item in the list.") if not bad else _("The list of items was not understood.")
         return await _bulk_page(request, filters, number, status=422, refused=Refusal((message,)), entered=entered,

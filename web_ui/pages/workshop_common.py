@@ -82,17 +82,29 @@ def status_of(exc: DomainError) -> int:
     return 409 if isinstance(exc, RuleBroken) else 422
 
 
+# The refusals of a day (node.domain.happened): their detail is a French sentence naming the dates.
+DAY_CODES = ("future_date", "before_reception", "before_last_step")
+
+
 @dataclass(frozen=True, slots=True)
 class Refusal:
-    """Why a form was refused: French sentences, and the domain's English detail."""
+    """Why a form was refused: French sentences, and the domain's detail (English, unless ``detail_lang``)."""
 
     messages: tuple[str, ...]
     detail: str | None = None
+    detail_lang: str = "en"
 
 
 def refusal(translate: Callable[..., str], exc: DomainError, *named: str) -> Refusal:
-    """The French refusal of a domain error; ``named`` adds sentences that name the items."""
-    return Refusal((translate(REFUSALS.get(exc.code, REFUSED_OTHER)), *named), exc.message)
+    """The French refusal of a domain error; ``named`` adds sentences that name the items.
+
+    A refused day keeps the domain's French sentence (it names the dates), without the field it is about.
+    """
+    message = translate(REFUSALS.get(exc.code, REFUSED_OTHER))
+    if exc.code in DAY_CODES:
+        head, sep, rest = exc.message.partition(": ")
+        return Refusal((message, *named), rest if sep and _FIELD.fullmatch(head) else exc.message, "fr")
+    return Refusal((message, *named), exc.message)
 
 
 def field_of(exc: DomainError) -> str | None:
