@@ -70,8 +70,8 @@ async def test_the_history_shows_the_day_each_event_happened(web, admin) -> None
     async with store.transaction() as tx:
         lot = await create_lot(tx, parse(LotInput, {"reference": "L-2023", "received_on": "2023-06-01"}))
         past, now = await create_items(tx, lot, [parse(ItemInput, {"category": "laptop"})] * 2)
-        await record_step(tx, [past, now], StepInput(state="sorted", orientation="refurbish", happened_on=date(2023, 6, 10),
-                                                     operator="Awa"))  # fmt: skip
+        sorting = StepInput(state="sorted", orientation="refurbish", happened_on=date(2023, 6, 10), operator="Awa")
+        await record_step(tx, [past, now], sorting)
         await record_step(tx, [now], StepInput(state="tested", operator="Ben"))
     received, sorted_ = await times_of(store, past)
     _, html = await admin.get(f"/items/{past}")

@@ -187,7 +187,8 @@ def _back(item_id: int, done: str) -> web.Response:
 
 def _entered(form: Any) -> dict[str, str]:
     """What a step's form held, to show it again when the step is refused."""
-    return {name: str(form.get(name, ""))[:600] for name in ("move", "grade", "os", "note", "orientation", "happened_on")}
+    fields = ("move", "grade", "os", "note", "orientation", "happened_on")
+    return {name: str(form.get(name, ""))[:600] for name in fields}
 
 
 @routes.post(ITEM + "/step")
