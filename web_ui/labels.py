@@ -29,6 +29,7 @@ __all__ = [
     "name_of",
     "ordered_categories",
     "figure_name",
+    "figure_groups",
     "figure_unit",
 ]
 
@@ -203,6 +204,44 @@ def figure_name(key: str, translate: Callable[..., str]) -> str:
         category = name_of(CATEGORY_NAMES, parts[1], translate)
         return translate(CATEGORY_FIGURE_NAMES[(parts[0], parts[2])], category=category)
     return key
+
+
+_OTHER_FIGURES = _("other figures ({count})")
+
+
+def figure_groups(keys: Iterable[str], translate: Callable[..., str]) -> list[str]:
+    """The figures ``keys`` named for a person, in the order given, a kind of figure once with all its categories.
+
+    ``dismantled.desktop.units`` and ``dismantled.printer.units`` read "Dismantled: desktop computer, printer
+    (units)"; keys without a name are counted ("other figures (2)"), never shown as they are.
+    """
+    groups: dict[tuple[str, ...], list[str]] = {}
+    unknown = 0
+    for key in keys:
+        parts = key.split(".")
+        if len(parts) == 4 and parts[:2] == ["impact", "unfactored"]:
+            parts = parts[1:]
+        if key in FIGURE_NAMES:
+            groups.setdefault((key,), [])
+        elif len(parts) == 2 and parts[0] == "beneficiaries":
+            groups.setdefault(("beneficiaries",), []).append(parts[1])
+        elif len(parts) == 3 and (parts[0], parts[2]) in CATEGORY_FIGURE_NAMES:
+            groups.setdefault((parts[0], parts[2]), []).append(parts[1])
+        else:
+            unknown += 1
+    out = []
+    for group, codes in groups.items():
+        if len(group) == 1 and group[0] in FIGURE_NAMES:
+            out.append(translate(FIGURE_NAMES[group[0]]))
+        elif group == ("beneficiaries",):
+            names = ", ".join(name_of(BENEFICIARY_CATEGORIES, code, translate) for code in dict.fromkeys(codes))
+            out.append(translate(_BENEFICIARIES, category=names))
+        else:
+            names = ", ".join(name_of(CATEGORY_NAMES, code, translate) for code in ordered_categories(codes))
+            out.append(translate(CATEGORY_FIGURE_NAMES[group], category=names))  # type: ignore[index]
+    if unknown:
+        out.append(translate(_OTHER_FIGURES, count=unknown))
+    return out
 
 
 def figure_unit(key: str) -> str:

@@ -76,14 +76,15 @@ class Member:
         self.key = signing
         self.records: list[Record] = []
 
-    def report(self, period: str, figures: dict[str, int], *, at: str,
-               supersedes: Record | None = None) -> Record:  # fmt: skip
+    def report(self, period: str, figures: dict[str, int], *, at: str, supersedes: Record | None = None,
+               audience: tuple[bytes, ...] = ()) -> Record:  # fmt: skip
         version = 1 if supersedes is None else supersedes.body().version + 1
         body = StatsReport(period=period, version=version, figures=figures,
                            supersedes=None if supersedes is None else supersedes.id)  # fmt: skip
         prev = self.records[-1] if self.records else None
         record = sign_record(self.key, seq=len(self.records) + 1, prev=prev.id if prev else None,
-                             time=paris(at), kind=StatsReport.KIND, content=body.to_content())  # fmt: skip
+                             time=paris(at), kind=StatsReport.KIND, content=body.to_content(),
+                             audience=audience)  # fmt: skip
         self.records.append(record)
         return record
 
@@ -345,6 +346,40 @@ async def test_the_hub_page_shows_members_reporting_missing_and_the_reports_that
     assert "ordinateur portable 1 500 3 000,0 kg 1 000 500 0 0" in text
 
 
+# A hub-only member's figures that no other member shares: the publication rule withholds them from national.
+HIDDEN_FIGURES = {
+    "dismantled.desktop.units": 3, "dismantled.desktop.weight_g": 30_000, "dismantled.printer.units": 1,
+    "entered.multifunction_printer.units": 2, "workforce.volunteers": 7, "lead_time.mean_days": 12,
+    "beneficiaries.school": 1, "some.future.figure": 5,
+}  # fmt: skip
+WITHHELD_NAMES = ("Démantelés : ordinateur fixe, imprimante (unités)", "Démantelés : ordinateur fixe (poids)",
+                  "Entrés dans le réseau par des dons : imprimante multifonction (unités)", "Bénévoles",
+                  "Jours de la réception au devenir (moyenne)", "Bénéficiaires servis : établissement scolaire",
+                  "autres chiffres (1)")  # fmt: skip
+
+
+def _no_raw_key(fragment: str) -> None:
+    for raw in HIDDEN_FIGURES:
+        assert raw not in fragment, raw
+
+
+async def test_the_hub_names_the_figures_its_publication_rule_withholds_in_french(hub):
+    node, store, client = hub
+    dani = key("dani")
+    await certify(store, dani, "Dani", start="2024-01-01")
+    async with store.transaction() as tx:  # the national federation reads what the hub publishes
+        await peers.pin_peer(tx, key("national").public.raw, name="Fédération", role="national",
+                             relation="upstream")  # fmt: skip
+    audience = tuple(sorted({dani.public.raw, node.key.public.raw}))
+    await hold(store, Member(dani).report(MARCH, HIDDEN_FIGURES, at="2024-04-02", audience=audience))
+    admin = await as_user(client)
+    _, html = await admin.get(f"/network?period={MARCH}")
+    part = text_of(html).split("Retenus pour la fédération nationale", 1)[1].split("Structures membres", 1)[0]
+    for name in WITHHELD_NAMES:
+        assert name in part, name
+    _no_raw_key(part)
+
+
 async def test_a_member_node_has_no_network_page(admin):
     response, html = await admin.get("/network")
     assert response.status == 404 and "Cette page est celle d'une tête de réseau" in text_of(html)
@@ -523,6 +558,39 @@ async def test_national_shows_one_row_per_hub_and_period_by_category_and_the_tot
     # distributed by category (desktops, laptops): Anne 800 and 1 000; Ordi3's member 30 laptops
     assert rows[0].endswith("800 1 000 1") and rows[1].endswith("0 30 1")
     assert _words(foot).startswith("Total national") and _words(foot).endswith("800 1 030 2")
+
+
+async def test_national_names_the_withheld_figures_and_says_which_header_is_a_total(tmp_path):
+    node, store = await open_node(tmp_path, "Fédération", "national")
+    signing = key("hub four")
+    async with store.transaction() as tx:
+        await peers.pin_peer(tx, signing.public.raw, name="Ordi4", role="hub", relation="downstream",
+                             network="Ordi4")  # fmt: skip
+    hub_store = await Store.open(tmp_path / "four.db", signing, create=True)
+    async with hub_store.transaction() as tx:
+        await tx.append(RegionalSummaryV2(period=MARCH, version=1, figures={"received.laptop.units": 4,
+                                                                           "entered.laptop.units": 4},
+                                          reports=[], missing=[], pooled=[], withheld=sorted(HIDDEN_FIGURES),
+                                          min_members=3))  # fmt: skip
+    await copy_log(hub_store, store, signing.public.raw)
+    await hub_store.close()
+    async with TestClient(TestServer(make_app(node, store))) as client:
+        admin = await as_user(client)
+        _, html = await admin.get("/national")
+    await store.close()
+    text = text_of(html)
+    # the page's title is the menu's
+    assert "<title>Chiffres nationaux" in html and "<h1>Chiffres nationaux</h1>" in html
+    part = text.split("Chiffres retenus par la règle de publication de la tête de réseau (8)", 1)[1]
+    for name in WITHHELD_NAMES:
+        assert name in part, name
+    _no_raw_key(text)
+    # the total of what entered from donors is not named as the group of its categories
+    table = html.split('<table class="by-hub">', 1)[1].split("</table>", 1)[0]
+    head = table.split("</thead>", 1)[0]
+    assert ">Entrés par des dons (total)</th>" in head and ">Entrés par des dons</th>" in head
+    assert 'data-label="Entrés par des dons (total)"' in table
+    assert 'data-label="Entrés par des dons · ordinateur portable"' in table
 
 
 def _words(fragment: str) -> str:

@@ -25,7 +25,15 @@ from web_ui.i18n import translator
 from web_ui.keys import NODE, STORE
 from web_ui.labels import CATEGORY_NAMES, name_of, ordered_categories
 from web_ui.pages.figure_sheets import figures_xlsx
-from web_ui.pages.network_common import Main, csv_download, known_text, main_figures, not_here, period_name
+from web_ui.pages.network_common import (
+    Main,
+    csv_download,
+    figure_groups,
+    known_text,
+    main_figures,
+    not_here,
+    period_name,
+)
 from web_ui.render import LANGUAGE, page
 
 __all__ = ["routes", "CHECK_STATES"]
@@ -49,6 +57,8 @@ CATEGORY_FIGURES = (("entered", _("Entered from donors")), ("distributed", _("Di
 # The flows of PROTOCOL.md's "Statistics": in from donors (counted once), inside a network, out of it.
 FLOWS = (("entered", _("Entered from donors")), ("moved_in", _("Moved inside the network")),
          ("left", _("Left for another network")))  # fmt: skip
+# A flow's total column beside the group of its categories under the same name: the total says it is one.
+TOTAL_OF = _("{figure} (total)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,8 +128,14 @@ async def national_page(request: web.Request) -> web.Response:
     hubs = [HubRow(r, fingerprint(r.hub), [
         CheckRow(c, main_figures(c.summary.body.figures), [known_text(p, _) for p in c.problems])
         for c in r.summaries]) for r in readings]  # fmt: skip
+    grouped = {label for _first, label in CATEGORY_FIGURES}
+
+    def flow_header(label: str) -> str:
+        return _(TOTAL_OF, figure=_(label)) if label in grouped else _(label)
+
     return page(request, "network/national.html", hubs=hubs, states=CHECK_STATES, tables=tables(readings, _),
-                category_figures=CATEGORY_FIGURES, flows=FLOWS, units=_units,
+                category_figures=CATEGORY_FIGURES, flows=FLOWS, units=_units, flow_header=flow_header,
+                figure_groups=lambda keys: figure_groups(keys, language),
                 period_name=lambda p: period_name(p, language))  # fmt: skip
 
 

@@ -23,13 +23,14 @@ from node.reports.sheet_cells import csv_writer
 from node.store.database import now_ms
 from web_ui import periods
 from web_ui.i18n import TIMEZONE, Formats, translator
+from web_ui import labels
 from web_ui.labels import CATEGORY_NAMES, figure_name, figure_unit, name_of, ordered_categories
 from web_ui.pages.outputs_common import download
 from web_ui.render import LANGUAGE, page
 
 __all__ = [
     "today", "checked_period", "ended_periods", "period_choices", "period_name", "has_ended", "figure_text",
-    "figure_rows", "known_text", "NOTES", "POLICY_LEVELS", "Main", "main_figures", "CATEGORY_COLUMNS",
+    "figure_rows", "figure_groups", "known_text", "NOTES", "POLICY_LEVELS", "Main", "main_figures", "CATEGORY_COLUMNS",
     "CategoryRow", "by_category", "totals", "Bar", "Chart", "bar_chart", "mass", "percent", "csv_download",
     "not_here", "CHART_WIDTH", "ROW_HEIGHT", "BAR_HEIGHT", "NAME_WIDTH", "VALUE_ROOM", "sum_of",
 ]  # fmt: skip
@@ -148,16 +149,22 @@ _FIGURE_ORDER = ("received.", "entered.", "moved_in.", "from_other_network.", "l
                  "lead_time.", "impact.", "workforce.", "members.")  # fmt: skip
 
 
+def _rank(key: str) -> tuple[int, str]:
+    first = (n for n, prefix in enumerate(_FIGURE_ORDER) if key.startswith(prefix))
+    return next(first, len(_FIGURE_ORDER)), key
+
+
 def figure_rows(figures: Mapping[str, int], language: str) -> list[tuple[str, str, str]]:
     """``(key, name, value)`` of each figure, in reading order, in ``language``."""
     translate, fmt = translator(language), Formats(language)
-
-    def rank(key: str) -> tuple[int, str]:
-        first = (n for n, prefix in enumerate(_FIGURE_ORDER) if key.startswith(prefix))
-        return next(first, len(_FIGURE_ORDER)), key
-
     return [(key, figure_name(key, translate), figure_text(key, figures[key], fmt, translate))
-            for key in sorted(figures, key=rank)]  # fmt: skip
+            for key in sorted(figures, key=_rank)]  # fmt: skip
+
+
+def figure_groups(keys: Iterable[str], language: str) -> list[str]:
+    """The names of the figures ``keys`` (a publication rule's pooled or withheld ones), in reading order,
+    each kind of figure once with its categories (``web_ui.labels.figure_groups``): never a raw key."""
+    return labels.figure_groups(sorted(keys, key=_rank), translator(language))
 
 
 def _parts(key: str) -> list[str]:
