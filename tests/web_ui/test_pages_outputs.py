@@ -21,7 +21,7 @@ from node.validation import parse
 from protocol.bundle import verify_bundle
 from protocol.records import read_record_file
 from web_ui.i18n import translator
-from web_ui.pages.outputs_common import current_year, slug
+from web_ui.pages.outputs_common import current_year, slug, today
 from web_ui.pages.outputs_stats import neighbours
 
 pypdf = pytest.importorskip("pypdf")
@@ -97,6 +97,9 @@ async def test_labels_form_lists_lots_and_warns_about_a_local_address(web, works
                        "Open this page with the node's network address (the one phones use) before printing.",
                        origin="http://127.0.0.1")[:40]) in unescape(text)  # fmt: skip
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text and "<script>alert(1)" not in text
+    # today's date the French way, as every date of the pages
+    day = today()[0]
+    assert f"aujourd&#39;hui ({day[8:]}/{day[5:7]}/{day[:4]})" in text and day not in text
 
 
 async def test_labels_of_a_lot_carry_the_qr_code_of_each_items_page(web, workshop, admin):

@@ -18,6 +18,7 @@ import asyncio
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 
 from aiohttp import web
 from multidict import MultiMapping
@@ -146,7 +147,7 @@ async def _form(request: web.Request, choice: Choice, *, status: int = 200, erro
     origin = request.url.origin()
     return page(
         request, "outputs/labels.html", status=status, choice=choice, lots=lots, fields=FIELDS, error=error,
-        selected=selected, origin=str(origin), local_origin=origin.host in _LOCAL_HOSTS, day=today()[0],
+        selected=selected, origin=str(origin), local_origin=origin.host in _LOCAL_HOSTS, day=date.fromisoformat(today()[0]),
         max_labels=MAX_LABELS, tag_examples=(f"{prefix}-000001", f"{prefix}-000024"),
     )  # fmt: skip
 
