@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -61,6 +61,8 @@ class HistoryOutcome:
     erasures: int = 0
     fates: dict[str, int] | None = None
     skipped: list[RowError] | None = None
+    # line -> (day, "lot" or "today"): the reception day of a row that gives none, its lot's day or else today's
+    received_by_default: dict[int, tuple[date, str]] = field(default_factory=dict)
 
 
 async def _donor_id(tx: Tx, name: str, made: dict[str, int], outcome: HistoryOutcome) -> int:
@@ -161,8 +163,10 @@ async def apply_history(tx: Tx, mapped: MappedHistory, *, lot: str | None, creat
             skip(row, exc.message.partition(":")[0], exc.message, "invalid")
             continue
         found = lots[row.line]
-        received = row.received_on or (date.fromisoformat(found["received_on"]) if found and found["received_on"]
-                                       else today())  # fmt: skip
+        lot_day = date.fromisoformat(found["received_on"]) if found and found["received_on"] else None
+        received = row.received_on or lot_day or today()
+        if row.received_on is None:  # the preview says which day the item gets
+            outcome.received_by_default[row.line] = (received, "lot" if lot_day else "today")
         late = [(fld, day) for fld, day in (("erased_on", row.erased_on), ("fate_on", row.fate_on))
                 if day is not None and day < received]  # fmt: skip
         if late:

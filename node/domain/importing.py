@@ -173,6 +173,9 @@ def _outcome(report: ImportReport, outcome: Any) -> None:
     report.created, report.item_ids, report.lots = outcome.created, outcome.item_ids, outcome.lots
     report.lots_created, report.donors_created = outcome.lots_created, outcome.donors_created
     report.erasures, report.fates = outcome.erasures, outcome.fates
+    for row in report.rows:  # a row without its own reception day: the day its item gets (the lot's, or today)
+        if row["line"] in outcome.received_by_default:
+            row["received_by_default"] = outcome.received_by_default[row["line"]]
     report.notes += [f"line {e.line}: {e.column or '-'}: {e.message} ({e.code})" for e in report.skipped_rows[:MAX_ERRORS]]
 
 

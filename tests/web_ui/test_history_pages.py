@@ -114,5 +114,8 @@ async def test_lot_page_imports_a_sheet_into_the_lot(web, admin) -> None:
     response = await client.post("/imports/preview", data=form)
     text = await response.text()
     assert response.status == 200 and "frigo" in text and "Lignes écartées" in text
+    # the row gives no reception day: its item gets the lot's, and the preview says which
+    rows = text.split('id="im-rows-table"', 1)[1].split("</table>", 1)[0]
+    assert "01/03/2024 <span class=\"muted\">(jour de réception du lot)</span>" in rows
     _, erasures = await admin.get("/erasures")
     assert "tableau de matériels (CSV" not in erasures.split("Un tableau")[0] and "/items/import" in erasures
