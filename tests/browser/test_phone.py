@@ -20,6 +20,7 @@ import pytest
 from browsertools import PASSWORD, free_port, login, maillon, require_chromium, running, shoot
 from playwright.async_api import expect
 from test_network_figures import fill_national
+from test_reception import accepted_offer
 
 pytestmark = pytest.mark.browser
 PHONE = {"width": 390, "height": 844}
@@ -207,3 +208,43 @@ async def test_a_beneficiary_is_found_by_typing_or_with_the_search_button(worksh
     assert await page.locator("#ws-beneficiary").input_value() == "42"  # kept through the check
     assert "Choisissez le bénéficiaire" not in await page.locator("main").inner_text()
     await context.close()
+
+
+@pytest.fixture(scope="module")
+def reception_node(tmp_path_factory):
+    """A member that accepted its hub's offer of three laptops (tests/browser/test_reception.py)."""
+    offers: list[str] = []
+
+    async def fill(data: Path) -> None:
+        offers.append((await accepted_offer(data)).hex())
+
+    data, port = start(tmp_path_factory, "Atelier Solidaire", "member", fill)
+    with running(data, port) as base:
+        yield base, offers[0]
+
+
+async def test_the_reception_ticks_every_line_with_one_tap_on_a_phone(reception_node, browser):
+    """The table's header (and its « Arrivé » box) is hidden on a phone: a « Tout cocher » button is not."""
+    base, offer = reception_node
+    for javascript in (True, False):
+        context, page = await phone(browser, base, javascript=javascript)
+        await page.goto(f"{base}/handoffs/{offer}/reception")
+        button = page.get_by_role("button", name="Tout cocher")
+        box = await button.bounding_box()
+        assert box and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"] and box["height"] >= 40
+        if javascript:
+            await button.click()
+        else:  # the button posts the form; the page comes back with every line ticked
+            async with page.expect_navigation():
+                await button.click()
+        assert await page.locator("input[name=received]:checked").count() == 3
+        assert "3 sur 3 coché(s)" in await page.locator("#tick-count").inner_text()
+        await shoot(page, f"reception-tick-all-phone{'' if javascript else '-no-js'}")
+        undo = page.get_by_role("button", name="Tout décocher")
+        if javascript:
+            await undo.click()
+        else:
+            async with page.expect_navigation():
+                await undo.click()
+        assert await page.locator("input[name=received]:checked").count() == 0
+        await context.close()

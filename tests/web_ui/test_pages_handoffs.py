@@ -383,3 +383,64 @@ async def test_the_lot_page_shows_its_hand_off_and_the_fates_reported_downstream
     tag = await value(here, "SELECT asset_tag FROM items WHERE id = ?", (ids[0],))
     assert tag in fates and "distribué" in fates and "établissement scolaire" in fates
     assert await value(here, "SELECT state FROM items WHERE id = ?", (ids[3],)) == "received"  # missing: still here
+
+
+# --- what a volunteer reads of an offer --------------------------------------------------------------
+
+GID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+OFFER_WEIGHT = "poids des matériels proposés (somme de leurs poids)"
+
+
+async def test_offered_items_are_named_by_label_model_and_serial_and_the_weight_says_what_it_is(
+        web, here, other, admin):  # fmt: skip
+    await pin(here, other, "downstream", "member")
+    lot, ids, _ = await stock(here)
+    tags = [await value(here, "SELECT asset_tag FROM items WHERE id = ?", (i,)) for i in ids]
+    # the offer form: each line by its label (a link to the item), model and serial; the weight is the items'
+    _, html = await admin.get(f"/handoffs/new?lot_id={lot}&to={other.key.public.node_id}")
+    text = text_of(html)
+    assert not GID.search(text), "no 36-character global id in the list"
+    assert f'<a href="/items/{ids[0]}" class="asset-tag">{tags[0]}</a> · ordinateur portable · Dell Latitude 5490' in html
+    assert "numéro de série SN-A1 · 2,0 kg" in text
+    assert f"Poids 10,0 kg {OFFER_WEIGHT}" in text
+    async with here.store.transaction() as tx:
+        record = await handoffs.create_offer(tx, handoffs.OfferInput(recipient=other.raw, lot_id=lot))
+    _, html = await admin.get(f"/handoffs/{record.id.hex()}")
+    text = text_of(html)
+    assert not GID.search(text) and f"{tags[3]} · écran" in text
+    assert f"4 unité(s), 10,0 kg {OFFER_WEIGHT}" in text
+
+
+async def test_the_receiver_reads_printed_labels_ticks_all_without_javascript_and_learns_the_lots_suffix(
+        web, here, other, admin):  # fmt: skip
+    offer, gids = await offered_here(here, other)
+    printed = [await value(other, "SELECT asset_tag FROM items WHERE gid = ?", (g,)) for g in gids]
+    _, html = await admin.get(f"/handoffs/{offer}")
+    text = text_of(html)
+    assert not GID.search(text) and f"{printed[0]} · ordinateur portable · Dell Latitude 5490" in text
+    assert OFFER_WEIGHT in text
+    await post_all(admin, f"/handoffs/{offer}/accept", [])
+    _, html = await admin.get(f"/handoffs/{offer}/reception")
+    text = text_of(html)
+    assert OFFER_WEIGHT in text.split("1. Cocher", 1)[0] and not GID.search(text)
+    # the table's « Arrivé » box is hidden on a phone; « Tout cocher » is a button: without JavaScript it posts
+    assert '<button type="submit" name="action" id="tick-all-button"' in html and 'value="tick_all"' in html
+    response, html = await post_all(admin, f"/handoffs/{offer}/summary",
+                                    [("received", gids[1]), ("weight_kg", "3"), ("action", "tick_all")])  # fmt: skip
+    assert response.status == 200 and "4 sur 4 coché(s)" in text_of(html) and 'id="summary"' not in html
+    assert all(re.search(rf'value="{g}" id="rc-\d"[^>]*checked', html) for g in gids)
+    assert 'value="untick_all"' in html and "Tout décocher" in text_of(html)
+    response, html = await post_all(admin, f"/handoffs/{offer}/summary",
+                                    [*(("received", g) for g in gids), ("action", "untick_all")])  # fmt: skip
+    assert "0 sur 4 coché(s)" in text_of(html) and 'value="tick_all"' in html
+    # received: the new lot says whom it came from and what the letters after its reference are
+    response, html = await post_all(admin, f"/handoffs/{offer}/summary",
+                                    [*(("received", g) for g in gids), ("weight_kg", "10"), ("action", "summary")])  # fmt: skip
+    response, _ = await post_all(admin, f"/handoffs/{offer}/receipt", hidden_fields(html, f"/handoffs/{offer}/receipt"))
+    assert response.status == 303
+    lot_id = await value(here, "SELECT id FROM lots WHERE source = 'handoff'")
+    suffix = other.key.public.node_id[:6]
+    _, html = await admin.get(f"/lots/{lot_id}")
+    assert f"Lot HUB-2026-04 ({suffix})" in text_of(html)
+    assert (f"Reçu de Ressourcerie du Pays : son lot HUB-2026-04. « {suffix} » est le début de l'identifiant "
+            "de ce nœud, ajouté pour que la référence reste unique ici.") in text_of(html)  # fmt: skip

@@ -24,7 +24,7 @@ from node.domain.lots import (
 from node.errors import DomainError, NotFound
 from node.network.handoff_views import custody_chain
 from node.queries.lot_counts import count_lots
-from protocol.keys import fingerprint
+from protocol.keys import fingerprint, node_id
 from web_ui.auth import requires
 from web_ui.i18n import Formats
 from web_ui.keys import STORE
@@ -219,6 +219,10 @@ async def _lot_page(
             custody = await custody_chain(db, lot_id)
     except NotFound:
         return not_found(request, NO_LOT)
+    # A lot received through a hand-off is named "<the giver's reference> (<the start of the giver's node id>)"
+    # (node.network.handoffs): the page says whom it came from and what the suffix is.
+    came_from = next(((step.peer_name, step.handoff.lot_ref, suffix) for step in custody.incoming
+                      if f"({(suffix := node_id(step.handoff.peer)[:6])})" in lot.reference), None)  # fmt: skip
     forms = {
         "reception": _reception_form(lot),
         "upload": Form(values={"kind": "pickup_note"}),
@@ -240,6 +244,7 @@ async def _lot_page(
         weight_gap=weight_gap_text(lot.weight_gap_g, _, fmt),
         bulk_max=BULK_MAX,
         custody=custody,
+        came_from=came_from,
         handoff_states=HANDOFF_STATES,
         fingerprint=fingerprint,
         beneficiary_categories=BENEFICIARY_CATEGORIES,

@@ -254,7 +254,8 @@ async def reception(request: web.Request) -> web.Response:
 @routes.post(OFFER + "/summary")
 @requires("technician")
 async def reception_summary(request: web.Request) -> web.Response:
-    """The form read back: a scanned code ticked (``action=scan``), or the discrepancy summary."""
+    """The form read back: a scanned code ticked (``action=scan``), every line ticked or unticked
+    (``action=tick_all``, ``untick_all``: the button a phone shows, without JavaScript), or the discrepancy summary."""
     _ = tr(request)
     offer = offer_of(request)
     form = await request.post()
@@ -264,7 +265,12 @@ async def reception_summary(request: web.Request) -> web.Response:
         except NotFound:
             return not_found(request)
     counting = read_counting(form, lines, _)
-    scanning = _text(form, "action") == "scan"
+    action = _text(form, "action")
+    if action in ("tick_all", "untick_all"):  # the « Tick all » button without JavaScript: back to the list
+        counting.received = [line.gid for line in lines] if action == "tick_all" else []
+        counting.damaged = [] if action == "untick_all" else counting.damaged
+        return await _screen(request, offer, counting)
+    scanning = action == "scan"
     return await _screen(request, offer, counting, summary=not scanning, after_scan=scanning)
 
 

@@ -10,9 +10,17 @@ document.addEventListener("DOMContentLoaded", () => {
   const boxes = [...document.querySelectorAll('input[name="received"][data-gid]')];
 
   const say = (template, code) => { status.textContent = template.replace("{code}", code); };
+  const tickAll = document.getElementById("tick-all-button");
+  const head = document.getElementById("tick-all");
   const recount = () => {
     const ticked = boxes.filter((box) => box.checked).length;
     counter.textContent = counter.dataset.template.replace("{ticked}", ticked).replace("{total}", boxes.length);
+    const all = boxes.length > 0 && ticked === boxes.length;
+    if (head) head.checked = all;
+    if (tickAll) {  // the phone's « Tick all »: it says what a tap will do
+      tickAll.value = all ? "untick_all" : "tick_all";
+      tickAll.textContent = all ? tickAll.dataset.untick : tickAll.dataset.tick;
+    }
   };
   // What a label's QR code holds is its URL: …/i/<global id>.
   const codeOf = (text) => {
@@ -53,6 +61,15 @@ document.addEventListener("DOMContentLoaded", () => {
   });
   for (const box of boxes) box.addEventListener("change", recount);
   for (const all of document.querySelectorAll("input[data-select-all]")) all.addEventListener("change", recount);
+  if (tickAll) {
+    tickAll.addEventListener("click", (event) => {
+      event.preventDefault();
+      const tick = tickAll.value === "tick_all";
+      for (const box of boxes) box.checked = tick;
+      if (!tick) for (const damaged of document.querySelectorAll('input[name="damaged"]')) damaged.checked = false;
+      recount();
+    });
+  }
   // A damaged item is an item that arrived.
   for (const damaged of document.querySelectorAll('input[name="damaged"]')) {
     damaged.addEventListener("change", () => {
