@@ -21,9 +21,8 @@ from node.domain.stats import period_bounds
 from node.notes import Note
 from node.reports.sheet_cells import csv_writer
 from node.store.database import now_ms
-from web_ui import periods
+from web_ui import labels, periods
 from web_ui.i18n import TIMEZONE, Formats, translator
-from web_ui import labels
 from web_ui.labels import CATEGORY_NAMES, figure_name, figure_unit, name_of, ordered_categories
 from web_ui.pages.outputs_common import download
 from web_ui.render import LANGUAGE, page
