@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date
 
 from node.errors import Invalid, NotFound
 from node.store.database import Reader
@@ -35,6 +36,23 @@ class SignedReport:
     period_from: str
     period_to: str
     items: int
+
+    @property
+    def first_day(self) -> date | None:
+        """``period_from`` as a day, for a page to write in its reader's format; ``None`` if it is not one."""
+        return _iso_day(self.period_from)
+
+    @property
+    def last_day(self) -> date | None:
+        """``period_to`` as a day, else ``None``."""
+        return _iso_day(self.period_to)
+
+
+def _iso_day(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text) if len(text) == 10 else None
+    except ValueError:
+        return None
 
 
 def _record_id(record_id_hex: str) -> bytes:

@@ -233,6 +233,8 @@ async def test_donor_report_is_signed_and_downloaded_then_listed_with_its_signed
 
     response, text = await admin.get("/reports")
     assert f'href="/reports/donor/{record_id}.mlnrec"' in text and "L-1" in text
+    # the period covered, in French dates as on the PDF
+    assert re.search(r"<td>01/01/\d{4} – \d\d/\d\d/\d{4}</td>", text) and not re.search(r"<td>\d{4}-\d\d-\d\d", text)
     response = await client.get(f"/reports/donor/{record_id}.mlnrec")
     assert response.status == 200
     assert response.headers["Content-Disposition"].startswith('attachment; filename="rapport-donateur-mairie')
