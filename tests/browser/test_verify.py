@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -94,14 +95,23 @@ async def test_a_donor_checks_a_real_report_in_the_browser(fresh_node, browser):
     fates = sorted([await rows.nth(n).get_attribute("data-fate") for n in range(3)])
     assert fates == ["distributed", "in_stock", "in_stock"]
     distributed = await page.locator("#items tr[data-fate=distributed]").inner_text()
-    assert "distribué (réemploi) (établissement scolaire)" in distributed and "purge · PRNG stream · nwipe" in distributed
+    assert "distribué (réemploi, établissement scolaire)" in distributed  # one bracket
+    assert "purge · Flux pseudo-aléatoire (PRNG) · nwipe" in distributed  # the method as the PDF names it
+    assert re.search(r"vérifiés dans ce navigateur en \d+,\d\d s", text)  # a decimal comma
     await shoot(page, "verify-ok")
 
     data = bytearray(bundle.read_bytes())
     data[len(data) * 2 // 3] ^= 0x01  # one byte of a record
     (root / "one-byte.mlnbundle").write_bytes(bytes(data))
     assert await check(page, base, root / "one-byte.mlnbundle") == "fail"
+    problem = await page.locator("#problems li").first.inner_text()
+    assert "concerne : PF29-" in problem and "_" not in problem  # the devices named, no raw code
+    assert await page.locator("#items tr[data-broken=yes]").count() >= 1
+    assert "preuve rompue" in await page.locator("#items tr[data-broken=yes]").first.inner_text()
     await shoot(page, "verify-one-byte")
+    (root / "rapport-copie.mlnbundle").write_bytes((root / "rapport.pdf").read_bytes())  # the PDF, not its proof
+    assert await check(page, base, root / "rapport-copie.mlnbundle") == "fail"
+    assert "Ce fichier est le PDF du rapport, pas sa preuve" in await page.locator("#verdict").inner_text()
     for name in ("hop_removed", "fate_swapped"):
         vector = next(v for v in VECTORS["bundles"] if v["name"] == name)
         (root / f"{name}.mlnbundle").write_bytes(bytes.fromhex(vector["bundle"]))

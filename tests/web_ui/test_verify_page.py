@@ -13,6 +13,7 @@ Chromium.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -21,8 +22,12 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from node.config import Config, init_node
+from node.imports.nwipe import NWIPE_METHODS
+from node.reports import donor_text
 from node.store.database import Store
 from web_ui.app import make_app
+from web_ui.i18n import translator
+from web_ui.pages.verify import _labels
 
 ROOT = Path(__file__).parents[2]
 VECTORS = ROOT / "tests" / "vectors"
@@ -113,3 +118,132 @@ def test_the_browser_verifier_agrees_with_the_vectors():
 
 def _field(line: str, name: str) -> str:
     return line.split(f" {name}=")[1].split()[0]
+
+
+# The page's half of verify.js, run under Node.js on a few lines of DOM: the file goes in through the
+# file input, and what the page wrote comes back as the verdict, the problems and the rows.
+PAGE_RUNNER = """
+const fs = require("fs");
+class Node {
+  constructor(tag, text) { this.tag = tag; this.text = text; this.attrs = {}; this.children = []; this.dataset = {};
+    this.on = {}; this.classList = { add() {}, remove() {} }; }
+  setAttribute(k, v) { this.attrs[k] = String(v); }
+  append(...c) { this.children.push(...c); }
+  replaceChildren() { this.children = []; }
+  addEventListener(e, f) { this.on[e] = f; }
+  get textContent() { return this.text ?? this.children.map((c) => c.textContent).join(""); }
+}
+globalThis.Node = Node;
+const labels = new Node("script", fs.readFileSync(process.argv[2], "utf8"));
+const byId = { "verify-labels": labels, "bundle-file": new Node("input"), drop: new Node("div"), result: new Node("section") };
+globalThis.document = { getElementById: (id) => byId[id], createElement: (tag) => new Node(tag),
+  createTextNode: (text) => new Node("#text", text) };
+new Function(fs.readFileSync(process.argv[1], "utf8"))();
+const data = Uint8Array.from(fs.readFileSync(process.argv[3]));
+const input = byId["bundle-file"];
+input.files = [{ arrayBuffer: async () => data.buffer }];
+input.on.change();
+setTimeout(() => {
+  const all = [];
+  const walk = (n) => { all.push(n); n.children.forEach(walk); };
+  walk(byId.result);
+  const shown = (n) => ({ text: n.textContent, attrs: n.attrs });
+  const verdict = all.find((n) => n.attrs.id === "verdict");
+  const problems = all.filter((n) => n.tag === "li" && "data-reason" in n.attrs).map(shown);
+  const rows = all.filter((n) => n.tag === "tr" && "data-gid" in n.attrs)
+    .map((n) => ({ attrs: n.attrs, cells: n.children.map((c) => c.textContent) }));
+  console.log(JSON.stringify({ verdict: shown(verdict), problems, rows, text: byId.result.textContent }));
+}, 0);
+"""
+
+
+@pytest.fixture
+async def shown(fresh, tmp_path):
+    """``shown(data, **label_changes)``: what /verify's script writes for that file, with the page's labels."""
+    node_js = shutil.which("node") or shutil.which("nodejs")
+    if node_js is None:
+        pytest.skip("Node.js is not installed (the browser test runs the same script in Chromium)")
+    _node, client = fresh
+    text = await (await client.get("/verify")).text()
+    page_labels = json.loads(text.split('id="verify-labels">')[1].split("</script>")[0])
+
+    def run(data: bytes, **changes) -> dict:
+        (tmp_path / "labels.json").write_text(json.dumps(page_labels | changes), encoding="utf-8")
+        (tmp_path / "file").write_bytes(data)
+        command = [node_js, "-e", PAGE_RUNNER, str(SCRIPT), str(tmp_path / "labels.json"), str(tmp_path / "file")]
+        result = subprocess.run(command, capture_output=True, text=True, timeout=120, check=True)
+        return json.loads(result.stdout)
+
+    return run
+
+
+def _bundle(name: str) -> bytes:
+    custody = json.loads((VECTORS / "custody.json").read_text())
+    return bytes.fromhex(next(v for v in custody["bundles"] if v["name"] == name)["bundle"])
+
+
+def _row(found: dict, serial: str) -> dict:
+    return next(row for row in found["rows"] if row["cells"][0] == serial)
+
+
+async def test_a_broken_link_names_the_devices_it_concerns_in_french_and_marks_their_rows(shown):
+    # a record of Ordi3 BFC (which held PF-001 and PF-002) carrying another record's content: the page said
+    # "content_mismatch ..." and showed PF-002 quietly "in stock", unmarked. Whatever the wrong content names,
+    # the true one could speak of any device its signer held.
+    found = shown(_bundle("fate_swapped"))
+    assert found["verdict"]["attrs"]["data-verdict"] == "fail"
+    [problem] = found["problems"]
+    assert problem["text"] == "une déclaration modifiée après sa signature — concerne : PF-001, PF-002"
+    assert problem["attrs"]["data-reason"] == "content_mismatch" and "content_mismatch" not in found["text"]
+    assert _row(found, "PF-002")["attrs"].get("data-broken") == "yes"
+    assert "preuve rompue" in _row(found, "PF-002")["cells"][1]
+    assert _row(found, "PF-001")["attrs"].get("data-broken") == "yes"
+    assert "data-broken" not in _row(found, "PF-003")["attrs"]
+    assert "preuve rompue" not in _row(found, "PF-003")["cells"][1]
+    # a fate signed by an organisation that did not hold the device: its serial is named too
+    found = shown(_bundle("fate_by_non_custodian"))
+    assert [p["text"] for p in found["problems"]] == [
+        "un devenir signé par une organisation qui ne détenait pas l'appareil à ce moment — concerne : PF-001"]
+    assert _row(found, "PF-001")["attrs"].get("data-broken") == "yes"
+    # a receipt that does not answer its offer: the devices of the offer
+    found = shown(_bundle("receipt_not_from_the_recipient"))
+    [problem] = found["problems"]
+    assert problem["text"].startswith("une réception qui ne correspond pas à la remise qu'elle cite — concerne : PF")
+    assert "receipt_mismatch" not in found["text"]
+
+
+async def test_a_file_that_is_not_a_bundle_is_told_in_french_and_a_pdf_is_named(shown):
+    found = shown(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n")
+    assert found["verdict"]["text"].startswith("Ce fichier est le PDF du rapport, pas sa preuve.")
+    assert ".mlnbundle" in found["verdict"]["text"] and "bad_entry" not in found["verdict"]["text"]
+    assert found["verdict"]["attrs"]["data-reason"] == "bad_entry"
+    found = shown(_bundle("not_a_bundle"))
+    assert found["verdict"]["text"].startswith("Ce fichier n'est pas une preuve complète.")
+    found = shown(_bundle("report_altered"))
+    assert found["verdict"]["text"] == ("Ce fichier ne peut pas être vérifié : ce n'est pas une preuve complète intacte "
+                                        "(une déclaration modifiée après sa signature).")  # fmt: skip
+
+
+async def test_the_rows_speak_the_pdfs_words(shown):
+    found = shown(_bundle("good"))
+    assert re.search(r"vérifiés dans ce navigateur en \d+,\d\d s\.", found["verdict"]["text"])  # a decimal comma
+    distributed = _row(found, "PF-002")
+    assert distributed["cells"][1] == "distribué (réemploi, établissement scolaire)"
+    # the methods as the PDF names them (node.reports.donor_text), the tools as written
+    assert "purge · Effacement sécurisé ATA (Secure Erase) · hdparm" in distributed["cells"][5]
+    assert "clear (réécriture) · Flux pseudo-aléatoire (PRNG) · nwipe" in distributed["cells"][5]
+    recycled = _row(found, "PF-001")
+    assert "destruction · shredding · broyeur" in recycled["cells"][5]  # a method nobody translated, as written
+    # no erasure: alarming for a laptop, "not applicable" for a category that holds no data
+    assert _row(found, "PF-003")["cells"][5] == "aucun effacement déclaré"
+    found = shown(_bundle("good"), storage=["desktop"])
+    assert _row(found, "PF-003")["cells"][5] == "sans objet"
+
+
+def test_the_page_names_the_methods_and_the_categories_as_the_pdf_does():
+    pdf = donor_text.texts("fr")
+    labels = _labels(translator("fr"), "fr")
+    for key in NWIPE_METHODS:
+        assert labels["methods"][" ".join(key.lower().replace("-", " ").split())] == pdf[f"method.{key}"], key
+    assert labels["not_applicable"] == pdf["erasure.not_applicable"]
+    assert {"screen", "peripheral"}.isdisjoint(labels["storage"]) and "laptop" in labels["storage"]

@@ -392,9 +392,10 @@ const MaillonVerify = (() => {
     const record = { author: h[1], seq: h[2], time: h[4], kind: h[5], id: sha256(headerBytes), body: null };
     if (value[1] !== null) {
       if (value[1].length > 4194304) throw new Refused("too_large", "content");
-      if (!same(sha256(value[1]), h[7])) throw new Refused("content_mismatch", "content does not match the header's hash");
+      if (!same(sha256(value[1]), h[7]))  // the header stays known: its signature verified
+        throw Object.assign(new Refused("content_mismatch", "content does not match the header's hash"), { record });
       record.body = decode(value[1], 4194304);
-      if (!(record.body instanceof Map)) throw new Refused("bad_content", "a body is a map");
+      if (!(record.body instanceof Map)) throw Object.assign(new Refused("bad_content", "a body is a map"), { record });
     }
     return record;
   }
@@ -466,20 +467,22 @@ const MaillonVerify = (() => {
     if (report.body === null) throw new Refused("bad_entry", "the report carries its content");
     if (report.kind !== "donor.report/2") throw new Refused("bad_bundle", `the report is a ${report.kind}`);
     const body = readBody(report);
+    const wanted = new Set(body.items.map((i) => i.gid));
     const problems = [], held = [], seen = new Set();
     const pending = get(value, "records").map((e, n) => [String(n), e, 0]);
     let count = 0;
     while (pending.length) {
       const [where, entry, depth] = pending.shift();
       if (++count > 100000) { problems.push({ reason: "too_large", where, text: "too many records" }); break; }
-      let record, read;
+      let record = null, read;
       try {
         record = openEntry(entry);
         if (record.body === null) continue;
         read = readBody(record);
       } catch (e) {
         if (!(e instanceof Refused)) throw e;
-        problems.push({ reason: e.reason, where, text: e.message });
+        const signed = e.record || record;  // a record whose header verified, its content not
+        problems.push({ reason: e.reason, where, text: e.message, entry, author: signed ? hex(signed.author) : null });
         continue;
       }
       const id = hex(record.id);
@@ -487,11 +490,10 @@ const MaillonVerify = (() => {
       seen.add(id);
       held.push({ where, record, read });
       if (record.kind === "item.fates/2" && read.evidence.length) {
-        if (depth + 1 > 16) { problems.push({ reason: "too_deep", where, text: "evidence too deep" }); continue; }
+        if (depth + 1 > 16) { problems.push({ reason: "too_deep", where, text: "evidence too deep", entry }); continue; }
         read.evidence.forEach((e, n) => pending.push([`${where}.${n}`, e, depth + 1]));
       }
     }
-    const wanted = new Set(body.items.map((i) => i.gid));
     const offers = new Map(), names = new Map(), receipts = [], fates = [];
     for (const h of held) {
       if (h.record.kind === "lot.offer/1" || h.record.kind === "lot.offer/2") offers.set(hex(h.record.id), h);
@@ -510,12 +512,14 @@ const MaillonVerify = (() => {
       if (!offer) continue;
       const listed = new Set(offer.read.gids);
       if (!same(r.record.author, offer.read.recipient)) {
-        problems.push({ reason: "receipt_mismatch", where: r.where, text: "a receipt signed by a node the lot was not offered to" });
+        problems.push({ reason: "receipt_mismatch", where: r.where, text: "a receipt signed by a node the lot was not offered to",
+          gids: [...listed] });
         continue;
       }
       const lines = new Set([...r.read.received, ...r.read.missing]);
       if (lines.size !== listed.size || [...lines].some((g) => !listed.has(g))) {
-        problems.push({ reason: "receipt_mismatch", where: r.where, text: "the receipt's lines are not the offer's" });
+        problems.push({ reason: "receipt_mismatch", where: r.where, text: "the receipt's lines are not the offer's",
+          gids: [...listed, ...lines] });
         continue;
       }
       const offerId = hex(r.read.offer);
@@ -549,11 +553,35 @@ const MaillonVerify = (() => {
     for (const h of held) keep(h.record.author);
     const items = body.items.map((line) => follow(line, hex(report.author), hops.get(line.gid) || [],
       statements.get(line.gid) || [], problems));
+    concerned(problems, items, wanted);
+    const broken = new Set(problems.flatMap((p) => p.gids));
+    items.forEach((item) => { item.broken = broken.has(item.gid); });
     const nodes = [];
     for (const item of items) for (const k of [...item.custody, item.by]) if (k && !nodes.includes(k)) nodes.push(k);
     return { report: { id: hex(report.id), author: hex(report.author), time: report.time, ...body }, items, problems,
       links, nodes: nodes.map((k) => ({ key: k, fingerprint: fingerprint(keys.get(k)), id: nodeId(keys.get(k)),
         name: names.has(k) ? names.get(k).name : null })), records: held.length, ok: problems.length === 0 };
+  }
+
+  // For the reader only, after the check: the report's items each problem concerns, in the report's order.
+  // A problem with a gid concerns it; a receipt, its offer's items. A record left out concerns the items it
+  // names in its raw bytes (it cannot be trusted to decode) and, when its header verified (only its content
+  // is wrong), every item its author held: its true content could speak of any of them, whatever the wrong
+  // one names (vector fate_swapped). Such an item is not proven as shown.
+  const raw = new TextDecoder("utf-8");
+  function concerned(problems, items, wanted) {
+    const order = new Map(items.map((item, n) => [item.gid, n]));
+    let scanned = 0;
+    for (const p of problems) {
+      let found = p.gid !== undefined ? [p.gid] : (p.gids || []);
+      if (p.entry && p.gid === undefined && ++scanned <= 1000) {
+        const bytes = raw.decode(p.entry);
+        found = items.map((item) => item.gid).filter((gid) => bytes.includes(gid));
+        if (p.author) found.push(...items.filter((item) => item.custody.includes(p.author)).map((item) => item.gid));
+      }
+      delete p.entry; delete p.author;
+      p.gids = [...new Set(found)].filter((gid) => wanted.has(gid)).sort((a, b) => order.get(a) - order.get(b));
+    }
   }
 
   function follow(line, reporter, hops, statements, problems) {
@@ -587,7 +615,9 @@ const MaillonVerify = (() => {
     return item;
   }
 
-  return { verifyBundle, Refused, sha256, sha512, fingerprint, nodeId, decode, encode, verifySignature };
+  const isBundle = (data) => data.length >= MAGIC.length && same(data.slice(0, MAGIC.length), MAGIC);
+
+  return { verifyBundle, isBundle, Refused, sha256, sha512, fingerprint, nodeId, decode, encode, verifySignature };
 })();
 
 // ---------------------------------------------------------------- the page
@@ -607,22 +637,40 @@ const MaillonVerify = (() => {
     return node;
   }
 
-  function show(data) {
+  const SERIALS = 10;  // a problem names this many serials, then counts the others (their rows are marked)
+  // Words of a code: the page's label, else the code itself (a value a newer node may write).
+  const word = (prefix, code) => t[prefix + code] || code;
+  const methodName = (m) => (typeof m === "string" && t.methods[m.toLowerCase().replace(/-/g, " ").split(/\s+/).filter(Boolean).join(" ")]) || m;
+  // "distributed (reused)" with "school": "distributed (reused, school)", not two brackets in a row
+  const detailed = (label, detail) => (label.endsWith(")") ? `${label.slice(0, -1)}, ${detail})` : `${label} (${detail})`);
+
+  function refused(data, e) {
+    const pdf = data.length >= 5 && String.fromCharCode(...data.slice(0, 5)) === "%PDF-";
+    const text = pdf ? t.pdf : !MaillonVerify.isBundle(data) ? t.not_bundle
+      : fmt(t.unreadable, { reason: t["reason_" + e.reason] || t.reason_other });
+    return el("p", { class: "flash error", role: "alert", id: "verdict", "data-verdict": "fail", "data-reason": e.reason,
+      title: e.reason }, text);
+  }
+
+  function show(buffer) {
     out.replaceChildren();
+    const data = new Uint8Array(buffer);
     const started = performance.now();
     let result;
     try {
-      result = MaillonVerify.verifyBundle(new Uint8Array(data));
+      result = MaillonVerify.verifyBundle(data);
     } catch (e) {
       if (!(e instanceof MaillonVerify.Refused)) throw e;
-      out.append(el("p", { class: "flash error", role: "alert", id: "verdict", "data-verdict": "fail" },
-        fmt(t.unreadable, { reason: e.reason })));
+      out.append(refused(data, e));
       return;
     }
-    const seconds = ((performance.now() - started) / 1000).toFixed(2);
-    out.dataset.seconds = seconds;
+    const elapsed = (performance.now() - started) / 1000;
+    out.dataset.seconds = elapsed.toFixed(2);
+    const seconds = elapsed.toLocaleString(t.locale, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
     const byKey = new Map(result.nodes.map((n) => [n.key, n]));
     const who = (k) => { const n = byKey.get(k); return n ? `${n.name || t.unnamed} · ${n.fingerprint}` : "–"; };
+    const serialOf = new Map(result.items.map((i) => [i.gid, i.serial || i.gid]));
+    const serials = (gids) => gids.map((g) => serialOf.get(g)).join(", ");
     const reporter = result.nodes.find((n) => n.key === result.report.author) || { fingerprint: "?" };
     out.append(el("p", { class: result.ok ? "flash" : "flash error", role: "status", id: "verdict",
       "data-verdict": result.ok ? "ok" : "fail" }, result.ok ? fmt(t.ok, { items: result.items.length, seconds })
@@ -635,22 +683,32 @@ const MaillonVerify = (() => {
       n.name || t.unnamed, n.key === result.report.author ? ` (${t.issuer})` : ""))));
     if (result.problems.length) {
       out.append(el("h2", {}, t.problems));
-      out.append(el("ul", { id: "problems" }, result.problems.map((p) => el("li", {}, el("code", {}, p.reason), " ",
-        t["reason_" + p.reason] || p.text, p.gid ? ` (${p.gid})` : ""))));
+      // the code stays in an attribute, for whoever compares with `maillon record verify`
+      out.append(el("ul", { id: "problems" }, result.problems.map((p) => el("li", { "data-reason": p.reason,
+        title: `${p.reason} · ${p.where ?? "-"}` }, t["reason_" + p.reason] || t.reason_other,
+        p.gids.length > SERIALS ? ` — ${fmt(t.concerns_more, { serials: serials(p.gids.slice(0, SERIALS)), more: p.gids.length - SERIALS })}`
+          : p.gids.length ? ` — ${fmt(t.concerns, { serials: serials(p.gids) })}` : ""))));
     }
     out.append(el("h2", {}, t.items));
-    const rows = result.items.map((item) => el("tr", { "data-gid": item.gid, "data-fate": item.outcome },
-      el("td", {}, item.serial || "–"),
-      el("td", {}, (t["fate_" + item.outcome] || item.outcome) + (item.statement && item.statement.beneficiary
-        ? ` (${t["beneficiary_" + item.statement.beneficiary] || item.statement.beneficiary})` : "")
-        + (item.statement && item.statement.weight !== null ? ` · ${(item.statement.weight / 1000).toLocaleString("fr-FR")} kg` : "")),
-      el("td", {}, item.signed ? day(item.statement.time) : "–"),
-      el("td", {}, (item.signed ? "" : t.held_by + " ") + who(item.by)),
-      el("td", {}, item.custody.map((k) => byKey.get(k) ? byKey.get(k).fingerprint : "?").join(" → ")),
-      el("td", {}, item.erasures.length ? item.erasures.map((e) => `${t["level_" + e.level] || e.level} · ${e.method} · ${e.tool}`
-        + ` · ${day(e.time)} · ${t["result_" + e.result] || e.result}${e.disk ? " · " + e.disk : ""}`
+    const rows = result.items.map((item) => {
+      const statement = item.statement;
+      let fate = word("fate_", item.outcome);
+      if (statement && statement.beneficiary) fate = detailed(fate, word("beneficiary_", statement.beneficiary));
+      if (statement && statement.weight !== null) fate += ` · ${(statement.weight / 1000).toLocaleString(t.locale)} kg`;
+      const erasures = item.erasures.length ? item.erasures.map((e) => `${word("level_", e.level)} · ${methodName(e.method)} · ${e.tool}`
+        + ` · ${day(e.time)} · ${word("result_", e.result)}${e.disk ? " · " + e.disk : ""}`
         + ` · ${byKey.get(e.by) ? byKey.get(e.by).fingerprint : "?"}${e.certificate ? " · SHA-256 " + e.certificate.slice(0, 16) + "…" : ""}`).join("\n")
-        : t.no_erasure)));
+        : t.storage.includes(item.category) ? t.no_erasure : t.not_applicable;
+      const attrs = { "data-gid": item.gid, "data-fate": item.outcome };
+      if (item.broken) Object.assign(attrs, { class: "broken", "data-broken": "yes" });
+      return el("tr", attrs,
+        el("td", {}, item.serial || "–"),
+        el("td", {}, item.broken ? [el("strong", { class: "error", title: t.broken_help }, t.broken), " · "] : [], fate),
+        el("td", {}, item.signed ? day(statement.time) : "–"),
+        el("td", {}, (item.signed ? "" : t.held_by + " ") + who(item.by)),
+        el("td", {}, item.custody.map((k) => byKey.get(k) ? byKey.get(k).fingerprint : "?").join(" → ")),
+        el("td", {}, erasures));
+    });
     out.append(el("div", { class: "table-wrap" }, el("table", { id: "items" },
       el("thead", {}, el("tr", {}, [t.serial, t.fate, t.date, t.by, t.custody, t.erasures].map((h) => el("th", { scope: "col" }, h)))),
       el("tbody", {}, rows))));
