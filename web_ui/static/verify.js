@@ -703,7 +703,7 @@ const MaillonVerify = (() => {
       if (item.broken) Object.assign(attrs, { class: "broken", "data-broken": "yes" });
       return el("tr", attrs,
         el("td", {}, item.serial || "–"),
-        el("td", {}, item.broken ? [el("strong", { class: "error", title: t.broken_help }, t.broken), " · "] : [], fate),
+        el("td", {}, item.broken ? [el("strong", { title: t.broken_help }, t.broken), " · "] : [], fate),
         el("td", {}, item.signed ? day(statement.time) : "–"),
         el("td", {}, (item.signed ? "" : t.held_by + " ") + who(item.by)),
         el("td", {}, item.custody.map((k) => byKey.get(k) ? byKey.get(k).fingerprint : "?").join(" → ")),
