@@ -653,3 +653,28 @@ async def test_the_national_xlsx_holds_the_csvs_cells_under_french_headers(natio
     response = await client.get("/national.xlsx")
     sheet = _xlsx_rows(await response.read())
     assert sheet[0][:3] == ["Période", "Ligne", "Tête de réseau"] and len(sheet) == 4
+
+
+async def test_the_hub_page_shows_its_members_real_totals_even_those_withheld_from_national(hub):
+    """The hub reads every member's report: its own page sums them all; only what leaves for national is withheld."""
+    node, store, client = hub
+    dani = key("dani")
+    await certify(store, dani, "Dani", start="2024-01-01")
+    async with store.transaction() as tx:  # the national federation reads what the hub publishes
+        await peers.pin_peer(tx, key("national").public.raw, name="Fédération", role="national",
+                             relation="upstream")  # fmt: skip
+    audience = tuple(sorted({dani.public.raw, node.key.public.raw}))  # Dani shares with its hub only
+    dani_figures = {"received.laptop.units": 4, "received.laptop.weight_g": 15_600, "distributed.laptop.units": 2,
+                    "reuse_rate_permille": 1000, "impact.co2e_g": 9_000}  # fmt: skip
+    await hold(store, Member(dani).report(MARCH, dani_figures, at="2024-04-02", audience=audience))
+    admin = await as_user(client)
+    _, html = await admin.get(f"/network?period={MARCH}")
+    text = text_of(html)
+    assert "Retenus pour la fédération nationale" in text  # Dani's received laptops, among others
+    assert "Reçus sur la période 2 504 12 015,6 kg" in text  # « En bref »: Anne's 2 500 and Dani's 4
+    total = next(text_of("<main>" + r) for r in html.split("<tr") if "Le réseau" in r)
+    assert "2 504 12 015,6 kg 1 802 2 100,0 kg" in total
+    assert "Ils sont comptés dans les chiffres affichés ici" in text
+    response = await client.get(f"/network.csv?period={MARCH}")
+    rows = {row["member"]: row for row in csv_rows(await response.read())}
+    assert rows["total"]["received.laptop.units"] == "1504"

@@ -1,7 +1,8 @@
 """The network's statistics: a hub's members' reports and signed summaries; national's reading of them.
 
-- ``/network`` (a hub): the network's figures for a period as the hub's
-  summary says them or would say them (``node.network.regional.aggregate``): each
+- ``/network`` (a hub): the network's figures for a period, the sums of
+  every report the hub reads (``node.network.regional.aggregate``), with
+  what its summary withholds from national named apart: each
   member, reporting or missing, with its main figures; the figures by
   category, drawn as bars and written in tables; the reports that do not
   count and why; the summaries signed; "Signer le résumé" (admins).
@@ -163,16 +164,19 @@ async def _network_page(request: web.Request, period: str, *, status: int = 200,
         flashes.append(("ok", message))
     elif done == "unchanged":
         flashes.append(("ok", _("Nothing changed since the last summary: nothing was signed.")))
-    categories = by_category(agg.figures, _)
+    # The hub reads every member's report: its own page shows the network's real sums (``all_figures``);
+    # only the summary that leaves for national leaves out what the publication rule withholds.
+    figures = agg.all_figures
+    categories = by_category(figures, _)
     return page(
         request, "network/hub.html", status=status, period=period, period_label=period_name(period, language),
-        choices=period_choices(today(), [*data.held, period]), aggregate=agg, main=main_figures(agg.figures),
+        choices=period_choices(today(), [*data.held, period]), aggregate=agg, main=main_figures(figures),
         members=data.members, ignored=data.ignored, summaries=summaries, latest=latest,
         up_to_date=latest is not None and agg.same_as(latest.body), ended=has_ended(period),
         categories=categories, columns=CATEGORY_COLUMNS, category_totals=totals(categories),
         own=agg.own, own_main=main_figures(agg.own.figures) if agg.own else None,
-        flows=[(label, sum_of(agg.figures, first, "units")) for first, label in FLOWS],
-        all_figures=figure_rows(agg.figures, language),
+        flows=[(label, sum_of(figures, first, "units")) for first, label in FLOWS],
+        all_figures=figure_rows(figures, language),
         figure_groups=lambda keys: figure_groups(keys, language),
         member_chart=bar_chart((m.name, m.main.distributed if m.main else 0) for m in data.members),
         category_chart=bar_chart((c.name, c.values[("distributed", "units")]) for c in categories),
@@ -252,7 +256,8 @@ async def network_csv(request: web.Request) -> web.Response:
         by_member.setdefault(report.member, []).append(report)
     figures_of = {member: regional.sum_figures(r.figures for r in reports) for member, reports in by_member.items()}
     own = agg.own.figures if agg.own else {}
-    columns = sorted({key for figures in figures_of.values() for key in figures} | set(agg.figures) | set(own))
+    total = agg.all_figures  # the hub's own download: the real sums, withheld figures included
+    columns = sorted({key for figures in figures_of.values() for key in figures} | set(total) | set(own))
     rows: list[list[object]] = [["period", "member", "fingerprint", "state", "version", *columns]]
     if agg.own is not None:
         rows.append([period, "(hub)", "", "own", agg.own.version, *(own.get(key, "") for key in columns)])
@@ -261,7 +266,7 @@ async def network_csv(request: web.Request) -> web.Response:
         state, version = ("reported", row.report.version if row.count == 1 else "") if row.report else ("missing", "")
         values = [figures.get(key, "") for key in columns]
         rows.append([period, row.name, row.fingerprint, state, version, *values])
-    rows.append([period, "total", "", "", "", *(agg.figures.get(c, "") for c in columns)])
+    rows.append([period, "total", "", "", "", *(total.get(c, "") for c in columns)])
     if request.match_info["form"] == "xlsx":
         return figures_xlsx(rows, f"network-{period}.xlsx", translator(request.get(LANGUAGE, "fr")), period)
     return csv_download(rows, f"network-{period}.csv")
