@@ -26,7 +26,22 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from node.errors import AlreadyExists, ConfigError
 from protocol.keys import SigningKey
 
-__all__ = ["Config", "Node", "url_origin", "init_node", "load_node", "load_node_rotating", "next_key", "retire_key", "CONFIG_FILE", "KEY_FILE", "DB_FILE"]
+__all__ = ["Config", "Node", "url_origin", "is_loopback", "init_node", "load_node", "load_node_rotating", "next_key", "retire_key", "CONFIG_FILE", "KEY_FILE", "DB_FILE"]
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (a name or an address; IPv6 with or without brackets) names this machine only.
+
+    An address no other machine can reach: a node's url or a page's address
+    pointing there must not be handed to anyone else.
+    """
+    host = host.strip().strip("[]").lower().rstrip(".")
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def url_origin(url: str) -> str | None:

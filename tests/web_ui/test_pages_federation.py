@@ -174,7 +174,7 @@ async def test_a_hub_admin_makes_an_invitation_that_works_once(hub):
     assert shown_fingerprint == node.key.public.fingerprint and url.startswith("http://")
     assert '<svg xmlns="http://www.w3.org/2000/svg"' in html and 'class="qr"' in html
     assert "<title>Code QR de l&#39;invitation</title>" in html or "<title>Code QR de l'invitation</title>" in html
-    assert "n'a pas d'adresse publique" in text_of(html)  # node.toml has no url: say so
+    assert "adresse de bouclage" in text_of(html)  # no url in node.toml, listening on loopback: say so
     # the token is shown once: not on the page afterwards, not stored in clear
     _, html = await admin.get("/federation")
     assert token not in html and "Atelier <b>du Lien</b>" in text_of(html) and "pas encore utilisée" in text_of(html)
@@ -365,8 +365,8 @@ async def test_the_reports_this_node_signed_say_who_reads_them_and_whether_the_h
         await record_inclusion(tx, first.id, checkpoint_seq=7, tree_size=40, leaf_index=12)
     _, html = await admin.get("/federation")
     text = text_of(html)
-    assert "2026-09 1" in text and "2 nœud(s)" in text and "inclus au point de contrôle 7" in text
-    assert "2026-10 1" in text and "tout le monde" in text and "pas encore prouvé" in text
+    assert "septembre 2026 1" in text and "2 nœud(s)" in text and "inclus au point de contrôle 7" in text
+    assert "octobre 2026 1" in text and "tout le monde" in text and "pas encore prouvé" in text
 
 
 async def test_a_silent_member_and_an_unreachable_peer_are_alerts_on_the_hubs_page(hub):
@@ -391,3 +391,40 @@ async def test_a_silent_member_and_an_unreachable_peer_are_alerts_on_the_hubs_pa
     assert text.count("Un nœud est silencieux") == 2
     assert "Cet adhérent n'a envoyé aucun rapport statistique depuis plus longtemps que sa période" in text
     assert "member_silent" in text and "peer_unreachable" in text and "Atelier Muet" in text
+
+
+async def invitation_text(root, url: str) -> str:
+    """The page's text after a hub at public address ``url`` made an invitation."""
+    node = init_node(root, Config(name="Ordi Grand Ouest", role="hub", url=url))
+    store = await Store.open(node.db_path, node.key, create=True)
+    async with store.transaction() as tx:
+        await users.create_user(tx, "admin", PASSWORD, "admin")
+    try:
+        async with TestClient(TestServer(make_app(node, store), host="127.0.0.1")) as client:
+            admin = await logged_in(client)
+            _, html = await admin.post("/federation/invitations", {"role": "member", "note": "Atelier", "days": "7"})
+            return text_of(html)
+    finally:
+        await store.close()
+
+
+async def test_an_invitation_naming_a_loopback_address_says_no_other_node_can_reach_it(tmp_path):
+    text = await invitation_text(tmp_path / "demo", "http://127.0.0.1:18601")  # as `maillon demo` sets it
+    assert "maillon join http://127.0.0.1:18601 --token" in text
+    assert "http://127.0.0.1:18601 est une adresse de bouclage : aucun autre nœud ne peut la joindre." in text
+    assert "url dans node.toml" in text and "--host" in text
+    text = await invitation_text(tmp_path / "real", "https://ordi.example.org")  # a real address: no warning
+    assert "adresse de bouclage" not in text and "n'a pas d'adresse publique" not in text
+
+
+async def test_published_reports_name_their_period_in_french(admin, web):
+    from protocol.kinds import StatsReport
+
+    _, store, _ = web
+    async with store.transaction() as tx:
+        await tx.append(StatsReport(period="2026-09", version=1, figures={}))
+        await tx.append(StatsReport(period="2025", version=1, figures={}))
+    _, html = await admin.get("/federation")
+    text = text_of(html).split("Rapports publiés", 1)[1]
+    assert "septembre 2026 1" in text and "2025 1" in text and "2026-09" not in text
+    assert 'href="/reports/network?period=2026-09"' in html

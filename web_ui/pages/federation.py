@@ -29,9 +29,9 @@ from markupsafe import Markup
 from yarl import URL
 
 from federation.client import PeerRefused
-from federation.commands import add_peer, invite_text, join
+from federation.commands import add_peer, base_url, invite_text, join
 from federation.membership import membership_start
-from node.config import Node
+from node.config import Node, is_loopback
 from node.domain import alerts
 from node.errors import DomainError
 from node.network import handoff_views, handoffs, outbox
@@ -44,6 +44,7 @@ from protocol.keys import fingerprint
 from web_ui.auth import requires
 from web_ui.i18n import translator
 from web_ui.keys import FEDERATION, NODE, STORE
+from web_ui.periods import period_name
 from web_ui.render import LANGUAGE, page
 
 routes = web.RouteTableDef()
@@ -292,7 +293,8 @@ async def _page(request: web.Request, *, status: int = 200, form: str | None = N
                 invitation: dict[str, Any] | None = None) -> web.Response:  # fmt: skip
     """The page; after a refused form, ``form`` names it and ``entered`` holds what was typed."""
     node = request.app[NODE]
-    _ = translator(request.get(LANGUAGE, "fr"))
+    language = request.get(LANGUAGE, "fr")
+    _ = translator(language)
     context: Section = {}
     async with request.app[STORE].reader() as db:
         for section in SECTIONS:
@@ -307,7 +309,8 @@ async def _page(request: web.Request, *, status: int = 200, form: str | None = N
         request, "federation/index.html", status=status, identity=identity(node), flashes=flashes,
         discovery_running=fed is not None, discovered=discovered, form=form, error=error,
         entered=entered or {}, invitation=invitation, explain=lambda code: explain(_, code),
-        alert_kinds=alert_kinds(_), now=now_ms(), public_url=node.config.url, **context,
+        alert_kinds=alert_kinds(_), now=now_ms(), public_url=node.config.url,
+        period_name=lambda period: period_name(period, language), **context,
     )  # fmt: skip
     if invitation is not None:
         response.headers["Cache-Control"] = "no-store"  # the token is shown this once
@@ -429,7 +432,9 @@ async def create_invitation(request: web.Request) -> web.Response:
         error = (f"{headline} {advice}", exc.message)
         return await _page(request, status=422, form="invite", error=error, entered=entered)
     line = invite_text(node, token)
-    invitation = {"line": line, "qr": qr_svg(line, _("QR code of the invitation")), "days": days}
+    address = base_url(node)
+    invitation = {"line": line, "qr": qr_svg(line, _("QR code of the invitation")), "days": days,
+                  "loopback": address if is_loopback(URL(address).host or "") else ""}  # fmt: skip
     return await _page(request, invitation=invitation)
 
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from aiohttp import web
 
+from node.config import is_loopback
 from node.domain import users
 from node.domain.access import create_station
 from node.domain.grading import THRESHOLDS, read_thresholds, thresholds_problem
@@ -135,7 +136,7 @@ async def _bench_page(request: web.Request, *, status: int = 200, created: tuple
     return render(
         request, "station/bench.html", status=status, machines=machines, commands=shown, created=created,
         error=error, name=name, missing_names=MISSING_NAMES, label_format=settings["station_label_format"],
-        days=settings["bench_days"], origin=origin, local_origin=request.url.host in ("localhost", "127.0.0.1", "::1"),
+        days=settings["bench_days"], origin=origin, local_origin=is_loopback(request.url.host or ""),
     )  # fmt: skip
 
 
