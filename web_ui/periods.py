@@ -12,7 +12,7 @@ from babel.dates import format_date
 
 from web_ui.i18n import TIMEZONE, Formats, translator
 
-__all__ = ["period_name", "period_options", "KIND_NAMES"]
+__all__ = ["period_name", "period_options", "listed", "KIND_NAMES"]
 
 
 def _(text: str) -> str:
@@ -54,6 +54,11 @@ def _periods(day: date) -> dict[str, list[str]]:
         quarters.append(f"{year}-Q{quarter}")
         year, quarter = (year, quarter - 1) if quarter > 1 else (year - 1, 4)
     return {"month": months, "quarter": quarters, "year": [str(day.year - n) for n in range(6)]}
+
+
+def listed(period: str) -> bool:
+    """Whether ``period`` is one of the period list's own choices (current or ended, within its range)."""
+    return period in sum(_periods(datetime.now(TIMEZONE).date()).values(), [])
 
 
 def period_options(language: str, selected: str = "") -> list[tuple[str, list[tuple[str, str]]]]:

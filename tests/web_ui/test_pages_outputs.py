@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from datetime import datetime
 from html import unescape
 
 import pytest
@@ -20,7 +21,7 @@ from node.reports.labels import qr_code
 from node.validation import parse
 from protocol.bundle import verify_bundle
 from protocol.records import read_record_file
-from web_ui.i18n import translator
+from web_ui.i18n import TIMEZONE, translator
 from web_ui.pages.outputs_common import current_year, slug, today
 from web_ui.pages.outputs_stats import neighbours
 
@@ -341,7 +342,8 @@ async def test_stats_of_a_period_without_activity_and_bad_periods(web, workshop,
     response, text = await admin.get("/reports/stats?period=1999-q2")
     assert response.status == 200 and "1999-Q2" in text
     assert unescape(fr("No item was distributed in this period.")) in unescape(text)
-    assert 'href="/reports/stats?period=1999-Q1"' in text and 'href="/reports/stats?period=1999-Q3"' in text
+    # 1999 is not in the period list: no neighbour of it is offered either
+    assert 'href="/reports/stats?period=1999-Q1"' not in text and 'href="/reports/stats?period=1999-Q3"' not in text
     for bad in ("2026-13", "yesterday", "2026-Q5", "<script>"):
         response, text = await admin.get(f"/reports/stats?period={bad}")
         assert response.status == 422
@@ -363,6 +365,19 @@ async def test_stats_csv_has_the_same_figures(web, workshop, admin):
     assert rows["impact.co2e_g"] == str(2 * 3 * 27_000) and rows["received.laptop.units"] == "3"
     response = await client.get("/reports/stats.csv?period=2026-00")
     assert response.status == 422
+
+
+async def test_the_stats_page_offers_only_neighbours_the_period_list_has(web, workshop, admin):
+    now = datetime.now(TIMEZONE)
+    year, month = now.year, now.month
+    _, html = await admin.get(f"/reports/stats?period={year}")
+    text = unescape(html)
+    assert f"Période précédente : {year - 1}" in text and "Période suivante" not in text  # not the future
+    _, html = await admin.get(f"/reports/stats?period={year - 5}")  # the oldest year of the list
+    text = unescape(html)
+    assert f"Période suivante : {year - 4}" in text and "Période précédente" not in text
+    _, html = await admin.get(f"/reports/stats?period={year}-{month:02d}")
+    assert "Période suivante" not in unescape(html) and "Période précédente" in unescape(html)
 
 
 def test_neighbouring_periods():

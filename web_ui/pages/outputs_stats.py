@@ -60,6 +60,7 @@ from web_ui.pages.network_common import (
 )  # fmt: skip
 from web_ui.pages.outputs_common import download, error_of, parse_period, translate
 from web_ui.pages.workshop_common import see_other, status_of
+from web_ui.periods import listed
 from web_ui.render import LANGUAGE, page
 
 routes = web.RouteTableDef()
@@ -164,7 +165,8 @@ async def stats_page(request: web.Request) -> web.Response:
                        for c, served in sorted(stats.beneficiaries.items())],
         stock=stock, stock_total=sum(n for _name, n in stock),
         bars=bars, chart_size=(CHART_WIDTH, chart_height, NAME_WIDTH, BAR_HEIGHT),
-        formula=formula(stats.impact, fmt, _), impact=stats.impact, neighbours=neighbours(period),
+        formula=formula(stats.impact, fmt, _), impact=stats.impact,
+        neighbours=tuple(p if listed(p) else "" for p in neighbours(period)),  # never the future, nor beyond the list
         report_period=period if has_ended(period) else "",
     )  # fmt: skip
 
