@@ -678,3 +678,30 @@ async def test_the_hub_page_shows_its_members_real_totals_even_those_withheld_fr
     response = await client.get(f"/network.csv?period={MARCH}")
     rows = {row["member"]: row for row in csv_rows(await response.read())}
     assert rows["total"]["received.laptop.units"] == "1504"
+
+
+async def test_a_hubs_own_report_page_says_it_goes_into_its_regional_summary(hub):
+    """A hub reports to no hub: its own report is in its regional summary, which national reads."""
+    _, store, client = hub
+    async with store.transaction() as tx:
+        await peers.pin_peer(tx, key("national").public.raw, name="Fédération nationale", role="national",
+                             relation="upstream")  # fmt: skip
+    admin = await as_user(client)
+    _, html = await admin.get(f"/reports/network?period={MARCH}")
+    text = text_of(html)
+    assert "n'est pas une structure membre" not in text and "notre tête de réseau" not in text
+    assert "Voici le rapport propre de la tête de réseau" in text and "résumé régional" in text
+    assert "Fédération nationale, la fédération nationale" in text
+    assert f'href="/network?period={MARCH}"' in html
+    assert "Signer le rapport" in text and "envoyer" not in text.casefold().split("rapports envoyés")[0]
+    response, html = await admin.post("/reports/network/send", {"period": MARCH})
+    text = text_of(html)
+    assert "Le rapport de mars 2024 a été signé (version 1)." in text
+    assert "Le résumé régional de cette période l'inclut dès qu'il est signé à nouveau" in text
+    assert "Il part vers la tête de réseau" not in text
+    assert "Signer la correction" in text and "Signer et envoyer la correction" not in text
+    # what the page says is what happens: the summary takes the hub's latest version in
+    await admin.post("/network/sign", {"period": MARCH}, allow_redirects=False)
+    await admin.post("/reports/network/send", {"period": MARCH})
+    _, html = await admin.get(f"/network?period={MARCH}")
+    assert "rapport propre (version 2)" in text_of(html)

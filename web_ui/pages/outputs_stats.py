@@ -1,5 +1,6 @@
 """Statistics and impact of any period, with the impact's formula written out, and the same figures as CSV;
-a member's report of a period to its network (``/reports/network``).
+a member's report of a period to its network (``/reports/network``); on a hub, the hub's own report,
+which goes into its regional summary (``node.network.regional``), not to a hub.
 
 The figures are ``node.domain.stats.compute_stats``'s; the impact is never shown
 without its arithmetic (units × years × factor, per category), its factor
@@ -221,6 +222,7 @@ ALARMING = frozenset({"not_included", "bad_proof", "bad_checkpoint"})
 # node.network.peers.Peer.relation, as the reader of a report
 READER_RELATIONS: dict[str, str] = {
     "upstream": _("our hub"),
+    "national": _("the national federation"),  # a hub's upstream
     "downstream": _("a member of our network"),
     "peer": _("a peer node"),
 }
@@ -256,7 +258,9 @@ async def readers_of(db: Reader, audience: tuple[bytes, ...], me: bytes, own_nam
         if key == me:
             rows.append(ReaderRow(own_name, _("this node"), fingerprint(key)))
         elif key in known:
-            relation = READER_RELATIONS.get(known[key].relation)
+            peer = known[key]
+            national = peer.relation == "upstream" and peer.role == "national"
+            relation = READER_RELATIONS.get("national" if national else peer.relation)
             rows.append(ReaderRow(known[key].name, _(relation) if relation else "", fingerprint(key)))
         else:
             rows.append(ReaderRow("", _("a member of the network"), fingerprint(key)))
@@ -303,8 +307,12 @@ async def report_page(request: web.Request, text: str, *, status: int = 200,
     flashes = []
     earlier = [row.report for row in rows if row.report.period == period]
     if request.query.get("done") == "sent" and status == 200 and earlier:
-        message = _("The report of {period} was signed (version {version}). It leaves for the hub as soon as this node reaches it.",
-                    period=period_name(period, language), version=earlier[0].version)  # fmt: skip
+        if node.config.role == "hub":  # its own report goes into its regional summary, not to a hub
+            message = _("The report of {period} was signed (version {version}). The regional summary of this period includes it once it is signed again: “Sign the summary” on the Network page, or the daily upkeep the next day.",
+                        period=period_name(period, language), version=earlier[0].version)  # fmt: skip
+        else:
+            message = _("The report of {period} was signed (version {version}). It leaves for the hub as soon as this node reaches it.",
+                        period=period_name(period, language), version=earlier[0].version)  # fmt: skip
         flashes.append(("ok", message))
     return page(
         request, "network/report.html", status=status, period=period, error=error, draft=draft,
