@@ -63,3 +63,12 @@ def test_init_leaves_nothing_behind_when_the_configuration_cannot_be_written(tmp
     assert list(tmp_path.iterdir()) == []
     monkeypatch.undo()
     assert init_node(tmp_path, Config(name="A"))
+
+
+def test_loopback_hosts_are_the_machine_itself_only():
+    from node.config import is_loopback
+
+    for host in ("127.0.0.1", "127.0.1.1", "localhost", "LOCALHOST.", "demo.localhost", "::1", "[::1]"):
+        assert is_loopback(host), host
+    for host in ("192.168.1.20", "0.0.0.0", "ordi.example.org", "10.0.0.1", "[2001:db8::1]", ""):
+        assert not is_loopback(host), host

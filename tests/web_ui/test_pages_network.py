@@ -675,6 +675,7 @@ async def test_the_hub_page_shows_its_members_real_totals_even_those_withheld_fr
     total = next(text_of("<main>" + r) for r in html.split("<tr") if "Le réseau" in r)
     assert "2 504 12 015,6 kg 1 802 2 100,0 kg" in total
     assert "Ils sont comptés dans les chiffres affichés ici" in text
+    assert "Sauf les chiffres retenus pour la fédération nationale, nommés sous « En bref »" in text
     response = await client.get(f"/network.csv?period={MARCH}")
     rows = {row["member"]: row for row in csv_rows(await response.read())}
     assert rows["total"]["received.laptop.units"] == "1504"
