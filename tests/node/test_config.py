@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from node.config import CONFIG_FILE, KEY_FILE, Config, init_node, load_node
+from node.config import CONFIG_FILE, KEY_FILE, Config, init_node, is_loopback, load_node
 from node.errors import AlreadyExists, ConfigError
 
 
@@ -66,8 +66,6 @@ def test_init_leaves_nothing_behind_when_the_configuration_cannot_be_written(tmp
 
 
 def test_loopback_hosts_are_the_machine_itself_only():
-    from node.config import is_loopback
-
     for host in ("127.0.0.1", "127.0.1.1", "localhost", "LOCALHOST.", "demo.localhost", "::1", "[::1]"):
         assert is_loopback(host), host
     for host in ("192.168.1.20", "0.0.0.0", "ordi.example.org", "10.0.0.1", "[2001:db8::1]", ""):
