@@ -8,9 +8,12 @@ translated (an association's own words) is shown as it was written.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from node.imports.nwipe import method_label
 
-__all__ = ["METHOD_NAMES", "VERIFICATIONS", "method_name", "verification_name"]
+__all__ = ["METHOD_NAMES", "VERIFICATIONS", "VERIFICATION_CHOICES", "method_name", "verification_code",
+           "verification_name"]
 
 
 def _(text: str) -> str:
@@ -35,6 +38,8 @@ VERIFICATIONS: dict[str, str] = {
     "all": _("every pass verified"),
     "all passes": _("every pass verified"),
 }
+# What the manual erasure form suggests: the person picks the words, the record keeps the code.
+VERIFICATION_CHOICES = ("last", "all", "none")
 
 
 def method_name(method: str) -> str:
@@ -45,3 +50,13 @@ def method_name(method: str) -> str:
 def verification_name(verification: str) -> str:
     """The msgid of ``verification``'s words, else the text as written: pass it to ``_``."""
     return VERIFICATIONS.get(verification.strip().lower(), verification)
+
+
+def verification_code(said: str, translate: Callable[..., str]) -> str:
+    """The code of the verification the person picked or typed in words (theirs or English), else what they
+    typed: "dernière passe vérifiée" is kept as ``last``, and shown in the reader's words again."""
+    words = said.strip().casefold()
+    for code in (*VERIFICATION_CHOICES, *VERIFICATIONS):
+        if words in (code, VERIFICATIONS[code].casefold(), translate(VERIFICATIONS[code]).casefold()):
+            return code
+    return said

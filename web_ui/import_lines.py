@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from node.imports.parsing import LIMITS
 from web_ui.labels import CATEGORY_NAMES
 
-__all__ = ["IMPORT_LINES", "say_line"]
+__all__ = ["CHASSIS_NAMES", "IMPORT_LINES", "IMPORT_REFUSALS", "refusal_of", "say_line"]
 
 
 def _(text: str) -> str:
@@ -40,6 +41,38 @@ IMPORT_LINES: dict[str, str] = {
     "hardware": _("{tag}: {category} {brand} {model} (chassis: {chassis})"),
     "disks_attached": _("{tag}: {count} erasure record(s) of its disks attached"),
 }
+# A file refused whole (node.domain.importing.ImportReport.failed, the code of node.imports' ImportFailed), in
+# the volunteers' words; {rows}... from the limits. The erasure page and the sheet imports both say them.
+IMPORT_REFUSALS = {
+    "too_many_rows": _("This sheet has more than {rows} rows. Split it into several files of at most {rows} rows and import them one after the other."),
+    "too_many_columns": _("This sheet has a cell beyond column {columns}. Delete the columns that are not part of the list (or copy the list into a new sheet), then import it again."),
+    "cell_too_long": _("A cell of this sheet holds more than {cell} characters. Shorten it, then import the sheet again."),
+    "unzipped_too_large": _("This .xlsx file is far bigger once unzipped (more than {unzipped} MB) than a list of items can be. Copy the list into a new file, or save it as .csv, then import it again."),
+    "import_too_slow": _("Reading this file took longer than the node allows ({seconds} s). Split it into smaller files."),
+    "import_too_big": _("Reading this file needs more memory than the node allows. Split it into smaller files."),
+    "not_nwipe_log": _("This file is not an nwipe or ShredOS erasure log: no disk found, no wipe, no “Drive Status” table. Check that you chose the log (nwipe_*.txt), or the right kind of file."),
+    "no_disk_wiped": _("No disk was wiped in this log: the wipe may have been stopped before it started. Wipe the disk again, then import the new log."),
+    "several_machines": _("This log holds the runs of two different machines. Import the log of each machine on its own."),
+    "not_lshw": _("This file is not a hardware description made by “lshw -json”. Check that you chose the right file, or the right kind of file."),
+    "bad_json": _("This file cannot be read: it is not complete JSON (it may have been cut off while it was copied). Make it again, then import it."),
+    "bad_csv": _("This CSV file cannot be read. Open it in your spreadsheet and save it again as CSV, then import it."),
+    "bad_xlsx": _("This .xlsx file cannot be read. Open it in your spreadsheet and save it again, then import it."),
+    "empty_sheet": _("This sheet is empty: there is nothing to import."),
+    "unsupported_format": _("This spreadsheet format cannot be read: save it as .xlsx (without a password) or as .csv, then import it."),
+}  # fmt: skip
+# The chassis lshw names (its DMI chassis types, node.imports.lshw), as the preview says them.
+CHASSIS_NAMES = {
+    "desktop": _("desktop computer"), "low-profile": _("low-profile desktop"), "pizzabox": _("pizza box"),
+    "mini-tower": _("mini-tower"), "tower": _("tower"), "all-in-one": _("all-in-one"),
+    "space-saving": _("compact desktop"), "lunchbox": _("lunchbox"), "sealed": _("sealed case"),
+    "mini": _("mini PC"), "stick": _("PC stick"), "portable": _("portable"), "laptop": _("portable"),
+    "notebook": _("portable"), "sub-notebook": _("ultraportable"), "convertible": _("convertible laptop"),
+    "detachable": _("detachable laptop"), "tablet": _("tablet"), "handheld": _("handheld device"),
+    "server": _("server"), "rackmount": _("rack server"), "rack": _("rack server"), "blade": _("blade server"),
+    "blade-enclosure": _("blade enclosure"), "multi-system": _("multi-system chassis"),
+    "docking": _("docking station"), "expansion": _("expansion chassis"), "other": _("other"),
+    "unknown": _("unknown"),
+}  # fmt: skip
 _STATUS = {"success": _("erasure succeeded"), "failure": _("erasure failed")}
 
 
@@ -54,9 +87,18 @@ def say_line(line: str, translate: Callable[..., str]) -> str:
         shown["category"] = translate(CATEGORY_NAMES[shown["category"]])
     if "status" in shown and shown["status"] in _STATUS:
         shown["status"] = translate(_STATUS[shown["status"]])
-    if shown.get("chassis") == "unknown":
-        shown["chassis"] = translate("unknown")
+    chassis = shown.get("chassis")
+    if isinstance(chassis, str) and chassis.strip().lower().replace(" ", "-") in CHASSIS_NAMES:
+        shown["chassis"] = translate(CHASSIS_NAMES[chassis.strip().lower().replace(" ", "-")])
     try:
         return translate(message).format(**shown)  # not translate(message, **shown): a value may be named message
     except (KeyError, IndexError):  # a value the sentence needs is missing: the node's own words
         return str(line)
+
+
+def refusal_of(code: str, translate: Callable[..., str]) -> str:
+    """The sentence for a file refused whole (``IMPORT_REFUSALS``), with the node's limits in it."""
+    sheet = LIMITS.sheet
+    return translate(IMPORT_REFUSALS[code], rows=f"{sheet.rows:,}".replace(",", "\u202f"), columns=sheet.columns,
+                     cell=f"{sheet.cell:,}".replace(",", "\u202f"), unzipped=sheet.unzipped // 2**20,
+                     seconds=round(LIMITS.seconds))  # fmt: skip

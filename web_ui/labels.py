@@ -22,6 +22,7 @@ __all__ = [
     "STORAGE_TYPES",
     "LOT_STATUS",
     "LOT_SOURCES",
+    "STEP_NAMES",
     "DOCUMENT_KINDS",
     "SORT_ORIENTATIONS",
     "FIGURE_NAMES",
@@ -129,6 +130,14 @@ LOT_SOURCES: dict[str, str] = {
     "direct": _("collected from the donor"),
     "hub": _("received from our hub"),
     "handoff": _("handed over by another node"),
+}
+
+# Steps the domain itself names (node.domain.workflow; the others are the association's own names, shown as
+# they are).
+STEP_NAMES: dict[str, str] = {
+    "correction": _("correction"),
+    "storage_removed": _("storage removed"),
+    "erasure_proven": _("erasure proven by its records"),
 }
 
 # node.domain.documents.DOCUMENT_KINDS

@@ -22,13 +22,33 @@ from openpyxl.utils import get_column_letter
 
 from node.reports.exports import Column, Table
 from node.reports.sheet_cells import csv_writer
-from web_ui.i18n import TIMEZONE
-from web_ui.labels import CATEGORY_NAMES, DONOR_TYPES, ORIENTATIONS, STATE_NAMES
+from web_ui.event_details import event_details
+from web_ui.i18n import DEFAULT_LANGUAGE, TIMEZONE, Formats
+from web_ui.labels import (
+    CATEGORY_NAMES,
+    DONOR_TYPES,
+    LOT_SOURCES,
+    ORIENTATIONS,
+    STATE_NAMES,
+    STEP_NAMES,
+    STORAGE,
+    STORAGE_TYPES,
+)
 
 __all__ = ["Sheet", "people_sheet", "csv_bytes", "xlsx_bytes", "XLSX_TYPE"]
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-_CODES: dict[str, dict[str, str]] = {"category": CATEGORY_NAMES, "state": STATE_NAMES, "donor_type": DONOR_TYPES}
+_CODES: dict[str, dict[str, str]] = {
+    "category": CATEGORY_NAMES, "state": STATE_NAMES, "donor_type": DONOR_TYPES, "storage": STORAGE,
+    "storage_type": STORAGE_TYPES, "lot_source": LOT_SOURCES, "step": STEP_NAMES,
+}  # fmt: skip
+
+
+class _NodeIds(dict[str, str]):
+    """A sheet names a node by its id (the item page names it by what this node knows of it)."""
+
+    def get(self, key: str, default: Any = None) -> str:  # type: ignore[override]
+        return key
 
 
 class Decimal3(float):
@@ -58,8 +78,15 @@ def _cell(column: Column, value: Any, translate: Callable[..., str]) -> Any:
     if kind == "day":
         moment = _moment(value)
         return moment.date() if isinstance(moment, datetime) else moment
-    if kind == "kg":
+    if kind in ("kg", "grams"):
         return Decimal3(value / 1000)
+    if kind == "iso_day":
+        try:
+            return date.fromisoformat(value)
+        except (TypeError, ValueError):
+            return value
+    if kind == "event_detail":
+        return _detail(value, translate)
     if kind in _CODES:
         names = _CODES[kind]
         return translate(names[value]) if value in names else value
@@ -70,6 +97,19 @@ def _cell(column: Column, value: Any, translate: Callable[..., str]) -> Any:
             return value
         return ", ".join(translate(ORIENTATIONS[c]) if c in ORIENTATIONS else str(c) for c in codes)
     return value
+
+
+def _detail(value: Any, translate: Callable[..., str]) -> str:
+    """An event's detail (JSON) as the item page says it: "Orientation : à reconditionner"; empty for none."""
+    try:
+        detail = json.loads(value) if isinstance(value, str) else value
+    except ValueError:
+        return str(value)
+    if not isinstance(detail, dict):
+        return str(value)
+    shown = event_details(detail, translate, Formats(DEFAULT_LANGUAGE).money, _NodeIds())
+    return " · ".join(translate("{name}: {value}", name=label, value=link.rsplit("/", 1)[-1] if link else said)
+                      for label, said, link in shown)  # fmt: skip
 
 
 def people_sheet(table: Table, translate: Callable[..., str], title: str = "Maillon") -> Sheet:

@@ -122,13 +122,14 @@ class ErasureRow:
 
 
 async def recent_erasures(db: Reader, *, limit: int = 50, offset: int = 0) -> tuple[list[ErasureRow], int]:
-    """Erasure records, the last recorded first, and how many there are."""
+    """Erasure records, the latest erasure first (by its own time, then the last recorded), and how many."""
     _page(limit, offset)
     total = await db.value("SELECT count(*) FROM erasures")
     rows = await db.all(
         "SELECT e.id, e.item_id, i.asset_tag, e.disk_serial, e.disk_model, e.disk_size_bytes, e.host_serial,"
         " e.method, e.level, e.tool, e.tool_version, e.passes, e.verification, e.result, e.operator, e.time, e.source"
-        " FROM erasures e LEFT JOIN items i ON i.id = e.item_id ORDER BY e.id DESC LIMIT ? OFFSET ?",
+        " FROM erasures e LEFT JOIN items i ON i.id = e.item_id"
+        " ORDER BY e.time DESC, e.id DESC LIMIT ? OFFSET ?",
         (limit, offset),
     )
     return [ErasureRow(**dict(r)) for r in rows], total

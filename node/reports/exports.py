@@ -75,7 +75,10 @@ class Column:
 
     key: str
     label: str
-    kind: str = "text"  # text | int | time | day | kg | category | state | donor_type | orientations
+    # text | int | time | day | iso_day | kg | grams | category | state | donor_type | orientations | storage
+    # | storage_type | lot_source | step | event_detail. The machine form writes grams as grams, an ISO day, a
+    # detail and the codes as stored; people's forms (web_ui.sheets) write kg, dates and words.
+    kind: str = "text"
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,22 +104,22 @@ CSV_EXPORTS: dict[str, Export] = {
         C("gid", _("Global id")), C("asset_tag", _("Asset tag")), C("lot", _("Lot")),
         C("donor_asset", _("Donor's asset number")), C("category", _("Category"), "category"),
         C("brand", _("Brand")), C("model", _("Model")), C("serial", _("Serial number")), C("cpu", _("Processor")),
-        C("ram_mb", _("Memory (MB)"), "int"), C("storage", _("Storage")), C("storage_type", _("Storage type")),
+        C("ram_mb", _("Memory (MB)"), "int"), C("storage", _("Storage"), "storage"), C("storage_type", _("Storage type"), "storage_type"),
         C("storage_gb", _("Storage (GB)"), "int"), C("screen_in10", _("Screen (tenths of an inch)"), "int"),
-        C("battery_pct", _("Battery (%)"), "int"), C("weight_g", _("Weight (g)"), "int"), C("grade", _("Grade")),
+        C("battery_pct", _("Battery (%)"), "int"), C("weight_g", _("Weight (kg)"), "grams"), C("grade", _("Grade")),
         C("state", _("State"), "state"), C("state_since", _("State since"), "time"),
         C("created", _("Registered on"), "time")), _ITEMS, False),
     "lots": Export((
         C("reference", _("Reference")), C("donor", _("Donor")), C("donor_type", _("Donor type"), "donor_type"),
-        C("received_on", _("Received on")), C("source", _("Source")), C("site", _("Site")),
-        C("declared_units", _("Units declared"), "int"), C("declared_weight_g", _("Weight declared (g)"), "int"),
-        C("counted_units", _("Units counted"), "int"), C("weighed_g", _("Weight weighed (g)"), "int"),
+        C("received_on", _("Received on"), "iso_day"), C("source", _("Source"), "lot_source"), C("site", _("Site")),
+        C("declared_units", _("Units declared"), "int"), C("declared_weight_g", _("Weight declared (kg)"), "grams"),
+        C("counted_units", _("Units counted"), "int"), C("weighed_g", _("Weight weighed (kg)"), "grams"),
         C("orientations", _("What the donor asks for (orientations)"), "orientations"),
         C("items", _("Items"), "int")), _LOTS, False),
     "events": Export((
         C("event", _("Event"), "int"), C("gid", _("Global id")), C("asset_tag", _("Asset tag")),
-        C("time", _("Time"), "time"), C("state", _("State"), "state"), C("step", _("Step")),
-        C("operator", _("Operator")), C("corrects", _("Corrects event"), "int"), C("detail", _("Detail"))),
+        C("time", _("Time"), "time"), C("state", _("State"), "state"), C("step", _("Step"), "step"),
+        C("operator", _("Operator")), C("corrects", _("Corrects event"), "int"), C("detail", _("Detail"), "event_detail")),
         _EVENTS, False),
     "waste-register": Export((
         C("date", _("Date"), "day"), C("waste_code", _("Waste code")), C("description", _("Description")),

@@ -126,3 +126,18 @@ async def test_a_beneficiarys_items_and_the_counts(store, workshop):
             await beneficiary_items(db, first, limit=0)
         assert [(c.id, c.reference) for c in await lot_choices(db)] == [(workshop["other"], "L2"), (workshop["lot"], "L1")]
         assert await last_event(db, 999) is None
+
+
+async def test_erasures_are_listed_by_their_own_time_latest_first(store, workshop):
+    """An old log imported last is listed below a newer erasure imported first; equal times by id, latest first."""
+    item = workshop["laptops"][2]
+    times = {"new": 1_800_000_000_000, "old": 1_674_572_160_000, "older": 1_674_565_000_000, "same": 1_800_000_000_000}
+    async with store.transaction() as tx:
+        for serial in ("new", "older", "old", "same"):
+            await record_erasure(tx, ErasureInput(item_id=item, disk_serial=serial, method="zeros", level="clear",
+                                                  tool="nwipe", result="success", time=times[serial]))  # fmt: skip
+    async with store.reader() as db:
+        rows, _total = await recent_erasures(db)
+        assert [r.disk_serial for r in rows] == ["same", "new", "old", "older"]
+        rows, _total = await recent_erasures(db, limit=2, offset=2)
+        assert [r.disk_serial for r in rows] == ["old", "older"]

@@ -618,3 +618,50 @@ async def test_the_labels_page_gives_examples_with_the_nodes_own_prefix(web, adm
         await set_setting(tx, "asset_prefix", "LIEN")
     _response, text = await admin.get("/labels")
     assert 'placeholder="LIEN-000001"' in text and "MLN-0" not in text
+
+
+async def test_exports_say_codes_in_french_and_weights_in_kilograms(web, workshop, admin):
+    """Storage, steps, details and lot sources in the guide's French words; weights in kg with a decimal comma
+    in the CSV and numbers of kg in the XLSX; a lot's reception day a real date in the XLSX."""
+    from datetime import date
+
+    from node.domain.workflow import remove_storage
+    from web_ui.labels import SORT_ORIENTATIONS
+
+    _node, store, client = web
+    async with store.transaction() as tx:
+        lot = await create_lot(tx, parse(LotInput, {"reference": "L-3", "received_on": "2025-12-23",
+                                                    "source": "handoff", "declared_weight_g": 436607}))  # fmt: skip
+        items = await create_items(tx, lot, [parse(ItemInput, {"category": "laptop", "storage": "present",
+                                                               "weight_g": 2150})])  # fmt: skip
+        await record_step(tx, items, parse(StepInput, {"state": "sorted", "orientation": "refurbish"}))
+        await remove_storage(tx, items, destroyed=True)
+    items_csv = _csv_table(await (await client.get("/exports/items.csv")).read())
+    item = next(dict(zip(items_csv[0], row, strict=True)) for row in items_csv[1:] if row[2] == "L-3")
+    assert item["Poids (kg)"] == "2,150" and "Poids (g)" not in items_csv[0]
+    storage = {dict(zip(items_csv[0], row, strict=True))["Stockage"] for row in items_csv[1:]}
+    assert storage <= set(fr(v) for v in ("no storage", "storage present", "storage removed", "storage unknown"))
+    assert fr("storage removed") in storage
+    lots_csv = _csv_table(await (await client.get("/exports/lots.csv")).read())
+    lot_row = next(dict(zip(lots_csv[0], row, strict=True)) for row in lots_csv[1:] if row[0] == "L-3")
+    assert lot_row["Source"] == fr("handed over by another node")
+    assert lot_row["Poids déclaré (kg)"] == "436,607"
+    lots_xlsx = _xlsx_table(await (await client.get("/exports/lots.xlsx")).read())
+    cells = next(dict(zip(lots_xlsx[0], row, strict=True)) for row in lots_xlsx[1:] if row[0] == "L-3")
+    assert cells["Poids déclaré (kg)"] == pytest.approx(436.607)
+    received = cells["Reçu le"]
+    assert isinstance(received, date) and received.strftime("%Y-%m-%d") == "2025-12-23"
+    items_xlsx = _xlsx_table(await (await client.get("/exports/items.xlsx")).read())
+    assert items_xlsx[0] == items_csv[0]
+    assert next(dict(zip(items_xlsx[0], r, strict=True)) for r in items_xlsx[1:] if r[2] == "L-3")["Poids (kg)"] \
+        == pytest.approx(2.15)
+    events = _csv_table(await (await client.get("/exports/events.csv")).read())
+    rows = [dict(zip(events[0], row, strict=True)) for row in events[1:]]
+    steps = {row["Étape"] for row in rows}
+    assert "storage_removed" not in steps and "erasure_proven" not in steps and fr("storage removed") in steps
+    details = {row["Détail"] for row in rows}
+    assert not [d for d in details if d.startswith("{")], details
+    said = fr("{name}: {value}", name=fr("Orientation"), value=fr(SORT_ORIENTATIONS["refurbish"]))
+    assert said in details and said == "Orientation : à reconditionner", details
+    assert fr("{name}: {value}", name=fr("Disk"), value=fr("destroyed")) in details, details
+    assert "" in details  # an event with no detail ({}) leaves the cell empty

@@ -4,6 +4,7 @@ from the fixtures of the machines associations receive and with this machine's o
 from __future__ import annotations
 
 import ast
+import html
 import asyncio
 import io
 import shutil
@@ -247,3 +248,18 @@ def test_the_probe_leaves_out_the_live_usb_stick_and_what_is_not_a_disk():
         {"name": "sda; rm -rf /", "type": "disk", "tran": "sata", "rm": False},
     ]}  # fmt: skip
     assert probe.fixed_disks(json.dumps(lsblk).encode()) == ["sda", "nvme0n1"]
+
+
+async def test_a_volunteer_is_told_to_ask_the_administrator_for_a_station(bench):
+    """A volunteer sees no station nor token: the page sends them to the administrator, who registers them."""
+    client, _store, _url, _tmp_path = bench
+    tech = Browser(client)
+    await tech.login("tech")
+    response, text = await tech.get("/station")
+    page = html.unescape(text)
+    assert response.status == 200 and "demandez-les à l’administrateur de votre association" in page
+    assert "d’un poste enregistré (les mêmes" not in page
+    admin = Browser(client)
+    await admin.login("admin")
+    response, text = await admin.get("/station")
+    assert "Enregistrer le poste" in text and "d’un poste enregistré" in html.unescape(text)

@@ -398,3 +398,73 @@ async def test_the_bulk_steps_are_named_as_the_item_page_buttons(web, stock, adm
     assert options == {"tested": "Testé", "refurbished": "Reconditionné", "ready": "Prêt", "reserved": "Réservé",
                        "recycled": "Recyclé", "dismantled": "Démantelé"}  # fmt: skip
     assert "Trié : à reconditionner" in select
+
+
+@pytest.mark.parametrize(("kind", "fixture", "code", "english"), [
+    ("nwipe", "not-an-nwipe-log.txt", "not_nwipe_log", "this is not an nwipe log"),
+    ("lshw", "smartctl-not-lshw.json", "not_lshw", "this JSON is not the output of 'lshw -json'"),
+    ("lshw", "lshw-truncated.json", "bad_json", "this file is not valid JSON"),
+])  # fmt: skip
+async def test_a_file_refused_whole_is_said_in_french_the_english_apart(web, stock, kind, fixture, code,
+                                                                        english):  # fmt: skip
+    from web_ui.import_lines import IMPORT_REFUSALS
+
+    _, store, client = web
+    tech = await as_user(client, "tech")
+    with (FIXTURES / fixture).open("rb") as handle:
+        response, text = await tech.post("/erasures/preview", {"kind": kind, "lot": "", "item_tag": "",
+                                                               "file": handle})  # fmt: skip
+    assert response.status == 422
+    page = html.unescape(text)
+    assert html.unescape(translator("fr")(IMPORT_REFUSALS[code])) in page
+    # The node's English words only apart, muted and marked as English.
+    assert re.search(r'<p class="muted" lang="en">[^<]*' + re.escape(english), page), page
+    assert not re.search(r"<li>[^<]*" + re.escape(english), page)
+    assert await count(store, "SELECT count(*) FROM erasures") == 0
+
+
+async def test_an_lshw_preview_names_the_chassis_in_french(web, stock):
+    _, _store, client = web
+    tech = await as_user(client, "tech")
+    for fixture, french in (("lshw-thinkpad-battery.json", "boîtier : portable"),
+                            ("lshw-whitebox-desktop.json", "boîtier : ordinateur fixe")):  # fmt: skip
+        with (FIXTURES / fixture).open("rb") as handle:
+            response, text = await tech.post("/erasures/preview", {"kind": "lshw", "lot": "", "item_tag": "",
+                                                                   "file": handle})  # fmt: skip
+        assert response.status == 200, text
+        page = html.unescape(text)
+        assert french in page and "boîtier : notebook" not in page and "boîtier : desktop" not in page, page
+
+
+async def test_the_manual_erasure_suggests_verifications_in_french_and_keeps_their_codes(web, stock):
+    _, store, client = web
+    tech = await as_user(client, "tech")
+    response, text = await tech.get("/erasures")
+    datalist = text[text.index('<datalist id="ws-verifications">'):]
+    datalist = html.unescape(datalist[:datalist.index("</datalist>")])
+    assert 'value="dernière passe vérifiée"' in datalist and 'value="last"' not in datalist
+    assert 'value="all"' not in datalist and 'value="none"' not in datalist
+    response, text = await tech.post("/erasures", {
+        "asset_tag": tag(stock.laptops[0]), "method": "Fill With Zeros", "level": "clear", "tool": "nwipe",
+        "verification": "Dernière passe vérifiée ", "result": "success",
+    })  # fmt: skip
+    assert response.status == 200 and "L’effacement est enregistré." in text
+    async with store.reader() as db:
+        assert await db.value("SELECT verification FROM erasures") == "last"
+    assert "vérification : dernière passe vérifiée" in html.unescape(text)
+
+
+async def test_a_future_day_on_the_manual_erasure_is_said_once(web, stock):
+    from datetime import timedelta
+
+    _, store, client = web
+    tech = await as_user(client, "tech")
+    day = (node_today() + timedelta(days=30)).strftime("%d/%m/%Y")
+    response, text = await tech.post("/erasures", {
+        "asset_tag": tag(stock.laptops[0]), "method": "Fill With Zeros", "level": "clear", "tool": "nwipe",
+        "result": "success", "happened_on": day,
+    })  # fmt: skip
+    page = html.unescape(text)
+    assert response.status == 422 and "Cette date est dans le futur" in page
+    assert page.count("dans le futur") == 1 and "Détail technique" not in page, page
+    assert await count(store, "SELECT count(*) FROM erasures") == 0

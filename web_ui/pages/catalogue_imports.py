@@ -32,10 +32,10 @@ from node.imports.history import FIELDS, IGNORE, NOTE
 from node.imports.parsing import LIMITS
 from node.store.files import MAX_FILE, drop_pending, keep_pending, pending_file
 from web_ui.auth import requires
+from web_ui.import_lines import IMPORT_REFUSALS, refusal_of
 from web_ui.keys import NODE, STORE
 from web_ui.labels import BENEFICIARY_CATEGORIES, CATEGORY_NAMES, STATE_NAMES
 from web_ui.pages.catalogue_common import not_found, path_id, routes, see_other, tr, username, view
-from web_ui.pages.workshop_erasures import IMPORT_REFUSALS
 
 __all__ = ["lot_import", "history_import", "preview", "confirm", "done", "FIELD_NAMES"]
 
@@ -146,10 +146,7 @@ def _preview_page(request: web.Request, kind: str, lot: Any, report: ImportRepor
     if report.failed in FILE_PROBLEMS:
         problem = _t(FILE_PROBLEMS[report.failed])
     elif report.failed in IMPORT_REFUSALS:
-        sheet = LIMITS.sheet
-        problem = _t(IMPORT_REFUSALS[report.failed], rows=f"{sheet.rows:,}".replace(",", "\u202f"),
-                     columns=sheet.columns, cell=f"{sheet.cell:,}".replace(",", "\u202f"),
-                     unzipped=sheet.unzipped // 2**20, seconds=round(LIMITS.seconds))  # fmt: skip
+        problem = refusal_of(report.failed, _t)
     elif not report.ok:
         problem = _t("This file cannot be imported: nothing was changed.")
     unknown = [{"column": u.column, "field": u.field, "value": u.value, "lines": u.lines, "count": u.count,

@@ -32,7 +32,8 @@ from protocol.errors import KeyRefused
 from protocol.keys import fingerprint, parse_node_id
 from web_ui.i18n import Formats
 from web_ui.keys import STORE
-from web_ui.labels import SORT_ORIENTATIONS
+from web_ui.event_details import event_details
+from web_ui.labels import STEP_NAMES
 from web_ui.pages.catalogue_common import done_flash, not_found, path_id, routes, tr, view
 from web_ui.render import LANGUAGE
 
@@ -48,9 +49,6 @@ DONE = {
     "created": _("The item was registered."),
     "saved": _("The item's description was saved."),
 }
-# Steps the domain itself names (the others are the association's own names, shown as they are).
-STEP_NAMES = {"correction": _("correction"), "storage_removed": _("storage removed"),
-              "erasure_proven": _("erasure proven by its records")}
 ERASURE_LEVELS = {
     "clear": _("clear (overwritten)"),
     "purge": _("purge (secure erase)"),
@@ -71,65 +69,6 @@ class Step:
     damaged: bool = False  # its reception marked the item damaged on arrival
 
 
-def _in_words(value: Any, _: Callable[..., str]) -> str:
-    """A detail's value the page does not know, readable: yes/no, lists and mappings spelt out."""
-    if isinstance(value, bool):
-        return _("yes") if value else _("no")
-    if value is None:
-        return "–"
-    if isinstance(value, dict):
-        return " · ".join(_("{name}: {value}", name=str(k), value=_in_words(v, _)) for k, v in value.items())
-    if isinstance(value, list | tuple):
-        return ", ".join(_in_words(v, _) for v in value)
-    return str(value)
-
-
-def _details(detail: dict[str, Any], _: Callable[..., str], fmt: Formats,
-             nodes: dict[str, str]) -> list[tuple[str, str, str]]:  # fmt: skip
-    shown: list[tuple[str, ...]] = []
-    for key, value in sorted(detail.items()):
-        if key == "orientation":
-            shown.append(
-                (_("Orientation"), _(SORT_ORIENTATIONS[value]) if value in SORT_ORIENTATIONS else str(value))
-            )
-        elif key == "grade":
-            shown.append((_("Grade"), str(value)))
-        elif key == "os":
-            shown.append((_("Operating system"), str(value)))
-        elif key == "note":
-            shown.append((_("Note"), str(value)))
-        elif key == "reason":
-            shown.append((_("Reason of the correction"), str(value)))
-        elif key == "destroyed":
-            shown.append((_("Disk"), _("destroyed") if value else _("taken out")))
-        elif key == "proof":
-            shown.append((_("Proof"), _("disk taken out or destroyed") if value == "storage_removed"
-                           else _("erasure records of its disks")))  # fmt: skip
-        elif key == "price_cents" and isinstance(value, int):
-            shown.append((_("Price"), fmt.money(value) if value else _("free")))
-        elif key == "recipient":
-            shown.append((_("Recipient"), str(value)))
-        elif key == "outflow":
-            shown.append((_("Outflow"), f"#{value}"))
-        elif key in ("from", "to"):
-            label = _("Received from") if key == "from" else _("Handed to")
-            shown.append((label, nodes.get(str(value)) or _("a node this one does not know")))
-        elif key == "offer" and isinstance(value, str) and len(value) == 64:
-            shown.append((_("Lot hand-off"), _("see the hand-off"), f"/handoffs/{value}"))
-        elif key == "receipt" and isinstance(value, str):
-            shown.append((_("Receipt"), _("signed by the receiving node (record {short})", short=value[:12])))
-        elif key == "station":
-            shown.append((_("Workshop station"), str(value)))
-        elif key == "import":  # node.domain.history_import: the row of a sheet it came from
-            if value:
-                shown.append((_("Source"), _("imported from a sheet")))
-        elif key == "notes" and isinstance(value, dict):  # the sheet's columns no field took
-            shown.append((_("Notes from the sheet"), _in_words(value, _)))
-        else:
-            shown.append((key.replace("_", " ").capitalize(), _in_words(value, _)))
-    return [(label, value, link[0] if link else "") for label, value, *link in shown]
-
-
 def when_of(event: Event, _: Callable[..., str], fmt: Formats) -> str:
     """When the event happened (``Formats.when``), and when it was entered if that was another day."""
     happened = fmt.when(event.happened)
@@ -148,7 +87,7 @@ def steps_of(events: list[Event], _: Callable[..., str], fmt: Formats,
         Step(
             e,
             _(STEP_NAMES[e.step]) if e.step in STEP_NAMES else e.step,
-            _details(e.detail, _, fmt, nodes or {}),
+            event_details(e.detail, _, fmt.money, nodes or {}),
             e.id in corrected,
             when_of(e, _, fmt),
             e.state == "received" and e.detail.get("offer") in (damaged or set()),

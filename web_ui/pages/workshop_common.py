@@ -98,9 +98,12 @@ class Refusal:
 def refusal(translate: Callable[..., str], exc: DomainError, *named: str) -> Refusal:
     """The French refusal of a domain error; ``named`` adds sentences that name the items.
 
-    A refused day keeps the domain's French sentence (it names the dates), without the field it is about.
+    A refused day keeps the domain's French sentence when it names more than the refusal says (the lot or the
+    step it comes before, and their dates), without the field it is about; a day in the future says it all.
     """
     message = translate(REFUSALS.get(exc.code, REFUSED_OTHER))
+    if exc.code == "future_date":
+        return Refusal((message, *named))
     if exc.code in DAY_CODES:
         head, sep, rest = exc.message.partition(": ")
         return Refusal((message, *named), rest if sep and _FIELD.fullmatch(head) else exc.message, "fr")

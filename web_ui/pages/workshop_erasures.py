@@ -29,11 +29,11 @@ from node.domain.erasure import ErasureInput
 from node.domain.importing import IMPORT_KINDS, ImportReport, run_import
 from node.domain.items import get_item, item_id_by_tag
 from node.errors import DomainError, NotFound
-from node.imports.parsing import LIMITS
 from node.queries.workshop_lists import lot_choices, recent_erasures
 from node.store.files import MAX_FILE, drop_pending, keep_pending, pending_file
 from node.validation import parse
-from web_ui.import_lines import say_line
+from web_ui.erasure_words import VERIFICATION_CHOICES, VERIFICATIONS, verification_code
+from web_ui.import_lines import IMPORT_REFUSALS, refusal_of, say_line
 from web_ui.keys import NODE, STORE
 from web_ui.pages.workshop_common import (
     DAY_HELP,
@@ -91,15 +91,6 @@ FIELD_HELP = {
     "result": _("Result: say whether the erasure succeeded."),
     "happened_on": DAY_HELP,
 }
-# A file refused whole (node.domain.importing.ImportReport.failed), in the volunteers' words; {rows}... from the limits.
-IMPORT_REFUSALS = {
-    "too_many_rows": _("This sheet has more than {rows} rows. Split it into several files of at most {rows} rows and import them one after the other."),
-    "too_many_columns": _("This sheet has a cell beyond column {columns}. Delete the columns that are not part of the list (or copy the list into a new sheet), then import it again."),
-    "cell_too_long": _("A cell of this sheet holds more than {cell} characters. Shorten it, then import the sheet again."),
-    "unzipped_too_large": _("This .xlsx file is far bigger once unzipped (more than {unzipped} MB) than a list of items can be. Copy the list into a new file, or save it as .csv, then import it again."),
-    "import_too_slow": _("Reading this file took longer than the node allows ({seconds} s). Split it into smaller files."),
-    "import_too_big": _("Reading this file needs more memory than the node allows. Split it into smaller files."),
-}
 DONE = {
     "recorded": _("The erasure is recorded."),
     "now_erased": _("{tag} is now “erased”: the erasure of each of its disks is on record."),
@@ -129,6 +120,7 @@ async def _erasures_page(request: web.Request, *, status: int = 200, refused: Re
         request, "workshop/erasures.html", status=status, flashes=flashes, records=records,
         pager=Pager(number, total), orphans=orphans[:ORPHANS_SHOWN], more_orphans=len(orphans) > ORPHANS_SHOWN,
         lots=lots, levels=LEVELS, results=RESULTS, sources=SOURCES, kinds=KINDS, refused=refused,
+        verifications=[VERIFICATIONS[code] for code in VERIFICATION_CHOICES],
         entered=entered or {"operator": operator(request) or "", "result": "success", "level": "clear",
                             "asset_tag": request.query.get("tag", "").strip()[:100]},
         import_refused=import_refused, import_entered=import_entered or {"kind": "nwipe"},
@@ -187,7 +179,7 @@ async def record_manual(request: web.Request) -> web.Response:
         "disk_serial": entered["disk_serial"] or None, "disk_model": entered["disk_model"] or None,
         "disk_size_bytes": size, "method": entered["method"], "level": entered["level"], "tool": entered["tool"],
         "tool_version": entered["tool_version"] or None, "passes": passes,
-        "verification": entered["verification"] or None, "result": entered["result"],
+        "verification": verification_code(entered["verification"], _) or None, "result": entered["result"],
         "operator": entered["operator"] or operator(request), "source": "manual", "happened_on": day,
     }  # fmt: skip
     try:
@@ -215,15 +207,14 @@ def _import_entered(form: Any) -> dict[str, str]:
 
 def _preview(request: web.Request, report: ImportReport, entered: dict[str, str], *, filename: str,
              sha256: str | None, status: int = 200, refused: Refusal | None = None) -> web.Response:  # fmt: skip
-    if refused is None and report.failed in IMPORT_REFUSALS:
-        _ = tr(request)
-        sheet = LIMITS.sheet
-        refused = Refusal((_(IMPORT_REFUSALS[report.failed], rows=f"{sheet.rows:,}".replace(",", "\u202f"),
-                             columns=sheet.columns, cell=f"{sheet.cell:,}".replace(",", "\u202f"),
-                             unzipped=sheet.unzipped // 2**20, seconds=round(LIMITS.seconds)),))  # fmt: skip
     translate = tr(request)
+    problems = report.errors
+    if refused is None and report.failed in IMPORT_REFUSALS:
+        # A file refused whole: the sentence for its code, the node's English words apart (not as a list).
+        refused = Refusal((refusal_of(report.failed, translate),), "; ".join(map(str, report.errors[:3])))
+        problems = []
     return render(request, "workshop/import_preview.html", status=status, report=report, entered=entered,
-                  filename=filename, sha256=sha256, kinds=KINDS, refused=refused,
+                  filename=filename, sha256=sha256, kinds=KINDS, refused=refused, problems=problems,
                   say=lambda line: say_line(line, translate))  # fmt: skip
 
 
