@@ -37,7 +37,7 @@ from node.domain.memberships import Membership, certificates
 from node.domain.states import TERMINAL
 from node.errors import Invalid, NotFound, RuleBroken
 from node.store.database import IN_ARRAY, Reader, Tx, as_array, now_ms
-from node.validation import Day, Id, Input
+from node.validation import MAX_TIME_MS, Day, Id, Input
 from protocol import canonical
 from protocol.custody_kinds import LotOffer2, LotReceipt2, custody_time
 from protocol.keys import node_id
@@ -286,8 +286,12 @@ async def receipt_received(tx: Tx, record: Record, body: LotReceipt) -> None:
 
 
 def latest_day(ms: int) -> date:
-    """The latest calendar day anywhere at the instant ``ms`` (UTC+14): no lot arrived after it."""
-    return datetime.fromtimestamp(ms / 1000 + 14 * 3600, UTC).date()
+    """The latest calendar day anywhere at the instant ``ms`` (UTC+14): no lot arrived after it.
+
+    An instant past 2100 (the protocol allows up to 2**63 ms, beyond any calendar) reads as 2100's
+    last instant: every day a realistic receipt may state is before it, and nothing overflows.
+    """
+    return datetime.fromtimestamp(min(ms, MAX_TIME_MS) / 1000 + 14 * 3600, UTC).date()
 
 
 def arrival_day(record: Record, body: LotReceipt) -> date:

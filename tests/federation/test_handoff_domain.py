@@ -31,7 +31,7 @@ from node.domain.workflow import correct_event, move_items
 from node.errors import Invalid, RuleBroken
 from node.network import handoffs, peers
 from node.reports.donor_report import build_donor_report
-from node.store.database import Store, day_ms, restore
+from node.store.database import Store, clock_at, day_ms, restore
 from protocol import canonical
 from protocol.custody_kinds import LotReceipt2
 from protocol.keys import SigningKey
@@ -382,6 +382,27 @@ async def test_a_receipt_dated_after_it_was_signed_moves_nothing(nodes):
         alert = await db.one("SELECT kind, reason FROM alerts WHERE author = ?", (member.raw,))
         assert (await handoffs.get_handoff(db, offer.id)).state == "accepted"
     assert tuple(alert) == ("refused_effect", "unrealistic_value")
+
+
+async def test_a_receipt_signed_at_an_instant_beyond_the_calendar_is_read_without_failing(nodes):
+    """A hostile member signs its lot.receipt/2 at the largest time the protocol allows (year 146 million):
+    the giver reads the day it states against it without an overflow, and custody moves on that day."""
+    hub, member = nodes["hub"], nodes["member"]
+    lot, ids = await stock(hub, 2, erased=2)
+    await sync_logs(hub, member)
+    offer = await signed(hub, lambda tx: handoffs.create_offer(tx, handoffs.OfferInput(recipient=member.raw, lot_id=lot)))
+    await carry([offer], hub, member)
+    await signed(member, lambda tx: handoffs.answer_offer(tx, offer.id, accept=True))
+    await sync_logs(member, hub)
+    g = await gids(hub, ids)
+    with clock_at(2**62):
+        async with member.store.transaction() as tx:
+            await tx.append(LotReceipt2(offer=offer.id, received=g, missing=[], damaged=[], extra=[], units_counted=2,
+                                        weight_g=4000, received_on="2023-06-01"), audience=[hub.raw])  # fmt: skip
+    await sync_logs(member, hub)
+    async with hub.store.reader() as db:
+        moved = [(r[0], day_of(r[1])) for r in await db.all("SELECT state, state_since FROM items ORDER BY id")]
+    assert moved == [("transferred", date(2023, 6, 1))] * 2
 
 
 async def test_a_cancel_wins_over_an_accept_that_crossed_it(nodes):
