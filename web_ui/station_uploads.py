@@ -7,7 +7,9 @@ the local network may upload. The bundle (``node.imports.probe``) is
 parsed off the event loop, kept by its SHA-256 beside the node's other
 evidence, and applied by ``node.domain.station.record_probe`` in one transaction;
 a refused bundle changes nothing. The answer is JSON with French
-``messages`` (the probe prints them) unless the request asks for English.
+``messages`` (the probe prints them) unless the request asks for English;
+a request that accepts ``text/plain`` and not JSON (the shell fallback,
+which has no JSON reader) gets those messages alone, one per line.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import asyncio
 import hashlib
 import logging
 from collections.abc import Callable
+from typing import Any
 
 from aiohttp import web
 
@@ -53,6 +56,7 @@ MATCHED = {
     "serial": _("Item {tag} updated (found by its serial number)."),
     "disk_serial": _("Item {tag} updated (found by the serial number of a disk)."),
 }
+NO_SERIAL = _("This machine gave no serial number, nor did its disks: to describe it again, add --item {tag} to the command, or it becomes a new item.")  # noqa: E501
 REFUSED = {
     "unknown_station": _("Unknown station or wrong token: check the command on the node's Workshop station page."),
     "not_local": _("Descriptions are accepted from the workshop's local network only."),
@@ -66,11 +70,19 @@ def add_probe_upload(routes: web.RouteTableDef) -> None:
     routes.post("/upload/probe/{station}/{token}")(upload_probe)
 
 
+def _answer(request: web.Request, body: dict[str, Any], status: int = 200) -> web.Response:
+    accepted = request.headers.get("Accept", "")
+    if "text/plain" in accepted and "json" not in accepted:
+        lines = body.get("messages") or [body.get("message", "")]
+        return web.Response(text="".join(f"{line}\n" for line in lines), status=status, charset="utf-8")
+    return web.json_response(body, status=status)
+
+
 def _refused(request: web.Request, code: str, message: str, status: int) -> web.Response:
     _ = translator(request.get(LANGUAGE, "fr"))
     said = _(REFUSED[code]) if code in REFUSED else _("The description could not be read: nothing was recorded.")
-    return web.json_response({"ok": False, "code": code, "message": message, "messages": [said, message]},
-                             status=status)  # fmt: skip
+    body = {"ok": False, "code": code, "message": message, "messages": [said, message]}
+    return _answer(request, body, status)
 
 
 def _messages(_: Callable[..., str], machine: Machine, result: ProbeResult, missing: tuple[str, ...]) -> list[str]:
@@ -87,6 +99,8 @@ def _messages(_: Callable[..., str], machine: Machine, result: ProbeResult, miss
         lines.append(_("{count} erasure record(s) of its disks attached.", count=result.attached))
     for problem in machine.problems:
         lines.append(_("Could not read {source}: {detail}", source=problem.source, detail=problem.message))
+    if result.created and not machine.serial and not any(d.serial for d in machine.disks):
+        lines.append(_(NO_SERIAL, tag=result.asset_tag))
     if missing:
         named = ", ".join(_(MISSING_NAMES[m]) for m in missing)
         lines.append(_("Still missing before ready: {missing}.", missing=named))
@@ -133,9 +147,9 @@ async def upload_probe(request: web.Request) -> web.Response:
         if status is None:
             raise
         log.error("probe upload from station %s: %s", station, exc.message)
-        return web.json_response({"ok": False, "code": exc.code, "message": exc.message}, status=status)
+        return _answer(request, {"ok": False, "code": exc.code, "message": exc.message}, status)
     _ = translator(request.get(LANGUAGE, "fr"))
-    return web.json_response({
+    return _answer(request, {
         "ok": True, "created": result.created, "matched_by": result.matched_by,
         "item": {"id": result.item_id, "asset_tag": result.asset_tag, "gid": result.gid},
         "grade": result.grade, "missing": list(missing),

@@ -57,7 +57,7 @@ async def test_a_machine_on_the_bench(live_node, browser, tmp_path):
 
     label = row.get_by_role("link", name="Imprimer l’étiquette")
     href = await label.get_attribute("href")
-    assert href.endswith("format=roll")
+    assert "format=roll" in href and "field=serial" in href
     pdf = await page.request.get(base + href)
     assert pdf.status == 200 and pdf.headers["content-type"] == "application/pdf"
 

@@ -7,6 +7,9 @@ import ast
 import html
 import asyncio
 import io
+import json
+import os
+import re
 import shutil
 import sys
 import tarfile
@@ -21,7 +24,7 @@ from node.domain import users
 from node.domain.access import create_station
 from node.store.database import Store
 from web_ui.app import make_app
-from web_ui.pages.station import PROBE, PROBE_SHELL, PROBE_TEXT
+from web_ui.pages.station import PROBE, PROBE_SHELL, PROBE_TEXT, shell_translations
 
 STATION = Path(__file__).parents[1] / "node" / "imports" / "fixtures" / "station"
 
@@ -102,7 +105,17 @@ async def test_the_shell_fallback_sends_raw_outputs(bench):
                                                    stderr=asyncio.subprocess.STDOUT)  # fmt: skip
     out, _ = await process.communicate()
     assert process.returncode == 0, out
-    assert b'"ok": true' in out and len(await items(store)) == 1
+    assert "Nouveau matériel MLN-000001" in out.decode() and len(await items(store)) == 1
+    # The raw outputs arrived as they were taken, and the node read them.
+    async with store.reader() as db:
+        probe = await db.one("SELECT id, summary FROM probes")
+    reader = Browser(client)
+    await reader.login("reader")
+    raw = await client.get(f"/station/probes/{probe['id']}.tar")
+    with tarfile.open(fileobj=io.BytesIO(await raw.read())) as tar:
+        names = {name.removeprefix("./") for name in tar.getnames()}
+    assert {"probe.json", "meminfo.txt", "cpuinfo.txt"} <= names
+    assert {"meminfo.txt", "cpuinfo.txt"} <= set(json.loads(probe["summary"])["sources"])
 
 
 async def test_a_wrong_token_or_a_broken_bundle_changes_nothing(bench):
@@ -215,6 +228,8 @@ def test_the_probe_is_one_standard_library_file_with_the_catalogues_messages():
     text = next(node.value for node in tree.body if isinstance(node, ast.Assign) and node.targets[0].id == "TEXT")
     assert ast.literal_eval(text) == PROBE_TEXT
     assert PROBE_SHELL.read_text().startswith("#!/bin/sh")
+    # The shell fallback's messages as written are the catalogue's English ones (the node swaps the block).
+    assert shell_translations("") in PROBE_SHELL.read_text()
 
 
 async def test_a_stranger_gets_neither_the_probe_nor_an_upload_in(bench, monkeypatch):
@@ -263,3 +278,117 @@ async def test_a_volunteer_is_told_to_ask_the_administrator_for_a_station(bench)
     await admin.login("admin")
     response, text = await admin.get("/station")
     assert "Enregistrer le poste" in text and "d’un poste enregistré" in html.unescape(text)
+
+
+def pdf_text(data: bytes) -> str:
+    from pypdf import PdfReader
+
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
+
+
+async def test_the_bench_prints_a_label_that_names_the_machine(bench):
+    """The label from the bench carries what the labels page prints by default: category, model, serial."""
+    client, store, url, tmp_path = bench
+    files = {p.name: p.read_bytes() for p in (STATION / "dell-latitude-5490").iterdir()}
+    answer = await (await client.put(path_of(url), data=bundle(files))).json()
+    reader = Browser(client)
+    await reader.login("reader")
+    _response, text = await reader.get("/station")
+    [href] = [html.unescape(h) for h in re.findall(r'href="(/labels\.pdf\?[^"]+)"', text)]
+    pdf = await client.get(href)
+    assert pdf.status == 200
+    printed = pdf_text(await pdf.read())
+    assert answer["item"]["asset_tag"] in printed
+    assert "Dell Inc. Latitude 5490" in printed and "N/S 7XK2QK2" in printed and "ordinateur portable" in printed
+
+
+async def test_the_node_answers_in_the_language_the_probe_was_served_in(bench):
+    """A Debian live speaks English (LANG=en_US.UTF-8) unless told otherwise: the French volunteer still reads French."""
+    client, store, url, tmp_path = bench
+    probe = await served_probe(client, tmp_path)
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, str(probe), url, "--from", str(STATION / "dell-optiplex-7050"), "--no-local",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        env={**os.environ, "LANG": "en_US.UTF-8", "LANGUAGE": "en_US:en"},
+    )  # fmt: skip
+    out = (await process.communicate())[0].decode()
+    assert process.returncode == 0, out
+    assert "Nouveau matériel MLN-000001" in out and "New item" not in out
+    english = await client.get("/station/probe", headers={"Accept-Language": "en"})
+    (tmp_path / "probe-en").write_text(await english.text())
+    code, out = await run_probe(tmp_path / "probe-en", url, "--from", str(STATION / "dell-optiplex-7050"), "--no-local")
+    assert code == 0 and "Item MLN-000001 updated" in out
+
+
+def shell_command(command: str, bin_dir: Path) -> tuple[list[str], dict[str, str]]:
+    """Run a command of the page as a volunteer types it; ``sudo`` (absent from test machines) runs its arguments."""
+    bin_dir.mkdir(exist_ok=True)
+    (bin_dir / "sudo").write_text('#!/bin/sh\nexec "$@"\n')
+    (bin_dir / "sudo").chmod(0o755)
+    (bin_dir / "python3").symlink_to(sys.executable)
+    return ["sh", "-c", command], {**os.environ, "PATH": f"{bin_dir}:{os.environ.get('PATH', '')}"}
+
+
+async def run_shell(argv: list[str], env: dict[str, str]) -> tuple[int, str]:
+    process = await asyncio.create_subprocess_exec(*argv, env=env, stdout=asyncio.subprocess.PIPE,
+                                                   stderr=asyncio.subprocess.STDOUT)  # fmt: skip
+    out, _ = await process.communicate()
+    return process.returncode, out.decode()
+
+
+@pytest.mark.skipif(not shutil.which("wget"), reason="the page's commands fetch the probe with wget")
+async def test_the_commands_the_page_shows_work_as_they_are(bench):
+    """Register a station, copy the page's two commands, run them; the shell one with --item, as the guide says."""
+    client, store, url, tmp_path = bench
+    admin = Browser(client)
+    await admin.login("admin")
+    _response, text = await admin.post("/station/stations", {"name": "etabli-1"})
+    python = html.unescape(re.search(r'<code id="st-python">([^<]+)</code>', text)[1])
+    shell = html.unescape(re.search(r'<code id="st-shell">([^<]+)</code>', text)[1])
+    guide = (Path(__file__).parents[2] / "docs" / "guide" / "poste-atelier.md").read_text()
+    assert re.sub(r"http://[^/]+|etabli-1/\S+", "X", python) in re.sub(r"http://[^/ ]+|etabli-1/\S+", "X", guide)
+    argv, env = shell_command(python + " --from " + str(STATION / "hp-elitebook-840-g5") + " --no-local",
+                              tmp_path / "bin")  # fmt: skip
+    code, out = await run_shell(argv, env)
+    assert code == 0, out
+    assert "Lecture de la description de cet ordinateur" in out and "Nouveau matériel MLN-000001" in out
+    code, out = await run_shell(["sh", "-c", shell + " --item MLN-000001"], env)
+    assert code == 0, out
+    assert "Matériel MLN-000001 mis à jour (désigné par son étiquette)." in out and '"ok"' not in out
+    assert "Lecture de la description de cet ordinateur" in out
+    async with store.reader() as db:
+        assert await db.value("SELECT count(*) FROM items") == 1
+        assert await db.value("SELECT count(*) FROM probes WHERE station = 'etabli-1'") == 2
+    code, out = await run_shell(["sh", "-c", shell.rsplit("/", 1)[0] + "/wrong"], env)
+    assert code == 1 and "Poste inconnu ou mauvais jeton" in out
+    script = tmp_path / "maillon-probe.sh"
+    script.write_text(await (await client.get("/station/probe.sh")).text())
+    code, out = await run_shell(["sh", str(script), "http://127.0.0.1:9/upload/probe/etabli-1/x"], env)
+    assert code == 2 and "Le nœud est injoignable" in out
+
+
+async def test_a_machine_without_any_serial_is_told_how_to_be_found_again(bench):
+    """Nothing to match it by next time (a whitebox, a virtual machine): the answer says to name it with --item."""
+    client, store, url, tmp_path = bench
+    files = {"dmidecode.txt": (STATION / "broken" / "dmidecode-whitebox.txt").read_bytes(),
+             "meminfo.txt": b"MemTotal:        3917604 kB\n"}  # fmt: skip
+    answer = await (await client.put(path_of(url), data=bundle(files))).json()
+    assert answer["ok"] and answer["created"]
+    assert any("--item MLN-000001" in line for line in answer["messages"])
+    again = await (await client.put(path_of(url), data=bundle(files))).json()
+    assert again["item"]["asset_tag"] == "MLN-000002"  # nothing to find it by: a new item, as the answer warned
+    known = await (await client.put(path_of(url), data=bundle(
+        {p.name: p.read_bytes() for p in (STATION / "dell-optiplex-7050").iterdir()}))).json()
+    assert not any("--item" in line for line in known["messages"])
+
+
+async def test_the_station_settings_are_found_among_the_settings(bench):
+    """An admin looks for the grade thresholds where the other settings are."""
+    client, store, url, tmp_path = bench
+    admin = Browser(client)
+    await admin.login("admin")
+    _response, text = await admin.get("/settings")
+    nav = text[text.index('class="settings-nav"'):text.index("</nav>", text.index('class="settings-nav"'))]
+    assert 'href="/station/settings"' in nav and "Seuils des grades et format d’étiquette" in html.unescape(nav)
+    _response, text = await admin.get("/station/settings")
+    assert 'href="/settings"' in text and 'aria-current="page"' in text

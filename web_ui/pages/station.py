@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -29,17 +30,21 @@ from node.store.files import file_path
 from web_ui.auth import requires
 from web_ui.i18n import translator
 from web_ui.keys import NODE, STORE
+from web_ui.pages.outputs_labels import DEFAULT_FIELDS as LABEL_FIELDS
 from web_ui.pages.workshop_common import render, see_other, tr
 from web_ui.render import LANGUAGE, SESSION
 from web_ui.station_uploads import MISSING_NAMES, REASON_NAMES, add_probe_upload
 from web_ui.uploads import from_lan
 
-__all__ = ["routes", "PROBE", "PROBE_SHELL", "PROBE_TEXT", "probe_source"]
+__all__ = ["routes", "PROBE", "PROBE_SHELL", "PROBE_TEXT", "SHELL_TEXT", "probe_source", "probe_shell_source",
+           "shell_translations"]
 
 routes = web.RouteTableDef()
 PROBE = Path(__file__).parents[1] / "probe" / "maillon_probe.py"
 PROBE_SHELL = Path(__file__).parents[1] / "probe" / "maillon-probe.sh"
 _MARKER = "TEXT.update({})  # MAILLON:TRANSLATIONS"
+_LANGUAGE_MARKER = 'LANGUAGE = ""  # MAILLON:LANGUAGE'
+_SHELL_BLOCK = ("# MAILLON:TRANSLATIONS (the node puts the page's language here; %s is a value)", "# MAILLON:END")
 _STATION_NAME = re.compile(r"^[A-Za-z0-9_-]{1,60}$")
 assert set(MISSING_NAMES) == set(MISSING)
 
@@ -58,6 +63,12 @@ PROBE_TEXT = {
     "refused": _("The node refused the description ({status}): {message}"),
     "saved": _("Outputs saved in {folder}."),
 }  # fmt: skip
+# The shell fallback's messages: those it shares with the Python probe, and its own.
+SHELL_TEXT = {
+    **{key: PROBE_TEXT[key] for key in ("reading", "skipped", "not_root", "sending", "unreachable")},
+    "no_sender": _("Neither curl nor wget is installed: the outputs cannot be sent."),
+    "usage": _("Give the station's upload URL (shown on the node's Workshop station page)."),
+}
 THRESHOLD_NAMES = {
     "battery_a": _("Battery health for grade A (at least, %)"),
     "battery_b": _("Battery health for grade B (at least, %)"),
@@ -76,12 +87,32 @@ add_probe_upload(routes)
 
 
 def probe_source(language: str) -> str:
-    """The probe's source with its messages in ``language``."""
+    """The probe's source with its messages in ``language``, the language it asks the node to answer in."""
     _ = translator(language)
     text = PROBE.read_text(encoding="utf-8")
     translated = {key: _(message) for key, message in PROBE_TEXT.items()}
     filled = f"TEXT.update({json.dumps(translated, ensure_ascii=False)})  # MAILLON:TRANSLATIONS"
-    return text.replace(_MARKER, filled, 1)
+    language_line = f"LANGUAGE = {json.dumps(language)}  # MAILLON:LANGUAGE"
+    return text.replace(_MARKER, filled, 1).replace(_LANGUAGE_MARKER, language_line, 1)
+
+
+def shell_translations(language: str) -> str:
+    """The shell fallback's block of messages in ``language``: ``printf`` formats, quoted for ``sh``."""
+    _ = translator(language) if language else (lambda message: message)
+    lines = [_SHELL_BLOCK[0]]
+    for key, message in SHELL_TEXT.items():
+        form = re.sub(r"\{\w+\}", "%s", _(message).replace("%", "%%"))
+        lines.append(f"T_{key}={shlex.quote(form)}")
+    lines += [f"T_language={shlex.quote(language)}", _SHELL_BLOCK[1]]
+    return "\n".join(lines)
+
+
+def probe_shell_source(language: str) -> str:
+    """The shell fallback with its messages in ``language``, the language it asks the node to answer in."""
+    text = PROBE_SHELL.read_text(encoding="utf-8")
+    start = text.index(_SHELL_BLOCK[0])
+    end = text.index(_SHELL_BLOCK[1], start) + len(_SHELL_BLOCK[1])
+    return text[:start] + shell_translations(language) + text[end:]
 
 
 def _lan_only(request: web.Request) -> None:
@@ -102,7 +133,8 @@ async def probe(request: web.Request) -> web.Response:
 async def probe_shell(request: web.Request) -> web.Response:
     """The shell fallback, for a live system without Python."""
     _lan_only(request)
-    return web.Response(text=PROBE_SHELL.read_text(encoding="utf-8"), content_type="text/x-shellscript",
+    source = probe_shell_source(request.get(LANGUAGE, "fr"))
+    return web.Response(text=source, content_type="text/x-shellscript",
                         headers={"Content-Disposition": 'inline; filename="maillon-probe.sh"'})  # fmt: skip
 
 
@@ -136,6 +168,7 @@ async def _bench_page(request: web.Request, *, status: int = 200, created: tuple
     return render(
         request, "station/bench.html", status=status, machines=machines, commands=shown, created=created,
         error=error, name=name, missing_names=MISSING_NAMES, label_format=settings["station_label_format"],
+        label_fields=LABEL_FIELDS,
         days=settings["bench_days"], origin=origin, local_origin=is_loopback(request.url.host or ""),
     )  # fmt: skip
 

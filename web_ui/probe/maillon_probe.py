@@ -55,6 +55,9 @@ TEXT = {
     "saved": "Outputs saved in {folder}.",
 }
 TEXT.update({})  # MAILLON:TRANSLATIONS (the node puts the page's language here when it serves this file)
+# The language of those messages, for the node's answer too: a live system's own locale is often
+# en_US even in a French workshop, so the language the probe was served in wins.
+LANGUAGE = ""  # MAILLON:LANGUAGE
 
 
 def say(key: str, **values: object) -> None:
@@ -174,7 +177,7 @@ def bundle(files: dict[str, bytes], item: str | None) -> bytes:
 def send(url: str, data: bytes) -> int:
     request = urllib.request.Request(url, data=data, method="PUT", headers={
         "Content-Type": "application/x-tar", "User-Agent": f"maillon-probe/{VERSION}",
-        "Accept-Language": os.environ.get("LANGUAGE") or os.environ.get("LANG", "fr")[:2] or "fr",
+        "Accept-Language": LANGUAGE or os.environ.get("LANGUAGE") or os.environ.get("LANG", "fr")[:2] or "fr",
     })  # fmt: skip
     try:
         with urllib.request.urlopen(request, timeout=60) as response:
