@@ -13,13 +13,14 @@ import json
 import logging
 import re
 import sys
+import urllib.parse
 from collections.abc import Awaitable, Callable
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Iterator, TypeVar
 
-from node.config import Node, load_node, load_node_rotating, next_key, retire_key
+from node.config import Node, is_loopback, load_node, load_node_rotating, next_key, retire_key
 from node.errors import AlreadyExists, ConfigError, DomainError, Invalid, StoreError
 from node.reports.exports import CSV_EXPORTS, nwipe_customers, write_csv
 from node.store.database import Store
@@ -312,7 +313,12 @@ def station_add(args: argparse.Namespace) -> int:
 
     token = with_store(args, act)
     node = load_node(args.data)
-    base = (args.url or f"http://{node.config.host}:{node.config.port}").rstrip("/")
+    # The address the workshop's machines reach: the node's url, not the one it listens on (0.0.0.0).
+    base = (args.url or node.config.url or f"http://{node.config.host}:{node.config.port}").rstrip("/")
+    host = urllib.parse.urlsplit(base).hostname or ""
+    if is_loopback(host) or host in ("0.0.0.0", "::"):
+        print(f"warning: the machines of the workshop cannot reach {host}: give --url with the address they reach"
+              " this node at (http://192.168.1.10:8470, say)", file=sys.stderr)  # fmt: skip
     print(f"station {args.name} registered. In ShredOS's configuration (shown only now):")
     print(f"http_post_url={base}/upload/shredos/{args.name}/{token}")
     print("On a machine of the bench, from a live USB system (the workshop probe):")

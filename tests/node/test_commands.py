@@ -119,6 +119,25 @@ def test_tokens_and_stations(data, capsys):
     assert run(capsys, "station", "add", "--data", data, "bad name!")[0] == 2
 
 
+def test_a_station_is_given_the_address_the_workshop_reaches(tmp_path, capsys):
+    """Not the address the node listens on (0.0.0.0, 127.0.0.1): its url when it has one, else a warning."""
+    listening = tmp_path / "all"
+    main(["init", "--data", str(listening), "--name", "Atelier", "--host", "0.0.0.0", "--port", "8471",
+          "--url", "http://192.168.1.10:8471"])  # fmt: skip
+    capsys.readouterr()
+    code, out, err = run(capsys, "station", "add", "--data", listening, "poste-1")
+    assert code == 0 and "0.0.0.0" not in out + err
+    assert "http_post_url=http://192.168.1.10:8471/upload/shredos/poste-1/" in out
+    assert "wget -qO- http://192.168.1.10:8471/station/probe | sudo python3 - http://192.168.1.10:8471/upload/" in out
+    nameless = tmp_path / "nameless"
+    main(["init", "--data", str(nameless), "--name", "Atelier", "--host", "0.0.0.0"])
+    capsys.readouterr()
+    code, out, err = run(capsys, "station", "add", "--data", nameless, "poste-1")
+    assert code == 0 and "--url" in err and "0.0.0.0" in err
+    code, out, err = run(capsys, "station", "add", "--data", nameless, "poste-2", "--url", "http://10.0.0.5:8470/")
+    assert "http_post_url=http://10.0.0.5:8470/upload/shredos/poste-2/" in out and not err
+
+
 def test_commands_refuse_a_directory_without_a_node(tmp_path, capsys):
     code, _, err = run(capsys, "export", "--data", tmp_path, "items")
     assert code == 2 and "maillon init" in err
