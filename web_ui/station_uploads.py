@@ -9,7 +9,9 @@ evidence, and applied by ``node.domain.station.record_probe`` in one transaction
 a refused bundle changes nothing. The answer is JSON with French
 ``messages`` (the probe prints them) unless the request asks for English;
 a request that accepts ``text/plain`` and not JSON (the shell fallback,
-which has no JSON reader) gets those messages alone, one per line.
+which has no JSON reader) gets those messages alone, one per line. A
+machine whose item had left the workshop comes back as a new item: the
+answer names the item that left, when, and how (``LEFT``).
 """
 
 from __future__ import annotations
@@ -29,9 +31,9 @@ from node.imports import ImportFailed
 from node.imports.probe import MAX_BUNDLE, Machine, parse_probe
 from node.queries.bench import bench_machines
 from node.store.files import file_path, store_file
-from web_ui.i18n import translator
+from web_ui.i18n import Formats, translator
 from web_ui.keys import STORE
-from web_ui.labels import CATEGORY_NAMES, name_of
+from web_ui.labels import CATEGORY_NAMES, STATE_NAMES, name_of
 from web_ui.render import LANGUAGE
 from web_ui.storage_errors import status_of_storage
 from web_ui.uploads import from_lan
@@ -56,6 +58,11 @@ MATCHED = {
     "serial": _("Item {tag} updated (found by its serial number)."),
     "disk_serial": _("Item {tag} updated (found by the serial number of a disk)."),
 }
+# The machine's serial (or a disk's) named an item that has left: this one is new, that one untouched.
+LEFT = {
+    "serial": _("This serial number was that of item {tag}, which left on {date} ({state}): the machine is back, recorded as a new item."),
+    "disk_serial": _("A disk of this machine was in item {tag}, which left on {date} ({state}): the machine is recorded as a new item."),
+}  # fmt: skip
 NO_SERIAL = _("This machine gave no serial number, nor did its disks: to describe it again, add --item {tag} to the command, or it becomes a new item.")  # noqa: E501
 REFUSED = {
     "unknown_station": _("Unknown station or wrong token: check the command on the node's Workshop station page."),
@@ -85,13 +92,17 @@ def _refused(request: web.Request, code: str, message: str, status: int) -> web.
     return _answer(request, body, status)
 
 
-def _messages(_: Callable[..., str], machine: Machine, result: ProbeResult, missing: tuple[str, ...]) -> list[str]:
+def _messages(_: Callable[..., str], fmt: Formats, machine: Machine, result: ProbeResult,
+              missing: tuple[str, ...]) -> list[str]:  # fmt: skip
     what = " ".join(p for p in (machine.brand, machine.model) if p) or _("unknown model")
     category = name_of(CATEGORY_NAMES, machine.category, _)
     lines = [
         _("New item {tag}: {what} ({category}).", tag=result.asset_tag, what=what, category=category)
         if result.created else _(MATCHED[result.matched_by or "serial"], tag=result.asset_tag)
     ]  # fmt: skip
+    if (left := result.left) is not None:
+        lines.append(_(LEFT[left.by], tag=left.asset_tag, date=fmt.date(left.since),
+                       state=name_of(STATE_NAMES, left.state, _)))  # fmt: skip
     if result.grade:
         why = ", ".join(_(REASON_NAMES[r.criterion], value=r.value) for r in result.reasons)
         lines.append(_("Suggested grade: {grade} ({why}).", grade=result.grade, why=why))
@@ -148,11 +159,14 @@ async def upload_probe(request: web.Request) -> web.Response:
             raise
         log.error("probe upload from station %s: %s", station, exc.message)
         return _answer(request, {"ok": False, "code": exc.code, "message": exc.message}, status)
-    _ = translator(request.get(LANGUAGE, "fr"))
+    language = request.get(LANGUAGE, "fr")
+    _ = translator(language)
+    left = result.left
     return _answer(request, {
         "ok": True, "created": result.created, "matched_by": result.matched_by,
         "item": {"id": result.item_id, "asset_tag": result.asset_tag, "gid": result.gid},
         "grade": result.grade, "missing": list(missing),
+        "left": left and {"asset_tag": left.asset_tag, "state": left.state, "since": left.since, "by": left.by},
         "problems": [{"source": p.source, "code": p.code, "message": p.message} for p in machine.problems],
-        "messages": _messages(_, machine, result, missing),
+        "messages": _messages(_, Formats(language), machine, result, missing),
     })  # fmt: skip

@@ -9,6 +9,13 @@ matched to an item and the item filled in, in one transaction:
    both have a serial (then the disk was moved into this machine: it follows the machine);
 4. else a new item, received now, without a lot.
 
+An item found by a serial (2, 3) that has left the workshop (distributed,
+transferred, recycled, dismantled) is not this machine's item any more:
+the machine is back (a return, a new donation), so it becomes a new item
+(4) and the result names the item that left (``LeftItem``), for the
+volunteer to link them; that item, at a family or another node, is left
+as it was, the disks it left with included. Only ``--item`` updates it.
+
 The description (category, brand, model, CPU, RAM, storage, battery
 health, screen) takes what the probe measured; a grade is suggested
 (``node.domain.grading``) unless someone graded the item by hand. The disks found
@@ -31,10 +38,21 @@ from node.imports.probe import Machine
 from node.store.database import IN_ARRAY, Tx, as_array, now_ms
 from node.validation import parse
 
-__all__ = ["ProbeResult", "record_probe"]
+__all__ = ["LeftItem", "ProbeResult", "record_probe"]
 
 _TEXT_MAX = 200
 _BOUNDS = {"ram_mb": 10**7, "storage_gb": 10**6, "screen_in10": 1000, "battery_pct": 100}
+
+
+@dataclass(frozen=True)
+class LeftItem:
+    """The item that carried a probed machine's serial, or one of its disks, and has left the workshop."""
+
+    item_id: int
+    asset_tag: str
+    state: str  # terminal (node.domain.states.TERMINAL)
+    since: int  # when it left: the time of that state
+    by: str  # serial or disk_serial
 
 
 @dataclass(frozen=True)
@@ -49,6 +67,7 @@ class ProbeResult:
     grade: str | None  # suggested
     reasons: list[Reason]
     attached: int  # erasure records of its disks attached now
+    left: LeftItem | None  # for a new item: the item with its serial (or a disk's) that left the workshop
 
 
 def _description(machine: Machine) -> dict[str, object]:
@@ -66,27 +85,35 @@ def _description(machine: Machine) -> dict[str, object]:
     return {k: v for k, v in values.items() if v is not None}
 
 
-async def _match(tx: Tx, machine: Machine) -> tuple[int | None, str | None]:
+async def _match(tx: Tx, machine: Machine) -> tuple[int | None, str | None, LeftItem | None]:
+    """The item to update and how it was found, or none, with the item that left that the serials name."""
     if machine.item_tag:
-        return await item_id_by_tag(tx, machine.item_tag), "item_tag"
-    terminal = as_array(sorted(TERMINAL))
+        return await item_id_by_tag(tx, machine.item_tag), "item_tag", None
+    left = None
     if machine.serial:
-        item_id = await tx.value(
-            f"SELECT id FROM items WHERE serial = ? COLLATE NOCASE ORDER BY state IN {IN_ARRAY}, id DESC LIMIT 1",
-            (machine.serial, terminal),
+        row = await tx.one(
+            "SELECT id, asset_tag, state, state_since FROM items WHERE serial = ? COLLATE NOCASE"
+            f" ORDER BY state IN {IN_ARRAY}, id DESC LIMIT 1",
+            (machine.serial, as_array(sorted(TERMINAL))),
         )
-        if item_id is not None:
-            return item_id, "serial"
+        if row is not None and row["state"] not in TERMINAL:
+            return row["id"], "serial", None
+        if row is not None:
+            left = LeftItem(row["id"], row["asset_tag"], row["state"], row["state_since"], "serial")
     serials = as_array(sorted({d.serial for d in machine.disks if d.serial}))
     # A disk seen in an item with another serial was moved into this machine (a harvested part): not a match.
-    item_id = await tx.value(
-        f"SELECT s.item_id FROM (SELECT item_id, seen AS at FROM item_disks WHERE serial COLLATE NOCASE IN {IN_ARRAY}"
-        f" UNION ALL SELECT item_id, time AS at FROM erasures WHERE item_id IS NOT NULL"
-        f" AND disk_serial COLLATE NOCASE IN {IN_ARRAY}) s JOIN items i ON i.id = s.item_id"
+    row = await tx.one(
+        "SELECT i.id, i.asset_tag, i.state, i.state_since FROM (SELECT item_id, seen AS at FROM item_disks"
+        f" WHERE serial COLLATE NOCASE IN {IN_ARRAY} UNION ALL SELECT item_id, time AS at FROM erasures"
+        f" WHERE item_id IS NOT NULL AND disk_serial COLLATE NOCASE IN {IN_ARRAY}) s JOIN items i ON i.id = s.item_id"
         " WHERE i.serial IS NULL OR ? IS NULL ORDER BY s.at DESC LIMIT 1",
         (serials, serials, machine.serial),
     )
-    return (item_id, "disk_serial") if item_id is not None else (None, None)
+    if row is not None and row["state"] not in TERMINAL:
+        return row["id"], "disk_serial", None
+    if row is not None and left is None:
+        left = LeftItem(row["id"], row["asset_tag"], row["state"], row["state_since"], "disk_serial")
+    return None, None, left
 
 
 async def record_probe(tx: Tx, machine: Machine, *, station: str, sha256: str) -> ProbeResult:
@@ -96,7 +123,7 @@ async def record_probe(tx: Tx, machine: Machine, *, station: str, sha256: str) -
     thresholds = read_thresholds(await get_setting(tx, "grade_thresholds"))
     grade, reasons = suggest_grade(machine, thresholds)
     values = _description(machine)
-    item_id, matched_by = await _match(tx, machine)
+    item_id, matched_by, left = await _match(tx, machine)
     now = now_ms()
     if item_id is None:
         values["grade"] = grade
@@ -116,8 +143,13 @@ async def record_probe(tx: Tx, machine: Machine, *, station: str, sha256: str) -
         await edit_item(tx, item_id, parse(ItemEdit, {k: v for k, v in merged.items() if v is not None}))
     disks = [d for d in machine.disks if d.serial]
     serials = as_array(sorted({d.serial[:_TEXT_MAX] for d in disks}))  # type: ignore[index]
-    # A disk is where the newest probe found it: taken out of the item it was in before.
-    await tx.run(f"DELETE FROM item_disks WHERE item_id = ? OR serial COLLATE NOCASE IN {IN_ARRAY}", (item_id, serials))
+    # A disk is where the newest probe found it: taken out of the item it was in before, unless that item
+    # left the workshop (the disks it left with stay on its record).
+    await tx.run(
+        f"DELETE FROM item_disks WHERE item_id = ? OR (serial COLLATE NOCASE IN {IN_ARRAY}"
+        f" AND item_id NOT IN (SELECT id FROM items WHERE state IN {IN_ARRAY}))",
+        (item_id, serials, as_array(sorted(TERMINAL))),
+    )
     await tx.run_many(
         "INSERT OR REPLACE INTO item_disks (item_id, serial, model, size_bytes, type, power_on_hours, reallocated,"
         " passed, seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -133,9 +165,10 @@ async def record_probe(tx: Tx, machine: Machine, *, station: str, sha256: str) -
     summary = {
         "matched_by": matched_by, "sources": machine.sources, "chassis": machine.chassis,
         "disks": [asdict(d) for d in machine.disks], "reasons": [asdict(r) for r in reasons],
-        "problems": [asdict(p) for p in machine.problems],
+        "problems": [asdict(p) for p in machine.problems], "left": asdict(left) if left else None,
     }  # fmt: skip
     await tx.run("INSERT INTO probes (item_id, station, time, sha256, grade, summary) VALUES (?, ?, ?, ?, ?, ?)",
                  (item_id, station, now, sha256, grade, json.dumps(summary)))  # fmt: skip
     item = await get_item(tx, item_id)
-    return ProbeResult(item_id, item.asset_tag, item.gid, matched_by is None, matched_by, grade, reasons, attached)
+    return ProbeResult(item_id, item.asset_tag, item.gid, matched_by is None, matched_by, grade, reasons, attached,
+                       left)  # fmt: skip

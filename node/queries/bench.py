@@ -7,6 +7,10 @@ Before an item is ready (``prêt``), the workshop needs:
   serial; not needed when the item cannot hold data (storage none or removed);
 - ``tests``: a ``tested`` event;
 - ``os``: a ``refurbished`` event (the reinstall), unless the item has no storage.
+
+A machine back after its item left the workshop became a new item
+(``node.domain.station``): the probe that created it names the item that
+left (``left``), shown for as long as the machine is on the bench.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import json
 from dataclasses import dataclass
 
 from node.domain.erasure import needs_erasure
+from node.domain.station import LeftItem
 from node.store.database import Reader, now_ms
 
 __all__ = ["MISSING", "BenchMachine", "bench_machines", "BENCH_LIMIT", "LastProbe", "last_probe", "probe_evidence"]
@@ -44,6 +49,7 @@ class BenchMachine:
     disks: int  # disks with a serial the probe found
     disks_erased: int  # of those, with a successful erasure on record
     missing: tuple[str, ...]  # in the order of MISSING
+    left: LeftItem | None  # the item with its serial (or a disk's) that had left when it came back
 
     @property
     def ready(self) -> bool:
@@ -53,6 +59,7 @@ class BenchMachine:
 _QUERY = """
 SELECT i.id, p.id AS probe_id, i.gid, i.asset_tag, i.category, i.brand, i.model, i.serial, i.state, i.grade,
        i.battery_pct, i.storage, p.time, p.station, p.grade AS suggested, p.summary,
+       (SELECT f.summary FROM probes f WHERE f.item_id = i.id ORDER BY f.id LIMIT 1) AS first_summary,
        (SELECT count(*) FROM item_disks d WHERE d.item_id = i.id) AS disks,
        (SELECT count(*) FROM item_disks d WHERE d.item_id = i.id AND EXISTS (SELECT 1 FROM erasures e
             WHERE e.item_id = i.id AND e.result = 'success' AND e.disk_serial = d.serial COLLATE NOCASE)) AS erased,
@@ -90,9 +97,17 @@ async def bench_machines(db: Reader, *, days: int, limit: int = BENCH_LIMIT,
         machines.append(BenchMachine(
             r["id"], r["probe_id"], r["gid"], r["asset_tag"], r["category"], r["brand"], r["model"], r["serial"],
             r["state"], r["grade"], r["battery_pct"], r["time"], r["station"], r["suggested"], problems, r["disks"], r["erased"],
-            tuple(missing),
+            tuple(missing), _left(r["first_summary"]),
         ))  # fmt: skip
     return machines
+
+
+def _left(summary: str) -> LeftItem | None:
+    try:
+        left = json.loads(summary).get("left")
+        return LeftItem(**left) if left else None
+    except (ValueError, AttributeError, TypeError):
+        return None  # a summary written before, or damaged: no note
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from node.domain.grading import DEFAULT_THRESHOLDS, suggest_grade, thresholds_pr
 from node.domain.importing import ImportReport, apply_nwipe
 from node.domain.items import get_item
 from node.domain.settings import set_setting
-from node.domain.station import record_probe
+from node.domain.station import LeftItem, record_probe
 from node.domain.workflow import StepInput, record_step
 from node.errors import Invalid, NotFound
 from node.imports import parse_nwipe
@@ -156,3 +156,48 @@ async def test_the_bench_says_what_is_missing_before_ready(store):
     async with store.reader() as db:
         [on_bench] = await bench_machines(db, days=30)
     assert on_bench.missing == () and on_bench.ready
+
+
+async def test_a_machine_back_after_it_left_becomes_a_new_item_and_names_the_one_that_left(store):
+    """A distributed or recycled machine back on the bench (a return, a re-donation) is not the item
+    that left: that one stays as it left, at its family or its outflow; the answer names it."""
+    first = await probe(store, machine("dell-latitude-5490"))
+    log = parse_nwipe((FIXTURES / "nwipe-shredos-example.log").read_text())
+    wiped = replace(log.disks[0], serial="S3TANX0K312456")
+    async with store.transaction() as tx:
+        await apply_nwipe(tx, replace(log, system_serial=None, disks=[wiped]), None, ImportReport("nwipe", False))
+        await record_step(tx, [first.item_id], StepInput(state="recycled"))
+    async with store.reader() as db:
+        gone = await get_item(db, first.item_id)
+    back = await probe(store, replace(machine("dell-latitude-5490"), battery_pct=40, model="Latitude 5490 (back)"))
+    assert back.created and back.matched_by is None and back.asset_tag == "MLN-000002"
+    assert back.left == LeftItem(first.item_id, "MLN-000001", "recycled", gone.state_since, "serial")
+    async with store.reader() as db:
+        assert await get_item(db, first.item_id) == gone  # its description untouched
+        kept = await db.all("SELECT item_id FROM item_disks WHERE serial = 'S3TANX0K312456' ORDER BY item_id")
+        assert [r[0] for r in kept] == [first.item_id, back.item_id]  # the disks it left with stay on its record
+        [on_bench] = await bench_machines(db, days=30)
+    assert on_bench.item_id == back.item_id and on_bench.left == back.left
+    # Probed again: the item on the bench, found by its serial; the note of its return stays on the bench.
+    again = await probe(store, machine("dell-latitude-5490"))
+    assert (again.item_id, again.matched_by, again.left) == (back.item_id, "serial", None)
+    async with store.reader() as db:
+        [on_bench] = await bench_machines(db, days=30)
+    assert on_bench.left == back.left
+    # The volunteer may still name the item that left.
+    named = await probe(store, replace(machine("dell-latitude-5490"), item_tag="MLN-000001"))
+    assert (named.item_id, named.matched_by) == (first.item_id, "item_tag")
+
+
+async def test_a_disk_seen_in_an_item_that_left_makes_a_new_item(store):
+    no_serial = replace(machine("lenovo-thinkpad-t480"), serial=None)
+    first = await probe(store, no_serial)
+    async with store.transaction() as tx:
+        await record_step(tx, [first.item_id], StepInput(state="dismantled"))
+    async with store.reader() as db:
+        gone = await get_item(db, first.item_id)
+    back = await probe(store, replace(no_serial, model="ThinkPad T480s"))
+    assert back.created and back.item_id != first.item_id
+    assert back.left == LeftItem(first.item_id, first.asset_tag, "dismantled", gone.state_since, "disk_serial")
+    async with store.reader() as db:
+        assert await get_item(db, first.item_id) == gone

@@ -392,3 +392,27 @@ async def test_the_station_settings_are_found_among_the_settings(bench):
     assert 'href="/station/settings"' in nav and "Seuils des grades et format d’étiquette" in html.unescape(nav)
     _response, text = await admin.get("/station/settings")
     assert 'href="/settings"' in text and 'aria-current="page"' in text
+
+
+async def test_a_machine_back_after_it_left_is_a_new_item_and_the_answer_names_the_old_one(bench):
+    """A recycled machine back on the bench: a new item, received now; the answer and the bench say which item
+    carried its serial and when it left, and that item is left as it was."""
+    client, store, url, tmp_path = bench
+    files = {p.name: p.read_bytes() for p in (STATION / "dell-latitude-5490").iterdir()}
+    first = await (await client.put(path_of(url), data=bundle(files))).json()
+    async with store.transaction() as tx:  # given to a family on 12 March 2025
+        await tx.run("UPDATE items SET state = 'distributed', state_since = 1741780800000 WHERE id = ?",
+                     (first["item"]["id"],))  # fmt: skip
+    before = await items(store)
+    back = await (await client.put(path_of(url), data=bundle(files))).json()
+    assert back["ok"] and back["created"] and back["item"]["asset_tag"] == "MLN-000002"
+    said = "Ce numéro de série était celui du matériel MLN-000001, sorti le 12/03/2025 (distribué)"
+    assert any(line.startswith(said) for line in back["messages"]), back["messages"]
+    assert back["left"] == {"asset_tag": "MLN-000001", "state": "distributed", "since": 1741780800000, "by": "serial"}
+    assert (await items(store))[0] == before[0]
+    reader = Browser(client)
+    await reader.login("reader")
+    _response, text = await reader.get("/station")
+    page = html.unescape(text)
+    assert "MLN-000002" in page and "de retour : était MLN-000001, sorti le 12/03/2025 (distribué)" in page
+    assert f'href="/items/{first["item"]["id"]}"' in text
