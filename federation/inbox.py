@@ -360,7 +360,8 @@ class _Receiving:
         peers: dict[bytes, bool] = {}  # reader -> pinned and active
         new: list[tuple[bytes, bytes]] = []  # transparency leaves, in acceptance order
         own: list[Record] = []  # this node's own records taken back (after a restore)
-        for (record, body, _), refusal in zip(verdicts, refusals):
+        lacked: list[bytes] = []  # the sender's own records it sent as bare stubs: it lacks their content
+        for (record, body, _), refusal, item in zip(verdicts, refusals, items):
             have = None
             if refusal is None and record is not None:
                 outcome = next(stored)
@@ -369,6 +370,8 @@ class _Receiving:
             if refusal is not None or record is None:
                 await self._refused(refusal, record, have)
                 continue
+            if outcome.outcome == "duplicate" and _lacks_content(record, item, self.sender, self.me):
+                lacked.append(record.id)
             if outcome.outcome != "duplicate" and record.header.author != self.me:
                 if body is not None:
                     if record.header.kind in _TRUST_KINDS:  # the last of the segment
@@ -385,10 +388,24 @@ class _Receiving:
                 own.append(record)
             self.results.append(Result(record.id, "duplicate" if outcome.outcome == "duplicate" else "accepted"))
         await self._flush(relays)
+        if lacked:
+            await self._give_back(lacked)
         if own:
             await replay(tx, own)
         if self.leaves:
             await append_leaves(tx, new)
+
+    async def _give_back(self, ids: list[bytes]) -> None:
+        """The sender lacks the content of these records of its own log (restored from a backup, it took them
+        back as stubs from nodes that could not read them): push them back to it, sealed as received."""
+        assert self.sender is not None
+        held = [row[0] for row in await self.tx.all(
+            f"SELECT r.id FROM log_records r JOIN sealed s ON s.record_id = r.id WHERE r.content IS NOT NULL"
+            f" AND r.id IN (VALUES {', '.join('(?)' for _ in ids)})", ids)]  # fmt: skip
+        if held:
+            await enqueue(self.tx, self.sender, held)
+            log.warning("%d records of %s's own log came back to it as stubs: giving their content back", len(held),
+                        self.sender.hex()[:8])  # fmt: skip
 
     async def _refused(self, refusal: _Refusal, record: Record | None, have: int | None) -> None:
         author = record.header.author if record else None
@@ -422,3 +439,16 @@ class _Receiving:
         for reader, ids in relays.items():
             await enqueue(self.tx, reader, ids)
         relays.clear()
+
+
+def _lacks_content(record: Record, item: Item, sender: bytes | None, me: bytes) -> bool:
+    """Whether ``item`` is its author's own record sent to this node, a reader, as a bare stub.
+
+    An author always sends its reader the sealed content (PROTOCOL.md,
+    "Items"); one that sends a stub lacks that content: it was restored and
+    took the record back from nodes that could not read it (PROTOCOL.md,
+    "Replication"). This node, holding it, gives it back.
+    """
+    header = record.header
+    return (sender is not None and header.author == sender and item.sealed is None and bool(header.audience)
+            and me in header.audience)  # fmt: skip

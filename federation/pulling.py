@@ -17,7 +17,7 @@ from node.network import peers as trust
 from node.network.handoff_fates import open_handoff_peers
 from node.network.replica import head
 from protocol.errors import ProtocolError, Reason
-from protocol.records import open_entry, split_entry
+from protocol.records import open_entry, split_entry, stored_header
 
 __all__ = ["Puller"]
 
@@ -85,7 +85,7 @@ class Puller:
         try:
             while True:
                 items, more = await page
-                if probe and items and await self._same_as_held(author, held, items[0]):
+                if probe and items and await self._same_as_held(peer, author, held, items[0]):
                     items = items[1:]  # the record asked again is the one held: nothing to check or write
                     if not items and not more:
                         return received
@@ -115,16 +115,25 @@ class Puller:
         finally:
             _drop(page)
 
-    async def _same_as_held(self, author: bytes, seq: int, item: Item) -> bool:
+    async def _same_as_held(self, peer: trust.Peer, author: bytes, seq: int, item: Item) -> bool:
         """Whether ``item`` is, byte for byte, the record of ``author`` at ``seq`` held here (with its content if
-        held with it): a log's last record asked again, which an idle pull need not verify nor write again."""
+        held with it): a log's last record asked again, which an idle pull need not verify nor write again.
+
+        Not so when its author sends it to this node, a reader, as a bare stub:
+        the author lacks its content, which the inbox then gives back.
+        """
         try:
             envelope, content = split_entry(item.entry)
         except ProtocolError:
             return False  # checked, and refused, as any other
         async with self.fed.store.reader() as db:
             row = await db.one("SELECT envelope, content FROM log_records WHERE author = ? AND seq = ?", (author, seq))
-        return row is not None and row[0] == envelope and (row[1] is not None or content is None and not item.sealed)
+        if row is None or row[0] != envelope:
+            return False
+        if row[1] is None:
+            return content is None and not item.sealed
+        lacked = author == peer.key and content is None and not item.sealed and self.fed.me in stored_header(envelope).audience
+        return not lacked
 
 
 def _drop(page: asyncio.Future) -> None:

@@ -29,7 +29,7 @@ from node.network.replica import head, held_ids
 from node.store.database import RESYNC_COUNTER
 from protocol import canonical
 from protocol.custody_kinds import OFFER_KINDS
-from protocol.records import Record, open_entry
+from protocol.records import Record, open_entry, stored_header
 
 __all__ = ["Resync"]
 
@@ -48,6 +48,7 @@ class Resync:
         # How far each peer that asked for this node's log holds it (the seq it asked after, + 1).
         self._holds_of_mine: dict[bytes, int] = {}
         self._began: float | None = None
+        self._asked: set[tuple[bytes, bytes]] = set()  # (reader, record id): own stubs sent to their reader
 
     async def attempt(self) -> bool:
         """Take this node's own log back from the nodes that hold it, then sign again; ``False`` if none answered.
@@ -96,9 +97,14 @@ class Resync:
         # said how much of this log it holds by asking for the rest: with no word at all, wait.
         if not answered and now_held <= restored and not self._holds_of_mine:
             return False
+        # Its own records taken back as stubs (from nodes that could not read them): their readers hold
+        # the content; those it did not call are sent the stubs, which they answer with the content.
+        lacking = await self._ask_content(after=restored, asked=peers, called=answered)
         # Those that may hold more of its log and have not said how much: a member behind NAT tells it
-        # when it asks for this log (and gives back what is missing), a node that can be called by answering.
-        silent = [p for p in peers if p not in answered and self._holds_of_mine.get(p.key, now_held + 1) > now_held]
+        # when it asks for this log (and gives back what is missing), a node that can be called by answering;
+        # and the readers of records it holds as stubs, until their content is back.
+        silent = [p for p in peers if p not in answered
+                  and (self._holds_of_mine.get(p.key, now_held + 1) > now_held or p.key in lacking)]  # fmt: skip
         clock = asyncio.get_running_loop().time()
         self._began = self._began or clock
         if silent and clock - self._began < self.fed.timing.resync_wait:
@@ -130,6 +136,35 @@ class Resync:
     def heard(self, peer: bytes, after: int) -> None:
         """While restored: ``peer`` asked for this node's log after seq ``after`` (it holds up to ``after`` + 1)."""
         self._holds_of_mine[peer] = max(self._holds_of_mine.get(peer, 0), after + 1)
+
+    async def _ask_content(self, *, after: int, asked: list[trust.Peer], called: list[trust.Peer]) -> set[bytes]:
+        """The peers not called that read records of this node's log held here as stubs (seq > ``after``).
+
+        Each is sent those stubs once (pushed, or to its mailbox): its author
+        sending a reader a bare stub tells it the author lacks the content,
+        which the reader pushes back (PROTOCOL.md, "Replication").
+        """
+        async with self.store.reader() as db:
+            rows = await db.all("SELECT id, envelope FROM log_records WHERE author = ? AND seq > ? AND content IS NULL"
+                                " ORDER BY seq", (self.me, after))  # fmt: skip
+        uncalled = {p.key for p in asked} - {p.key for p in called}
+        wanted: dict[bytes, list[bytes]] = {}
+        for record_id, envelope in rows:
+            for reader in stored_header(envelope).audience:
+                if reader in uncalled:
+                    wanted.setdefault(reader, []).append(record_id)
+        sending = {reader: [i for i in ids if (reader, i) not in self._asked] for reader, ids in wanted.items()}
+        sending = {reader: ids for reader, ids in sending.items() if ids}
+        if sending:
+            async with self.store.transaction() as tx:
+                for reader, ids in sending.items():
+                    await outbox.enqueue(tx, reader, ids)
+                    self._asked.update((reader, i) for i in ids)
+            for reader in sending:
+                self.fed.wake(reader)
+            log.warning("resync: %d records of this node's log are held as stubs; asking their readers for them",
+                        sum(map(len, sending.values())))  # fmt: skip
+        return set(wanted)
 
     async def _own_records(self, *, after: int) -> list[Record]:
         async with self.store.reader() as db:

@@ -50,7 +50,7 @@ from protocol.kinds import (
     LotReceipt,
     NodeDescriptor,
 )  # fmt: skip
-from protocol.records import Record
+from protocol.records import Record, stored_header
 
 __all__ = [
     "OfferInput", "ReceiptInput", "ExtraInput", "Handoff", "HandoffLine", "create_offer", "answer_offer",
@@ -329,6 +329,30 @@ async def own_role(tx: Tx) -> str | None:
     return None if content is None else canonical.decode(content).get("role")
 
 
+_SKEW_MS = 10 * 60 * 1000  # clocks of two nodes may differ by this much
+
+
+async def _not_signed_unread(tx: Tx, handoff: Handoff, kinds: tuple[str, ...]) -> None:
+    """Refuse to sign what this node may have signed already and cannot read.
+
+    A node restored from a backup takes its own records back; one that only
+    readers could read comes back as a stub until a reader gives its
+    content back (``federation.resync``). An answer or receipt to the
+    offer's author held so, signed since the offer, may be this hand-off's:
+    signing another could contradict it.
+    """
+    since = await tx.value("SELECT time FROM log_records WHERE id = ?", (handoff.offer,))
+    rows = await tx.all(f"SELECT kind, envelope FROM log_records WHERE author = ? AND content IS NULL AND time >= ?"
+                        f" AND kind IN ({', '.join('?' for _ in kinds)})",
+                        (tx.author, (since or 0) - _SKEW_MS, *kinds))  # fmt: skip
+    for kind, envelope in rows:
+        if handoff.peer in stored_header(envelope).audience:
+            raise RuleBroken(f"this node was restored from a backup and holds a {kind} it signed to"
+                             f" {node_id(handoff.peer)} since this offer without its content: it may be this"
+                             f" offer's; wait until that node gives it back, or ask it to withdraw the offer and"
+                             f" make it again", code="signed_unread")  # fmt: skip
+
+
 async def answer_offer(tx: Tx, offer: bytes, *, accept: bool, reason: str = "declined",
                        note: str | None = None) -> Record:  # fmt: skip
     """Accept or decline an offer made to this node; sign the answer (audience: A)."""
@@ -339,6 +363,7 @@ async def answer_offer(tx: Tx, offer: bytes, *, accept: bool, reason: str = "dec
         raise RuleBroken(f"this offer is {handoff.state}", code="not_open")
     if handoff.expired():
         raise RuleBroken("this offer has expired", code="expired")
+    await _not_signed_unread(tx, handoff, (LotAccept.KIND, LotDecline.KIND))
     body = _body(LotAccept, offer=offer, note=note) if accept else _body(LotDecline, offer=offer, reason=reason, note=note)
     record = await tx.append(body, audience=[handoff.peer])
     await set_state(tx, offer, "accepted" if accept else "declined", answer=record.id,
@@ -353,6 +378,7 @@ async def record_receipt(tx: Tx, offer: bytes, receipt: ReceiptInput, *, operato
         raise RuleBroken("a receipt is recorded by the node the lot was offered to", code="not_yours")
     if handoff.state != "accepted":
         raise RuleBroken(f"this offer is {handoff.state}: accept it before receiving", code="not_open")
+    await _not_signed_unread(tx, handoff, (LotReceipt.KIND, LotReceipt2.KIND))
     lines = await _manifest_lines(tx, offer)
     check_day(receipt.happened_on)
     # A lot that arrived on an earlier day (history entered later) is signed with its day, lot.receipt/2.

@@ -114,7 +114,8 @@ def one_round(network: Network, rng: random.Random, *, offering: bool) -> None:
             rng.shuffle(lots)
             for lot in lots[:1]:
                 gids = [r[0] for r in node.query("SELECT gid FROM items WHERE lot_id = ?", (lot,))]
-                if any(to.name in network.visited.get(gid, ()) for gid in gids):
+                if any(to.name in network.visited.get(gid, ()) for gid in gids) or to.value(
+                        f"SELECT 1 FROM items WHERE gid IN ({', '.join('?' for _ in gids)})", tuple(gids)):
                     continue  # a lot never goes back to a node that held it (its receipt would be refused)
                 made = network.act(name, lambda tx, lot=lot, key=to.key: handoffs.create_offer(
                     tx, handoffs.OfferInput(recipient=key, lot_id=lot)))  # fmt: skip

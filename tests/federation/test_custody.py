@@ -12,11 +12,12 @@ import time
 import urllib.request
 from typing import ClassVar
 
+import pytest
 from livenodes import LiveNode, run, wait_for
 
 from node.domain.items import ItemInput, create_items
 from node.domain.lots import LotInput, create_lot
-from node.errors import StoreError
+from node.errors import RuleBroken, StoreError
 from node.network import handoffs
 from protocol.kinds import Body, LotDecline
 
@@ -267,4 +268,33 @@ def test_a_receipt_pushed_to_a_hub_still_taking_its_log_back_waits_for_it_and_bl
     for k in range(2):
         assert custodians(nodes, f"ETAT-1-{k}") == ["Membre"]
     for node in nodes:
+        assert node.value("SELECT count(*) FROM frozen_authors") == 0
+
+
+def test_a_hub_restored_gets_back_from_a_member_behind_nat_the_answer_others_held_only_as_a_stub(make_node):
+    """The hub declined A's offer; a reachable member held that decline as a stub (it could not read it).
+
+    Restored from an older backup, the hub takes its log back from the
+    reachable member: the decline comes back unread. A, behind NAT, is
+    the only one holding its content: the hub sends it the stub, A gives
+    the content back, and the hub ends with the offer declined, as its log
+    says, instead of answering it a second time.
+    """
+    hub, a, _ = relay_network(make_node)
+    c = make_node("Atelier C")
+    c.join(hub)
+    c.start()
+    hub.cli("backup", "--data", str(hub.data), "--out", str(hub.data / "old.db"))
+    made = offer(a, hub.key, stock(a, "LOT"))
+    wait_for(lambda: state(hub, made) == "offered", 30, "the offer at the hub")
+    declined = run(hub, lambda tx: handoffs.answer_offer(tx, made, accept=False)).id
+    wait_for(lambda: state(a, made) == "declined", 30, "the decline at A")
+    wait_for(lambda: c.value("SELECT 1 FROM log_records WHERE id = ?", (declined,)), 30, "the decline at C")
+    assert c.value("SELECT content FROM log_records WHERE id = ?", (declined,)) is None  # it could not read it
+    restore(hub, "old.db")
+    wait_for(lambda: state(hub, made) == "declined", 90, "the hub's own decline, given back by A")
+    wait_for(lambda: signs(hub), 60, "the hub signing again")
+    with pytest.raises(RuleBroken, match="declined"):  # not answered a second time
+        accept(hub, made)
+    for node in (hub, a, c):
         assert node.value("SELECT count(*) FROM frozen_authors") == 0

@@ -538,3 +538,31 @@ async def test_a_restored_hub_applies_the_answers_it_held_before_its_own_offer_c
             assert await db.value("SELECT max(seq) FROM log_records WHERE author = ?", (hub.raw,)) == fates.header.seq
     finally:
         await restored.store.close()
+
+
+async def test_a_restored_node_does_not_answer_again_an_offer_it_may_have_answered_unread(nodes):
+    """Restored, a node holds its own answer as a stub (taken back from a node that could not read it).
+
+    The hand-off reads "offered" again, but the node signed an answer to its
+    giver since the offer: signing another could contradict it. Refused
+    until the content comes back; an answer to another node does not block.
+    """
+    hub, member = nodes["hub"], nodes["member"]
+    lot, _ = await stock(hub, 2)
+    await sync_logs(hub, member)
+    offer = await signed(hub, lambda tx: handoffs.create_offer(tx, handoffs.OfferInput(recipient=member.raw, lot_id=lot)))
+    await carry([offer], hub, member)
+    decline = await signed(member, lambda tx: handoffs.answer_offer(tx, offer.id, accept=False))
+    async with member.store.transaction() as tx:  # what a restore and a resync from non-readers leave
+        await tx.run("UPDATE log_records SET content = NULL WHERE id = ?", (decline.id,))
+        await tx.run("UPDATE handoffs SET state = 'offered', answer = NULL WHERE offer = ?", (offer.id,))
+    with pytest.raises(RuleBroken) as refused:
+        await signed(member, lambda tx: handoffs.answer_offer(tx, offer.id, accept=True))
+    assert refused.value.code == "signed_unread"
+    async with member.store.reader() as db:
+        assert (await handoffs.get_handoff(db, offer.id)).state == "offered"
+    # the stub addressed someone else: nothing to fear for this hand-off
+    async with member.store.transaction() as tx:
+        await tx.run("UPDATE log_records SET envelope = (SELECT envelope FROM log_records WHERE author = ? AND seq = 1)"
+                     " WHERE id = ?", (hub.raw, decline.id))  # fmt: skip
+    assert (await signed(member, lambda tx: handoffs.answer_offer(tx, offer.id, accept=True))).header.kind == "lot.accept/1"

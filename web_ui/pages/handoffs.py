@@ -103,6 +103,7 @@ REFUSALS: dict[str, str] = {
     "expired": _("This offer has expired: ask the other node to offer the lot again."),
     "bad_counts": _("The receipt does not add up with the offer: every item of the list must be either received or missing, and nothing else. Nothing was recorded."),
     "duplicate_item": _("An item of this offer is already held here. Nothing was recorded."),
+    "signed_unread": _("This node was restored from a backup and may have answered this offer already: it is getting that answer back from the other node. Try again in a few minutes; if it stays refused, ask the other node to cancel the offer and make it again."),
     "not_in_offer": _("A code scanned or typed names no item of this offer."),
     "bad_fingerprint": _("Choose the node in the list."),
     "ambiguous_node": _("Several nodes match: choose the node in the list."),
