@@ -27,6 +27,7 @@ from node.domain.history_import import apply_history
 from node.domain.items import ItemEdit, ItemInput, create_items, edit_item, get_item, item_id_by_tag
 from node.domain.lots import lot_id_by_reference
 from node.domain.settings import get_setting, set_setting
+from node.domain.states import TERMINAL
 from node.errors import Invalid, NotFound
 from node.imports import ImportFailed, nist_level
 from node.imports.history import MappedHistory, UnknownValue, remembered_columns
@@ -35,7 +36,7 @@ from node.imports.nwipe import NwipeLog
 from node.imports.parsing import LIMITS, ImportLimits, parse_import
 from node.imports.sheet import RowError
 from node.notes import Said
-from node.store.database import Store, Tx
+from node.store.database import IN_ARRAY, Store, Tx, as_array
 from node.store.files import store_file
 from node.validation import parse
 
@@ -191,16 +192,7 @@ async def apply_nwipe(tx: Tx, log: NwipeLog, evidence: str | None, report: Impor
             report.notes.append(Said("disk_seen", "disk {disk}: already imported from this log",
                                      disk=disk.serial or disk.device))  # fmt: skip
             continue
-        item_id = None
-        if disk.serial:
-            # A disk seen before (wiped twice, moved) stays with its item.
-            item_id = await tx.value(
-                "SELECT item_id FROM erasures WHERE disk_serial = ? AND item_id IS NOT NULL ORDER BY id DESC LIMIT 1",
-                (disk.serial,),
-            ) or await tx.value(  # a disk the workshop probe found in an item (node.domain.station)
-                "SELECT item_id FROM item_disks WHERE serial = ? COLLATE NOCASE ORDER BY seen DESC LIMIT 1",
-                (disk.serial,),
-            )
+        item_id = await _disk_item(tx, disk.serial) if disk.serial else None
         method = disk.method or log.method or "unknown"
         # parse, not the constructor: a log from a machine whose clock said 1900 is a clear Invalid
         erasure_id = await record_erasure(tx, parse(ErasureInput, dict(
@@ -220,6 +212,19 @@ async def apply_nwipe(tx: Tx, log: NwipeLog, evidence: str | None, report: Impor
             report.notes.append(Said("disk_orphan", "disk {disk} {model}: {status} → orphan disk"
                                      " (no item with that serial yet)", **disk_name))  # fmt: skip
         report.created += 1
+
+
+async def _disk_item(tx: Tx, serial: str) -> int | None:
+    """The item a disk was last seen in: the newest sighting (a workshop probe that found it, node.domain.station,
+    or an erasure record of it), in an item still in the workshop before one that has left: a machine back after
+    it left is a new item, and its disk's new log goes to that one."""
+    return await tx.value(
+        "SELECT s.item_id FROM (SELECT item_id, seen AS at, 1 AS probed, 0 AS n FROM item_disks"
+        " WHERE serial = ? COLLATE NOCASE UNION ALL SELECT item_id, coalesce(recorded, time), 0, id FROM erasures"
+        " WHERE disk_serial = ? AND item_id IS NOT NULL) s JOIN items i ON i.id = s.item_id"
+        f" ORDER BY i.state IN {IN_ARRAY}, s.at DESC, s.probed DESC, s.n DESC LIMIT 1",
+        (serial, serial, as_array(sorted(TERMINAL))),
+    )
 
 
 def _hardware_fields(hw: Hardware) -> dict[str, object]:

@@ -201,3 +201,53 @@ async def test_a_disk_seen_in_an_item_that_left_makes_a_new_item(store):
     assert back.left == LeftItem(first.item_id, first.asset_tag, "dismantled", gone.state_since, "disk_serial")
     async with store.reader() as db:
         assert await get_item(db, first.item_id) == gone
+
+
+async def test_a_new_erasure_log_goes_to_the_item_back_in_the_workshop_not_the_one_that_left(store):
+    """The machine's disk was wiped before it left; back on the bench (a new item), its new ShredOS log
+    goes to the item in the workshop that has the disk now, which then has its proof of erasure."""
+    first = await probe(store, machine("dell-latitude-5490"))
+    log = parse_nwipe((FIXTURES / "nwipe-shredos-example.log").read_text())
+    wiped = replace(log.disks[0], serial="S3TANX0K312456")
+    async with store.transaction() as tx:
+        await apply_nwipe(tx, replace(log, system_serial=None, disks=[wiped]), None, ImportReport("nwipe", False))
+        await record_step(tx, [first.item_id], StepInput(state="recycled"))
+    back = await probe(store, machine("dell-latitude-5490"))
+    assert back.created and back.left is not None
+    report = ImportReport("nwipe", False)
+    async with store.transaction() as tx:
+        await apply_nwipe(tx, replace(log, system_serial=None, disks=[wiped]), "b" * 64, report)
+    async with store.reader() as db:
+        held = await db.all("SELECT item_id FROM erasures WHERE disk_serial = 'S3TANX0K312456' ORDER BY id")
+        [on_bench] = await bench_machines(db, days=30)
+    assert [r[0] for r in held] == [first.item_id, back.item_id]
+    assert str(report.notes[0]).endswith(back.asset_tag)
+    assert on_bench.item_id == back.item_id and "erasure" not in on_bench.missing
+    assert (on_bench.disks, on_bench.disks_erased) == (1, 1)
+
+
+async def test_a_new_erasure_log_goes_where_the_disk_was_last_seen_in_the_workshop(store):
+    """A disk wiped in one machine, then moved into another (probed there): its next log goes to the
+    second. A log for a disk seen only in an item that left still goes to that item."""
+    first = await probe(store, machine("dell-latitude-5490"))
+    log = parse_nwipe((FIXTURES / "nwipe-shredos-example.log").read_text())
+    wiped = replace(log.disks[0], serial="S3TANX0K312456")
+    async with store.transaction() as tx:
+        await apply_nwipe(tx, replace(log, system_serial=None, disks=[wiped]), None, ImportReport("nwipe", False))
+    disk = next(d for d in machine("dell-latitude-5490").disks if d.serial == "S3TANX0K312456")
+    other = await probe(store, replace(machine("hp-prodesk-600-g3"), disks=[disk]))
+    assert other.item_id != first.item_id
+    async with store.transaction() as tx:
+        await apply_nwipe(tx, replace(log, system_serial=None, disks=[wiped]), "c" * 64, ImportReport("nwipe", False))
+    async with store.reader() as db:
+        held = await db.all("SELECT item_id FROM erasures ORDER BY id")
+    assert [r[0] for r in held] == [first.item_id, other.item_id]
+    async with store.transaction() as tx:
+        await record_step(tx, [other.item_id], StepInput(state="recycled"))
+        gone = replace(wiped, serial="GONE-1")
+        await tx.run("INSERT INTO item_disks (item_id, serial, seen) VALUES (?, 'GONE-1', 1)", (other.item_id,))
+        await apply_nwipe(tx, replace(log, system_serial=None, disks=[gone]), None, ImportReport("nwipe", False))
+    async with store.reader() as db:
+        held = await db.all("SELECT disk_serial, item_id FROM erasures ORDER BY id")
+    assert [tuple(r) for r in held] == [("S3TANX0K312456", first.item_id), ("S3TANX0K312456", other.item_id),
+                                        ("GONE-1", other.item_id)]  # fmt: skip
