@@ -34,6 +34,8 @@ BUNDLE_MAGIC = b"maillon-bundle/1\n"
 MAX_BUNDLE = 64 * 1024 * 1024
 MAX_RECORDS = 100_000  # records read, those passed on inside others included
 MAX_NESTING = 16  # records inside records inside records...
+# The outcomes that end an item's life; ``in_stock`` and ``missing`` state where it is meanwhile.
+ENDS = frozenset({"distributed", "recycled", "dismantled", "transferred"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,7 +296,7 @@ def _follow(proof: ItemProof, hops: list[_Hop], statements: list[Statement], pro
     def held_by(key: bytes, time: int) -> bool:
         return any(k == key and start <= time and (end is None or time <= end) for k, start, end in spans)
 
-    last: Statement | None = None
+    latest: dict[bool, Statement] = {}  # the last end of the item's life, and the last statement of the stock
     for statement in sorted(statements, key=lambda s: s.time):
         if not held_by(statement.author, statement.time):
             proof.broken = True
@@ -304,7 +306,10 @@ def _follow(proof: ItemProof, hops: list[_Hop], statements: list[Statement], pro
             continue
         proof.erasures.extend((statement.author, erasure) for erasure in statement.erasures)
         if statement.author == custodian and statement.time >= since:
-            last = statement
+            latest[statement.outcome in ENDS] = statement
+    # an end outranks a statement of the stock whatever their times: a distribution entered with a past day,
+    # after the custodian said the item was in stock, is its outcome
+    last = latest.get(True) or latest.get(False)
     if last is not None:
         proof.outcome, proof.by, proof.signed, proof.statement = last.outcome, last.author, True, last
     else:

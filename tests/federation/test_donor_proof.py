@@ -209,3 +209,29 @@ async def test_a_hand_off_entered_later_holds_in_the_donors_bundle(nodes):
     by_gid = {item.gid: item for item in check.items}
     assert (by_gid[g[0]].outcome, by_gid[g[0]].by, by_gid[g[0]].signed) == ("distributed", member.raw, True)
     assert by_gid[g[0]].custody == [hub.raw, member.raw]
+
+
+async def test_a_distribution_entered_with_a_past_day_is_the_outcome_after_a_report_said_in_stock(nodes):
+    """Loading the past after a first report: that report signed the item "in stock" today; the distribution
+    entered next happened last month. An end of life outranks a statement of the stock, whatever their times:
+    the second report says distributed, not in stock."""
+    from datetime import timedelta
+
+    from node.domain.happened import today
+    from node.store.database import clock_at
+
+    hub = nodes["hub"]
+    with clock_at(day_ms(today() - timedelta(days=60))):
+        lot, ids = await stock(hub, 1, erased=1)
+    first, check = await report_bundle(hub, lot="ETAT-2026-01")
+    assert [(item.outcome, item.signed) for item in check.items] == [("in_stock", True)]
+    async with hub.store.transaction() as tx:
+        school = await create_beneficiary(tx, BeneficiaryInput(category="school"))
+        await move_items(tx, ids, "ready", at=day_ms(today() - timedelta(days=40)))
+        await distribute(tx, ids, DistributionInput(beneficiary_id=school, happened_on=today() - timedelta(days=30)))
+    report, check = await report_bundle(hub, lot="ETAT-2026-01")
+    assert check.ok, describe(check)
+    (item,) = check.items
+    assert (item.outcome, item.by, item.signed) == ("distributed", hub.raw, True)
+    assert item.statement.beneficiary_category == "school"
+    assert [line.fate for line in report.lines] == ["distributed"]

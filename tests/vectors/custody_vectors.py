@@ -128,6 +128,9 @@ def custody_vectors(keys: dict[str, SigningKey], t0: int, gid: Callable[[int], s
         {"gid": g4, "outcome": "distributed", "time": noon + 86_400_000, "beneficiary_category": "person",
          "erasures": [{**wipe, "time": noon + 3_600_000, "disk_serial": "WD-4"}]}]}, (m, h), 830_000)  # fmt: skip
     undated = sign("member", "lot.receipt/1", late_lines, (h,), 840_000)
+    # the member states the item in stock after the distribution it entered with an earlier day: the end counts
+    stock_after = sign("member", "item.fates/2", {"fates": [
+        {"gid": g4, "outcome": "in_stock", "time": start + 860_000, "erasures": []}]}, (m, h), 860_000)  # fmt: skip
     late_report = sign("hub", "donor.report/2", {
         "donor": "Préfecture du Doubs", "lots": [{"ref": "ETAT-2025-09", "declared_units": 1, "counted_units": 1,
                                                   "received": arrived.isoformat()}],
@@ -160,6 +163,10 @@ def custody_vectors(keys: dict[str, SigningKey], t0: int, gid: Callable[[int], s
         ("receipt_entered_later_undated", "the same receipt without its day (a lot.receipt/1 signed at the same "
          "time): the member's fate comes before it held the item",
          write_bundle(late_report, [late_offer.entry(), undated.entry(), late_fate.entry(), *names])),
+        ("outcome_before_a_stock_statement", "the member stated the item in stock after the distribution it "
+         "entered with an earlier day: the end of the item's life outranks the later statement of the stock",
+         write_bundle(late_report, [late_offer.entry(), late_receipt.entry(), stock_after.entry(), late_fate.entry(),
+                                    *names])),
         ("not_a_bundle", "a signed document given as a bundle", b"maillon-record/1\n" + report.entry()),
         ("bad_shape", "records given as a map", BUNDLE_MAGIC + canonical.encode({"report": report.entry(),
                                                                                   "records": {}})),

@@ -584,6 +584,7 @@ const MaillonVerify = (() => {
     }
   }
 
+  const ENDS = new Set(["distributed", "recycled", "dismantled", "transferred"]);
   function follow(line, reporter, hops, statements, problems) {
     let custodian = reporter, since = -1, missingSince = null;
     const spans = [], item = { ...line, custody: [reporter], missingAt: [], erasures: [], outcome: "in_stock", by: null,
@@ -598,15 +599,18 @@ const MaillonVerify = (() => {
     }
     spans.push([custodian, since, null]);
     const holds = (k, t) => spans.some(([key, s, e]) => key === k && s <= t && (e === null || t <= e));
-    let last = null;
+    let lastEnd = null, lastStock = null;  // an end of the item's life outranks a statement of the stock
     for (const s of [...statements].sort((a, b) => a.time - b.time)) {
       if (!holds(s.author, s.time)) {
         problems.push({ reason: "not_custodian", where: s.where, gid: line.gid, text: `a fate ${s.outcome} signed by a node that did not hold the item then` });
         continue;
       }
       s.erasures.forEach((e) => item.erasures.push({ ...e, by: s.author }));
-      if (s.author === custodian && s.time >= since) last = s;
+      if (s.author === custodian && s.time >= since) {
+        if (ENDS.has(s.outcome)) lastEnd = s; else lastStock = s;
+      }
     }
+    const last = lastEnd || lastStock;
     if (last) Object.assign(item, { outcome: last.outcome, by: last.author, signed: true, statement: last });
     else Object.assign(item, { outcome: missingSince !== null ? "missing" : "in_stock", by: custodian });
     const latest = new Map();
