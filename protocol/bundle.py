@@ -304,7 +304,9 @@ def _follow(proof: ItemProof, hops: list[_Hop], statements: list[Statement], pro
                                     f"{fingerprint(statement.author)}, who did not hold the item then",
                                     statement.where, proof.gid))  # fmt: skip
             continue
-        proof.erasures.extend((statement.author, erasure) for erasure in statement.erasures)
+        for erasure in statement.erasures:  # each once: an outcome repeats what "in stock" stated of them
+            if (statement.author, erasure) not in proof.erasures:
+                proof.erasures.append((statement.author, erasure))
         if statement.author == custodian and statement.time >= since:
             latest[statement.outcome in ENDS] = statement
     # an end outranks a statement of the stock whatever their times: a distribution entered with a past day,

@@ -21,6 +21,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from node.categories import HAS_STORAGE, holds_data
+from node.domain.fate_evidence import evidence_recorded
 from node.domain.happened import check_day, check_lot_day, happened_ms
 from node.domain.item_events import append_events
 from node.errors import NotFound, RuleBroken
@@ -116,6 +117,8 @@ async def record_erasure(tx: Tx, erasure: ErasureInput) -> int:
         f"INSERT INTO erasures ({', '.join(_FIELDS)}, recorded) VALUES ({', '.join('?' * len(_FIELDS))}, ?)",
         [*(values[f] for f in _FIELDS), now_ms()],
     )
+    if values["item_id"] is not None and erasure.source != "handoff":
+        evidence_recorded(tx, [values["item_id"]])  # signed as in stock, for the node the item came from
     if values["item_id"] is not None and erasure.result == "success":
         # The disk was there: an item whose storage was unknown now has some.
         await tx.run("UPDATE items SET storage = 'present' WHERE id = ? AND storage = 'unknown'", (values["item_id"],))
@@ -132,6 +135,7 @@ async def attach_orphans(tx: Tx, item_id: int) -> int:
         "UPDATE erasures SET item_id = ? WHERE item_id IS NULL AND host_serial = ? COLLATE NOCASE", (item_id, serial)
     )
     if attached:
+        evidence_recorded(tx, [item_id])
         await settle(tx, [item_id])
     return attached
 
@@ -240,4 +244,5 @@ async def settle(tx: Tx, item_ids: list[int], *, operator: str | None = None) ->
         groups.setdefault((proof, now if r["removed"] else happened[r["id"]]), []).append(r["id"])
     for (proof, time), group in groups.items():
         await append_events(tx, group, "erased", time, step=PROOF_STEP, detail={"proof": proof}, operator=operator)
+    evidence_recorded(tx, [r["id"] for r in moving])  # (proofs attached by a disk's serial, at the station)
     return [r["id"] for r in moving]

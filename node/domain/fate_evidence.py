@@ -20,7 +20,7 @@ from typing import Any
 
 from node.domain.alerts import raise_alert
 from node.domain.publication import audience_for, fates_audience
-from node.store.database import IN_ARRAY, Reader, Tx, as_array
+from node.store.database import IN_ARRAY, Reader, Tx, as_array, now_ms
 from protocol import canonical
 from protocol.custody_kinds import ErasureEvidence, FateStatement, ItemFates2
 from protocol.errors import ProtocolError
@@ -29,7 +29,7 @@ from protocol.records import MAX_CONTENT, Record, open_entry
 
 __all__ = [
     "erasure_evidence", "statement", "handoff_evidence", "fates_received", "statements_in", "FATE_KINDS",
-    "parse_fates", "evidence_batches",
+    "parse_fates", "evidence_batches", "evidence_recorded", "state_stock",
 ]  # fmt: skip
 
 FATE_KINDS = (ItemFates.KIND, ItemFates2.KIND)
@@ -65,6 +65,55 @@ def statement(gid: str, outcome: str, time: int, erasures: list[ErasureEvidence]
     if outcome == "transferred" and fate.get("to") is not None:
         fields["to"] = fate["to"]
     return FateStatement(**fields)
+
+
+_ENDS = ("distributed", "recycled", "dismantled", "transferred")  # node.domain.states.FATES
+_CHUNK = 5000  # statements per record: with their erasures, well under the 4 MiB of a content
+
+
+async def state_stock(tx: Tx, item_ids: Iterable[int], outcome: str, *, own_evidence: bool = False) -> None:
+    """Sign ``outcome`` (``in_stock`` or ``missing``) for the items here, each with the erasures recorded here,
+    to whom their fates go (the publication policy's readers, and the node each item came from).
+
+    The items whose life ended here are passed over; with ``own_evidence``,
+    so are those this node recorded no erasure of (an ``in_stock`` stated to
+    bring erasures up the chain says nothing without them).
+    """
+    ids = list(dict.fromkeys(item_ids))
+    if not ids or tx.signing_held:  # (after a restore the item's next statement carries the evidence)
+        return
+    rows = await tx.all(f"SELECT id, gid, weight_g, origin_node FROM items WHERE id IN {IN_ARRAY}"
+                        f" AND state NOT IN {IN_ARRAY} ORDER BY id", (as_array(ids), as_array(_ENDS)))  # fmt: skip
+    proofs = await erasure_evidence(tx, [row["id"] for row in rows])
+    if own_evidence:
+        rows = [row for row in rows if proofs.get(row["id"])]
+    if not rows:
+        return
+    policy = await audience_for(tx, "fates")
+    now = now_ms()
+    groups: dict[bytes | None, list[FateStatement]] = {}
+    for row in rows:
+        groups.setdefault(row["origin_node"], []).append(
+            statement(row["gid"], outcome, now, proofs.get(row["id"], []), {}, row["weight_g"]))
+    for origin, fates in groups.items():
+        for start in range(0, len(fates), _CHUNK):
+            await tx.append(ItemFates2(fates=fates[start : start + _CHUNK]),
+                            audience=fates_audience(policy, tx.author, origin))  # fmt: skip
+
+
+def evidence_recorded(tx: Tx, item_ids: Iterable[int]) -> None:
+    """Erasures of these items were recorded (or attached to them) in ``tx``: for those another node handed
+    over, sign once, as ``tx`` ends, that they are in stock here with the erasures recorded here, so that the
+    evidence goes up the chain before the item's outcome does (the donor's report counts it)."""
+    gathered: set[int] = tx.memo.setdefault(("erasures recorded",), set())
+    gathered.update(item_ids)
+
+    async def state(tx: Tx) -> None:
+        handed = [r[0] for r in await tx.all(f"SELECT id FROM items WHERE id IN {IN_ARRAY} AND origin_node IS NOT NULL",
+                                             (as_array(sorted(gathered)),))]  # fmt: skip
+        await state_stock(tx, handed, "in_stock", own_evidence=True)
+
+    tx.at_end("state erasures in stock", state)
 
 
 async def handoff_evidence(db: Reader, offer: bytes, receipt: Record) -> list[bytes]:
@@ -159,13 +208,13 @@ async def fates_received(tx: Tx, record: Record, body: ItemFates2) -> int:
             if not await _may_state(tx, item["id"], author, giver):
                 refused.add(author)
                 continue
+            if item["origin_node"] is not None:  # whatever it says, the statement goes on to where the item came from
+                origins.add(item["origin_node"])
             outcome = getattr(fate, "outcome", None) or fate.fate
             if outcome in ("in_stock", "missing"):
                 continue  # a state of the stock, not an end of life
             rows.append((item["id"], inner.id, author, outcome, fate.time, fate.beneficiary_category,
                          fate.weight_g, fate.to))  # fmt: skip
-            if item["origin_node"] is not None:
-                origins.add(item["origin_node"])
         if rows:
             await tx.run_many(
                 "INSERT INTO downstream_fates (item_id, record_id, reporter, fate, time, beneficiary_category, weight_g,"

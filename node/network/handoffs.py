@@ -30,6 +30,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, TypeAdapter, ValidationError
 
 from node.domain.erasure import needs_erasure, settle
+from node.domain.fate_evidence import handoff_evidence, state_stock
 from node.domain.happened import check_day, day_of, today
 from node.domain.item_tags import keep_former_tags, keepable, offered_tags, printed_tag
 from node.domain.items import Category, ItemInput, create_items, new_gid
@@ -273,16 +274,15 @@ async def receipt_received(tx: Tx, record: Record, body: LotReceipt) -> None:
     # one a donor's bundle moves custody at (PROTOCOL.md, lot.receipt/2), even before an event this node entered late.
     time = arrival_time(record, body)
     if stay:
-        from node.domain.fate_evidence import (
-            handoff_evidence,  # the records the items' origin cannot read otherwise
-        )
-
+        # with the records the items' origin cannot read otherwise
         await move_items(tx, stay, "transferred", detail={"offer": body.offer.hex(), "receipt": record.id.hex(),
                          "to": node_id(record.header.author)}, fate={"to": record.header.author}, at=time,
                          handoff=True, evidence=await handoff_evidence(tx, body.offer, record))  # fmt: skip
     if not again:
         await set_state(tx, body.offer, "received", receipt=record.id, counted=body.units_counted,
                         weighed=body.weight_g)  # fmt: skip
+        # what did not arrive stays in this node's custody: it says so, signed, to the node the items came from
+        await state_stock(tx, [offered[gid][0] for gid in body.missing if offered[gid][0] is not None], "missing")
 
 
 def latest_day(ms: int) -> date:

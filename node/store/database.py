@@ -124,6 +124,22 @@ class Tx(Reader):
         # Facts looked up once per transaction by code that runs for many records in a row (the
         # effects of a received batch), keyed by the caller; only facts no step of it can change.
         self.memo: dict[tuple, Any] = {}
+        self._at_end: dict[str, Callable[[Tx], Awaitable[None]]] = {}
+
+    def at_end(self, name: str, step: Callable[["Tx"], Awaitable[None]]) -> None:
+        """Run ``step(tx)`` once, when the work of this transaction is done and before it commits.
+
+        For what many calls of one transaction gather (``tx.memo``) and one
+        write settles: the erasures of an import of many logs, signed in one
+        record. A step registered again under the same ``name`` runs once.
+        """
+        self._at_end.setdefault(name, step)
+
+    async def end(self) -> None:
+        """Run the steps ``at_end`` registered (each may register others), in order."""
+        while self._at_end:
+            name = next(iter(self._at_end))
+            await self._at_end.pop(name)(self)
 
     @property
     def author(self) -> bytes:
@@ -292,6 +308,7 @@ class Store:
             tx = Tx(self._writer, self.key, self.writes_held)
             try:
                 yield tx
+                await tx.end()
                 if tx.records:
                     for hook in self.before_commit:
                         await hook(tx)

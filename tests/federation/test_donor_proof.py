@@ -235,3 +235,73 @@ async def test_a_distribution_entered_with_a_past_day_is_the_outcome_after_a_rep
     assert (item.outcome, item.by, item.signed) == ("distributed", hub.raw, True)
     assert item.statement.beneficiary_category == "school"
     assert [line.fate for line in report.lines] == ["distributed"]
+
+
+async def erase_at(node, g: list[str], prefix: str) -> None:
+    async with node.store.transaction() as tx:
+        for n, gid in enumerate(g):
+            item_id = await tx.value("SELECT id FROM items WHERE gid = ?", (gid,))
+            await record_erasure(tx, ErasureInput(item_id=item_id, disk_serial=f"{prefix}{n}", method="PRNG stream",
+                                                  level="purge", tool="nwipe", result="success",
+                                                  evidence_sha256=CERTIFICATE))  # fmt: skip
+
+
+async def test_erasures_of_items_still_in_stock_down_the_chain_come_back_signed(nodes):
+    """The issue's "Effacements prouvés : 0 sur 170": a member erased what it received and has not given it
+    yet. It signs the items in stock with their erasures, as soon as it records them, and the donor's report
+    counts them: one hop down (the member), and two (the other association, through the member)."""
+    hub, member, other = nodes["hub"], nodes["member"], nodes["other"]
+    lot, ids = await stock(hub, 4)
+    g = await gids(hub, ids)
+    await sync_logs(hub, member)
+    await sync_logs(hub, other)
+    await handed(hub, member, g, lot=lot)
+    await sync_logs(member, other)
+    async with member.store.reader() as db:
+        onward = [await db.value("SELECT id FROM items WHERE gid = ?", (gid,)) for gid in g[2:]]
+    await handed(member, other, g[2:], items=onward)
+    await erase_at(member, g[:2], "WD-M")  # one transaction: one record for both
+    await erase_at(other, g[2:], "WD-O")
+    async with member.store.reader() as db:
+        stated = await db.all("SELECT content FROM log_records WHERE author = ? AND kind = 'item.fates/2'"
+                              " ORDER BY seq DESC LIMIT 1", (member.raw,))  # fmt: skip
+    statements = ItemFates2.model_validate(canonical.decode(stated[0][0])).fates
+    assert [(s.gid, s.outcome, [e.disk_serial for e in s.erasures]) for s in statements] == [
+        (g[0], "in_stock", ["WD-M0"]), (g[1], "in_stock", ["WD-M1"])]
+    await sync_logs(other, member)
+    await sync_logs(member, hub)
+    report, check = await report_bundle(hub, lot="ETAT-2026-01")
+    assert check.ok, describe(check)
+    by_gid = {item.gid: item for item in check.items}
+    for gid, who in ((g[0], member), (g[1], member), (g[2], other), (g[3], other)):
+        item = by_gid[gid]
+        assert (item.outcome, item.by, item.signed) == ("in_stock", who.raw, True), gid
+        assert [(signer, e.certificate_sha256.hex()) for signer, e in item.erasures] == [(who.raw, CERTIFICATE)]
+    assert report.erased_units == 4 and all(line.processed_by for line in report.lines)
+
+
+async def test_an_item_missing_at_a_reception_down_the_chain_is_signed_missing_by_the_node_answerable(nodes):
+    hub, member, other = nodes["hub"], nodes["member"], nodes["other"]
+    lot, ids = await stock(hub, 2)
+    g = await gids(hub, ids)
+    await sync_logs(hub, member)
+    await sync_logs(hub, other)
+    await handed(hub, member, g, lot=lot)
+    await sync_logs(member, other)
+    async with member.store.reader() as db:
+        at_member = [await db.value("SELECT id FROM items WHERE gid = ?", (gid,)) for gid in g]
+    offer = await signed(member, lambda tx: handoffs.create_offer(tx, handoffs.OfferInput(
+        recipient=other.raw, item_ids=at_member)))  # fmt: skip
+    await carry([offer], member, other)
+    await carry([await signed(other, lambda tx: handoffs.answer_offer(tx, offer.id, accept=True))], other, member)
+    await signed(other, lambda tx: handoffs.record_receipt(tx, offer.id, handoffs.ReceiptInput(
+        received=g[:1], missing=g[1:], weight_g=2000)))  # fmt: skip
+    await sync_logs(other, member)  # the member signs that the item missing at the other's reception is its own
+    await sync_logs(member, hub)
+    report, check = await report_bundle(hub, lot="ETAT-2026-01")
+    assert check.ok, describe(check)
+    missing = next(item for item in check.items if item.gid == g[1])
+    assert (missing.outcome, missing.by, missing.signed) == ("missing", member.raw, True)
+    assert missing.custody == [hub.raw, member.raw] and missing.missing_at == [other.raw]
+    line = next(line for line in report.lines if line.gid == g[1])
+    assert line.missing_at == f"other · {other.key.public.fingerprint}"

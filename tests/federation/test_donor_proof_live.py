@@ -127,13 +127,15 @@ def test_the_donor_proof_of_a_lot_handed_through_two_networks(make_node, tmp_pat
     assert "fate=distributed" in lines["PF-1"] and f"by={member.fingerprint}" in lines["PF-1"]
     assert f"{custody}>{member.fingerprint}" in lines["PF-1"] and "signed=yes" in lines["PF-1"]
     assert "fate=recycled" in lines["PF-0"] and f"by={bfc.fingerprint}" in lines["PF-0"]
+    # still in stock at the member, erased: the member signed it so, with its erasures
     assert "fate=in_stock" in lines["PF-2"] and f"by={member.fingerprint}" in lines["PF-2"]
-    assert "fate=missing" in lines["PF-4"] and f"by={ogo.fingerprint}" in lines["PF-4"]
+    assert "signed=yes" in lines["PF-2"] and "erased=yes" in lines["PF-2"]
+    assert "fate=missing" in lines["PF-4"] and f"by={ogo.fingerprint}" in lines["PF-4"] and "signed=yes" in lines["PF-4"]
     # the erasures of each hop came back, each signed by the node that did it
     erasures = [line for line in checked.stdout.splitlines() if line.startswith("erasure ")]
     assert {(line.split("by=")[1].split()[0], line.split("level=")[1].split()[0]) for line in erasures} >= {
         (ogo.fingerprint, "clear"), (bfc.fingerprint, "destroy"), (member.fingerprint, "purge")}
-    assert sum(f"certificate={CERTIFICATE}" in line for line in erasures) == 1  # PF-1 left the member: stated
+    assert sum(f"certificate={CERTIFICATE}" in line for line in erasures) == 3  # PF-1, PF-2 and PF-3, the member's
     assert "erased=yes" in lines["PF-1"] and "erased=-" in lines["PF-4"]
     recycled = [line for line in checked.stdout.splitlines() if "fate=recycled" in line]
     assert len(recycled) == 1
@@ -142,9 +144,9 @@ def test_the_donor_proof_of_a_lot_handed_through_two_networks(make_node, tmp_pat
     assert "du 01/01/2026 au 31/12/2026" in text  # the exact period, not from 31/12
     assert "Recyclerie de Besancon" in text and member.fingerprint in text  # who did the work, two hops down
     flat = " ".join(text.replace("\u2212", "-").split())
-    # the erasures done down the chain came back: PF-0 (the two hubs), PF-1 (the member, before it left);
-    # PF-2 and PF-3 are still at the member, which has stated nothing of them yet
-    assert "Effacements prouvés 2 sur 5 appareils porteurs de données" in flat
+    # the erasures done down the chain came back: PF-0 (the two hubs), PF-1 (the member, before it left),
+    # PF-2 and PF-3 (still in stock at the member, which signed them so with their erasures)
+    assert "Effacements prouvés 4 sur 5 appareils porteurs de données" in flat
     # (nwipe's method names in French: "PRNG stream" is a pseudo-random stream)
     assert "destruction · shredding" not in flat and "destruction · Flux pseudo-aléatoire (PRNG) · nwipe" in flat
     assert "Réception des lots" in flat and "-3 app. · -20,0 kg" in flat  # the discrepancy at reception

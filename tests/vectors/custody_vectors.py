@@ -129,8 +129,10 @@ def custody_vectors(keys: dict[str, SigningKey], t0: int, gid: Callable[[int], s
          "erasures": [{**wipe, "time": noon + 3_600_000, "disk_serial": "WD-4"}]}]}, (m, h), 830_000)  # fmt: skip
     undated = sign("member", "lot.receipt/1", late_lines, (h,), 840_000)
     # the member states the item in stock after the distribution it entered with an earlier day: the end counts
+    # (with the erasure its distribution stated: the proof lists it once)
     stock_after = sign("member", "item.fates/2", {"fates": [
-        {"gid": g4, "outcome": "in_stock", "time": start + 860_000, "erasures": []}]}, (m, h), 860_000)  # fmt: skip
+        {"gid": g4, "outcome": "in_stock", "time": start + 860_000,
+         "erasures": [{**wipe, "time": noon + 3_600_000, "disk_serial": "WD-4"}]}]}, (m, h), 860_000)  # fmt: skip
     late_report = sign("hub", "donor.report/2", {
         "donor": "Préfecture du Doubs", "lots": [{"ref": "ETAT-2025-09", "declared_units": 1, "counted_units": 1,
                                                   "received": arrived.isoformat()}],
@@ -164,7 +166,8 @@ def custody_vectors(keys: dict[str, SigningKey], t0: int, gid: Callable[[int], s
          "time): the member's fate comes before it held the item",
          write_bundle(late_report, [late_offer.entry(), undated.entry(), late_fate.entry(), *names])),
         ("outcome_before_a_stock_statement", "the member stated the item in stock after the distribution it "
-         "entered with an earlier day: the end of the item's life outranks the later statement of the stock",
+         "entered with an earlier day: the end of the item's life outranks the later statement of the stock, and the "
+         "erasure both state is listed once",
          write_bundle(late_report, [late_offer.entry(), late_receipt.entry(), stock_after.entry(), late_fate.entry(),
                                     *names])),
         ("not_a_bundle", "a signed document given as a bundle", b"maillon-record/1\n" + report.entry()),

@@ -600,12 +600,16 @@ const MaillonVerify = (() => {
     spans.push([custodian, since, null]);
     const holds = (k, t) => spans.some(([key, s, e]) => key === k && s <= t && (e === null || t <= e));
     let lastEnd = null, lastStock = null;  // an end of the item's life outranks a statement of the stock
+    const seenErasures = new Set();
     for (const s of [...statements].sort((a, b) => a.time - b.time)) {
       if (!holds(s.author, s.time)) {
         problems.push({ reason: "not_custodian", where: s.where, gid: line.gid, text: `a fate ${s.outcome} signed by a node that did not hold the item then` });
         continue;
       }
-      s.erasures.forEach((e) => item.erasures.push({ ...e, by: s.author }));
+      for (const e of s.erasures) {  // each once: an outcome repeats what "in stock" stated of them
+        const key = JSON.stringify([s.author, e.method, e.level, e.tool, e.time, e.result, e.disk, e.certificate]);
+        if (!seenErasures.has(key)) { seenErasures.add(key); item.erasures.push({ ...e, by: s.author }); }
+      }
       if (s.author === custodian && s.time >= since) {
         if (ENDS.has(s.outcome)) lastEnd = s; else lastStock = s;
       }
