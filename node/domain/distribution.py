@@ -11,6 +11,7 @@ from pydantic import ConfigDict, Field
 
 from node.categories import PRICE_CAP_CENTS
 from node.domain.happened import check_items_day, happened_ms
+from node.domain.recycling_weight import recycled_weights
 from node.domain.workflow import items_by_ids, move_items
 from node.errors import Invalid, NotFound, RuleBroken
 from node.store.database import Tx, now_ms
@@ -126,9 +127,11 @@ async def recycle(tx: Tx, outflow: OutflowInput) -> int:
         (time, outflow.recipient, outflow.waste_code, weight, outflow.treatment, outflow.note),
     )
     if rows:
-        await move_items(tx, outflow.item_ids, "recycled", operator=outflow.operator, at=time,
-                         detail={"outflow": outflow_id, "recipient": outflow.recipient},
-                         fate={"outflow": f"{outflow.recipient} ({outflow.waste_code})"})  # fmt: skip
         await tx.run_many("INSERT INTO outflow_items (outflow_id, item_id) VALUES (?, ?)",
                           [(outflow_id, r["id"]) for r in rows])  # fmt: skip
+        # each item's signed weight is its share of the outflow, the weight the waste register says
+        await move_items(tx, outflow.item_ids, "recycled", operator=outflow.operator, at=time,
+                         detail={"outflow": outflow_id, "recipient": outflow.recipient},
+                         fate={"outflow": f"{outflow.recipient} ({outflow.waste_code})",
+                               "weights": await recycled_weights(tx, [r["id"] for r in rows])})  # fmt: skip
     return outflow_id

@@ -173,7 +173,9 @@ async def _publish_fates(tx: Tx, rows: list[Any], state: str, time: int, fate: d
     """Sign the items' fates in the explicit form, each with the erasure evidence held here for it
     (``item.fates/2``); the id of the record stating each row's fate, in the order of ``rows``."""
     proofs = await erasure_evidence(tx, [row["id"] for row in rows])
-    fates = [statement(row["gid"], state, time, proofs.get(row["id"], []), fate, row["weight_g"]) for row in rows]
+    weights = fate.get("weights", {})  # a recycled item's share of its outflow (node.domain.recycling_weight)
+    fates = [statement(row["gid"], state, time, proofs.get(row["id"], []), fate, weights.get(row["id"], row["weight_g"]))
+             for row in rows]  # fmt: skip
     # Whom the publication policy shares fates with (itself alone under "none"), plus,
     # for items another node handed over, that node: their fates flow back to it.
     policy = await audience_for(tx, "fates")

@@ -130,6 +130,7 @@ async def build_donor_report(db: Reader, node: Node, *, donor_id: int | None = N
         beneficiary = r["beneficiary_category"] if r["state"] == "distributed" else None
         erasures = list(proofs.get(r["id"], ()))
         processed_by = missing_at = None
+        weight = recycled.get(r["id"], r["weight_g"]) if fate == "recycled" else r["weight_g"]
         proof = proven.get(r["gid"])
         if proof is not None and proof.by is not None and proof.by != me:
             # handed on: what the records of the nodes that held it prove, signed by the one that settled it
@@ -137,6 +138,8 @@ async def build_donor_report(db: Reader, node: Node, *, donor_id: int | None = N
             fate = proof.outcome if proof.outcome in FATES else None
             fate_time = statement.time if statement is not None else None
             beneficiary = statement.beneficiary_category if statement is not None else None
+            if statement is not None and statement.weight_g is not None:
+                weight = statement.weight_g  # recycled: its share of the outflow, as that node's register says
             processed_by = who(proof.by)
         if proof is not None:
             erasures += [ErasureProof(e.disk_serial, e.method, e.level, e.tool, e.time, e.result)
@@ -147,7 +150,7 @@ async def build_donor_report(db: Reader, node: Node, *, donor_id: int | None = N
             gid=r["gid"], asset_tag=r["asset_tag"], donor_asset=r["donor_asset"], serial=r["serial"],
             category=r["category"], brand=r["brand"], model=r["model"], state=r["state"], fate=fate,
             fate_time_ms=fate_time, beneficiary_category=beneficiary,
-            weight_g=recycled.get(r["id"], r["weight_g"]) if fate == "recycled" else r["weight_g"],
+            weight_g=weight,
             erasures=tuple(sorted(erasures, key=lambda e: e.time_ms)), processed_by=processed_by, lot=r["lot"],
             missing_at=missing_at,
         ))  # fmt: skip

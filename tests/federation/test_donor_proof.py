@@ -305,3 +305,24 @@ async def test_an_item_missing_at_a_reception_down_the_chain_is_signed_missing_b
     assert missing.custody == [hub.raw, member.raw] and missing.missing_at == [other.raw]
     line = next(line for line in report.lines if line.gid == g[1])
     assert line.missing_at == f"other · {other.key.public.fingerprint}"
+
+
+async def test_a_recycled_item_states_its_share_of_the_weighed_outflow_and_the_report_says_it(nodes):
+    """The member weighs its outflow to the recycler (5 kg for two 2 kg laptops): each item's signed weight is
+    its share of it, as the member's waste register says, and the hub's donor report says the same."""
+    hub, member = nodes["hub"], nodes["member"]
+    lot, ids = await stock(hub, 2)
+    g = await gids(hub, ids)
+    await sync_logs(hub, member)
+    await handed(hub, member, g, lot=lot)
+    await erase_at(member, g, "WD-M")
+    async with member.store.transaction() as tx:
+        at_member = [await tx.value("SELECT id FROM items WHERE gid = ?", (gid,)) for gid in g]
+        await recycle(tx, OutflowInput(item_ids=at_member, recipient="Ecologic", waste_code="16 02 14",
+                                       treatment="R4", weight_g=5000))  # fmt: skip
+    await sync_logs(member, hub)
+    report, check = await report_bundle(hub, lot="ETAT-2026-01")
+    assert check.ok, describe(check)
+    assert [(item.outcome, item.statement.weight_g) for item in check.items] == [("recycled", 2500)] * 2
+    assert [(line.fate, line.weight_g) for line in report.lines] == [("recycled", 2500)] * 2
+    assert report.totals_by_fate["recycled"].weight_g == 5000
