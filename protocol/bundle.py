@@ -336,11 +336,14 @@ def describe(check: BundleCheck) -> list[str]:
     for item in check.items:
         erased = {None: "-", True: "yes", False: "no"}[item.erased]
         time = item.statement.time if item.statement is not None else "-"
+        said = item.statement
+        beneficiary = said.beneficiary_category if said is not None and said.beneficiary_category else "-"
+        weight = said.weight_g if said is not None and said.weight_g is not None else "-"
         lines.append(
-            f"item gid={item.gid} fate={item.outcome} by={fingerprint(item.by) if item.by else '-'} "
-            f"signed={'yes' if item.signed else 'no'} time={time} "
+            f"item gid={item.gid} fate={item.outcome} beneficiary={beneficiary} weight={weight} "
+            f"by={fingerprint(item.by) if item.by else '-'} signed={'yes' if item.signed else 'no'} time={time} "
             f"custody={'>'.join(fingerprint(k) for k in item.custody)} erasures={len(item.erasures)} "
-            f"erased={erased} serial={_text(item.serial)}"
+            f"erased={erased} serial={_text(item.serial)} outflow={_text(said.outflow if said else None)}"
         )  # fmt: skip
         for who, proof in item.erasures:
             certificate = proof.certificate_sha256.hex() if proof.certificate_sha256 else "-"

@@ -120,13 +120,14 @@ def test_the_donor_proof_of_a_lot_handed_through_two_networks(make_node, tmp_pat
     checked = subprocess.run([*CLI, "record", "verify", str(bundle), "--author", ogo.node_id], capture_output=True,
                              text=True, env=_env())  # fmt: skip
     assert checked.returncode == 0, checked.stdout
-    lines = {line.split('serial="')[1].rstrip('"'): line for line in checked.stdout.splitlines()
+    lines = {line.split('serial="')[1].split('"')[0]: line for line in checked.stdout.splitlines()
              if line.startswith("item ")}  # fmt: skip
     custody = f"custody={ogo.fingerprint}>{bfc.fingerprint}"
     # every fate is signed by the node that settled it, explicitly
-    assert "fate=distributed" in lines["PF-1"] and f"by={member.fingerprint}" in lines["PF-1"]
+    assert "fate=distributed beneficiary=school" in lines["PF-1"] and f"by={member.fingerprint}" in lines["PF-1"]
     assert f"{custody}>{member.fingerprint}" in lines["PF-1"] and "signed=yes" in lines["PF-1"]
-    assert "fate=recycled" in lines["PF-0"] and f"by={bfc.fingerprint}" in lines["PF-0"]
+    assert "fate=recycled beneficiary=- weight=2000" in lines["PF-0"] and f"by={bfc.fingerprint}" in lines["PF-0"]
+    assert lines["PF-0"].endswith('outflow="Ecologic (16 02 14)"')
     # still in stock at the member, erased: the member signed it so, with its erasures
     assert "fate=in_stock" in lines["PF-2"] and f"by={member.fingerprint}" in lines["PF-2"]
     assert "signed=yes" in lines["PF-2"] and "erased=yes" in lines["PF-2"]

@@ -94,3 +94,7 @@ def test_the_good_bundle_says_who_did_what():
     # the distribution two hops down is signed by the member that did it, not by the hub in between
     member = next(line for line in good["lines"] if "Recyclerie" in line).split("fingerprint=")[1].split()[0]
     assert f"by={member}" in items[1] and items[1].count(">") == 2
+    # each fate explicit, as signed: the recycler and the weight, the beneficiary's category
+    assert "beneficiary=- weight=2100 " in items[0] and items[0].endswith('outflow="Ecologic (16 02 14)"')
+    assert "beneficiary=school weight=- " in items[1] and items[1].endswith("outflow=-")
+    assert "beneficiary=- weight=- " in items[2]

@@ -43,7 +43,9 @@ for (const b of JSON.parse(fs.readFileSync(process.argv[2])).bundles) {
   try {
     const r = M.verifyBundle(h(b.bundle));
     out.bundles[b.name] = { exit: r.ok ? 0 : 1, reasons: r.problems.map((p) => p.reason),
-      items: r.items.map((i) => [i.outcome, i.by ? M.fingerprint(h(i.by)) : null, i.signed, i.erasures.length]) };
+      items: r.items.map((i) => [i.outcome, i.by ? M.fingerprint(h(i.by)) : null, i.signed, i.erasures.length,
+        i.statement ? i.statement.beneficiary : null, i.statement ? i.statement.weight : null,
+        i.statement ? i.statement.outflow : null]) };
   } catch (e) { out.bundles[b.name] = { exit: 1, reasons: [e.reason], items: [] }; }
 }
 const keys = JSON.parse(fs.readFileSync(process.argv[3]));
@@ -108,8 +110,9 @@ def test_the_browser_verifier_agrees_with_the_vectors():
         expected = [line.split("reason=")[1].split()[0] for line in vector["lines"] if line.startswith("problem")]
         assert mine["reasons"] == expected, vector["name"]
         items = [line for line in vector["lines"] if line.startswith("item ")]
-        assert [[i[0], i[1], i[2], i[3]] for i in mine["items"]] == [
-            [_field(line, "fate"), _field(line, "by"), _field(line, "signed") == "yes", int(_field(line, "erasures"))]
+        assert mine["items"] == [
+            [_field(line, "fate"), _field(line, "by"), _field(line, "signed") == "yes", int(_field(line, "erasures")),
+             _value(line, "beneficiary"), _value(line, "weight"), _value(line, "outflow")]
             for line in items], vector["name"]  # fmt: skip
     assert all(got == expected for got, expected in found["signatures"])
     assert all(a == b and c == d for a, b, c, d in found["fingerprints"])
@@ -118,6 +121,15 @@ def test_the_browser_verifier_agrees_with_the_vectors():
 
 def _field(line: str, name: str) -> str:
     return line.split(f" {name}=")[1].split()[0]
+
+
+def _value(line: str, name: str) -> str | int | None:
+    """A field of an ``item`` line as verify.js holds it: ``-`` is null, a weight a number, a text unquoted."""
+    if name == "outflow":  # the last field, text as JSON
+        text = line.split(" outflow=")[1]
+        return None if text == "-" else json.loads(text)
+    value = _field(line, name)
+    return None if value == "-" else int(value) if name == "weight" else value
 
 
 # The page's half of verify.js, run under Node.js on a few lines of DOM: the file goes in through the
@@ -233,6 +245,7 @@ async def test_the_rows_speak_the_pdfs_words(shown):
     assert "purge · Effacement sécurisé ATA (Secure Erase) · hdparm" in distributed["cells"][5]
     assert "clear (réécriture) · Flux pseudo-aléatoire (PRNG) · nwipe" in distributed["cells"][5]
     recycled = _row(found, "PF-001")
+    assert recycled["cells"][1] == "recyclé · 2,1 kg · Ecologic (16 02 14)"  # its weight and the recycler, as signed
     assert "destruction · shredding · broyeur" in recycled["cells"][5]  # a method nobody translated, as written
     # no erasure: alarming for a laptop, "not applicable" for a category that holds no data
     assert _row(found, "PF-003")["cells"][5] == "aucun effacement déclaré"

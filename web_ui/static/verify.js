@@ -703,6 +703,7 @@ const MaillonVerify = (() => {
       let fate = word("fate_", item.outcome);
       if (statement && statement.beneficiary) fate = detailed(fate, word("beneficiary_", statement.beneficiary));
       if (statement && statement.weight !== null) fate += ` · ${(statement.weight / 1000).toLocaleString(t.locale)} kg`;
+      if (statement && statement.outflow) fate += ` · ${statement.outflow}`;  // the recycler, as signed
       const erasures = item.erasures.length ? item.erasures.map((e) => `${word("level_", e.level)} · ${methodName(e.method)} · ${e.tool}`
         + ` · ${day(e.time)} · ${word("result_", e.result)}${e.disk ? " · " + e.disk : ""}`
         + ` · ${byKey.get(e.by) ? byKey.get(e.by).fingerprint : "?"}${e.certificate ? " · SHA-256 " + e.certificate.slice(0, 16) + "…" : ""}`).join("\n")
