@@ -36,7 +36,7 @@ from protocol import custody_kinds as kinds_v2
 from protocol.keys import fingerprint, node_id
 from protocol.records import Record, write_record_file
 
-__all__ = ["build_donor_report", "sign_donor_report", "export_donor_report"]
+__all__ = ["build_donor_report", "report_of_signed", "sign_donor_report", "export_donor_report"]
 
 
 _ZONE = ZoneInfo("Europe/Paris")  # the periods are Paris calendar periods (node.domain.stats.period_bounds)
@@ -61,11 +61,14 @@ _DAY = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$")
 
 async def build_donor_report(db: Reader, node: Node, *, donor_id: int | None = None, lot: str | None = None,
                              period: tuple[int, int] | None = None) -> DonorReport:  # fmt: skip
-    """Gather the report of a donor's lots (or of one lot) created or received in ``period``.
+    """Gather the report of a donor's lots (or of one lot) received in ``period``.
 
-    What became of each item is what the signed records held here prove
-    (``node.reports.donor_bundle``): for an item handed on, the fate its custodian
-    signed, with the erasures each hop signed, attributed to its signer.
+    A lot is in the period by the day it was received (``received_on``),
+    else the day it was entered, as the statistics count it: a lot of 2023
+    entered in 2024 is in the report of 2023. What became of each item is
+    what the signed records held here prove (``node.reports.donor_bundle``):
+    for an item handed on, the fate its custodian signed, with the erasures
+    each hop signed, attributed to its signer.
     """
     if (donor_id is None) == (lot is None):
         raise Invalid("choose a donor or a lot", code="invalid")
@@ -76,20 +79,43 @@ async def build_donor_report(db: Reader, node: Node, *, donor_id: int | None = N
         lot_ids, donor_id = [row["id"]], row["donor_id"]
         if donor_id is None:
             raise Invalid(f"lot {lot!r} has no donor", code="invalid")
+    elif period is None:
+        lot_ids = [r["id"] for r in await db.all("SELECT id FROM lots WHERE donor_id = ? ORDER BY id", (donor_id,))]
+    else:
+        start, end = period
+        lot_ids = [r["id"] for r in await db.all(
+            "SELECT id FROM lots WHERE donor_id = :donor AND CASE WHEN received_on IS NULL"
+            " THEN created >= :start AND created < :end ELSE received_on >= :first AND received_on <= :last END"
+            " ORDER BY id", {"donor": donor_id, "start": start, "end": end, "first": _day(start), "last": _day(end - 1)})]  # fmt: skip
+    days = (_day(period[0]), _day(period[1] - 1)) if period is not None else None
+    return await _gather(db, node, donor_id, lot_ids, days)
+
+
+async def report_of_signed(db: Reader, node: Node, record: Record) -> DonorReport:
+    """A signed ``donor.report/2`` gathered again: its lots and period, its items as the records held now prove."""
+    body: kinds_v2.DonorReport2 = record.body()
+    refs = [lot.ref for lot in body.lots]
+    rows = await db.all(f"SELECT id, donor_id FROM lots WHERE reference IN ({', '.join('?' * len(refs))}) ORDER BY id",
+                        refs)  # fmt: skip
+    donor_id = next((row["donor_id"] for row in rows if row["donor_id"] is not None), None)
+    if donor_id is None:
+        raise NotFound("the lots of this report are no longer here")
+    report = await _gather(db, node, donor_id, [row["id"] for row in rows], (body.period_from, body.period_to))
+    return replace(report, record_id_hex=record.id.hex())
+
+
+async def _gather(db: Reader, node: Node, donor_id: int, lot_ids: list[int],
+                  days: tuple[str, str] | None) -> DonorReport:  # fmt: skip
+    """The report of ``lot_ids`` of the donor, over ``days`` (first, last; None: the first lot to today)."""
     donor = await db.one("SELECT name, type, siret FROM donors WHERE id = ?", (donor_id,))
     if donor is None:
         raise NotFound(f"no donor {donor_id}")
     now = now_ms()
-    start, end = period or (0, now + 1)
-    if lot is None:
-        lot_ids = [r["id"] for r in await db.all(
-            "SELECT id FROM lots WHERE donor_id = ? AND created >= ? AND created < ? ORDER BY id", (donor_id, start, end)
-        )]  # fmt: skip
     marks = ", ".join("?" * len(lot_ids))
     lots = await db.all(f"SELECT id, reference, created, received_on, declared_units, declared_weight_g, counted_units,"
                         f" weighed_g FROM lots WHERE id IN ({marks}) ORDER BY id", lot_ids)  # fmt: skip
-    if period is None:  # the report then runs from the first lot to today
-        start, end = min([r["created"] for r in lots], default=now), now + 1
+    if days is None:  # the report then runs from the first lot's reception to today
+        days = (min([r["received_on"] or _day(r["created"]) for r in lots], default=_day(now)), _day(now))
     items = await db.all(
         f"""SELECT i.id, i.gid, i.asset_tag, i.donor_asset, i.serial, i.category, i.brand, i.model, i.state,
                    i.state_since, i.weight_g, l.reference AS lot,
@@ -112,7 +138,7 @@ async def build_donor_report(db: Reader, node: Node, *, donor_id: int | None = N
     me = node.key.public.raw
     check = None
     if lots:
-        body = _signed_body(donor, receptions, items, _day(start), _day(end - 1))
+        body = _signed_body(donor, receptions, items, *days)
         check, _entries = await custody_check(db, me, body)
     proven = {proof.gid: proof for proof in check.items} if check is not None else {}
     keys = [k for proof in proven.values() for k in (proof.by, *proof.missing_at) if k is not None]
@@ -173,7 +199,7 @@ async def build_donor_report(db: Reader, node: Node, *, donor_id: int | None = N
     return DonorReport(
         node_name=node.config.name, node_fingerprint=node.key.public.fingerprint, donor_name=donor["name"],
         donor_type=donor["type"], siret=donor["siret"], lots=tuple(r["reference"] for r in lots),
-        period_from=_day(start), period_to=_day(end - 1),
+        period_from=days[0], period_to=days[1],
         generated_ms=now_ms(), lines=lines,
         impact=avoided.lines,
         factor_version=table.version, factor_source=table.source, record_id_hex=None,

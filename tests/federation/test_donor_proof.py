@@ -326,3 +326,25 @@ async def test_a_recycled_item_states_its_share_of_the_weighed_outflow_and_the_r
     assert [(item.outcome, item.statement.weight_g) for item in check.items] == [("recycled", 2500)] * 2
     assert [(line.fate, line.weight_g) for line in report.lines] == [("recycled", 2500)] * 2
     assert report.totals_by_fate["recycled"].weight_g == 5000
+
+
+async def test_the_period_takes_a_lot_by_the_day_it_was_received_not_the_day_it_was_entered(nodes):
+    """A network loads its past: a lot received on 15/11/2023 is entered today. `--period 2023` reports it
+    (as the statistics count it in 2023); the year it was entered does not."""
+    from node.domain.donors import DonorInput, create_donor
+    from node.domain.items import ItemInput, create_items
+    from node.domain.lots import LotInput, create_lot
+
+    hub = nodes["hub"]
+    async with hub.store.transaction() as tx:
+        donor = await create_donor(tx, DonorInput(name="Préfecture du Morbihan", type="public_body"))
+        lot = await create_lot(tx, LotInput(reference="ETAT-2023-11", donor_id=donor, received_on=date(2023, 11, 15)))
+        await create_items(tx, lot, [ItemInput(category="laptop", serial="SN-2023")])
+        this_year = await tx.value("SELECT strftime('%Y', created / 1000, 'unixepoch') FROM lots")
+    node = NodeDir(Path("."), Config(name="Ordi Grand Ouest"), hub.key)
+    async with hub.store.reader() as db:
+        report = await build_donor_report(db, node, donor_id=donor, period=period_bounds("2023"))
+        assert (report.lots, [line.serial for line in report.lines]) == (("ETAT-2023-11",), ["SN-2023"])
+        assert (report.period_from, report.period_to) == ("2023-01-01", "2023-12-31")
+        report = await build_donor_report(db, node, donor_id=donor, period=period_bounds(this_year))
+        assert report.lots == ()

@@ -250,6 +250,16 @@ async def test_donor_report_is_signed_and_downloaded_then_listed_with_its_signed
     assert response.status == 200 and response.headers["Content-Disposition"].endswith('.mlnbundle"')
     check = verify_bundle(await response.read())
     assert check.ok and check.report.id.hex() == record_id and len(check.items) == 4
+    # the donor's register, serial by serial, for its own books: CSV and XLSX, from the list
+    assert f'href="/reports/donor/{record_id}.csv"' in text and f'href="/reports/donor/{record_id}.xlsx"' in text
+    response = await client.get(f"/reports/donor/{record_id}.csv")
+    assert response.status == 200 and response.headers["Content-Disposition"].endswith('.csv"')
+    rows = list(csv.reader(io.StringIO((await response.read()).decode("utf-8-sig")), delimiter=";"))
+    assert rows[0][:3] == ["Lot", "N° d’inventaire donateur", "N° de série"] and len(rows) == 5
+    assert {row[2] for row in rows[1:]} >= {"SN-0", "SN-1", "SN-2"} and {row[0] for row in rows[1:]} == {"L-1"}
+    response = await client.get(f"/reports/donor/{record_id}.xlsx")
+    assert response.status == 200 and (await response.read())[:2] == b"PK"
+    assert (await client.get(f"/reports/donor/{'0' * 64}.csv")).status == 404
 
 
 async def test_donor_report_of_one_lot_in_english(web, workshop, admin):

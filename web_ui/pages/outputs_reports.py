@@ -22,7 +22,8 @@ from node.domain.lots import list_lots
 from node.errors import DomainError, NotFound
 from node.reports.donor_bundle import bundle_file
 from node.reports.donor_pdf import render_donor_report
-from node.reports.donor_report import build_donor_report, sign_donor_report
+from node.reports.donor_register import register_csv, register_xlsx
+from node.reports.donor_report import build_donor_report, report_of_signed, sign_donor_report
 from node.reports.exports import CSV_EXPORTS, export_table, nwipe_customers
 from node.reports.signed_documents import count_donor_reports, donor_report, donor_reports, signed_document
 from protocol.custody_kinds import DonorReport2
@@ -154,6 +155,33 @@ async def donor_report_bundle(request: web.Request) -> web.Response:
     day = datetime.fromtimestamp(summary.time_ms / 1000, UTC).astimezone(TIMEZONE).strftime("%Y-%m-%d")
     name = f"{_file_prefix(request)}-{slug(summary.donor)}-{day}-{record[:8]}.mlnbundle"
     return download(bundle, "application/octet-stream", name)
+
+
+@routes.get(r"/reports/donor/{record:[0-9a-f]{64}}.{form:csv|xlsx}")
+async def donor_register(request: web.Request) -> web.Response:
+    """The donor's register of a signed report, serial by serial (CSV, XLSX), in the reader's language.
+
+    What the records held now prove of the report's items, as the proof
+    bundle downloaded beside it does (an item given since the report was
+    signed reads given).
+    """
+    record, form = request.match_info["record"], request.match_info["form"]
+    language = request.get(LANGUAGE, "fr")
+    try:
+        async with request.app[STORE].reader() as db:
+            summary = await donor_report(db, record)
+            signed = read_record_file(await signed_document(db, record))
+            if signed.header.kind != DonorReport2.KIND:
+                raise NotFound("this report was signed before proof bundles existed: download its .mlnrec")
+            report = await report_of_signed(db, request.app[NODE], signed)
+    except DomainError as exc:
+        message, _detail = error_of(request, exc)
+        return page(request, "error.html", status=404, message=message)
+    day = datetime.fromtimestamp(summary.time_ms / 1000, UTC).astimezone(TIMEZONE).strftime("%Y-%m-%d")
+    name = f"{_file_prefix(request)}-{slug(summary.donor)}-{day}-{record[:8]}.{form}"
+    if form == "xlsx":
+        return download(await asyncio.to_thread(register_xlsx, report, language), XLSX_TYPE, name)
+    return download(register_csv(report, language), "text/csv", name, charset="utf-8")
 
 
 @routes.get(r"/exports/{kind}.{form:csv|xlsx}")
