@@ -54,6 +54,8 @@ class ErasureProof:
     tool: str
     time_ms: int
     result: str  # success or failure
+    by: str | None = None  # the node that signed it (name · fingerprint), when not the report's issuer
+    certificate_sha256: str | None = None  # hex: the certificate or log file the tool wrote
 
     def __post_init__(self) -> None:
         if self.level not in _LEVELS:

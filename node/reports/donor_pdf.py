@@ -25,9 +25,9 @@ from zoneinfo import ZoneInfo
 
 from fpdf import FPDF
 
-from node.imports.nwipe import method_label
 from node.reports.donor_model import FATE_KEYS, DonorReport, ReportLine
 from node.reports.donor_text import (
+    erasure_text,
     format_date,
     format_day,
     format_int,
@@ -381,7 +381,7 @@ def _write_items(pdf: _ReportPDF, report: DonorReport, language: str, zone: Zone
     headings = tuple(t[f"items.{key}"] for key in ("asset", "serial", "category", "fate", "date", "erasure"))
     grid = _Grid(pdf, _ITEM_WIDTHS, headings, size=7, line_height=3.2)
     for line in report.lines:
-        grid.row(_item_cells(line, t, language, zone))
+        grid.row(_item_cells(line, t, language, zone, report.node_name))
 
 
 class _Grid:
@@ -465,7 +465,8 @@ class _Grid:
         return lines
 
 
-def _item_cells(line: ReportLine, t: dict[str, str], language: str, zone: ZoneInfo) -> tuple[str, ...]:
+def _item_cells(line: ReportLine, t: dict[str, str], language: str, zone: ZoneInfo,
+                issuer: str) -> tuple[str, ...]:  # fmt: skip
     """The six cells of one item row; multi-line cells use "\\n"."""
     none = t["none"]
     asset = f"{line.donor_asset or none}\n{line.asset_tag}"
@@ -487,23 +488,19 @@ def _item_cells(line: ReportLine, t: dict[str, str], language: str, zone: ZoneIn
         fate += "\n" + t["items.by"].format(name=node)
     day = format_date(line.fate_time_ms, language, zone) if line.fate_time_ms is not None else none
     category = label(t, "category", line.category)
-    return (asset, serial, category, fate, day, _erasure_cell(line, t, language, zone))
+    return (asset, serial, category, fate, day, _erasure_cell(line, t, language, zone, issuer))
 
 
-def _erasure_cell(line: ReportLine, t: dict[str, str], language: str, zone: ZoneInfo) -> str:
+def _erasure_cell(line: ReportLine, t: dict[str, str], language: str, zone: ZoneInfo, issuer: str) -> str:
     if not line.erasures:
         return t["erasure.missing"] if line.has_storage else t["erasure.not_applicable"]
+    # who did each pass, once another node did one: the issuer's own passes and the others' read apart
+    attributed = any(proof.by for proof in line.erasures)
     parts = []
     for proof in line.erasures[:_MAX_PROOFS]:
-        level, result = label(t, "level", proof.level), label(t, "result", proof.result)
-        day = format_date(proof.time_ms, language, zone)
-        text = t["erasure.line"].format(
-            level=level, method=label(t, "method", method_label(proof.method) or proof.method), tool=proof.tool,
-            date=day, result=result
-        )
-        if proof.disk_serial:
-            text += " · " + t["erasure.disk"].format(serial=proof.disk_serial)
-        parts.append(text)
+        certificate = proof.certificate_sha256[:16] + "…" if proof.certificate_sha256 else None
+        parts.append(erasure_text(proof, t, format_date(proof.time_ms, language, zone),
+                                  (proof.by or issuer) if attributed else None, certificate))  # fmt: skip
     if len(line.erasures) > _MAX_PROOFS:
         parts.append(t["erasure.more"].format(count=len(line.erasures) - _MAX_PROOFS))
     return "\n".join(parts)

@@ -14,7 +14,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from node.reports.donor_model import DonorReport, ReportLine
-from node.reports.donor_text import label, texts
+from node.reports.donor_text import erasure_text, label, texts
 
 __all__ = ["register_rows", "register_csv", "register_xlsx"]
 
@@ -34,6 +34,10 @@ def _erased(line: ReportLine, t: dict[str, str]) -> str:
     return t["register.yes"] if line.erased else t["register.no"]
 
 
+def _iso(ms: int, zone: ZoneInfo) -> str:
+    return datetime.fromtimestamp(ms / 1000, zone).strftime("%Y-%m-%d")
+
+
 def register_rows(report: DonorReport, language: str = "fr", *, tz: str = "Europe/Paris") -> list[list[object]]:
     """The heading row, then one row per item."""
     t, zone = texts(language), ZoneInfo(tz)
@@ -45,8 +49,8 @@ def register_rows(report: DonorReport, language: str = "fr", *, tz: str = "Europ
             fate = t["items.held_by"].format(name=line.processed_by) if line.processed_by else label(t, "fate", "in_stock")
         else:
             fate = label(t, "fate", line.fate)
-        day = datetime.fromtimestamp(line.fate_time_ms / 1000, zone).strftime("%Y-%m-%d") if line.fate_time_ms else ""
-        proofs = " | ".join(f"{p.level} {p.method} {p.tool} {p.result}" + (f" {p.disk_serial}" if p.disk_serial else "")
+        day = _iso(line.fate_time_ms, zone) if line.fate_time_ms else ""
+        proofs = " | ".join(erasure_text(p, t, _iso(p.time_ms, zone), p.by or report.node_name, p.certificate_sha256)
                             for p in line.erasures)  # fmt: skip
         rows.append([_safe(v) for v in (
             line.lot or "", line.donor_asset or "", line.serial or "", label(t, "category", line.category),

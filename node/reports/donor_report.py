@@ -126,13 +126,13 @@ async def _gather(db: Reader, node: Node, donor_id: int, lot_ids: list[int],
     )
     proofs: dict[int, list[ErasureProof]] = {}
     for row in await db.all(
-        f"SELECT e.item_id, e.disk_serial, e.method, e.level, e.tool, e.time, e.result FROM erasures e"
-        f" JOIN items i ON i.id = e.item_id WHERE i.lot_id IN ({marks}) AND e.source != 'handoff' ORDER BY e.time",
-        lot_ids,
-    ):
-        proofs.setdefault(row["item_id"], []).append(
-            ErasureProof(row["disk_serial"], row["method"], row["level"], row["tool"], row["time"], row["result"])
-        )
+        f"SELECT e.item_id, e.disk_serial, e.method, e.level, e.tool, e.time, e.result, e.evidence_sha256"
+        f" FROM erasures e JOIN items i ON i.id = e.item_id WHERE i.lot_id IN ({marks}) AND e.source != 'handoff'"
+        f" ORDER BY e.time", lot_ids,
+    ):  # fmt: skip
+        proofs.setdefault(row["item_id"], []).append(ErasureProof(
+            row["disk_serial"], row["method"], row["level"], row["tool"], row["time"], row["result"],
+            certificate_sha256=row["evidence_sha256"] or None))  # fmt: skip
     receptions = [Reception(r["reference"], None, r["declared_units"], r["declared_weight_g"], r["counted_units"],
                             r["weighed_g"], received=_received_day(r["received_on"])) for r in lots]  # fmt: skip
     me = node.key.public.raw
@@ -168,7 +168,8 @@ async def _gather(db: Reader, node: Node, donor_id: int, lot_ids: list[int],
                 weight = statement.weight_g  # recycled: its share of the outflow, as that node's register says
             processed_by = who(proof.by)
         if proof is not None:
-            erasures += [ErasureProof(e.disk_serial, e.method, e.level, e.tool, e.time, e.result)
+            erasures += [ErasureProof(e.disk_serial, e.method, e.level, e.tool, e.time, e.result, who(signer),
+                                      e.certificate_sha256.hex() if e.certificate_sha256 else None)
                          for signer, e in proof.erasures if signer != me]  # fmt: skip
             if proof.outcome == "missing" and proof.missing_at:
                 missing_at = who(proof.missing_at[-1])

@@ -16,6 +16,9 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from node.imports.nwipe import method_label
+from node.reports.donor_model import ErasureProof
+
 __all__ = [
     "LANGUAGES",
     "TEXTS",
@@ -28,6 +31,7 @@ __all__ = [
     "format_date",
     "format_time",
     "format_years",
+    "erasure_text",
 ]
 
 FR: dict[str, str] = {
@@ -84,6 +88,8 @@ FR: dict[str, str] = {
     "items.by": "par {name}",
     "erasure.line": "{level} · {method} · {tool} · {date} · {result}",
     "erasure.disk": "disque {serial}",
+    "erasure.by": "par {name}",
+    "erasure.certificate": "certificat SHA-256 {sha256}",
     "erasure.missing": "aucune preuve",
     "erasure.more": "… et {count} autres preuves",
     "erasure.not_applicable": "sans objet",
@@ -249,6 +255,8 @@ EN: dict[str, str] = {
     "items.by": "by {name}",
     "erasure.line": "{level} · {method} · {tool} · {date} · {result}",
     "erasure.disk": "disk {serial}",
+    "erasure.by": "by {name}",
+    "erasure.certificate": "certificate SHA-256 {sha256}",
     "erasure.missing": "no proof",
     "erasure.more": "… and {count} more proofs",
     "erasure.not_applicable": "not applicable",
@@ -440,3 +448,18 @@ def format_years(years: int, language: str) -> str:
     text = TEXTS[language]
     singular = years == 1 or (years == 0 and _SINGULAR_ZERO[language])
     return f"{format_int(years, language)} {text['years.one' if singular else 'years.many']}"
+
+
+def erasure_text(proof: ErasureProof, t: dict[str, str], day: str, by: str | None, certificate: str | None) -> str:
+    """One erasure in words: level, method, tool, day, result, disk, who did it, the certificate's hash."""
+    text = t["erasure.line"].format(
+        level=label(t, "level", proof.level), method=label(t, "method", method_label(proof.method) or proof.method),
+        tool=proof.tool, date=day, result=label(t, "result", proof.result),
+    )  # fmt: skip
+    if proof.disk_serial:
+        text += " · " + t["erasure.disk"].format(serial=proof.disk_serial)
+    if by:
+        text += " · " + t["erasure.by"].format(name=by)
+    if certificate:
+        text += " · " + t["erasure.certificate"].format(sha256=certificate)
+    return text

@@ -348,3 +348,41 @@ async def test_the_period_takes_a_lot_by_the_day_it_was_received_not_the_day_it_
         assert (report.period_from, report.period_to) == ("2023-01-01", "2023-12-31")
         report = await build_donor_report(db, node, donor_id=donor, period=period_bounds(this_year))
         assert report.lots == ()
+
+
+async def test_each_erasure_on_the_pdf_and_the_register_names_who_did_it_and_its_certificate(nodes):
+    """The hub wiped a laptop before handing it on; the member wiped it again (with nwipe's certificate) and gave
+    it. The PDF said both passes under "par member": it now names who did each, and the certificate's hash."""
+    from node.reports.donor_pdf import render_donor_report
+    from node.reports.donor_register import register_rows
+    from pypdf import PdfReader
+    import io
+
+    hub, member = nodes["hub"], nodes["member"]
+    lot, ids = await stock(hub, 1)
+    g = await gids(hub, ids)
+    async with hub.store.transaction() as tx:
+        await record_erasure(tx, ErasureInput(item_id=ids[0], disk_serial="WD-H0", method="Fill With Zeros",
+                                              level="clear", tool="nwipe", result="success"))  # fmt: skip
+    await sync_logs(hub, member)
+    await handed(hub, member, g, lot=lot)
+    await erase_at(member, g, "WD-M")
+    async with member.store.transaction() as tx:
+        item_id = await tx.value("SELECT id FROM items WHERE gid = ?", (g[0],))
+        school = await create_beneficiary(tx, BeneficiaryInput(category="school"))
+        await move_items(tx, [item_id], "ready")
+        await distribute(tx, [item_id], DistributionInput(beneficiary_id=school))
+    await sync_logs(member, hub)
+    report, check = await report_bundle(hub, lot="ETAT-2026-01")
+    assert check.ok, describe(check)
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(render_donor_report(report))).pages)
+    flat = " ".join(text.split())
+    fingerprint = member.key.public.fingerprint
+    assert "disque WD-H0 · par Ordi Grand Ouest" in flat
+    assert f"disque WD-M0 · par member · {fingerprint} · certificat SHA-256 {CERTIFICATE[:16]}…" in flat
+    (heading, row) = register_rows(report)
+    proofs = row[heading.index("Preuves d’effacement")]
+    assert proofs == ("clear (réécriture) · Remplissage par des zéros (1 passe) · nwipe · {day} · réussi · disque WD-H0"
+                      " · par Ordi Grand Ouest | purge · Flux pseudo-aléatoire (PRNG) · nwipe · {day} · réussi · disque"
+                      f" WD-M0 · par member · {fingerprint} · certificat SHA-256 {CERTIFICATE}").format(
+        day=row[heading.index("Date du devenir")])  # fmt: skip
