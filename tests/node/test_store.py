@@ -76,6 +76,33 @@ async def test_before_commit_hooks_run_inside_a_transaction_that_signed_and_can_
         assert await db.value("SELECT count(*) FROM settings WHERE name LIKE 'queued%'") == 1
 
 
+async def test_a_step_at_the_end_of_a_transaction_runs_once_and_what_it_signs_is_routed(store):
+    """What many calls of one transaction gather, one record signs as it ends (the erasures of an import)."""
+    routed = []
+
+    async def queue(tx):
+        routed.append([r.header.kind for r in tx.records])
+
+    store.before_commit.append(queue)
+    async with store.transaction() as tx:
+        for n in range(3):
+            tx.memo.setdefault(("gathered",), []).append(n)
+
+            async def sign(tx):
+                await tx.append(LogCheckpoint(tree_size=len(tx.memo[("gathered",)]), root=bytes(32)))
+
+            tx.at_end("sign what was gathered", sign)
+    assert routed == [["log.checkpoint/1"]]  # signed once, with all three, before the commit's hooks
+    async with store.reader() as db:
+        assert await db.value("SELECT count(*) FROM log_records") == 1
+    with pytest.raises(RuntimeError):
+        async with store.transaction() as tx:
+            tx.at_end("sign what was gathered", sign)
+            raise RuntimeError("the work failed")
+    async with store.reader() as db:  # the block failed: its end step did not run
+        assert await db.value("SELECT count(*) FROM log_records") == 1
+
+
 async def test_readers_are_read_only(store):
     async with store.reader() as db:
         with pytest.raises(sqlite3.OperationalError):
