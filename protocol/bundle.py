@@ -34,6 +34,10 @@ BUNDLE_MAGIC = b"maillon-bundle/1\n"
 MAX_BUNDLE = 64 * 1024 * 1024
 MAX_RECORDS = 100_000  # records read, those passed on inside others included
 MAX_NESTING = 16  # records inside records inside records...
+# The kinds whose bodies the check reads (and checks: PROTOCOL.md, "Checking a bundle", step 3); a record of
+# another kind (an accept, say) states nothing here, and is passed over once its signature and content hash hold.
+READ_KINDS = frozenset({"lot.offer/1", "lot.offer/2", "lot.receipt/1", "lot.receipt/2", "item.fates/1",
+                        "item.fates/2", "node.descriptor/1"})
 # The outcomes that end an item's life; ``in_stock`` and ``missing`` state where it is meanwhile.
 ENDS = frozenset({"distributed", "recycled", "dismantled", "transferred"})
 
@@ -159,8 +163,7 @@ def check_custody(author: bytes, body: DonorReport2, entries: list[bytes]) -> Bu
     receipts: list[tuple[Record, LotReceipt, str]] = []
     fates: list[tuple[Record, Any, str]] = []
     names: dict[bytes, tuple[int, str]] = {}
-    for where, record in records:
-        body_ = record.body()
+    for where, record, body_ in records:
         if isinstance(body_, LotOffer):
             offers[record.id] = (record, body_)
         elif isinstance(body_, LotReceipt):
@@ -182,9 +185,10 @@ def check_custody(author: bytes, body: DonorReport2, entries: list[bytes]) -> Bu
     return BundleCheck(None, body, items, problems, len(records), {k: v for k, (_, v) in names.items()}, moved)
 
 
-def _open_records(entries: list[bytes], problems: list[Problem]) -> list[tuple[str, Record]]:
-    """Every record of the bundle with its content, those passed on inside others included, each once."""
-    opened: list[tuple[str, Record]] = []
+def _open_records(entries: list[bytes], problems: list[Problem]) -> list[tuple[str, Record, Any]]:
+    """Every record of the bundle with its content, those passed on inside others included, each once, with its
+    body when the check reads its kind (``READ_KINDS``; else None: valid, it states nothing here)."""
+    opened: list[tuple[str, Record, Any]] = []
     seen: set[bytes] = set()
     pending = [(str(n), entry, 0) for n, entry in enumerate(entries)]
     count = 0
@@ -198,14 +202,14 @@ def _open_records(entries: list[bytes], problems: list[Problem]) -> list[tuple[s
             record = open_entry(entry)
             if record.content is None:
                 continue  # a stub states nothing: its content stays private
-            body = record.body()
+            body = record.body() if record.header.kind in READ_KINDS else None
         except ProtocolError as exc:
             problems.append(Problem(exc.code, exc.message, where))
             continue
         if record.id in seen:
             continue
         seen.add(record.id)
-        opened.append((where, record))
+        opened.append((where, record, body))
         if isinstance(body, ItemFates2) and body.evidence:
             if depth + 1 > MAX_NESTING:
                 problems.append(Problem(Reason.TOO_DEEP, f"records passed on more than {MAX_NESTING} times", where))

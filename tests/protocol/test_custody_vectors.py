@@ -26,8 +26,9 @@ def test_the_vectors_cover_the_new_kinds_and_every_broken_link():
                if line.startswith("problem")}  # fmt: skip
     assert reasons >= {"not_custodian", "receipt_mismatch", "bad_signature", "content_mismatch", "bad_entry",
                        "bad_bundle"}  # fmt: skip
-    assert {b["name"] for b in VECTORS["bundles"] if b["exit"] == 0} == {"good", "receipt_entered_later",
-                                                                    "outcome_before_a_stock_statement"}
+    assert {b["name"] for b in VECTORS["bundles"] if b["exit"] == 0} == {
+        "good", "receipt_entered_later", "outcome_before_a_stock_statement", "old_fates", "record_of_a_kind_not_read"}
+    assert "bad_content" in reasons
 
 
 @pytest.mark.parametrize("vector", VECTORS["valid"], ids=lambda v: v["name"])

@@ -44,12 +44,18 @@ def custody_vectors(keys: dict[str, SigningKey], t0: int, gid: Callable[[int], s
     start = t0 + 86_400_000
     logs: dict[str, list[Record]] = {"hub": [], "peer_hub": [], "member": []}
 
-    def sign(name: str, kind: str, body: dict[str, Any], audience: tuple[bytes, ...], at: int) -> Record:
+    def sign(name: str, kind: str, body: dict[str, Any], audience: tuple[bytes, ...], at: int, *,
+             raw: bool = False) -> Record:  # fmt: skip
         log = logs[name]
+        content = body if raw else KINDS[kind].model_validate(body).to_content()  # raw: a body its kind may refuse
         record = sign_record(keys[name], seq=len(log) + 1, prev=log[-1].id if log else None, time=start + at,
-                             kind=kind, content=KINDS[kind].model_validate(body).to_content(), audience=audience)  # fmt: skip
+                             kind=kind, content=content, audience=audience)  # fmt: skip
         log.append(record)
+        if raw:
+            unread.add(record.id)  # not among the 'valid' records: a reader may refuse (or not know) its body
         return record
+
+    unread: set[bytes] = set()
 
     def item(g: str, serial: str) -> dict[str, Any]:
         return {"gid": g, "category": "laptop", "weight_g": 2100, "erasure": "erased", "serial": serial}
@@ -138,6 +144,16 @@ def custody_vectors(keys: dict[str, SigningKey], t0: int, gid: Callable[[int], s
                                                   "received": arrived.isoformat()}],
         "period_from": "2023-01-01", "period_to": "2023-12-31",
         "items": [{"gid": g4, "lot": "ETAT-2025-09", "category": "laptop", "serial": "PF-004"}]}, (h,), 850_000)  # fmt: skip
+    # old records still verify: the member's distribution as an item.fates/1, passed on by the peered hub
+    distributed_v1 = sign("member", "item.fates/1", {"fates": [
+        {"gid": g2, "fate": "distributed", "time": start + 500_000, "beneficiary_category": "school"}]},
+        (m, p), 870_000)  # fmt: skip
+    passed_v1 = sign("peer_hub", "item.fates/2", {"fates": [], "evidence": [distributed_v1.entry()]}, (h, p), 880_000)
+    # a record signed by a custodian whose body breaks its kind (recycled without its weight): it proves nothing;
+    # and a record of a kind the check does not read (one this reader does not even know): it states nothing
+    unweighed = sign("peer_hub", "item.fates/2", {"fates": [
+        {"gid": g1, "outcome": "recycled", "time": start + 890_000, "erasures": []}]}, (h, p), 890_000, raw=True)  # fmt: skip
+    weighing = sign("peer_hub", "lot.weighing/1", {"offer": offer.id, "weight_g": 4100}, (h, p), 900_000, raw=True)
     names = [descriptors["hub"].entry(), descriptors["member"].entry()]
     flipped = bytearray(receipt.entry())
     at = flipped.index(receipt.signature) + 10
@@ -170,6 +186,12 @@ def custody_vectors(keys: dict[str, SigningKey], t0: int, gid: Callable[[int], s
          "erasure both state is listed once",
          write_bundle(late_report, [late_offer.entry(), late_receipt.entry(), stock_after.entry(), late_fate.entry(),
                                     *names])),
+        ("old_fates", "the member's distribution signed as an item.fates/1 (earlier versions), read as the "
+         "explicit form", write_bundle(report, [passed_v1.entry() if e == passed.entry() else e for e in good])),
+        ("record_breaking_its_kind", "a fate of the peered hub whose body breaks item.fates/2 (recycled without "
+         "its weight): a problem bad_content, and the record proves nothing", write_bundle(report, [*good, unweighed.entry()])),
+        ("record_of_a_kind_not_read", "a record of a kind the check does not read (lot.weighing/1, unknown): it "
+         "states nothing, and the bundle verifies", write_bundle(report, [*good, weighing.entry()])),
         ("not_a_bundle", "a signed document given as a bundle", b"maillon-record/1\n" + report.entry()),
         ("bad_shape", "records given as a map", BUNDLE_MAGIC + canonical.encode({"report": report.entry(),
                                                                                   "records": {}})),
@@ -178,7 +200,7 @@ def custody_vectors(keys: dict[str, SigningKey], t0: int, gid: Callable[[int], s
     for name, why, data in cases:
         bundles.append({"name": name, "why": why, "bundle": data.hex(), **_expected(data)})
     valid = [describe(f"custody_{name}_{n + 1}_{r.header.kind}", name, r)
-             for name, log in logs.items() for n, r in enumerate(log)]  # fmt: skip
+             for name, log in logs.items() for n, r in enumerate(log) if r.id not in unread]  # fmt: skip
     return {
         "description": "The donor's proof (PROTOCOL.md, 'item.fates/2', 'donor.report/2', 'Donor proof bundle'). "
                        "Keys: keys.json. 'valid': records of the three logs, checked as in records.json. "

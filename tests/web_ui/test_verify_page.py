@@ -25,6 +25,8 @@ from node.config import Config, init_node
 from node.imports.nwipe import NWIPE_METHODS
 from node.reports import donor_text
 from node.store.database import Store
+from protocol import canonical
+from protocol.bundle import READ_KINDS
 from web_ui.app import make_app
 from web_ui.i18n import translator
 from web_ui.pages.verify import _labels
@@ -66,6 +68,15 @@ for (const v of JSON.parse(fs.readFileSync(process.argv[4])).valid) {
   try { M.decode(h(v.bytes), 1 << 26); } catch (e) { got = e.reason; }
   out.canonical.push([got, null]);
 }
+out.entries = {};  // each record of the vectors, checked as a bundle's record is: null, or the reason it is refused
+for (const file of [process.argv[2], process.argv[5]]) {
+  const vectors = JSON.parse(fs.readFileSync(file));
+  for (const group of ["valid", "invalid", "accepted"]) for (const v of vectors[group]) {
+    let got = null;
+    try { M.checkEntry(h(v.entry)); } catch (e) { got = e.reason || String(e); }
+    out.entries[`${file.endsWith("custody.json") ? "custody" : "records"}/${group}/${v.name}`] = got;
+  }
+}
 console.log(JSON.stringify(out));
 """
 
@@ -101,7 +112,8 @@ def test_the_browser_verifier_agrees_with_the_vectors():
     if node is None:
         pytest.skip("Node.js is not installed (the browser test runs the same script in Chromium)")
     result = subprocess.run([node, "-e", RUNNER, str(SCRIPT), str(VECTORS / "custody.json"), str(VECTORS / "keys.json"),
-                             str(VECTORS / "canonical.json")], capture_output=True, text=True, timeout=120, check=True)  # fmt: skip
+                             str(VECTORS / "canonical.json"), str(VECTORS / "records.json")], capture_output=True,
+                            text=True, timeout=120, check=True)  # fmt: skip
     found = json.loads(result.stdout)
     custody = json.loads((VECTORS / "custody.json").read_text())
     for vector in custody["bundles"]:
@@ -114,9 +126,28 @@ def test_the_browser_verifier_agrees_with_the_vectors():
             [_field(line, "fate"), _field(line, "by"), _field(line, "signed") == "yes", int(_field(line, "erasures")),
              _value(line, "beneficiary"), _value(line, "weight"), _value(line, "outflow")]
             for line in items], vector["name"]  # fmt: skip
+    # every record of the vectors, checked as a bundle reads it: the kinds it reads whole (bad_content as the
+    # command line says it), the others passed over once their signature and content hash hold
+    expected = {}
+    for file in ("custody", "records"):
+        vectors = json.loads((VECTORS / f"{file}.json").read_text())
+        for group in ("valid", "invalid", "accepted"):
+            for vector in vectors[group]:
+                reason = vector.get("reason") if group == "invalid" else None
+                if reason in ("gap", "fork", "bad_prev", "wrong_author"):  # step 8, a log's: not a bundle's
+                    continue
+                if reason in ("bad_content", "unknown_kind") and _kind(vector["entry"]) not in READ_KINDS:
+                    reason = None
+                expected[f"{file}/{group}/{vector['name']}"] = reason
+    assert len(expected) > 100 and {k: found["entries"][k] for k in expected} == expected
     assert all(got == expected for got, expected in found["signatures"])
     assert all(a == b and c == d for a, b, c, d in found["fingerprints"])
     assert len(found["canonical"]) >= 50 and all(got == expected for got, expected in found["canonical"])
+
+
+def _kind(entry_hex: str) -> str:
+    envelope, _content = canonical.decode(bytes.fromhex(entry_hex))
+    return canonical.decode(canonical.decode(envelope)[1])[5]
 
 
 def _field(line: str, name: str) -> str:

@@ -385,11 +385,13 @@ const MaillonVerify = (() => {
     if (!Array.isArray(h) || typeof h[0] !== "string") throw new Refused("bad_header", "not a header");
     if (h[0] !== "maillon/record/v1") throw new Refused("wrong_domain", h[0]);
     const isKey = (v) => v instanceof Uint8Array && v.length === 32;
-    if (h.length !== 8 || !isKey(h[1]) || typeof h[2] !== "number" || h[2] < 1 || !(h[3] === null ? h[2] === 1 : isKey(h[3]) && h[2] > 1)
-        || typeof h[4] !== "number" || h[4] < 0 || typeof h[5] !== "string" || !KIND.test(h[5]) || !Array.isArray(h[6])
-        || h[6].length > 64 || !h[6].every(isKey) || !isKey(h[7])) throw new Refused("bad_header", "a header field breaks its rule");
+    // seq and time up to 2**63 - 1: beyond 2**53 the decoder gives a BigInt
+    if (h.length !== 8 || !between(1n, 2n ** 63n - 1n)(h[2]) || !isKey(h[1]) || !(h[3] === null ? h[2] === 1 : isKey(h[3]) && h[2] > 1)
+        || !between(0n, 2n ** 63n - 1n)(h[4]) || typeof h[5] !== "string" || !KIND.test(h[5]) || !Array.isArray(h[6])
+        || h[6].length > 64 || !h[6].every((k, n) => isKey(k) && (n === 0 || compare(h[6][n - 1], k) < 0))  // strictly increasing
+        || !isKey(h[7])) throw new Refused("bad_header", "a header field breaks its rule");
     verifySignature(h[1], env[2], headerBytes);
-    const record = { author: h[1], seq: h[2], time: h[4], kind: h[5], id: sha256(headerBytes), body: null };
+    const record = { author: h[1], seq: Number(h[2]), time: Number(h[4]), kind: h[5], id: sha256(headerBytes), body: null };
     if (value[1] !== null) {
       if (value[1].length > 4194304) throw new Refused("too_large", "content");
       if (!same(sha256(value[1]), h[7]))  // the header stays known: its signature verified
@@ -408,43 +410,120 @@ const MaillonVerify = (() => {
     return d.getTime();
   }
 
-  // The fields the check reads, checked for their type (the command line checks each kind whole).
-  const get = (m, k) => (m instanceof Map ? m.get(k) : undefined);
-  function need(ok) { if (!ok) throw new Refused("bad_content", "a body that does not match its kind"); }
-  const isId = (v) => v instanceof Uint8Array && v.length === 32;
-  const strs = (v) => Array.isArray(v) && v.every((s) => typeof s === "string");
+  // ---------------------------------------------------------------- bodies (PROTOCOL.md, "Record kinds")
+  // Each kind the check reads, whole: strict types, closed maps, optional fields absent (never nil), the rules
+  // between fields. Any miss is bad_content, as the command line says it.
+  const isInt = (v) => (typeof v === "number" && Number.isInteger(v)) || typeof v === "bigint";
+  const between = (lo, hi) => (v) => isInt(v) && BigInt(v) >= lo && BigInt(v) <= hi;
+  const points = (v) => { let n = 0; for (const _ of v) n++; return n; };  // Unicode code points
+  const textOf = (min, max) => (v) => typeof v === "string" && points(v) >= min && points(v) <= max;
+  const oneOf = (...values) => (v) => values.includes(v);
+  const listOf = (type, min, max) => (v) => Array.isArray(v) && v.length >= min && v.length <= max && v.every(type);
+  const bytesOf = (min, max) => (v) => v instanceof Uint8Array && v.length >= min && v.length <= max;
+  const unique = (values) => new Set(values).size === values.length;
+  function isDay(v) {  // a day of the proleptic Gregorian calendar, years 0001 to 9999
+    if (typeof v !== "string" || !/^[0-9]{4}-[0-9]{2}-[0-9]{2}$/.test(v)) return false;
+    const y = Number(v.slice(0, 4)), m = Number(v.slice(5, 7)), d = Number(v.slice(8, 10));
+    const leap = (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
+    return y >= 1 && m >= 1 && m <= 12 && d >= 1 && d <= [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][m - 1];
+  }
+  const txt = textOf(1, 500), key = bytesOf(32, 32), grams = between(0n, 10n ** 12n), count = between(0n, 10n ** 9n);
+  const millis = between(0n, 2n ** 63n - 1n), code = (v) => typeof v === "string" && /^[a-z][a-z0-9_]{0,63}$/.test(v);
+  const gid = (v) => typeof v === "string" && /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(v);
+  const category = oneOf("desktop", "laptop", "tablet", "smartphone", "screen", "printer", "multifunction_printer",
+    "server", "network", "peripheral", "component", "other");
+  const beneficiary = oneOf("person", "association", "school", "ess", "other");
+  // A map of exactly these fields ("name?": optional), each of its type, then the rule between them.
+  function shape(fields, rule) {
+    const spec = Object.entries(fields).map(([k, type]) => [k.replace("?", ""), k.endsWith("?"), type]);
+    const names = new Set(spec.map(([k]) => k));
+    return (v) => v instanceof Map && [...v.keys()].every((k) => names.has(k))
+      && spec.every(([k, optional, type]) => (v.has(k) ? v.get(k) !== null && type(v.get(k)) : optional))
+      && (!rule || rule(v));
+  }
+  const tag = (v) => textOf(1, 64)(v) && ![...v].some((c) => c < "\u0020" || (c >= "\u007f" && c <= "\u009f"))
+    && v[0] !== " " && v[v.length - 1] !== " ";
+  const line1 = { gid, category, weight_g: grams, erasure: oneOf("erased", "not_applicable", "pending"),
+    "serial?": txt, "donor_asset?": txt, "brand?": txt, "model?": txt };
+  const line2 = { ...line1, "tags?": (v) => listOf(tag, 1, 16)(v) && unique(v) };
+  const offer = (line) => shape({ lot_ref: txt, recipient: key, items: listOf(shape(line), 1, 20000), units: count,
+    weight_g: grams, orientations: listOf(code, 0, 16), expires: millis,
+    "donor_category?": oneOf("public_body", "company", "association"), "note?": txt },
+  (b) => Number(b.get("units")) === b.get("items").length && unique(b.get("items").map((i) => i.get("gid"))));
+  const receipt1 = { offer: key, received: listOf(gid, 0, 20000), missing: listOf(gid, 0, 20000),
+    damaged: listOf(gid, 0, 20000), units_counted: count, weight_g: grams, "note?": txt,
+    extra: listOf(shape({ category, weight_g: grams, "serial?": txt, "note?": txt }), 0, 20000) };
+  const receiptRule = (b) => {
+    const received = b.get("received"), missing = b.get("missing"), damaged = b.get("damaged");
+    return unique(received) && unique(missing) && unique(damaged) && !missing.some((g) => received.includes(g))
+      && damaged.every((g) => received.includes(g))
+      && Number(b.get("units_counted")) === received.length + b.get("extra").length;
+  };
+  const fate1 = shape({ gid, fate: oneOf("distributed", "recycled", "dismantled", "transferred"), time: millis,
+    "beneficiary_category?": beneficiary, "weight_g?": grams, "to?": key });
+  const erasure = shape({ method: txt, level: oneOf("clear", "purge", "destroy"), tool: txt, time: millis,
+    result: oneOf("success", "failure"), "disk_serial?": txt, "certificate_sha256?": key });
+  const statement = shape({ gid, outcome: oneOf("distributed", "recycled", "dismantled", "transferred", "in_stock", "missing"),
+    time: millis, erasures: listOf(erasure, 0, 16), "beneficiary_category?": beneficiary, "weight_g?": grams,
+    "outflow?": txt, "to?": key }, (f) => {
+    const outcome = f.get("outcome");
+    return f.has("beneficiary_category") === (outcome === "distributed") && (outcome !== "recycled" || f.has("weight_g"))
+      && (!f.has("weight_g") || outcome === "recycled" || outcome === "dismantled")
+      && (!f.has("outflow") || outcome === "recycled") && (!f.has("to") || outcome === "transferred");
+  });
+  const reportedLot = shape({ ref: txt, "declared_units?": count, "declared_weight_g?": grams, "counted_units?": count,
+    "weighed_g?": grams, "received?": isDay });
+  const KINDS = {
+    "lot.offer/1": offer(line1),
+    "lot.offer/2": offer(line2),
+    "lot.receipt/1": shape(receipt1, receiptRule),
+    "lot.receipt/2": shape({ ...receipt1, received_on: isDay }, receiptRule),
+    "item.fates/1": shape({ fates: listOf(fate1, 0, 20000), "corrects?": key }, (b) => (b.get("fates").length > 0
+      || b.has("corrects")) && b.get("fates").every((f) => !f.has("to") || f.get("fate") === "transferred")),
+    "item.fates/2": shape({ fates: listOf(statement, 0, 20000), "corrects?": key,
+      "evidence?": listOf(bytesOf(1, 4194304 + 8192), 1, 10000) }, (b) => (b.get("fates").length > 0
+      || b.has("corrects") || b.has("evidence")) && unique(b.get("fates").map((f) => f.get("gid")))),
+    "node.descriptor/1": shape({ name: txt, role: oneOf("member", "hub", "national"),
+      endpoints: listOf(textOf(1, 300), 0, 8), "encryption_key?": key, "network?": txt, "software?": txt }),
+    "donor.report/2": shape({ donor: txt, lots: listOf(reportedLot, 1, 1000), period_from: isDay, period_to: isDay,
+      items: listOf(shape({ gid, lot: txt, category, "serial?": txt, "donor_asset?": txt }), 0, 20000),
+      "donor_siret?": (v) => typeof v === "string" && /^[0-9]{14}$/.test(v), "factor_version?": txt,
+      "co2e_g?": (v) => isInt(v) && BigInt(v) >= 0n, "materials_g?": (v) => isInt(v) && BigInt(v) >= 0n }, (b) => {
+      const refs = b.get("lots").map((l) => l.get("ref"));
+      return b.get("period_to") >= b.get("period_from") && unique(b.get("items").map((i) => i.get("gid")))
+        && unique(refs) && b.get("items").every((i) => refs.includes(i.get("lot")));
+    }),
+  };
 
-  function readBody(record) {
+  // The body of a record of a kind the check reads (null for another kind: it states nothing here), whole;
+  // the bundle's report (``asReport``) is a donor.report/2, which a record among the others is not read as.
+  const get = (m, k) => (m instanceof Map ? m.get(k) : undefined);
+  function readBody(record, asReport = false) {
     const b = record.body;
+    if (asReport !== (record.kind === "donor.report/2") || !(record.kind in KINDS)) return null;
+    if (!KINDS[record.kind](b)) throw Object.assign(new Refused("bad_content", `${record.kind}: a body that does not match its kind`), { record });
     switch (record.kind) {
       case "lot.offer/1": case "lot.offer/2":  // version 2's lines may carry tags, which the check does not read
-        need(isId(get(b, "recipient")) && Array.isArray(get(b, "items")) && get(b, "items").every((i) => typeof get(i, "gid") === "string"));
         return { recipient: get(b, "recipient"), gids: get(b, "items").map((i) => get(i, "gid")), lotRef: get(b, "lot_ref") };
       case "lot.receipt/1": case "lot.receipt/2": {  // version 2 adds the day the lot arrived
         const on = get(b, "received_on");
-        need(isId(get(b, "offer")) && strs(get(b, "received")) && strs(get(b, "missing"))
-          && (record.kind === "lot.receipt/1" || (typeof on === "string" && /^[0-9]{4}-[0-9]{2}-[0-9]{2}$/.test(on))));
         return { offer: get(b, "offer"), received: get(b, "received"), missing: get(b, "missing"),
           custody: record.kind === "lot.receipt/2" ? Math.min(record.time, noonUTC(on)) : record.time };
       }
       case "item.fates/1": case "item.fates/2": {
         const fates = get(b, "fates"), evidence = get(b, "evidence"), corrects = get(b, "corrects");
-        need(Array.isArray(fates) && (evidence === undefined || (Array.isArray(evidence) && evidence.every((e) => e instanceof Uint8Array)))
-          && (corrects === undefined || isId(corrects)));
         return { fates: fates.map((f) => ({
-          gid: get(f, "gid"), outcome: get(f, record.kind === "item.fates/2" ? "outcome" : "fate"), time: get(f, "time"),
-          erasures: (get(f, "erasures") || []).map((e) => ({ level: get(e, "level"), result: get(e, "result"), time: get(e, "time"),
+          gid: get(f, "gid"), outcome: get(f, record.kind === "item.fates/2" ? "outcome" : "fate"), time: Number(get(f, "time")),
+          erasures: (get(f, "erasures") || []).map((e) => ({ level: get(e, "level"), result: get(e, "result"), time: Number(get(e, "time")),
             tool: get(e, "tool"), method: get(e, "method"), disk: get(e, "disk_serial") ?? null,
             certificate: get(e, "certificate_sha256") ? hex(get(e, "certificate_sha256")) : null })),
           beneficiary: get(f, "beneficiary_category") ?? null, weight: get(f, "weight_g") ?? null, outflow: get(f, "outflow") ?? null })),
           evidence: evidence || [], corrects: corrects ? hex(corrects) : null };
       }
       case "node.descriptor/1":
-        need(typeof get(b, "name") === "string");
         return { name: get(b, "name") };
       case "donor.report/2": {
         const items = get(b, "items"), lots = get(b, "lots");
-        need(typeof get(b, "donor") === "string" && Array.isArray(items) && Array.isArray(lots));
         return { donor: get(b, "donor"), from: get(b, "period_from"), to: get(b, "period_to"),
           lots: lots.map((l) => ({ ref: get(l, "ref"), declared: get(l, "declared_units") ?? null, counted: get(l, "counted_units") ?? null,
             declaredG: get(l, "declared_weight_g") ?? null, weighedG: get(l, "weighed_g") ?? null })),
@@ -463,10 +542,11 @@ const MaillonVerify = (() => {
     if (!(value instanceof Map) || value.size !== 2 || !(get(value, "report") instanceof Uint8Array)
         || !Array.isArray(get(value, "records")) || get(value, "records").length > 100000
         || !get(value, "records").every((e) => e instanceof Uint8Array)) throw new Refused("bad_bundle", "not a bundle's shape");
+    const pair = decode(get(value, "report"), 4202496);  // a stub is refused before its envelope is read
+    if (Array.isArray(pair) && pair.length === 2 && pair[1] === null) throw new Refused("bad_entry", "the report carries its content");
     const report = openEntry(get(value, "report"));
-    if (report.body === null) throw new Refused("bad_entry", "the report carries its content");
     if (report.kind !== "donor.report/2") throw new Refused("bad_bundle", `the report is a ${report.kind}`);
-    const body = readBody(report);
+    const body = readBody(report, true);
     const wanted = new Set(body.items.map((i) => i.gid));
     const problems = [], held = [], seen = new Set();
     const pending = get(value, "records").map((e, n) => [String(n), e, 0]);
@@ -625,7 +705,10 @@ const MaillonVerify = (() => {
 
   const isBundle = (data) => data.length >= MAGIC.length && same(data.slice(0, MAGIC.length), MAGIC);
 
-  return { verifyBundle, isBundle, Refused, sha256, sha512, fingerprint, nodeId, decode, encode, verifySignature };
+  // One entry checked as a bundle's record is (steps 1 to 6, and 7 for the kinds the check reads): its kind.
+  const checkEntry = (entry) => { const record = openEntry(entry); if (record.body !== null) readBody(record); return record.kind; };
+
+  return { verifyBundle, isBundle, checkEntry, Refused, sha256, sha512, fingerprint, nodeId, decode, encode, verifySignature };
 })();
 
 // ---------------------------------------------------------------- the page
