@@ -2,8 +2,9 @@
 
 Three nodes in this process, each with its own SQLite file and key: a hub
 holds a State lot of 1 350 items (erased), hands it to a member, which
-hands it on to another association; that one erases each item again,
-gives half to a school and recycles the rest. Records travel through the
+hands it on to another association; that one erases each item again (as
+an import of its wiping station's logs: it signs them in stock with their
+erasures), then gives half to a school and recycles the rest. Records travel through the
 real inbox (``federation.inbox.receive``, content sealed to its audience),
 as between nodes. Then the hub builds the donor report and its proof
 bundle (``build_donor_report``, ``sign_donor_report``, ``bundle_file``),
@@ -50,6 +51,7 @@ from node.config import Node as NodeDir
 from node.domain.beneficiaries import BeneficiaryInput, create_beneficiary  # noqa: E402
 from node.domain.distribution import DistributionInput, OutflowInput, distribute, recycle  # noqa: E402
 from node.domain.donors import DonorInput, create_donor  # noqa: E402
+from node.domain.erasure import ErasureInput, record_erasure  # noqa: E402
 from node.domain.items import ItemInput, create_items  # noqa: E402
 from node.domain.lots import LotInput, create_lot  # noqa: E402
 from node.domain.workflow import move_items  # noqa: E402
@@ -132,9 +134,13 @@ async def prepare(root: Path, count: int) -> tuple[dict, dict, bytes]:
     async with stores[member].reader() as db:
         at_member = [r[0] for r in await db.all("SELECT id FROM items ORDER BY id")]
     await _hand(stores, keys, member, other, item_ids=at_member)
+    async with stores[other].transaction() as tx:  # as an import of its wiping station's logs: the items are
+        ids = [r[0] for r in await tx.all("SELECT id FROM items ORDER BY id")]  # signed in stock with them
+        for item_id in ids:
+            await record_erasure(tx, ErasureInput(item_id=item_id, disk_serial=f"WD-{item_id}", method="PRNG stream",
+                                                  level="purge", tool="hdparm", result="success",
+                                                  evidence_sha256=hashlib.sha256(str(item_id).encode()).hexdigest()))  # fmt: skip
     async with stores[other].transaction() as tx:
-        ids = [r[0] for r in await tx.all("SELECT id FROM items ORDER BY id")]
-        await _erase_all(tx, ids, "hdparm")
         school = await create_beneficiary(tx, BeneficiaryInput(category="school"))
         half = ids[: len(ids) // 2]
         await move_items(tx, half, "ready")
@@ -229,6 +235,9 @@ def main() -> None:
             check = verify_bundle(data)
             checks.append(time.perf_counter() - started)
             assert check.ok and len(check.items) == args.items, "the bundle does not verify"
+            # and it proves what the third node did, two hops down (not merely the first hop's "transferred")
+            assert {(item.outcome, len(item.custody)) for item in check.items} == {
+                ("distributed", 3), ("recycled", 3)}, "the bundle does not reach the third node"
             raw, signatures = raw_verify(data)
             raws.append(raw)
         built, checked, raw = min(builds), min(checks), min(raws)

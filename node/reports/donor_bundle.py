@@ -62,10 +62,19 @@ async def collect_entries(db: Reader, me: bytes, gids: list[str]) -> list[bytes]
 
 
 def _mentions(body: dict[str, Any], wanted: set[str], depth: int = 0) -> bool:
-    """Whether a fates body (decoded, not validated) names one of ``wanted``, itself or in what it passes on."""
-    fates = body.get("fates")
-    if isinstance(fates, list) and any(isinstance(f, dict) and f.get("gid") in wanted for f in fates):
-        return True
+    """Whether a body (decoded, not validated) names one of ``wanted``, itself or in what it passes on.
+
+    A fates record names items in its statements; the records a node passes
+    on name them in offers' lines and receipts' lists too: the hand-off's
+    records of a large lot travel in a record of their own, with no
+    statement (``node.domain.workflow``), and custody follows them.
+    """
+    for lines in (body.get("fates"), body.get("items")):
+        if isinstance(lines, list) and any(isinstance(f, dict) and f.get("gid") in wanted for f in lines):
+            return True
+    for gids in (body.get("received"), body.get("missing")):
+        if isinstance(gids, list) and any(isinstance(g, str) and g in wanted for g in gids):
+            return True
     evidence = body.get("evidence")
     if not isinstance(evidence, list) or depth >= MAX_NESTING:
         return False

@@ -386,3 +386,32 @@ async def test_each_erasure_on_the_pdf_and_the_register_names_who_did_it_and_its
                       " · par Ordi Grand Ouest | purge · Flux pseudo-aléatoire (PRNG) · nwipe · {day} · réussi · disque"
                       f" WD-M0 · par member · {fingerprint} · certificat SHA-256 {CERTIFICATE}").format(
         day=row[heading.index("Date du devenir")])  # fmt: skip
+
+
+async def test_a_lot_of_more_than_a_thousand_items_handed_on_keeps_its_chain_in_the_bundle(nodes):
+    """The member hands 1 001 items on: its transferred statements are too many to carry the hand-off's records
+    in the same record, which go in a record of their own (evidence only). The hub's bundle left that record
+    out (it names no item's fate), so the other's distributions read as not a custodian's and were dropped: the
+    donor saw "transferred" for every item."""
+    hub, member, other = nodes["hub"], nodes["member"], nodes["other"]
+    lot, ids = await stock(hub, 1001)
+    g = await gids(hub, ids)
+    await sync_logs(hub, member)
+    await sync_logs(hub, other)
+    await handed(hub, member, g, lot=lot)
+    await sync_logs(member, other)
+    async with member.store.reader() as db:
+        at_member = [r[0] for r in await db.all("SELECT id FROM items ORDER BY id")]
+    await handed(member, other, g, items=at_member)
+    async with other.store.transaction() as tx:
+        at_other = [r[0] for r in await tx.all("SELECT id FROM items ORDER BY id")]
+        await tx.run_many("INSERT INTO erasures (item_id, method, level, tool, result, time) VALUES (?, 'PRNG stream',"
+                          " 'purge', 'nwipe', 'success', ?)", [(i, day_ms(date(2026, 1, 5))) for i in at_other])  # fmt: skip
+        school = await create_beneficiary(tx, BeneficiaryInput(category="school"))
+        await move_items(tx, at_other, "ready")
+        await distribute(tx, at_other, DistributionInput(beneficiary_id=school))
+    await sync_logs(other, member)
+    await sync_logs(member, hub)
+    _report, check = await report_bundle(hub, lot="ETAT-2026-01")
+    assert check.ok, describe(check)[-3:]
+    assert {(item.outcome, item.by, len(item.custody)) for item in check.items} == {("distributed", other.raw, 3)}
