@@ -706,3 +706,53 @@ async def test_a_hubs_own_report_page_says_it_goes_into_its_regional_summary(hub
     await admin.post("/reports/network/send", {"period": MARCH})
     _, html = await admin.get(f"/network?period={MARCH}")
     assert "rapport propre (version 2)" in text_of(html)
+
+
+async def test_a_hubs_report_page_names_the_national_federations_log_and_its_readers(tmp_path):
+    """On a hub, the log that proves its own reports is national's, and policy ``hub`` means national reads."""
+    node, store = await open_node(tmp_path, "Ordi Test", "hub")
+    async with store.transaction() as tx:
+        await peers.pin_peer(tx, key("national").public.raw, name="Fédération nationale", role="national",
+                             relation="upstream", url="https://national.example.org")  # fmt: skip
+    fed = StubFederation(store)
+    app = make_app(node, store)
+    app[FEDERATION] = fed
+    async with TestClient(TestServer(app)) as client:
+        admin = await as_user(client)
+        await admin.post("/reports/network/send", {"period": MARCH})
+        _, html = await admin.get(f"/reports/network?period={MARCH}")
+        text = text_of(html)
+        assert "Cette tête de réseau et la fédération nationale" in text
+        assert "La tête de réseau (le réseau régional)" not in text
+        assert "Rapports signés" in text and "Rapports envoyés" not in text
+        assert "La fédération nationale inscrit chaque enregistrement reçu dans un journal public" in text
+        assert "Dans le journal de la fédération nationale" in text
+        assert "journal de la tête de réseau" not in text and "La tête de réseau inscrit" not in text
+        report_id = re.search(r'name="report" value="([0-9a-f]{64})"', html).group(1)
+        check = {"period": MARCH, "report": report_id}
+        fed.audit.answer = "not_included"
+        response, html = await admin.post("/reports/network/check", check)
+        text = text_of(html)
+        assert response.status == 409 and "Attention : la fédération nationale dit que ce rapport" in text
+        assert "la tête de réseau dit" not in text and "l'administrateur de la tête de réseau" not in text
+        fed.audit.answer = "ok"
+        _, html = await admin.post("/reports/network/check", check)
+        assert "Prouvé : le journal de la fédération nationale contient ce rapport" in text_of(html)
+    await store.close()
+
+
+async def test_national_has_no_report_to_send_to_the_network(tmp_path):
+    node, store = await open_node(tmp_path, "Fédération", "national")
+    async with TestClient(TestServer(make_app(node, store))) as client:
+        admin = await as_user(client)
+        response, html = await admin.get(f"/reports/network?period={MARCH}")
+        text = text_of(html)
+        assert response.status == 200
+        assert "Ce nœud est celui de la fédération nationale : il ne rend compte à aucune tête de réseau" in text
+        assert 'href="/national"' in html.split("<main", 1)[1]
+        assert "structure membre" not in text and "sa tête de réseau" not in text
+        assert "Signer" not in text and "Ce qui quitterait ce nœud" not in text
+        response, html = await admin.post("/reports/network/send", {"period": MARCH})
+        assert response.status == 409 and "Rien n'a été signé" in text_of(html)
+    assert await reports(store) == 0
+    await store.close()
