@@ -46,6 +46,8 @@ def preview_command(args: argparse.Namespace) -> int:
     print(f"period {aggregate.period}: {len(aggregate.reports)} report(s) count, {len(aggregate.missing)} member(s) missing")
     if aggregate.own is not None:
         print(f"  own      {'(this hub)':<30} v{aggregate.own.version}  {aggregate.own.id.hex()[:16]}")
+    for report in aggregate.own_parts:  # no own report of the period yet: signing the summary signs one first
+        print(f"  own      {'(this hub)':<30} v{report.version}  {report.id.hex()[:16]}  ({report.period})")
     for report in aggregate.reports:
         print(f"  counts   {aggregate.names.get(report.member, '?'):<30} v{report.version}  {report.id.hex()[:16]}"
               + (f"  ({report.period})" if report.period != aggregate.period else ""))  # fmt: skip

@@ -756,3 +756,25 @@ async def test_national_has_no_report_to_send_to_the_network(tmp_path):
         assert response.status == 409 and "Rien n'a été signé" in text_of(html)
     assert await reports(store) == 0
     await store.close()
+
+
+async def test_the_hubs_year_holds_its_own_months_on_the_page_and_in_the_csv(hub):
+    """A hub that reported its own activity month by month: its year shows it, as its own, before it signs the year."""
+    from node.network.stats_reports import publish_report
+    from node.store.database import clock_at
+
+    _, store, client = hub
+    with clock_at(paris("2024-03-05")):  # the State's lot arrives at the hub's warehouse
+        await workshop(store)
+    async with store.transaction() as tx:
+        await publish_report(tx, MARCH)
+    admin = await as_user(client)
+    _, html = await admin.get("/network?period=2024")
+    own = next(text_of("<main>" + r) for r in html.split("<tr") if 'class="own"' in r)
+    assert "activité propre de la tête de réseau rapports propres de périodes plus courtes (1) 4 10,0 kg" in own
+    response = await client.get("/network.csv?period=2024")
+    rows = {row["member"]: row for row in csv_rows(await response.read())}
+    assert rows["(hub)"]["state"] == "own" and rows["(hub)"]["received.laptop.units"] == "3"
+    assert rows["total"]["received.laptop.units"] == str(1500 + 50 + 3)
+    _, html = await admin.get("/network/figures?year=2024")
+    assert f"2{NNBSP}554 équipements reçus" in unescape(html)  # Anne's 2 550 computers and the hub's 4 devices
