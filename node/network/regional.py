@@ -54,7 +54,7 @@ from node.domain.settings import get_setting
 from node.domain.stats import period_bounds
 from node.errors import RuleBroken
 from node.network.stats_reports import last_ended_period, own_keys, periods_between, publish_report
-from node.network.summary_rules import Contribution, parts, publish
+from node.network.summary_rules import Contribution, parts, publish, staff_once
 from node.store.database import Reader, Tx, now_ms
 from protocol import canonical
 from protocol.kinds import MembershipCertificate, RegionalSummary, RegionalSummaryV2, StatsReport
@@ -330,12 +330,14 @@ async def aggregate(db: Reader, hub: bytes, period: str) -> Aggregate:
     reporting = {r.member for r in counted}
     missing = sorted(key for key in members if key not in reporting)
     everyone = [*counted, *([own] if own else []), *inside]
-    summed = sum_figures(r.figures for r in everyone)
+    figures = staff_once([(r.member, r.period, r.figures) for r in everyone])
+    summed = sum_figures(figures)
     summed["members.reporting"] = len(reporting)
     summed["members.missing"] = len(missing)
     readers = await audience_of(db, hub, "stats")
     k = await get_setting(db, "summary_min_members")
-    published = publish(summed, [Contribution(r.member, r.figures, reaches(r.audience, readers)) for r in everyone], k)
+    published = publish(summed, [Contribution(r.member, f, reaches(r.audience, readers))
+                                 for r, f in zip(everyone, figures)], k)  # fmt: skip
     names = {c.member: c.name for c in await certificates(db, keys)}
     return Aggregate(period, published.figures, counted, missing, names, own, inside, summed, published.pooled,
                      published.withheld, k)  # fmt: skip

@@ -128,3 +128,28 @@ async def test_a_quarter_or_a_year_holds_the_hubs_own_months_until_it_signs_a_re
         signed = await regional.aggregate(db, HUB, "2024-Q1")
     assert body.own == signed.own.id and signed.own_parts == []
     assert body.figures["entered.desktop.units"] == 3 and body.figures["lots.from_donors"] == 1
+
+
+async def test_a_members_workforce_counts_once_in_a_quarter_it_reported_month_by_month(hub):
+    """FTE and volunteers describe the association, not the period: three monthly reports are not 3 × its staff."""
+    from node.network import national
+
+    anne, bert = Member(ANNE), Member(BERT)
+    staff = {"workforce.fte_hundredths": 450, "workforce.volunteers": 12}
+    months = [anne.report(f"2024-{m:02d}", {"received.laptop.units": m, **staff}, at=f"2024-{m + 1:02d}-02")
+              for m in (1, 2)]  # fmt: skip
+    march = anne.report("2024-03", {"received.laptop.units": 3, "workforce.fte_hundredths": 500,
+                                    "workforce.volunteers": 12}, at="2024-04-02")  # fmt: skip
+    quarter = bert.report("2024-Q1", {"received.laptop.units": 10, "workforce.fte_hundredths": 200},
+                          at="2024-04-03")  # fmt: skip
+    await hold(hub, *months, march, quarter)
+    body = await summary(hub, "2024-Q1")
+    assert body.figures["received.laptop.units"] == 1 + 2 + 3 + 10  # flows add up over the months
+    # Anne's staff as of her latest month (March), once, beside Bert's
+    assert body.figures["workforce.fte_hundredths"] == 500 + 200 and body.figures["workforce.volunteers"] == 12
+    async with hub.reader() as db:
+        signed = (await regional.list_summaries(db, (HUB,), "2024-Q1"))[0]
+        check = await national.check_summary(db, (HUB,), signed)
+        year = await regional.aggregate(db, HUB, "2024")
+    assert check.state == "verified" and check.problems == []  # national adds up the same way
+    assert year.all_figures["workforce.fte_hundredths"] == 700

@@ -27,6 +27,7 @@ from node.errors import DomainError, Invalid
 from node.network import regional
 from node.network.handoff_views import node_names
 from node.network.stats_reports import own_keys
+from node.network.summary_rules import staff_once
 from node.reports import network_year
 from protocol.keys import fingerprint
 from web_ui.auth import requires
@@ -143,7 +144,7 @@ async def network_of(request: web.Request, period: str) -> Network:
             continue
         own = counted.get(key, [])
         refused = sum(1 for i in ignored if i.report.member == key and i.report.why_not != "superseded")
-        main = main_figures(regional.sum_figures(r.figures for r in own)) if own else None
+        main = main_figures(_summed(own)) if own else None
         members.append(MemberRow(key, name, fingerprint(key), own[0] if own else None, main, refused, len(own)))
     return Network(agg, members, ignored, summaries, held)
 
@@ -187,7 +188,12 @@ async def _network_page(request: web.Request, period: str, *, status: int = 200,
 
 def _own_figures(agg: regional.Aggregate) -> dict[str, int]:
     """The hub's own figures for the period: its report of it, else its reports of the periods inside it."""
-    return dict(agg.own.figures) if agg.own else regional.sum_figures(r.figures for r in agg.own_parts)
+    return dict(agg.own.figures) if agg.own else _summed(agg.own_parts)
+
+
+def _summed(reports: list[regional.MemberReport]) -> dict[str, int]:
+    """One node's reports of the periods inside a period as one: flows added up, its staff counted once."""
+    return regional.sum_figures(staff_once([(r.member, r.period, r.figures) for r in reports]))
 
 
 def _bad_period(request: web.Request, text: str) -> web.Response:
@@ -259,7 +265,7 @@ async def network_csv(request: web.Request) -> web.Response:
     by_member: dict[bytes, list[regional.MemberReport]] = {}
     for report in agg.reports:
         by_member.setdefault(report.member, []).append(report)
-    figures_of = {member: regional.sum_figures(r.figures for r in reports) for member, reports in by_member.items()}
+    figures_of = {member: _summed(reports) for member, reports in by_member.items()}
     own = _own_figures(agg)
     total = agg.all_figures  # the hub's own download: the real sums, withheld figures included
     columns = sorted({key for figures in figures_of.values() for key in figures} | set(total) | set(own))
