@@ -772,9 +772,51 @@ async def test_the_hubs_year_holds_its_own_months_on_the_page_and_in_the_csv(hub
     _, html = await admin.get("/network?period=2024")
     own = next(text_of("<main>" + r) for r in html.split("<tr") if 'class="own"' in r)
     assert "activité propre de la tête de réseau rapports propres de périodes plus courtes (1) 4 10,0 kg" in own
+    assert "Lots reçus de donateurs 1 0 donateur(s)" in text_of(html)  # « En bref »: the hub's lot, no donor named
     response = await client.get("/network.csv?period=2024")
     rows = {row["member"]: row for row in csv_rows(await response.read())}
     assert rows["(hub)"]["state"] == "own" and rows["(hub)"]["received.laptop.units"] == "3"
     assert rows["total"]["received.laptop.units"] == str(1500 + 50 + 3)
     _, html = await admin.get("/network/figures?year=2024")
     assert f"2{NNBSP}554 équipements reçus" in unescape(html)  # Anne's 2 550 computers and the hub's 4 devices
+
+
+async def test_national_says_which_figures_are_pooled_or_withheld_and_counts_lots_and_donors(tmp_path):
+    """Page and CSV: lots and donors per hub and period; the figures pooled over k members, those withheld."""
+    node, store = await open_node(tmp_path, "Fédération", "national")
+    signing = key("hub five")
+    async with store.transaction() as tx:
+        await peers.pin_peer(tx, signing.public.raw, name="Ordi5", role="hub", relation="downstream",
+                             network="Ordi5")  # fmt: skip
+    hub_store = await Store.open(tmp_path / "five.db", signing, create=True)
+    async with hub_store.transaction() as tx:
+        await tx.append(RegionalSummaryV2(period=MARCH, version=1, figures={
+            "received.laptop.units": 40, "entered.laptop.units": 40, "lots.from_donors": 16, "donors.count": 13,
+            "members.reporting": 4}, reports=[], missing=[], pooled=["received.laptop.units"],
+            withheld=["entered.screen.units", "workforce.volunteers"], min_members=4))  # fmt: skip
+    await copy_log(hub_store, store, signing.public.raw)
+    await hub_store.close()
+    async with TestClient(TestServer(make_app(node, store))) as client:
+        admin = await as_user(client)
+        _, html = await admin.get("/national")
+        response = await client.get("/national.csv")
+        rows = csv_rows(await response.read())
+    await store.close()
+    table = html.split('<table class="by-hub">', 1)[1].split("</table>", 1)[0]
+    head = table.split("</thead>", 1)[0]
+    assert ">Lots reçus de donateurs</th>" in head and ">Donateurs de ces lots</th>" in head
+    row = _words(table.split("<tbody>", 1)[1].split("</tbody>", 1)[0])
+    assert "16 13" in row
+    # a withheld figure is said withheld, never shown as a zero: the screens that entered, and so their total
+    assert "ordinateur portable</th>" in head and "écran</th>" in head
+    assert row.startswith("Ordi5") and "40 + retenu 0 0 16 13 40 retenu" in row
+    foot = _words(table.split("<tfoot>", 1)[1])
+    assert "40 + retenu 0 0 16 13 40 retenu" in foot
+    text = text_of(html)
+    pooled = text.split("Chiffres additionnés sur au moins 4 adhérents qui ne les partagent qu'avec leur tête de réseau (1)", 1)[1]
+    assert pooled.split("Chiffres retenus", 1)[0].strip().startswith("Reçus : ordinateur portable (unités)")
+    assert "Chiffres retenus par la règle de publication de la tête de réseau (2)" in text
+    hub, total = rows
+    assert (hub["pooled"], hub["withheld"], hub["min_members"]) == ("received.laptop.units",
+                                                                   "entered.screen.units workforce.volunteers", "4")
+    assert hub["lots.from_donors"] == "16" and hub["donors.count"] == "13" and total["pooled"] == ""
