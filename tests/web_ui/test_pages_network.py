@@ -820,3 +820,28 @@ async def test_national_says_which_figures_are_pooled_or_withheld_and_counts_lot
     assert (hub["pooled"], hub["withheld"], hub["min_members"]) == ("received.laptop.units",
                                                                    "entered.screen.units workforce.volunteers", "4")
     assert hub["lots.from_donors"] == "16" and hub["donors.count"] == "13" and total["pooled"] == ""
+
+
+async def test_a_hub_admin_sets_how_many_members_a_pooled_figure_needs(tmp_path, admin):
+    """k of the publication rule is the hub's setting, on its settings page beside the publication policy."""
+    from node.domain.settings import get_setting
+
+    _, html = await admin.get("/settings")  # a member association's node: no such setting to show
+    assert 'name="summary_min_members"' not in html
+    node, store = await open_node(tmp_path, "Ordi Test", "hub")
+    async with TestClient(TestServer(make_app(node, store))) as client:
+        hub_admin = await as_user(client)
+        _, html = await hub_admin.get("/settings")
+        assert re.search(r'name="summary_min_members"[^>]*value="3"', html)
+        assert "au moins autant d'adhérents" in text_of(html)
+        form = {"stats": "hub", "fates": "hub", "workforce": "hub", "summary_min_members": "4"}
+        response, _ = await hub_admin.post("/settings/publication", form, allow_redirects=False)
+        assert response.status == 303
+        response, html = await hub_admin.post("/settings/publication", {**form, "stats": "public",
+                                                                         "summary_min_members": "0"})  # fmt: skip
+        assert response.status == 422 and "un nombre entier de 1 à 10 000" in text_of(html)
+        assert re.search(r'name="summary_min_members"[^>]*value="0"', html)  # what was typed, to correct
+    async with store.reader() as db:
+        assert await get_setting(db, "summary_min_members") == 4
+        assert json.loads(await get_setting(db, "publication_policy"))["stats"] == "hub"  # all or nothing
+    await store.close()
