@@ -112,6 +112,11 @@ def list_command(args: argparse.Namespace) -> int:
             print(f"  {body.period:<8} v{body.version}  {check.state:<12}  {check.held}/{check.listed} report(s) held,"
                   f" {check.readable} readable, {len(body.missing)} missing, sum "
                   f"{'checked' if check.sum_checked else 'not checked'}")  # fmt: skip
+            if getattr(body, "pooled", None):  # regional.summary/2's publication rule: what national reads pooled
+                print(f"    pooled over at least {body.min_members} members sharing with their hub only: "
+                      + ", ".join(body.pooled))  # fmt: skip
+            if getattr(body, "withheld", None):
+                print("    withheld: " + ", ".join(body.withheld))
             for problem in check.problems:
                 print(f"    problem: {problem}")
     return 0

@@ -557,6 +557,8 @@ async def test_national_shows_one_row_per_hub_and_period_by_category_and_the_tot
     assert "Distribués" in table and "ordinateur portable" in table and "ordinateur fixe" in table
     # distributed by category (desktops, laptops): Anne 800 and 1 000; Ordi3's member 30 laptops
     assert rows[0].endswith("800 1 000 1") and rows[1].endswith("0 30 1")
+    # Ordi3's transparency log was found rewritten: its row says so beside what was checked
+    assert "journal réécrit" in rows[1] and "journal réécrit" not in rows[0]
     assert _words(foot).startswith("Total national") and _words(foot).endswith("800 1 030 2")
 
 
@@ -620,6 +622,7 @@ async def test_the_national_csv_has_a_row_per_hub_and_period_and_the_total_apart
                                                                 (MARCH, "national_total", "")]  # fmt: skip
     one, three, total = rows
     assert (one["check"], one["reports_readable"], one["sum_checked"]) == ("verified", "2", "yes")
+    assert (one["log_audit"], three["log_audit"], total["log_audit"]) == ("consistent", "rewritten", "")
     assert one["distributed.desktop.units"] == "800" and three["distributed.desktop.units"] == ""
     assert one["received.laptop.units"] == "1500" and three["received.laptop.units"] == "999"
     assert total["received.laptop.units"] == str(1500 + 999) and total["members.reporting"] == "2"
@@ -781,8 +784,8 @@ async def test_the_hubs_year_holds_its_own_months_on_the_page_and_in_the_csv(hub
     assert f"2{NNBSP}554 équipements reçus" in unescape(html)  # Anne's 2 550 computers and the hub's 4 devices
 
 
-async def test_national_says_which_figures_are_pooled_or_withheld_and_counts_lots_and_donors(tmp_path):
-    """Page and CSV: lots and donors per hub and period; the figures pooled over k members, those withheld."""
+async def national_with_a_rule(tmp_path) -> tuple:
+    """National reading Ordi5's March: 16 lots, 13 donors; laptops pooled over 4 members, screens withheld."""
     node, store = await open_node(tmp_path, "Fédération", "national")
     signing = key("hub five")
     async with store.transaction() as tx:
@@ -796,6 +799,34 @@ async def test_national_says_which_figures_are_pooled_or_withheld_and_counts_lot
             withheld=["entered.screen.units", "workforce.volunteers"], min_members=4))  # fmt: skip
     await copy_log(hub_store, store, signing.public.raw)
     await hub_store.close()
+    return node, store
+
+
+def test_nationals_summary_list_names_the_figures_pooled_and_withheld(tmp_path, capsys):
+    import asyncio
+
+    from node.cli.main import main
+
+    async def made() -> tuple:
+        node, store = await national_with_a_rule(tmp_path)
+        async with store.transaction() as tx:  # national admitted the hub: its database holds its own log
+            await tx.append(MembershipCertificate(member=key("hub five").public.raw, member_name="Ordi5", role="hub",
+                                                  network="Ordi5", valid_from=paris("2024-01-01"),
+                                                  valid_until=paris("2025-01-01")))  # fmt: skip
+        await store.close()
+        return node
+
+    node = asyncio.run(made())
+    assert main(["summary", "list", "--data", str(node.data_dir)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    at = next(n for n, line in enumerate(out) if line.startswith(f"  {MARCH} "))
+    assert out[at + 1:at + 3] == ["    pooled over at least 4 members sharing with their hub only: received.laptop.units",
+                                  "    withheld: entered.screen.units, workforce.volunteers"]
+
+
+async def test_national_says_which_figures_are_pooled_or_withheld_and_counts_lots_and_donors(tmp_path):
+    """Page and CSV: lots and donors per hub and period; the figures pooled over k members, those withheld."""
+    node, store = await national_with_a_rule(tmp_path)
     async with TestClient(TestServer(make_app(node, store))) as client:
         admin = await as_user(client)
         _, html = await admin.get("/national")

@@ -32,7 +32,7 @@ SHEET_HEADS: dict[str, str] = {
     "period": _("Period"), "member": _("Member"), "fingerprint": _("Fingerprint"), "state": _("State"),
     "version": _("Version"), "row": _("Row"), "hub": _("Hub"), "network": _("Network"), "check": _("Check"),
     "reports_listed": _("Reports listed"), "reports_held": _("Reports held"),
-    "reports_readable": _("Reports readable"), "sum_checked": _("Sum checked"),
+    "reports_readable": _("Reports readable"), "sum_checked": _("Sum checked"), "log_audit": _("Log audit"),
     "min_members": _("Fewest members behind a pooled figure"), "pooled": _("Figures pooled (keys)"),
     "withheld": _("Figures withheld (keys)"), "figure": _("Figure"),
     "value": _("Value"), "key": _("Key"), "start_ms": _("Start (ms since 1970, UTC)"),

@@ -88,6 +88,7 @@ class Line:
     check: national.SummaryCheck | None
     figures: dict[str, int]
     withheld: frozenset[str] = frozenset()  # keys the hub's publication rule kept out (the total: any hub's)
+    log: national.AuditedLog | None = None  # the audit of the hub's transparency log (None: not audited yet)
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,9 +130,11 @@ def tables(readings: list[national.HubReading], translate) -> list[PeriodTable]:
     """Per period (newest first), one line per hub, and the national total apart."""
     rows = national.hub_periods(readings)
     totals = national.national_totals(readings)
+    audits = {reading.hub: reading.log for reading in readings}
     out = []
     for period in sorted({row.period for row in rows}, key=period_bounds, reverse=True):
-        lines = [Line(row.name, row.check, row.figures, _withheld(row.check)) for row in rows if row.period == period]
+        lines = [Line(row.name, row.check, row.figures, _withheld(row.check), audits[row.hub])
+                 for row in rows if row.period == period]  # fmt: skip
         found = {key.split(".")[1] for line in lines for key in (*line.figures, *line.withheld)
                  if key.count(".") == 2 and key.split(".")[0] in dict(CATEGORY_FIGURES)}  # fmt: skip
         categories = [(code, name_of(CATEGORY_NAMES, code, translate)) for code in ordered_categories(found)]
@@ -170,9 +173,10 @@ async def national_csv(request: web.Request) -> web.Response:
     readings = await _readings(request)
     rows_by_hub = national.hub_periods(readings)
     totals = national.national_totals(readings)
+    audits = {reading.hub: reading.log for reading in readings}
     columns = sorted({key for row in rows_by_hub for key in row.figures} | {k for f in totals.values() for k in f})
     head = ["period", "row", "hub", "fingerprint", "network", "version", "check", "reports_listed", "reports_held",
-            "reports_readable", "sum_checked", "min_members", "pooled", "withheld"]  # fmt: skip
+            "reports_readable", "sum_checked", "log_audit", "min_members", "pooled", "withheld"]  # fmt: skip
     rows: list[list[object]] = [[*head, *columns]]
     for row in rows_by_hub:
         check, body = row.check, row.check.summary.body
@@ -180,9 +184,10 @@ async def national_csv(request: web.Request) -> web.Response:
                 if isinstance(body, RegionalSummaryV2) else ["", "", ""])  # fmt: skip
         rows.append([row.period, "hub", row.name, fingerprint(row.hub), row.network or "",
                      body.version, check.state, check.listed, check.held, check.readable,
-                     "yes" if check.sum_checked else "no", *rule, *(row.figures.get(c, "") for c in columns)])  # fmt: skip
+                     "yes" if check.sum_checked else "no", audits[row.hub].state if audits[row.hub] else "not_audited",
+                     *rule, *(row.figures.get(c, "") for c in columns)])  # fmt: skip
     for period in sorted(totals, key=period_bounds, reverse=True):
-        rows.append([period, "national_total", "", "", "", "", "", "", "", "", "", "", "", "",
+        rows.append([period, "national_total", "", "", "", "", "", "", "", "", "", "", "", "", "",
                      *(totals[period].get(c, "") for c in columns)])  # fmt: skip
     if request.match_info["form"] == "xlsx":  # the CSV is a machine interface; the XLSX speaks words
         return figures_xlsx(rows, "national.xlsx", translator(request.get(LANGUAGE, "fr")), "national")
