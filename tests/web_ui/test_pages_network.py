@@ -752,6 +752,7 @@ async def test_national_has_no_report_to_send_to_the_network(tmp_path):
         text = text_of(html)
         assert response.status == 200
         assert "Ce nœud est celui de la fédération nationale : il ne rend compte à aucune tête de réseau" in text
+        assert "<h1>Rapport au réseau</h1>" in html  # no period: there is no report of one
         assert 'href="/national"' in html.split("<main", 1)[1]
         assert "structure membre" not in text and "sa tête de réseau" not in text
         assert "Signer" not in text and "Ce qui quitterait ce nœud" not in text
