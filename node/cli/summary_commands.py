@@ -46,6 +46,8 @@ def preview_command(args: argparse.Namespace) -> int:
     print(f"period {aggregate.period}: {len(aggregate.reports)} report(s) count, {len(aggregate.missing)} member(s) missing")
     if aggregate.own is not None:
         print(f"  own      {'(this hub)':<30} v{aggregate.own.version}  {aggregate.own.id.hex()[:16]}")
+    for report in aggregate.own_parts:  # no own report of the period yet: signing the summary signs one first
+        print(f"  own      {'(this hub)':<30} v{report.version}  {report.id.hex()[:16]}  ({report.period})")
     for report in aggregate.reports:
         print(f"  counts   {aggregate.names.get(report.member, '?'):<30} v{report.version}  {report.id.hex()[:16]}"
               + (f"  ({report.period})" if report.period != aggregate.period else ""))  # fmt: skip
@@ -110,6 +112,11 @@ def list_command(args: argparse.Namespace) -> int:
             print(f"  {body.period:<8} v{body.version}  {check.state:<12}  {check.held}/{check.listed} report(s) held,"
                   f" {check.readable} readable, {len(body.missing)} missing, sum "
                   f"{'checked' if check.sum_checked else 'not checked'}")  # fmt: skip
+            if getattr(body, "pooled", None):  # regional.summary/2's publication rule: what national reads pooled
+                print(f"    pooled over at least {body.min_members} members sharing with their hub only: "
+                      + ", ".join(body.pooled))  # fmt: skip
+            if getattr(body, "withheld", None):
+                print("    withheld: " + ", ".join(body.withheld))
             for problem in check.problems:
                 print(f"    problem: {problem}")
     return 0

@@ -15,7 +15,8 @@ as headers (stubs) otherwise. ``check_summary`` then checks a hub's
   period or of periods inside it, and do not overlap; ``own`` is a report
   of the hub itself for the period;
 - when every listed report is readable, their figures summed
-  (``node.network.regional.sum_figures``) are the summary's (less those withheld).
+  (``node.network.regional.sum_figures``, each author's staff once: ``summary_rules.staff_once``) are the
+  summary's (less those withheld).
 
 A listed report not held yet makes the summary *incomplete* (national may
 not have pulled it yet); a broken rule makes it *inconsistent*. A summary
@@ -42,6 +43,7 @@ from node.domain.stats import period_bounds
 from node.errors import NotFound
 from node.network.regional import SignedSummary, list_summaries, sum_figures
 from node.network.stats_reports import overlaps, own_keys
+from node.network.summary_rules import staff_once
 from node.notes import Note
 from node.store.database import Reader, Tx, now_ms
 from protocol import canonical
@@ -192,7 +194,7 @@ async def check_summary(db: Reader, hub_keys: tuple[bytes, ...], summary: Signed
         if row["content"] is not None:
             report = StatsReport.model_validate(canonical.decode(row["content"]))
             readable += 1
-            figures.append(report.figures)
+            figures.append((row["author"], report.period, report.figures))
         period = report.period if report is not None else body.period  # a header only: its period is unknown
         if report is not None and (report.period != body.period if (own or not second)
                                    else not _inside(report.period, body.period)):  # fmt: skip
@@ -220,7 +222,7 @@ async def check_summary(db: Reader, hub_keys: tuple[bytes, ...], summary: Signed
     if any(len(p) > 1 and (not second or _overlap(p)) for p in periods.values()):
         problems.append(Note("counted_twice", "a member is counted twice"))
     if readable == len(listed):
-        expected = sum_figures(figures)
+        expected = sum_figures(staff_once(figures))
         withheld = set(body.withheld) if second else set()
         expected = {k: v for k, v in expected.items() if k not in withheld}
         stated = {k: v for k, v in body.figures.items() if not k.startswith("members.")}

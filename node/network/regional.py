@@ -54,7 +54,7 @@ from node.domain.settings import get_setting
 from node.domain.stats import period_bounds
 from node.errors import RuleBroken
 from node.network.stats_reports import last_ended_period, own_keys, periods_between, publish_report
-from node.network.summary_rules import Contribution, parts, publish
+from node.network.summary_rules import Contribution, parts, publish, staff_once
 from node.store.database import Reader, Tx, now_ms
 from protocol import canonical
 from protocol.kinds import MembershipCertificate, RegionalSummary, RegionalSummaryV2, StatsReport
@@ -65,7 +65,7 @@ SUMMARY_KINDS = {RegionalSummary.KIND: RegionalSummary, RegionalSummaryV2.KIND: 
 __all__ = [
     "MemberReport", "Aggregate", "SignedSummary", "sum_figures", "member_reports", "aggregate", "sign_summary",
     "list_summaries", "due_summaries", "report_received", "renew_certificates", "reported_periods",
-    "own_report", "counted_reports", "SUMMARY_KINDS",
+    "own_report", "own_parts", "counted_reports", "SUMMARY_KINDS",
 ]  # fmt: skip
 
 # Figures that are not added up across reports: they are ratios or calendar facts, recomputed or kept apart.
@@ -110,6 +110,9 @@ class Aggregate:
     missing: list[bytes]  # members certified for the period without a report that counts
     names: dict[bytes, str]  # the names of every node the hub certified, from their certificates
     own: MemberReport | None = None  # the hub's own report for the period
+    # without one, its own reports of the periods inside it (a quarter's months...): what the hub's pages and its
+    # year count of its own activity until it signs a report of the period (signing the summary does, first)
+    own_parts: list[MemberReport] = field(default_factory=list)
     all_figures: dict[str, int] = field(default_factory=dict)  # every figure summed, for the hub's eyes
     pooled: list[str] = field(default_factory=list)
     withheld: list[str] = field(default_factory=list)
@@ -278,6 +281,22 @@ async def own_report(db: Reader, hub_keys: tuple[bytes, ...], period: str) -> Me
     return best
 
 
+async def own_parts(db: Reader, hub_keys: tuple[bytes, ...], period: str) -> list[MemberReport]:
+    """The hub's own reports standing for ``period`` when it signed none for it: as a member's
+    (``counted_reports``), per quarter its report of the quarter, else those of its months."""
+    out = []
+    for part, below in parts(period):
+        report = await own_report(db, hub_keys, part)
+        if report is not None:
+            out.append(report)
+            continue
+        for month in below:
+            report = await own_report(db, hub_keys, month)
+            if report is not None:
+                out.append(report)
+    return out
+
+
 async def counted_reports(db: Reader, hub_keys: tuple[bytes, ...], period: str) -> list[MemberReport]:
     """The members' reports that count for ``period``: per member, its report of the period, or else those of
     the periods inside it (``node.network.summary_rules.parts``), coarsest first, each time counted once."""
@@ -303,20 +322,24 @@ async def aggregate(db: Reader, hub: bytes, period: str) -> Aggregate:
     members = await members_during(db, keys, period)
     counted = await counted_reports(db, keys, period)
     own = await own_report(db, keys, period)
-    fitting = _fits([*counted, *([own] if own else [])])
+    inside = await own_parts(db, keys, period) if own is None else []
+    fitting = _fits([*counted, *([own] if own else []), *inside])
     counted = [r for r in counted if r.id in fitting][:10_000]
     own = own if own is not None and own.id in fitting else None
+    inside = [r for r in inside if r.id in fitting]
     reporting = {r.member for r in counted}
     missing = sorted(key for key in members if key not in reporting)
-    everyone = [*counted, *([own] if own else [])]
-    summed = sum_figures(r.figures for r in everyone)
+    everyone = [*counted, *([own] if own else []), *inside]
+    figures = staff_once([(r.member, r.period, r.figures) for r in everyone])
+    summed = sum_figures(figures)
     summed["members.reporting"] = len(reporting)
     summed["members.missing"] = len(missing)
     readers = await audience_of(db, hub, "stats")
     k = await get_setting(db, "summary_min_members")
-    published = publish(summed, [Contribution(r.member, r.figures, reaches(r.audience, readers)) for r in everyone], k)
+    published = publish(summed, [Contribution(r.member, f, reaches(r.audience, readers))
+                                 for r, f in zip(everyone, figures)], k)  # fmt: skip
     names = {c.member: c.name for c in await certificates(db, keys)}
-    return Aggregate(period, published.figures, counted, missing, names, own, summed, published.pooled,
+    return Aggregate(period, published.figures, counted, missing, names, own, inside, summed, published.pooled,
                      published.withheld, k)  # fmt: skip
 
 

@@ -21,6 +21,8 @@ federation page with the others.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from node.domain.alerts import raise_alert
 from node.domain.memberships import certificates
@@ -48,6 +50,12 @@ class Silence:
     detail: str
 
 
+def _day(ms: int, *, minutes: bool = False) -> str:
+    """A time of the alert's detail as a person reads it: the day (and time), Paris time."""
+    moment = datetime.fromtimestamp(ms / 1000, ZoneInfo("Europe/Paris"))
+    return moment.strftime("%Y-%m-%d %H:%M" if minutes else "%Y-%m-%d") + " (Paris time)"
+
+
 def _kind(period: str) -> str:
     return "year" if len(period) == 4 else "quarter" if "-Q" in period else "month"
 
@@ -68,7 +76,7 @@ async def silent_nodes(db: Reader, me: bytes, *, now: int | None = None) -> list
             if rows:
                 body = StatsReport.model_validate(canonical.decode(rows[0]["content"]))
                 last, kind = rows[0]["time"], _kind(body.period)
-                said = f"last statistics report signed at {last} ms, for a {kind}"
+                said = f"last statistics report signed on {_day(last)}, for a {kind}"
             else:
                 last, kind = current[peer["key"]].valid_from, "month"
                 said = "no statistics report since its membership began"
@@ -77,7 +85,7 @@ async def silent_nodes(db: Reader, me: bytes, *, now: int | None = None) -> list
         contact = peer["last_contact"] if peer["last_contact"] is not None else peer["added"]
         if now - contact > UNREACHABLE_MS:
             out.append(Silence(peer["key"], peer["name"], "peer_unreachable", contact,
-                               "no valid signed exchange either way for more than a day"))  # fmt: skip
+                               f"no valid signed exchange either way since {_day(contact, minutes=True)}"))  # fmt: skip
     return out
 
 

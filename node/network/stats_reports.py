@@ -45,7 +45,7 @@ from protocol.records import Record, stored_header
 
 __all__ = [
     "ReportPreview", "SentReport", "build_report", "preview", "publish_report", "list_reports", "due_reports",
-    "own_keys", "workforce_figures", "reader_names", "last_ended_period", "periods_between", "overlaps",
+    "own_keys", "workforce_figures", "reader_names", "last_ended_period", "periods_between", "overlaps", "covered",
 ]  # fmt: skip
 
 # Figures about the workshop at the time of computing, not about the period.
@@ -246,6 +246,25 @@ def overlaps(a: str, b: str) -> bool:
     return a_start < b_end and b_start < a_end
 
 
+def _months(period: str) -> list[str]:
+    """The months of a period, in order."""
+    if len(period) == 7 and "-Q" not in period:
+        return [period]
+    first, count = (3 * int(period[-1]) - 2, 3) if "-Q" in period else (1, 12)
+    return [f"{period[:4]}-{m:02d}" for m in range(first, first + count)]
+
+
+def covered(period: str, reported: list[str], since: int) -> bool:
+    """Whether ``reported`` periods cover all of ``period`` from ``since`` (ms) on: each of its months that
+    ends after ``since`` is inside one of them (itself, its quarter or year, or the month itself)."""
+    spans = [_bounds(p) for p in reported]
+    for month in _months(period):
+        start, end = _bounds(month)
+        if end > since and not any(a <= start and end <= b for a, b in spans):
+            return False
+    return True
+
+
 MAX_DUE = 60  # reports signed in one day's upkeep at most; the next ones the day after, in order
 
 
@@ -255,11 +274,15 @@ async def due_reports(db: Reader, today: date, me: bytes) -> list[str]:
     From the start of this node's membership (the earliest certificate of
     its hub for one of its keys): a node that was off across several period
     ends sends each missed period, in order, not only the last one. A period
-    is not due when a report of this node already covers some of it (a
-    quarter's report covers its months, and the reverse), so that a change
-    of schedule never counts the same time twice; nor when no certificate
-    of the hub covers it (the hub counts no report of a period its member
-    was not a member in).
+    is not due when this node's reports already cover all of it since its
+    membership began (``covered``: a quarter's or a year's report covers its
+    months; the months' reports together cover their quarter), nor when no
+    certificate of the hub covers it (the hub counts no report of a period
+    its member was not a member in). After a change of schedule, a period
+    partly reported (March sent, then quarterly) is still sent whole: the hub
+    counts each member's time once, at the coarsest level it reported
+    (``node.network.summary_rules.parts``), so nothing is left out and
+    nothing is counted twice.
     """
     schedule = await get_setting(db, "stats_schedule")
     if last_ended_period(schedule, today) is None:
@@ -271,11 +294,12 @@ async def due_reports(db: Reader, today: date, me: bytes) -> list[str]:
     if not held:
         return []
     zone = ZoneInfo("Europe/Paris")
-    first = datetime.fromtimestamp(max(min(c.valid_from for c in held), 0) / 1000, zone).date()
+    since = max(min(c.valid_from for c in held), 0)
+    first = datetime.fromtimestamp(since / 1000, zone).date()
     due = []
     for period in periods_between(schedule, first, today):
         start, end = period_bounds(period)
-        if any(c.covers(start, end) for c in held) and not any(overlaps(period, done) for done in sent):
+        if any(c.covers(start, end) for c in held) and not covered(period, sorted(sent), since):
             due.append(period)
             if len(due) == MAX_DUE:
                 break

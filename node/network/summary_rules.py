@@ -12,6 +12,13 @@
   whose figures are kept from the readers matters: with one such member and
   public ones beside it, a reader would take the public ones away and read
   the first one's figure.
+- **Staff once per member** (``staff_once``): the ``workforce.*`` figures
+  (FTE, work-integration jobs, volunteers) describe the association when
+  it reported, not its period: of one author's reports that stand for a
+  period (its months in a quarter...), each such figure counts from its
+  report of the latest period that carries it, not from every one: a year
+  of twelve monthly reports is not twelve times the association's staff.
+  Across authors they add up as any figure.
 """
 
 from __future__ import annotations
@@ -19,10 +26,30 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-__all__ = ["parts", "Contribution", "Published", "publish", "contributes"]
+from node.domain.stats import period_bounds
+
+__all__ = ["parts", "Contribution", "Published", "publish", "contributes", "staff_once", "STAFF_PREFIX"]
+
+STAFF_PREFIX = "workforce."
 
 _FATE_UNITS = ("distributed", "recycled", "dismantled")
 _SUMMARY_OWN = ("members.reporting", "members.missing")
+
+
+def staff_once(reports: Sequence[tuple[bytes, str, Mapping[str, int]]]) -> list[dict[str, int]]:
+    """The figures of ``reports`` (author, period, figures) ready to be summed: each author's ``workforce.*``
+    figure kept only in its report of the latest period carrying it (the one ending last: one author's
+    periods in a summary do not overlap), left out of its others. In the order given."""
+    latest: dict[tuple[bytes, str], int] = {}
+    for n, (author, period, figures) in enumerate(reports):
+        for key in figures:
+            if key.startswith(STAFF_PREFIX):
+                best = latest.get((author, key))
+                if best is None or period_bounds(period)[1] > period_bounds(reports[best][1])[1]:
+                    latest[(author, key)] = n
+    return [{key: value for key, value in figures.items()
+             if not key.startswith(STAFF_PREFIX) or latest[(author, key)] == n}
+            for n, (author, _period, figures) in enumerate(reports)]  # fmt: skip
 
 
 def parts(period: str) -> list[tuple[str, list[str]]]:

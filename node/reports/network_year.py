@@ -21,8 +21,8 @@ class Year:
 
 
 async def year_figures(db: Reader, hub: bytes, year: str) -> Year:
-    """The year's figures for the hub's own use: its own report and, per member, its yearly report if one
-    counts, else its quarters', else its months' (``counted_reports``), each time counted once."""
+    """The year's figures for the hub's own use: its own and, per member, its yearly report if one counts,
+    else its quarters', else its months' (``counted_reports``, ``own_parts``), each time counted once."""
     result = await aggregate(db, hub, year)
     months: dict[bytes, int] = {}
     for report in result.reports:

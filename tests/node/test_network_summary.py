@@ -99,3 +99,57 @@ async def test_a_years_summary_is_the_sum_of_its_periods_each_counted_once(hub):
     own = body.figures["received.laptop.units"] - (1 + 2 + 3 + 20 + 30 + 100 + 1000)
     assert own == 0  # the hub received nothing itself
     assert body.missing == sorted([DANI.public.raw, EMIL.public.raw]) and body.figures["members.reporting"] == 2
+
+
+async def test_a_quarter_or_a_year_holds_the_hubs_own_months_until_it_signs_a_report_of_its_own(hub):
+    """The hub reports month by month (its schedule): its quarter and its year still hold its own activity."""
+    from node.network.stats_reports import publish_report
+    from node.reports import network_year
+
+    with clock_at(paris("2024-02-05")):  # the State's lot arrives at the hub's warehouse in February
+        async with hub.transaction() as tx:
+            donor = await create_donor(tx, DonorInput(name="Préfecture", type="public_body"))
+            lot = await create_lot(tx, LotInput(reference="ETAT-1", donor_id=donor))
+            await create_items(tx, lot, [ItemInput(category="desktop", weight_g=8000) for _ in range(3)])
+    async with hub.transaction() as tx:
+        for month in ("2024-01", "2024-02", "2024-03"):
+            await publish_report(tx, month)
+    await hold(hub, Member(ANNE).report("2024-Q1", {"entered.laptop.units": 2}, at="2024-04-02"))
+    async with hub.reader() as db:
+        quarter = await regional.aggregate(db, HUB, "2024-Q1")
+        year = await network_year.year_figures(db, HUB, "2024")
+    assert quarter.own is None and [r.period for r in quarter.own_parts] == ["2024-01", "2024-02", "2024-03"]
+    assert quarter.all_figures["entered.desktop.units"] == 3 and quarter.all_figures["entered.laptop.units"] == 2
+    assert quarter.figures["lots.from_donors"] == 1
+    assert year.figures["entered.desktop.units"] == 3 and year.figures["entered.desktop.weight_g"] == 24_000
+    # the quarter's summary: the hub's own report of the quarter takes the months' place, counted once
+    body = await summary(hub, "2024-Q1")
+    async with hub.reader() as db:
+        signed = await regional.aggregate(db, HUB, "2024-Q1")
+    assert body.own == signed.own.id and signed.own_parts == []
+    assert body.figures["entered.desktop.units"] == 3 and body.figures["lots.from_donors"] == 1
+
+
+async def test_a_members_workforce_counts_once_in_a_quarter_it_reported_month_by_month(hub):
+    """FTE and volunteers describe the association, not the period: three monthly reports are not 3 × its staff."""
+    from node.network import national
+
+    anne, bert = Member(ANNE), Member(BERT)
+    staff = {"workforce.fte_hundredths": 450, "workforce.volunteers": 12}
+    months = [anne.report(f"2024-{m:02d}", {"received.laptop.units": m, **staff}, at=f"2024-{m + 1:02d}-02")
+              for m in (1, 2)]  # fmt: skip
+    march = anne.report("2024-03", {"received.laptop.units": 3, "workforce.fte_hundredths": 500,
+                                    "workforce.volunteers": 12}, at="2024-04-02")  # fmt: skip
+    quarter = bert.report("2024-Q1", {"received.laptop.units": 10, "workforce.fte_hundredths": 200},
+                          at="2024-04-03")  # fmt: skip
+    await hold(hub, *months, march, quarter)
+    body = await summary(hub, "2024-Q1")
+    assert body.figures["received.laptop.units"] == 1 + 2 + 3 + 10  # flows add up over the months
+    # Anne's staff as of her latest month (March), once, beside Bert's
+    assert body.figures["workforce.fte_hundredths"] == 500 + 200 and body.figures["workforce.volunteers"] == 12
+    async with hub.reader() as db:
+        signed = (await regional.list_summaries(db, (HUB,), "2024-Q1"))[0]
+        check = await national.check_summary(db, (HUB,), signed)
+        year = await regional.aggregate(db, HUB, "2024")
+    assert check.state == "verified" and check.problems == []  # national adds up the same way
+    assert year.all_figures["workforce.fte_hundredths"] == 700

@@ -52,6 +52,10 @@ async def test_a_member_silent_longer_than_its_period_and_a_peer_unreachable_for
     assert [(s.reason, s.name) for s in await check(hub, later)] == [("member_silent", "Anne"),
                                                                      ("peer_unreachable", "Bert")]  # fmt: skip
     assert await alerts(hub) == [("member_silent", ANNE.public.raw), ("peer_unreachable", BERT.public.raw)]
+    async with hub.reader() as db:  # the detail says when, as a person reads a date, not in milliseconds
+        details = [r[0] for r in await db.all("SELECT detail FROM alerts WHERE kind = 'silent' ORDER BY id")]
+    assert details[0] == "Anne: last statistics report signed on 2024-06-02 (Paris time), for a month"
+    assert details[1].startswith("Bert: no valid signed exchange either way since 2024-07-03 ")
     await check(hub, later + DAY // 4)  # looked at again: the same silences, no second alert
     assert len(await alerts(hub)) == 2
     # Anne reports again, then falls silent again: a new silence, a new alert

@@ -9,7 +9,7 @@ import pytest
 
 from node.domain.publication import reaches
 from node.network.regional import sum_figures
-from node.network.summary_rules import Contribution, parts, publish
+from node.network.summary_rules import Contribution, parts, publish, staff_once
 
 VECTORS = json.loads((Path(__file__).parents[1] / "vectors" / "statistics.json").read_text())
 
@@ -33,6 +33,12 @@ def test_the_publication_rule(vector):
 @pytest.mark.parametrize("vector", VECTORS["parts"], ids=lambda v: v["period"])
 def test_the_periods_inside_a_period(vector):
     assert [{"period": p, "parts": below} for p, below in parts(vector["period"])] == vector["parts"]
+
+
+@pytest.mark.parametrize("vector", VECTORS["staff"], ids=lambda v: v["name"])
+def test_each_authors_staff_counts_once(vector):
+    reports = [(bytes.fromhex(r["author"]), r["period"], r["figures"]) for r in vector["reports"]]
+    assert sum_figures(staff_once(reports)) == vector["sum"]
 
 
 def test_the_vectors_cover_every_outcome_of_the_rule():

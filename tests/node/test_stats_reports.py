@@ -207,8 +207,16 @@ async def test_due_reports_are_every_ended_period_not_reported_yet_in_order(work
     await send(workshop)  # March, by hand
     assert await due(date(2024, 4, 5)) == ["2023-12", "2024-01", "2024-02"]
     assert await due(date(2024, 5, 1)) == ["2023-12", "2024-01", "2024-02", "2024-04"]
-    # a quarter's report covers its months, and a month's report its quarter: never the same time twice
-    assert await due(date(2024, 7, 1), "quarterly") == ["2023-Q4", "2024-Q2"]
+    # a quarter's report covers its months; months cover their quarter only all together (from the membership's
+    # first month): March alone leaves January and February unreported, so the first quarter is still due
+    assert await due(date(2024, 7, 1), "quarterly") == ["2023-Q4", "2024-Q1", "2024-Q2"]
+    for month in ("2023-12", "2024-01", "2024-02"):
+        await send(workshop, month)
+    assert await due(date(2024, 7, 1), "quarterly") == ["2024-Q2"]
+    # a change to a yearly schedule: 2024's months from April on were never sent, the year is due
+    assert await due(date(2025, 1, 5), "yearly") == ["2024"]
+    await send(workshop, "2024-Q2")
+    assert await due(date(2024, 7, 1), "monthly") == []  # the quarter covers its months
 
 
 async def test_daily_upkeep_sends_due_reports_only_with_a_hub(workshop):

@@ -11,7 +11,7 @@ from typing import Any
 
 from node.domain.publication import reaches
 from node.network.regional import sum_figures
-from node.network.summary_rules import Contribution, parts, publish
+from node.network.summary_rules import Contribution, parts, publish, staff_once
 
 
 def _key(name: str) -> bytes:
@@ -62,6 +62,15 @@ PUBLICATION = [
 
 PERIODS = ["2025", "2025-Q3", "2025-07"]
 
+STAFF = [
+    # (name, [(author, period, figures)]): reports summed together in one regional.summary/2
+    ("months_of_one_member_staff_once", [
+        (A, "2025-01", {"received.laptop.units": 1, "workforce.fte_hundredths": 450, "workforce.volunteers": 12}),
+        (A, "2025-03", {"received.laptop.units": 3, "workforce.fte_hundredths": 500}),
+        (A, "2025-02", {"received.laptop.units": 2, "workforce.fte_hundredths": 450, "workforce.volunteers": 12}),
+        (B, "2025-Q1", {"received.laptop.units": 10, "workforce.fte_hundredths": 200})]),
+]
+
 
 def statistics_vectors() -> dict[str, Any]:
     sums = [{"name": name, "reports": reports, "sum": sum_figures(reports)} for name, reports in SUMS]
@@ -82,9 +91,14 @@ def statistics_vectors() -> dict[str, Any]:
                        "says. 'publication': the summed figures of 'reports' under the publication rule of "
                        "regional.summary/2, for a summary of audience 'summary_audience' ([] public) and "
                        "'min_members': its 'figures', 'pooled' and 'withheld'. 'parts': for a period, the "
-                       "periods that stand for it when a member sent no report for it, coarsest first.",
+                       "periods that stand for it when a member sent no report for it, coarsest first. 'staff': the "
+                       "reports (author, period, figures) summed in one regional.summary/2, each author's "
+                       "workforce figures counted once ('Staff once'): their 'sum'.",
         "sums": sums,
         "publication": publication,
         "parts": [{"period": p, "parts": [{"period": part, "parts": below} for part, below in parts(p)]}
                   for p in PERIODS],
+        "staff": [{"name": name,
+                   "reports": [{"author": a.hex(), "period": p, "figures": f} for a, p, f in reports],
+                   "sum": sum_figures(staff_once(reports))} for name, reports in STAFF],
     }

@@ -428,3 +428,27 @@ async def test_published_reports_name_their_period_in_french(admin, web):
     text = text_of(html).split("Rapports publiés", 1)[1]
     assert "septembre 2026 1" in text and "2025 1" in text and "2026-09" not in text
     assert 'href="/reports/network?period=2026-09"' in html
+
+
+async def test_a_hubs_published_reports_are_proved_in_nationals_log_and_national_publishes_none(tmp_path):
+    from node.network.transparency import record_inclusion
+    from protocol.kinds import StatsReport
+
+    node, store = await open_node(tmp_path / "hub", "Ordi Grand Ouest", "hub")
+    async with store.transaction() as tx:
+        record = await tx.append(StatsReport(period="2026-09", version=1, figures={"received.laptop.units": 3}))
+        await record_inclusion(tx, record.id, checkpoint_seq=7, tree_size=40, leaf_index=12)
+    async with TestClient(TestServer(make_app(node, store))) as client:
+        _, html = await (await logged_in(client)).get("/federation")
+    await store.close()
+    text = text_of(html)
+    assert "Dans le journal de la fédération nationale" in text and "journal de la tête de réseau" not in text
+    assert "Rapports publiés" in text and "inclus au point de contrôle 7" in text
+
+    node, store = await open_node(tmp_path / "national", "Fédération nationale", "national")
+    async with TestClient(TestServer(make_app(node, store))) as client:
+        _, html = await (await logged_in(client)).get("/federation")
+    await store.close()
+    text = text_of(html)
+    assert "Rapports publiés" not in text and "Envoyer un rapport au réseau" not in text
+    assert "Chiffres nationaux" in text and 'href="/national"' in html.split("<main", 1)[1]

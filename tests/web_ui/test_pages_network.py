@@ -557,6 +557,8 @@ async def test_national_shows_one_row_per_hub_and_period_by_category_and_the_tot
     assert "Distribués" in table and "ordinateur portable" in table and "ordinateur fixe" in table
     # distributed by category (desktops, laptops): Anne 800 and 1 000; Ordi3's member 30 laptops
     assert rows[0].endswith("800 1 000 1") and rows[1].endswith("0 30 1")
+    # Ordi3's transparency log was found rewritten: its row says so beside what was checked
+    assert "journal réécrit" in rows[1] and "journal réécrit" not in rows[0]
     assert _words(foot).startswith("Total national") and _words(foot).endswith("800 1 030 2")
 
 
@@ -620,6 +622,7 @@ async def test_the_national_csv_has_a_row_per_hub_and_period_and_the_total_apart
                                                                 (MARCH, "national_total", "")]  # fmt: skip
     one, three, total = rows
     assert (one["check"], one["reports_readable"], one["sum_checked"]) == ("verified", "2", "yes")
+    assert (one["log_audit"], three["log_audit"], total["log_audit"]) == ("consistent", "rewritten", "")
     assert one["distributed.desktop.units"] == "800" and three["distributed.desktop.units"] == ""
     assert one["received.laptop.units"] == "1500" and three["received.laptop.units"] == "999"
     assert total["received.laptop.units"] == str(1500 + 999) and total["members.reporting"] == "2"
@@ -706,3 +709,171 @@ async def test_a_hubs_own_report_page_says_it_goes_into_its_regional_summary(hub
     await admin.post("/reports/network/send", {"period": MARCH})
     _, html = await admin.get(f"/network?period={MARCH}")
     assert "rapport propre (version 2)" in text_of(html)
+
+
+async def test_a_hubs_report_page_names_the_national_federations_log_and_its_readers(tmp_path):
+    """On a hub, the log that proves its own reports is national's, and policy ``hub`` means national reads."""
+    node, store = await open_node(tmp_path, "Ordi Test", "hub")
+    async with store.transaction() as tx:
+        await peers.pin_peer(tx, key("national").public.raw, name="Fédération nationale", role="national",
+                             relation="upstream", url="https://national.example.org")  # fmt: skip
+    fed = StubFederation(store)
+    app = make_app(node, store)
+    app[FEDERATION] = fed
+    async with TestClient(TestServer(app)) as client:
+        admin = await as_user(client)
+        await admin.post("/reports/network/send", {"period": MARCH})
+        _, html = await admin.get(f"/reports/network?period={MARCH}")
+        text = text_of(html)
+        assert "Cette tête de réseau et la fédération nationale" in text
+        assert "La tête de réseau (le réseau régional)" not in text
+        assert "Rapports signés" in text and "Rapports envoyés" not in text
+        assert "La fédération nationale inscrit chaque enregistrement reçu dans un journal public" in text
+        assert "Dans le journal de la fédération nationale" in text
+        assert "journal de la tête de réseau" not in text and "La tête de réseau inscrit" not in text
+        report_id = re.search(r'name="report" value="([0-9a-f]{64})"', html).group(1)
+        check = {"period": MARCH, "report": report_id}
+        fed.audit.answer = "not_included"
+        response, html = await admin.post("/reports/network/check", check)
+        text = text_of(html)
+        assert response.status == 409 and "Attention : la fédération nationale dit que ce rapport" in text
+        assert "la tête de réseau dit" not in text and "l'administrateur de la tête de réseau" not in text
+        fed.audit.answer = "ok"
+        _, html = await admin.post("/reports/network/check", check)
+        assert "Prouvé : le journal de la fédération nationale contient ce rapport" in text_of(html)
+    await store.close()
+
+
+async def test_national_has_no_report_to_send_to_the_network(tmp_path):
+    node, store = await open_node(tmp_path, "Fédération", "national")
+    async with TestClient(TestServer(make_app(node, store))) as client:
+        admin = await as_user(client)
+        response, html = await admin.get(f"/reports/network?period={MARCH}")
+        text = text_of(html)
+        assert response.status == 200
+        assert "Ce nœud est celui de la fédération nationale : il ne rend compte à aucune tête de réseau" in text
+        assert "<h1>Rapport au réseau</h1>" in html  # no period: there is no report of one
+        assert 'href="/national"' in html.split("<main", 1)[1]
+        assert "structure membre" not in text and "sa tête de réseau" not in text
+        assert "Signer" not in text and "Ce qui quitterait ce nœud" not in text
+        response, html = await admin.post("/reports/network/send", {"period": MARCH})
+        assert response.status == 409 and "Rien n'a été signé" in text_of(html)
+    assert await reports(store) == 0
+    await store.close()
+
+
+async def test_the_hubs_year_holds_its_own_months_on_the_page_and_in_the_csv(hub):
+    """A hub that reported its own activity month by month: its year shows it, as its own, before it signs the year."""
+    from node.network.stats_reports import publish_report
+    from node.store.database import clock_at
+
+    _, store, client = hub
+    with clock_at(paris("2024-03-05")):  # the State's lot arrives at the hub's warehouse
+        await workshop(store)
+    async with store.transaction() as tx:
+        await publish_report(tx, MARCH)
+    admin = await as_user(client)
+    _, html = await admin.get("/network?period=2024")
+    own = next(text_of("<main>" + r) for r in html.split("<tr") if 'class="own"' in r)
+    assert "activité propre de la tête de réseau rapports propres de périodes plus courtes (1) 4 10,0 kg" in own
+    assert "Lots reçus de donateurs 1 0 donateur(s)" in text_of(html)  # « En bref »: the hub's lot, no donor named
+    response = await client.get("/network.csv?period=2024")
+    rows = {row["member"]: row for row in csv_rows(await response.read())}
+    assert rows["(hub)"]["state"] == "own" and rows["(hub)"]["received.laptop.units"] == "3"
+    assert rows["total"]["received.laptop.units"] == str(1500 + 50 + 3)
+    _, html = await admin.get("/network/figures?year=2024")
+    assert f"2{NNBSP}554 équipements reçus" in unescape(html)  # Anne's 2 550 computers and the hub's 4 devices
+
+
+async def national_with_a_rule(tmp_path) -> tuple:
+    """National reading Ordi5's March: 16 lots, 13 donors; laptops pooled over 4 members, screens withheld."""
+    node, store = await open_node(tmp_path, "Fédération", "national")
+    signing = key("hub five")
+    async with store.transaction() as tx:
+        await peers.pin_peer(tx, signing.public.raw, name="Ordi5", role="hub", relation="downstream",
+                             network="Ordi5")  # fmt: skip
+    hub_store = await Store.open(tmp_path / "five.db", signing, create=True)
+    async with hub_store.transaction() as tx:
+        await tx.append(RegionalSummaryV2(period=MARCH, version=1, figures={
+            "received.laptop.units": 40, "entered.laptop.units": 40, "lots.from_donors": 16, "donors.count": 13,
+            "members.reporting": 4}, reports=[], missing=[], pooled=["received.laptop.units"],
+            withheld=["entered.screen.units", "workforce.volunteers"], min_members=4))  # fmt: skip
+    await copy_log(hub_store, store, signing.public.raw)
+    await hub_store.close()
+    return node, store
+
+
+def test_nationals_summary_list_names_the_figures_pooled_and_withheld(tmp_path, capsys):
+    import asyncio
+
+    from node.cli.main import main
+
+    async def made() -> tuple:
+        node, store = await national_with_a_rule(tmp_path)
+        async with store.transaction() as tx:  # national admitted the hub: its database holds its own log
+            await tx.append(MembershipCertificate(member=key("hub five").public.raw, member_name="Ordi5", role="hub",
+                                                  network="Ordi5", valid_from=paris("2024-01-01"),
+                                                  valid_until=paris("2025-01-01")))  # fmt: skip
+        await store.close()
+        return node
+
+    node = asyncio.run(made())
+    assert main(["summary", "list", "--data", str(node.data_dir)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    at = next(n for n, line in enumerate(out) if line.startswith(f"  {MARCH} "))
+    assert out[at + 1:at + 3] == ["    pooled over at least 4 members sharing with their hub only: received.laptop.units",
+                                  "    withheld: entered.screen.units, workforce.volunteers"]
+
+
+async def test_national_says_which_figures_are_pooled_or_withheld_and_counts_lots_and_donors(tmp_path):
+    """Page and CSV: lots and donors per hub and period; the figures pooled over k members, those withheld."""
+    node, store = await national_with_a_rule(tmp_path)
+    async with TestClient(TestServer(make_app(node, store))) as client:
+        admin = await as_user(client)
+        _, html = await admin.get("/national")
+        response = await client.get("/national.csv")
+        rows = csv_rows(await response.read())
+    await store.close()
+    table = html.split('<table class="by-hub">', 1)[1].split("</table>", 1)[0]
+    head = table.split("</thead>", 1)[0]
+    assert ">Lots reçus de donateurs</th>" in head and ">Donateurs de ces lots</th>" in head
+    row = _words(table.split("<tbody>", 1)[1].split("</tbody>", 1)[0])
+    assert "16 13" in row
+    # a withheld figure is said withheld, never shown as a zero: the screens that entered, and so their total
+    assert "ordinateur portable</th>" in head and "écran</th>" in head
+    assert row.startswith("Ordi5") and "40 + retenu 0 0 16 13 40 retenu" in row
+    foot = _words(table.split("<tfoot>", 1)[1])
+    assert "40 + retenu 0 0 16 13 40 retenu" in foot
+    text = text_of(html)
+    pooled = text.split("Chiffres additionnés sur au moins 4 adhérents qui ne les partagent qu'avec leur tête de réseau (1)", 1)[1]
+    assert pooled.split("Chiffres retenus", 1)[0].strip().startswith("Reçus : ordinateur portable (unités)")
+    assert "Chiffres retenus par la règle de publication de la tête de réseau (2)" in text
+    hub, total = rows
+    assert (hub["pooled"], hub["withheld"], hub["min_members"]) == ("received.laptop.units",
+                                                                   "entered.screen.units workforce.volunteers", "4")
+    assert hub["lots.from_donors"] == "16" and hub["donors.count"] == "13" and total["pooled"] == ""
+
+
+async def test_a_hub_admin_sets_how_many_members_a_pooled_figure_needs(tmp_path, admin):
+    """k of the publication rule is the hub's setting, on its settings page beside the publication policy."""
+    from node.domain.settings import get_setting
+
+    _, html = await admin.get("/settings")  # a member association's node: no such setting to show
+    assert 'name="summary_min_members"' not in html
+    node, store = await open_node(tmp_path, "Ordi Test", "hub")
+    async with TestClient(TestServer(make_app(node, store))) as client:
+        hub_admin = await as_user(client)
+        _, html = await hub_admin.get("/settings")
+        assert re.search(r'name="summary_min_members"[^>]*value="3"', html)
+        assert "au moins autant d'adhérents" in text_of(html)
+        form = {"stats": "hub", "fates": "hub", "workforce": "hub", "summary_min_members": "4"}
+        response, _ = await hub_admin.post("/settings/publication", form, allow_redirects=False)
+        assert response.status == 303
+        response, html = await hub_admin.post("/settings/publication", {**form, "stats": "public",
+                                                                         "summary_min_members": "0"})  # fmt: skip
+        assert response.status == 422 and "un nombre entier de 1 à 10 000" in text_of(html)
+        assert re.search(r'name="summary_min_members"[^>]*value="0"', html)  # what was typed, to correct
+    async with store.reader() as db:
+        assert await get_setting(db, "summary_min_members") == 4
+        assert json.loads(await get_setting(db, "publication_policy"))["stats"] == "hub"  # all or nothing
+    await store.close()

@@ -24,9 +24,9 @@ from node.domain import users, workflow
 from node.domain.impact import FACTOR_TABLES
 from node.domain.settings import POLICY_AUDIENCES, POLICY_FIELDS, SETTINGS, all_settings, set_setting
 from node.domain.states import STEP_STATES
-from node.errors import DomainError
+from node.errors import DomainError, Invalid
 from web_ui.auth import requires
-from web_ui.i18n import TIMEZONE, translator
+from web_ui.i18n import TIMEZONE, Formats, translator
 from web_ui.keys import NODE, STORE
 from web_ui.labels import CATEGORY_NAMES, STATE_NAMES
 from web_ui.pages import admin_users
@@ -174,15 +174,30 @@ async def save_policy(request: web.Request) -> web.Response:
     _ = translator(request.get(LANGUAGE, "fr"))
     form = await request.post()
     policy = {field: str(form.get(field, "")) for field in POLICY_FIELDS}
+    # on a hub, how many members a figure they keep from national must be added up over (the summary's rule)
+    pooled = str(form.get("summary_min_members", "")).strip() if request.app[NODE].config.role == "hub" else None
+    refused = "policy"
     try:
         async with request.app[STORE].transaction() as tx:
             value = json.dumps(policy, sort_keys=True)
             await set_setting(tx, "publication_policy", value)
             await users.audit(tx, request[SESSION].user, "settings", "publication_policy", value)
+            if pooled is not None:
+                refused = "summary_min_members"
+                if not (pooled.isascii() and pooled.isdigit() and len(pooled) <= 6):
+                    raise Invalid(f"summary_min_members: {pooled[:20]!r} is not a whole number", code="invalid")
+                await set_setting(tx, "summary_min_members", int(pooled))
+                await users.audit(tx, request[SESSION].user, "settings", "summary_min_members", pooled)
     except DomainError as exc:
-        message = _("Nothing was changed: choose one audience for each kind of data.")
+        if refused == "summary_min_members":
+            setting = SETTINGS["summary_min_members"]
+            message = _("Nothing was changed: the fewest members is a whole number from {low} to {high}.",
+                        low=setting.minimum, high=Formats(request.get(LANGUAGE, "fr")).number(setting.maximum))
+        else:
+            message = _("Nothing was changed: choose one audience for each kind of data.")
+        entered = {**policy, **({"summary_min_members": pooled} if pooled is not None else {})}
         return await _settings_page(request, status=422, form="policy", error=(message, exc.message),
-                                    entered=policy)  # fmt: skip
+                                    entered=entered)  # fmt: skip
     raise web.HTTPSeeOther("/settings?done=policy#publication")
 
 

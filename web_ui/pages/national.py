@@ -8,8 +8,10 @@
   (``node.network.national.SummaryCheck``): "vérifié" only then, "signé" when some
   are for the hub only. The national totals come apart, after the hubs'
   rows; then each hub's log audit and its summaries' problems.
-- ``/national.csv``: one row per hub and period with every figure, then one
-  row per period for the national total (``row`` says which).
+  A figure the hub's publication rule withheld is said so, never a zero.
+- ``/national.csv``: one row per hub and period with every figure and the
+  summary's publication rule (``min_members``, ``pooled``, ``withheld``),
+  then one row per period for the national total (``row`` says which).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from aiohttp import web
 from node.domain.stats import period_bounds
 from node.network import national
 from protocol.keys import fingerprint
+from protocol.kinds import RegionalSummaryV2
 from web_ui.i18n import translator
 from web_ui.keys import NODE, STORE
 from web_ui.labels import CATEGORY_NAMES, name_of, ordered_categories
@@ -59,6 +62,8 @@ FLOWS = (("entered", _("Entered from donors")), ("moved_in", _("Moved inside the
          ("left", _("Left for another network")))  # fmt: skip
 # A flow's total column beside the group of its categories under the same name: the total says it is one.
 TOTAL_OF = _("{figure} (total)")
+# The period's lots from donors and their donors (PROTOCOL.md, "Statistics"): "13 donors, 16 lots".
+COUNTS = (("lots.from_donors", _("Lots received from donors")), ("donors.count", _("Donors of those lots")))
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +87,8 @@ class Line:
     name: str
     check: national.SummaryCheck | None
     figures: dict[str, int]
+    withheld: frozenset[str] = frozenset()  # keys the hub's publication rule kept out (the total: any hub's)
+    log: national.AuditedLog | None = None  # the audit of the hub's transparency log (None: not audited yet)
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,10 +99,26 @@ class PeriodTable:
     categories: list[tuple[str, str]]  # (code, name)
 
 
+def _is(key: str, first: str, category: str | None) -> bool:
+    """Whether ``key`` is ``<first>.<category>.units`` (any category when ``category`` is None)."""
+    parts = key.split(".")
+    return len(parts) == 3 and parts[0] == first and parts[2] == "units" and category in (None, parts[1])
+
+
 def _units(figures: dict[str, int], first: str, category: str | None = None) -> int:
-    return sum(value for key, value in figures.items()
-               if (parts := key.split(".")) and len(parts) == 3 and parts[0] == first and parts[2] == "units"
-               and (category is None or parts[1] == category))  # fmt: skip
+    return sum(value for key, value in figures.items() if _is(key, first, category))
+
+
+def cell(line: Line, first: str, category: str | None = None) -> tuple[int, bool]:
+    """A cell of a line: the published units of ``first`` (a category's, or all of them; or the figure
+    ``first`` itself when it has no category), and whether some of it was withheld by the publication rule."""
+    if "." in first:  # a figure of its own: lots.from_donors, donors.count
+        return line.figures.get(first, 0), first in line.withheld
+    return _units(line.figures, first, category), any(_is(key, first, category) for key in line.withheld)
+
+
+def _withheld(check: national.SummaryCheck) -> frozenset[str]:
+    return frozenset(getattr(check.summary.body, "withheld", ()))
 
 
 async def _readings(request: web.Request) -> list[national.HubReading]:
@@ -107,13 +130,16 @@ def tables(readings: list[national.HubReading], translate) -> list[PeriodTable]:
     """Per period (newest first), one line per hub, and the national total apart."""
     rows = national.hub_periods(readings)
     totals = national.national_totals(readings)
+    audits = {reading.hub: reading.log for reading in readings}
     out = []
     for period in sorted({row.period for row in rows}, key=period_bounds, reverse=True):
-        lines = [Line(row.name, row.check, row.figures) for row in rows if row.period == period]
-        found = {key.split(".")[1] for line in lines for key in line.figures
+        lines = [Line(row.name, row.check, row.figures, _withheld(row.check), audits[row.hub])
+                 for row in rows if row.period == period]  # fmt: skip
+        found = {key.split(".")[1] for line in lines for key in (*line.figures, *line.withheld)
                  if key.count(".") == 2 and key.split(".")[0] in dict(CATEGORY_FIGURES)}  # fmt: skip
         categories = [(code, name_of(CATEGORY_NAMES, code, translate)) for code in ordered_categories(found)]
-        out.append(PeriodTable(period, lines, Line("", None, totals[period]), categories))
+        withheld = frozenset().union(*(line.withheld for line in lines))
+        out.append(PeriodTable(period, lines, Line("", None, totals[period], withheld), categories))
     return out
 
 
@@ -134,7 +160,7 @@ async def national_page(request: web.Request) -> web.Response:
         return _(TOTAL_OF, figure=_(label)) if label in grouped else _(label)
 
     return page(request, "network/national.html", hubs=hubs, states=CHECK_STATES, tables=tables(readings, _),
-                category_figures=CATEGORY_FIGURES, flows=FLOWS, units=_units, flow_header=flow_header,
+                category_figures=CATEGORY_FIGURES, flows=FLOWS, counts=COUNTS, cell=cell, flow_header=flow_header,
                 figure_groups=lambda keys: figure_groups(keys, language),
                 period_name=lambda p: period_name(p, language))  # fmt: skip
 
@@ -147,17 +173,21 @@ async def national_csv(request: web.Request) -> web.Response:
     readings = await _readings(request)
     rows_by_hub = national.hub_periods(readings)
     totals = national.national_totals(readings)
+    audits = {reading.hub: reading.log for reading in readings}
     columns = sorted({key for row in rows_by_hub for key in row.figures} | {k for f in totals.values() for k in f})
     head = ["period", "row", "hub", "fingerprint", "network", "version", "check", "reports_listed", "reports_held",
-            "reports_readable", "sum_checked"]  # fmt: skip
+            "reports_readable", "sum_checked", "log_audit", "min_members", "pooled", "withheld"]  # fmt: skip
     rows: list[list[object]] = [[*head, *columns]]
     for row in rows_by_hub:
-        check = row.check
+        check, body = row.check, row.check.summary.body
+        rule = ([body.min_members, " ".join(body.pooled), " ".join(body.withheld)]
+                if isinstance(body, RegionalSummaryV2) else ["", "", ""])  # fmt: skip
         rows.append([row.period, "hub", row.name, fingerprint(row.hub), row.network or "",
-                     check.summary.body.version, check.state, check.listed, check.held, check.readable,
-                     "yes" if check.sum_checked else "no", *(row.figures.get(c, "") for c in columns)])  # fmt: skip
+                     body.version, check.state, check.listed, check.held, check.readable,
+                     "yes" if check.sum_checked else "no", audits[row.hub].state if audits[row.hub] else "not_audited",
+                     *rule, *(row.figures.get(c, "") for c in columns)])  # fmt: skip
     for period in sorted(totals, key=period_bounds, reverse=True):
-        rows.append([period, "national_total", "", "", "", "", "", "", "", "", "",
+        rows.append([period, "national_total", "", "", "", "", "", "", "", "", "", "", "", "", "",
                      *(totals[period].get(c, "") for c in columns)])  # fmt: skip
     if request.match_info["form"] == "xlsx":  # the CSV is a machine interface; the XLSX speaks words
         return figures_xlsx(rows, "national.xlsx", translator(request.get(LANGUAGE, "fr")), "national")

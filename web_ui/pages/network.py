@@ -27,6 +27,7 @@ from node.errors import DomainError, Invalid
 from node.network import regional
 from node.network.handoff_views import node_names
 from node.network.stats_reports import own_keys
+from node.network.summary_rules import staff_once
 from node.reports import network_year
 from protocol.keys import fingerprint
 from web_ui.auth import requires
@@ -143,7 +144,7 @@ async def network_of(request: web.Request, period: str) -> Network:
             continue
         own = counted.get(key, [])
         refused = sum(1 for i in ignored if i.report.member == key and i.report.why_not != "superseded")
-        main = main_figures(regional.sum_figures(r.figures for r in own)) if own else None
+        main = main_figures(_summed(own)) if own else None
         members.append(MemberRow(key, name, fingerprint(key), own[0] if own else None, main, refused, len(own)))
     return Network(agg, members, ignored, summaries, held)
 
@@ -174,8 +175,9 @@ async def _network_page(request: web.Request, period: str, *, status: int = 200,
         members=data.members, ignored=data.ignored, summaries=summaries, latest=latest,
         up_to_date=latest is not None and agg.same_as(latest.body), ended=has_ended(period),
         categories=categories, columns=CATEGORY_COLUMNS, category_totals=totals(categories),
-        own=agg.own, own_main=main_figures(agg.own.figures) if agg.own else None,
+        own=agg.own, own_parts=agg.own_parts, own_main=main_figures(_own_figures(agg)),
         flows=[(label, sum_of(figures, first, "units")) for first, label in FLOWS],
+        lots=(figures.get("lots.from_donors", 0), figures.get("donors.count", 0)),
         all_figures=figure_rows(figures, language),
         figure_groups=lambda keys: figure_groups(keys, language),
         member_chart=bar_chart((m.name, m.main.distributed if m.main else 0) for m in data.members),
@@ -183,6 +185,16 @@ async def _network_page(request: web.Request, period: str, *, status: int = 200,
         why_not=WHY_NOT, refused=refused, flashes=flashes, error=None,
         network_name=node.config.network or node.config.name, period_name=lambda p: period_name(p, language),
     )  # fmt: skip
+
+
+def _own_figures(agg: regional.Aggregate) -> dict[str, int]:
+    """The hub's own figures for the period: its report of it, else its reports of the periods inside it."""
+    return dict(agg.own.figures) if agg.own else _summed(agg.own_parts)
+
+
+def _summed(reports: list[regional.MemberReport]) -> dict[str, int]:
+    """One node's reports of the periods inside a period as one: flows added up, its staff counted once."""
+    return regional.sum_figures(staff_once([(r.member, r.period, r.figures) for r in reports]))
 
 
 def _bad_period(request: web.Request, text: str) -> web.Response:
@@ -254,13 +266,14 @@ async def network_csv(request: web.Request) -> web.Response:
     by_member: dict[bytes, list[regional.MemberReport]] = {}
     for report in agg.reports:
         by_member.setdefault(report.member, []).append(report)
-    figures_of = {member: regional.sum_figures(r.figures for r in reports) for member, reports in by_member.items()}
-    own = agg.own.figures if agg.own else {}
+    figures_of = {member: _summed(reports) for member, reports in by_member.items()}
+    own = _own_figures(agg)
     total = agg.all_figures  # the hub's own download: the real sums, withheld figures included
     columns = sorted({key for figures in figures_of.values() for key in figures} | set(total) | set(own))
     rows: list[list[object]] = [["period", "member", "fingerprint", "state", "version", *columns]]
-    if agg.own is not None:
-        rows.append([period, "(hub)", "", "own", agg.own.version, *(own.get(key, "") for key in columns)])
+    if agg.own is not None or agg.own_parts:
+        version = agg.own.version if agg.own is not None else ""
+        rows.append([period, "(hub)", "", "own", version, *(own.get(key, "") for key in columns)])
     for row in data.members:
         figures = figures_of.get(row.key, {})
         state, version = ("reported", row.report.version if row.count == 1 else "") if row.report else ("missing", "")

@@ -218,6 +218,16 @@ INCLUSION_FAILURES: dict[str, str] = {
     "unreachable": _("The hub could not be reached: try again later."),
     "no_federation": _("The federation is not running in this process: the node checks its reports by itself while it runs."),
 }  # fmt: skip
+# On a hub, the upstream that keeps and proves its own reports is the national federation, not a hub.
+INCLUSION_FAILURES_AT_NATIONAL: dict[str, str] = {
+    "not_yet": _("Not yet in the national federation's latest checkpoint: try again later."),
+    "not_included": _("Warning: the national federation says this report is not in its log, although it received it. It may have dropped it. An alert was recorded (Federation page): tell the national federation's administrator."),
+    "bad_proof": _("Warning: the national federation's proof that it holds this report does not verify: its log may have been altered. An alert was recorded (Federation page): tell the national federation's administrator."),
+    "bad_checkpoint": _("Warning: the national federation answered with a checkpoint that is not a valid one of its log. An alert was recorded (Federation page): tell the national federation's administrator."),
+    "no_upstream": _("This hub has no national federation to ask: it has not joined one, or its node has no address."),
+    "unreachable": _("The national federation could not be reached: try again later."),
+}  # fmt: skip
+NOT_A_REPORTER = _("This node is the national federation's: it reports to no hub. Nothing was signed.")
 ALARMING = frozenset({"not_included", "bad_proof", "bad_checkpoint"})
 # node.network.peers.Peer.relation, as the reader of a report
 READER_RELATIONS: dict[str, str] = {
@@ -225,6 +235,11 @@ READER_RELATIONS: dict[str, str] = {
     "national": _("the national federation"),  # a hub's upstream
     "downstream": _("a member of our network"),
     "peer": _("a peer node"),
+}
+# On a hub, its upstream is the national federation: policy levels said as a hub's readers are.
+HUB_POLICY_LEVELS: dict[str, str] = {
+    "hub": _("This hub and the national federation"),
+    "network": _("The national federation and every hub it admitted"),
 }
 
 
@@ -286,10 +301,12 @@ async def report_page(request: web.Request, text: str, *, status: int = 200,
         sent = await list_reports(db, await own_keys(db, me))
     period_text = text.strip() or last_ended_period(schedule, today()) or ended_periods(today())["month"][0]
     error, draft = None, None
+    role = node.config.role
     try:
         period = checked_period(period_text)
-        async with store.transaction() as tx:  # writes nothing: the audience is computed as when signing
-            draft = await preview(tx, period)
+        if role != "national":  # national reports to no hub: nothing would leave
+            async with store.transaction() as tx:  # writes nothing: the audience is computed as when signing
+                draft = await preview(tx, period)
     except DomainError as exc:
         period, status = period_text[:20], 422
         error = error_of(request, exc)
@@ -304,10 +321,11 @@ async def report_page(request: web.Request, text: str, *, status: int = 200,
                                 included.checkpoint_seq if included else None,
                                 included.verified_at if included else None))  # fmt: skip
     figures = figure_rows(draft.figures, language) if draft is not None else []
+    levels = {**POLICY_LEVELS, **HUB_POLICY_LEVELS} if role == "hub" else POLICY_LEVELS
     flashes = []
     earlier = [row.report for row in rows if row.report.period == period]
     if request.query.get("done") == "sent" and status == 200 and earlier:
-        if node.config.role == "hub":  # its own report goes into its regional summary, not to a hub
+        if role == "hub":  # its own report goes into its regional summary, not to a hub
             message = _("The report of {period} was signed (version {version}). The regional summary of this period includes it once it is signed again: “Sign the summary” on the Network page, or the daily upkeep the next day.",
                         period=period_name(period, language), version=earlier[0].version)  # fmt: skip
         else:
@@ -318,11 +336,11 @@ async def report_page(request: web.Request, text: str, *, status: int = 200,
         request, "network/report.html", status=status, period=period, error=error, draft=draft,
         period_label=period_name(period, language) if error is None else period, figures=figures,
         notes=[known_text(note, _) for note in draft.notes] if draft else [], readers=readers,
-        level=POLICY_LEVELS.get(draft.level, draft.level) if draft else "", earlier=earlier, sent=rows,
+        level=levels.get(draft.level, draft.level) if draft else "", earlier=earlier, sent=rows,
         ended=error is None and has_ended(period), refused=refused, flashes=flashes,
         choices=period_choices(today(), {r.period for r in sent} | ({period} if error is None else set())),
         period_name=lambda p: period_name(p, language), can_check=_inclusion_check(request) is not None,
-        role=node.config.role, check=check,
+        role=role, check=check,
     )  # fmt: skip
 
 
@@ -338,6 +356,8 @@ async def send_report(request: web.Request) -> web.Response:
     """Sign the period's report (``node.network.stats_reports.publish_report``); sending again signs a correction."""
     _ = translate(request)
     text = str((await request.post()).get("period", ""))
+    if request.app[NODE].config.role == "national":
+        return await report_page(request, text, status=409, refused=(_(NOT_A_REPORTER), ""))
     try:
         period = checked_period(text)
         async with request.app[STORE].transaction() as tx:
@@ -375,11 +395,17 @@ async def check_report(request: web.Request) -> web.Response:
             code, detail = exc.reason, exc.message
         except CALL_ERRORS as exc:
             code, detail = "unreachable", f"{type(exc).__name__}: {exc}"
+    at_national = request.app[NODE].config.role == "hub"  # a hub's upstream is the national federation
     if not code:
-        message = _("Proved: the hub's log holds this report, at its checkpoint {number}.",
-                    number=included.checkpoint_seq)
+        if at_national:
+            message = _("Proved: the national federation's log holds this report, at its checkpoint {number}.",
+                        number=included.checkpoint_seq)  # fmt: skip
+        else:
+            message = _("Proved: the hub's log holds this report, at its checkpoint {number}.",
+                        number=included.checkpoint_seq)  # fmt: skip
         return await report_page(request, text, check=("ok", message, ""))
-    message = _(INCLUSION_FAILURES.get(code, INCLUSION_FAILURES["unreachable"]))
+    failures = {**INCLUSION_FAILURES, **INCLUSION_FAILURES_AT_NATIONAL} if at_national else INCLUSION_FAILURES
+    message = _(failures.get(code, failures["unreachable"]))
     kind = "alarm" if code in ALARMING else "later" if code == "not_yet" else "error"
     status = 409 if code in ALARMING else 200 if code == "not_yet" else 503
     return await report_page(request, text, status=status, check=(kind, message, detail))
